@@ -55,6 +55,7 @@ from feedsvc.matching import (
 )
 from feedsvc.store.article_reads import (
     StoredArticle,
+    last_article_change,
     latest_articles,
     stored_articles,
     topic_articles,
@@ -232,6 +233,7 @@ class SearchFeeds:
         gone: list[StoredArticle] = []
         with self.db.read() as conn:
             now = self.db.now()
+            changed = last_article_change(conn, now)
             ids = candidate_ids(conn, candidate_key_sets(parsed), SEARCH_CHECK, until=now)
             if ids is None:
                 chunks: Iterator[Sequence[StoredArticle]] = iter(
@@ -248,8 +250,8 @@ class SearchFeeds:
                         continue
                     (gone if stored.retired else found).append(stored)
                     if len(found) >= limit:
-                        return SearchResult(found, gone, now)
-        return SearchResult(found, gone, now)
+                        return SearchResult(found, gone, now, changed)
+        return SearchResult(found, gone, now, changed)
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,8 @@ class SearchResult:
     listed: list[StoredArticle]
     left_out: list[StoredArticle]
     now: datetime
+    #: the store's last article change up to ``now`` (:func:`last_article_change`)
+    changed: datetime | None = None
     #: when the search ran, monotonic seconds (how long it may be kept: ``SearchFeeds._stale``)
     made: float = field(default_factory=time.monotonic, compare=False)
 
@@ -269,7 +273,7 @@ class SearchResult:
 
     @property
     def last_modified(self) -> datetime:
-        return results_modified(self.listed, self.left_out, self.now)
+        return results_modified(self.listed, self.left_out, self.now, self.changed)
 
     @property
     def cost(self) -> int:
@@ -287,17 +291,25 @@ def _text_chars(article: Article) -> int:
 
 
 def results_modified(
-    listed: Sequence[StoredArticle], left_out: Sequence[StoredArticle], now: datetime
+    listed: Sequence[StoredArticle],
+    left_out: Sequence[StoredArticle],
+    now: datetime,
+    changed: datetime | None = None,
 ) -> datetime:
-    """A search feed's ``Last-Modified``: the last time its results changed, never after
-    ``now`` (issue #13 §1). That is the latest of, per listed article, when it appeared (its
-    ``published_at``: a scheduled one appears then) and when feedsvc stored its current state
-    (a late article joining old results, an edit, an unhide), and, per matching article left
-    out, when it was withdrawn or hidden (it left then). The newest item's date alone would
-    stay put when a late article joins or one is taken down, and readers polling with only
-    If-Modified-Since would get 304 for ever."""
+    """A search feed's ``Last-Modified``: no earlier than the last time its results changed,
+    never after ``now`` (issue #13 §1). That is the latest of, per listed article, when it
+    appeared (its ``published_at``: a scheduled one appears then) and when feedsvc stored its
+    current state (a late article joining old results, an edit, an unhide), per matching
+    article left out, when it was withdrawn or hidden (it left then), and ``changed``, the
+    store's last article change (:func:`~feedsvc.store.article_reads.last_article_change`): an
+    article edited so it no longer matches is in neither list, and nothing records that it
+    once did. The newest item's date alone would stay put when a late article joins or one is
+    taken down or edited out, and readers polling with only If-Modified-Since would get 304
+    for ever; an unrelated change costs such a reader one 200 of the same bytes (a reader
+    sending the ETag is answered by it alone)."""
     moments = [s.article.published_at for s in listed]
     moments += [s.changed_at for s in (*listed, *left_out) if s.changed_at is not None]
+    moments += [changed] if changed is not None else []
     return min(max(moments, default=EMPTY_FEED_DATE), now)
 
 
@@ -307,6 +319,20 @@ def newest(articles: Sequence[Article]) -> datetime:
         (max(a.updated_at or a.published_at, a.published_at) for a in articles),
         default=EMPTY_FEED_DATE,
     )
+
+
+def limit_modified(
+    base: Snapshot | None, items: Sequence[Article], topic: Topic, changed: datetime | None
+) -> datetime:
+    """A ``?limit=`` variant's ``Last-Modified``: the latest of its default feed's (``base``,
+    or without one its newest item's date), the topic's version (an edit, a backfill:
+    ``updated_at``) and the store's last article change (``changed``:
+    :func:`~feedsvc.store.article_reads.last_article_change`). The default feed's alone stayed
+    put when an article past its items was taken down, corrected or edited out of the topic:
+    the variant's bytes changed, its date did not, and a reader polling it with only
+    If-Modified-Since got 304 and kept the withdrawn article (a tester's, 2026-12-06)."""
+    moments = [base.last_modified if base else newest(items), topic.updated_at]
+    return max([*moments, changed] if changed is not None else moments)
 
 
 class LimitFeeds:
@@ -336,10 +362,13 @@ class LimitFeeds:
 
         def render() -> Snapshot:
             with self.db.read() as conn:
-                items = topic_articles(conn, topic.id, limit, self.db.now())
+                now = self.db.now()
+                items = topic_articles(conn, topic.id, limit, now)
+                changed = last_article_change(conn, now)
             body = render_feed(self.metas(topic, limit)[fmt], items, fmt)
-            last = base.last_modified if base else newest(items)
-            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
+            snap = make_snapshot(
+                body, MEDIA_TYPES[fmt], limit_modified(base, items, topic, changed)
+            )
             self.cache.put(key, snap)
             return snap
 

@@ -68,6 +68,21 @@ def topic_articles(conn: Connection, topic_id: int, limit: int, now: datetime) -
     return [as_of(row_to_article(row), now) for row in conn.execute(stmt)]
 
 
+def last_article_change(conn: Connection, now: datetime) -> datetime | None:
+    """The latest moment at or before ``now`` (aware UTC) at which any article's public state
+    may have changed: one stored, edited, withdrawn, hidden or shown again (``last_changed_at``)
+    or one whose time came (``published_at``); None with no article. Two indexed probes.
+
+    Why: it dates what a feed rendered on demand shows (:mod:`feedsvc.on_demand`). An article
+    edited out of a search's results, or changed past a topic's default items, leaves no trace
+    in what that render lists, and a Last-Modified that did not move told a reader polling with
+    only If-Modified-Since 304: it kept a withdrawn article or an old title."""
+    written = select(func.max(articles.c.last_changed_at)).where(articles.c.last_changed_at <= now)
+    due = select(func.max(articles.c.published_at)).where(articles.c.published_at <= now)
+    moments = [conn.execute(stmt).scalar() for stmt in (written, due)]
+    return max((m for m in moments if m is not None), default=None)
+
+
 def topics_newest(
     conn: Connection, topic_ids: Sequence[int], limit: int, now: datetime
 ) -> dict[int, list[Article]]:
