@@ -75,17 +75,36 @@ def assert_within(times: Sequence[float], rate: float, slack: int) -> None:
     in the sending thread (:mod:`handoffs`), which adds only the path from the release to it:
     ``slack`` is that path's jitter on a loaded machine (+1 per process when replicas' gates
     are separate); the mean (10 % for the first and last call) cannot hide a doubled rate.
-    The fake's own times are not used: a stall of its thread stamps calls sent 0.1 s apart
-    within 1 ms (12 in a window at 10/s seen in CI)."""
+    The mean forgives the same ``slack`` calls: a first call handed over late (a stall of the
+    sending thread) shortens the run by up to that many slots while the window bound holds
+    (5.66/s at 5/s over 32 calls seen in CI at load ~13, every window within bounds; a
+    doubled rate is still 9/s). The fake's own times are not used: a stall of its thread
+    stamps calls sent 0.1 s apart within 1 ms (12 in a window at 10/s seen in CI)."""
     times = sorted(times)
     assert most_in_window(times) <= rate + slack, most_in_window(times)
-    assert (len(times) - 1) / (times[-1] - times[0]) <= rate * 1.1
+    assert (len(times) - 1 - slack) / (times[-1] - times[0]) <= rate * 1.1
 
 
 def test_the_window_count() -> None:
     assert most_in_window([0.0, 0.5, 0.94, 1.0]) == 3
     assert most_in_window([0.0, 0.95, 1.9]) == 1
     assert most_in_window([]) == 0
+
+
+def test_the_rate_check_forgives_a_late_start_but_not_a_doubled_rate() -> None:
+    gap = 1 / (0.99 * 5)  # the budget's slots at 5/s
+    on_time = [k * gap for k in range(32)]
+    late_start = [3 * gap] * 3 + on_time[3:]  # the first three handed over with the fourth
+    assert_within(on_time, 5, 1)
+    assert_within(late_start, 5, 3)
+    with pytest.raises(AssertionError):
+        assert_within(late_start, 5, 1)  # the burst is past this slack's window bound
+    for doubled in ([k * gap / 2 for k in range(32)], [k * gap / 2 for k in range(64)]):
+        with pytest.raises(AssertionError):
+            assert_within(doubled, 5, 3)
+    spread = sorted([k * gap for k in range(16)] + [k * gap + gap / 2 for k in range(16)])
+    with pytest.raises(AssertionError):  # two replicas at 5/s each, never bursting
+        assert_within(spread, 5, 3)
 
 
 def delivered(db: Database) -> int:
