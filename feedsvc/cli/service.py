@@ -142,7 +142,7 @@ def run(
         signals.restore()
 
 
-def one_scheduler(url: str) -> None:
+def one_scheduler(url: str, *, replacing: bool = False) -> None:
     """On an SQLite state DB, hold its scheduler lock (:mod:`feedsvc.pid_lock`) for as long as
     the process runs (its descriptor is never closed; nothing on another database, nor when
     the state DB or the lock file cannot be made or written: the state DB's own errors say why
@@ -158,7 +158,8 @@ def one_scheduler(url: str) -> None:
 
     A lock file this user may not open (left by a ``run`` of another user, an operator's on
     the service's DB) was taken for one that cannot be made: no lock was held, and two
-    schedulers ran on one file without a word (a tester's)."""
+    schedulers ran on one file without a word (a tester's). ``replacing`` (the demo, which
+    removes the last demo's DB under this lock): the lock is taken whatever that file allows."""
     import os
 
     from feedsvc.db.errors import unwritable_file
@@ -167,7 +168,9 @@ def one_scheduler(url: str) -> None:
     from feedsvc.pid_lock import Held, scheduler_lock, take
 
     where = state_db(url)
-    if not where.sqlite or where.file is None or unwritable_file(where) is not None:
+    if not where.sqlite or where.file is None:
+        return
+    if not replacing and unwritable_file(where) is not None:
         return
     lock = scheduler_lock(where.file)
     try:
