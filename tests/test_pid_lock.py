@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from processes import wait_until
+from test_read_only_readers import as_another_user
 
 from feedsvc.cli.service import one_scheduler
 from feedsvc.db import Database, upgrade
@@ -129,6 +130,68 @@ def test_a_killed_schedulers_lock_holds_nothing(state: Path) -> None:
         assert (state.parent / (state.name + SCHEDULER_LOCK_SUFFIX)).exists()
         with running(state) as second:
             assert second.poll() is None
+
+
+def run_as_another_user(state: Path) -> subprocess.CompletedProcess[str]:
+    """``feedsvc run`` with file permissions applied (root: capabilities dropped); a run that
+    starts is ended by the timeout (a failure)."""
+    return subprocess.run(
+        [*as_another_user(), sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", "0"],
+        cwd=state.parent, env=env_for(state), capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_a_lock_file_it_cannot_open_is_refused(state: Path) -> None:
+    """A tester's: a lock file left by another user's run (here 0444) was taken for one that
+    cannot be made, and no lock was held: a second run beside the first was a second scheduler
+    on the file, without a word. Now refused (exit 2), naming the file, before anything starts."""
+    lock = state.with_name(state.name + SCHEDULER_LOCK_SUFFIX)
+    lock.touch()
+    lock.chmod(0o444)
+    done = run_as_another_user(state)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"feedsvc: cannot open the scheduler lock {lock} (permission denied), ")
+    assert f"state DB {state}: make it writable for the user " in line, line
+    assert "remove it while no feedsvc runs on that DB" in line, line
+
+
+def test_a_run_refused_for_its_db_leaves_no_lock_file(state: Path) -> None:
+    """A run refused because the state DB cannot be written left its lock file behind, owned
+    by that user: the service's own user then could not open it (the test above)."""
+    state.chmod(0o444)
+    done = run_as_another_user(state)
+    assert done.returncode == 2, done.stderr
+    assert f"the state DB sqlite:///{state} cannot be written" in done.stderr, done.stderr
+    assert sorted(p.name for p in state.parent.iterdir()) == ["state.db"]
+
+
+def test_a_demo_replacing_a_db_it_cannot_write_holds_the_lock(tmp_path: Path) -> None:
+    """The demo removes the last demo's DB under its scheduler lock: one this user may not
+    write (0444) is no reason to skip the lock, as a refused ``run`` does."""
+    base = tmp_path / "d"
+    base.mkdir()
+    (base / "demo.db").write_bytes(b"")
+    (base / "demo.db").chmod(0o444)
+    env = env_for(tmp_path / "unused.db")
+    del env["FEEDSVC_DATABASE__URL"]
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [*as_another_user(), sys.executable, "-m", "feedsvc", "demo", "--port", "0",
+             "--articles", "0", "--dir", str(base)],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "feedsvc started" in log.read_text() or demo.poll() is not None, 120,
+                   "the demo's start")  # fmt: skip
+        assert demo.poll() is None, log.read_text()
+        done = second_run(base / "demo.db")
+        assert done.returncode == 2, done.stderr
+        assert f"(pid {demo.pid}) runs the scheduler" in done.stderr, done.stderr
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=30)
 
 
 def test_the_demo_and_a_run_on_its_database_are_one_scheduler(tmp_path: Path) -> None:

@@ -195,6 +195,45 @@ def test_a_writer_says_the_db_is_not_writable(tmp_path: Path, argv: list[str]) -
     assert f"check the permissions and owner of {db_file} and of its directory {folder}" in line
 
 
+@pytest.mark.parametrize("argv", WRITES, ids=" ".join)
+def test_a_refused_writer_leaves_nothing_beside_the_db(tmp_path: Path, argv: list[str]) -> None:
+    """A 0444 file in a directory it may write: SQLite opened it read-only and made a -wal and
+    a -shm beside it with the file's mode, which the refused writer left behind; once the file
+    was writable again every writer still failed on that -shm (a tester's), the line asking for
+    the permissions of the file and its directory, both right by then. Now refused before
+    anything connects."""
+    folder = tmp_path / "data"
+    db_file = state_db(folder)
+    url = f"sqlite:///{db_file}"
+    with modes((db_file, 0o444)):
+        done = feedsvc(url, tmp_path, *argv)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    [line] = done.stderr.splitlines()
+    assert f"the state DB {url} cannot be written (the user " in line, line
+    assert f" may not write {db_file}): check the permissions and owner of {db_file}" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["state.db"]
+    again = feedsvc(url, tmp_path, *argv)  # the file writable again: so is the DB
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("beside", ["-shm", "-wal"])
+def test_a_wal_or_shm_it_may_not_write_is_named(tmp_path: Path, beside: str) -> None:
+    """A -wal or -shm this user may not write (left by a refused writer, or by another user's
+    process) fails every write although the file and its directory are right: it is named,
+    not their permissions."""
+    folder = tmp_path / "data"
+    db_file = state_db(folder)
+    left = Path(f"{db_file}{beside}")
+    left.touch()
+    with modes((left, 0o444)):
+        done = feedsvc(f"sqlite:///{db_file}", tmp_path, *WRITES[0])
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    [line] = done.stderr.splitlines()
+    assert f" may not write {left}, which SQLite keeps beside the database" in line, line
+    assert "make it writable for that user" in line and "permissions and owner of" not in line
+    assert "never delete a -wal file" in line, line
+
+
 def test_as_the_nobody_user(tmp_path: Path) -> None:
     """A real other user (``nobody``), allowed to read everything (``CAP_DAC_READ_SEARCH``:
     this interpreter lives under root's home) but to write nothing of root's."""

@@ -96,7 +96,7 @@ def _demo_in(
         lock = _demo_lock(base)  # held (by the kernel) until this process ends, however
         # and its DB's scheduler lock: a `feedsvc run` on demo.db (the banner's commands
         # invite it) would be a second scheduler, and the clearing below would pull its DB away
-        one_scheduler(settings.database.url)
+        one_scheduler(settings.database.url, replacing=True)
         if (problem := _clear_last_demo(base)) is not None:  # only under the lock
             _unwritable(base, problem)
     except SystemExit:  # a refusal leaves nothing behind: the directories it made go

@@ -142,22 +142,35 @@ def run(
         signals.restore()
 
 
-def one_scheduler(url: str) -> None:
+def one_scheduler(url: str, *, replacing: bool = False) -> None:
     """On an SQLite state DB, hold its scheduler lock (:mod:`feedsvc.pid_lock`) for as long as
     the process runs (its descriptor is never closed; nothing on another database, nor when
-    the lock file cannot be made: the state DB's own errors say why next); another ``run``
-    with the scheduler holding it is exit 2, before anything starts.
+    the state DB or the lock file cannot be made or written: the state DB's own errors say why
+    next, and a refused ``run`` leaves no lock file behind); another ``run`` with the
+    scheduler holding it is exit 2, before anything starts, and so is a lock file there that
+    this user cannot open.
 
     Why: a dispatcher on SQLite takes back every lease at its start (one file, one process),
     so a second scheduler took the first one's alerts in flight and sent them twice (a
     tester's: 48 messages for 45 deliveries). Several schedulers need PostgreSQL, where leases
     expire; a second process on the same SQLite file may serve HTTP and the bot
-    (``--no-scheduler``)."""
+    (``--no-scheduler``).
+
+    A lock file this user may not open (left by a ``run`` of another user, an operator's on
+    the service's DB) was taken for one that cannot be made: no lock was held, and two
+    schedulers ran on one file without a word (a tester's). ``replacing`` (the demo, which
+    removes the last demo's DB under this lock): the lock is taken whatever that file allows."""
+    import os
+
+    from feedsvc.db.errors import unwritable_file
+    from feedsvc.db.sqlite_reading import process_user
     from feedsvc.db.where import state_db
     from feedsvc.pid_lock import Held, scheduler_lock, take
 
     where = state_db(url)
     if not where.sqlite or where.file is None:
+        return
+    if not replacing and unwritable_file(where) is not None:
         return
     lock = scheduler_lock(where.file)
     try:
@@ -171,8 +184,17 @@ def one_scheduler(url: str) -> None:
             "only); several schedulers need PostgreSQL",
             EXIT_USAGE,
         )
-    except OSError:
-        return
+    except OSError as exc:
+        if not os.path.lexists(lock):
+            return  # its directory takes no new file: the state DB's errors say so next
+        why = (exc.strerror or type(exc).__name__).lower()
+        fail(
+            f"cannot open the scheduler lock {lock} ({why}), which keeps a second feedsvc run "
+            f"with the scheduler off the SQLite state DB {where.file}: make it writable for the "
+            f"user {process_user()} as the database file is (chown, chmod), or remove it while "
+            "no feedsvc runs on that DB",
+            EXIT_USAGE,
+        )
 
 
 def stopped_early(signum: int) -> NoReturn:

@@ -275,6 +275,27 @@ def read_only_url(where: Where) -> str | None:
     return f"{where} cannot be written: {_advice('read_only', where)}"
 
 
+def unwritable_file(where: Where) -> str | None:
+    """The one line for an SQLite DB whose file, ``-wal`` or ``-shm`` this process may not
+    write (:func:`feedsvc.db.sqlite_reading.unwritable`), said before connecting, so that the
+    refusal makes nothing beside it; None when what is there may be written, or for a server.
+    A ``-wal`` or ``-shm`` is named itself: the file's and directory's permissions are not
+    what to change then."""
+    from feedsvc.db.sqlite_reading import process_user, unwritable
+
+    if where.file is None or (file := unwritable(where.file)) is None:
+        return None
+    said = f"{where} cannot be written (the user {process_user()} may not write {file}"
+    if file == where.file:
+        return f"{said}): {_advice('read_only', where)}"
+    return (
+        f"{said}, which SQLite keeps beside the database and writes with it): make it writable "
+        "for that user as the database file is (chown, chmod; lsattr for an immutable one), "
+        f"or set {where.key} to a file it can write; never delete a -wal file: it holds "
+        "committed writes"
+    )
+
+
 def read_only_url_advice(where: Where) -> str:
     """What to do about an SQLite URL that opens the DB read-only (``where.read_only``): the
     start-up refusal's words and ``config check``'s, which says it without connecting."""

@@ -25,7 +25,8 @@ and left them behind, which a service running as another user could then not wri
   says to run it again rather than print what may be a torn read. A DB in rollback-journal
   mode (not feedsvc's, but a copy may be) needs no ``-shm``: ``mode=ro``.
 
-Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file.
+Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file
+(:func:`unwritable`, before they connect: nothing is made beside it).
 
 The publisher's SQLite file (``source.url``) is opened the same way, per connection
 (``feedsvc.db.drivers.never_created``): feedsvc only reads it, and a CMS file owned by the
@@ -130,7 +131,7 @@ def unreadable(path: Path) -> str | None:
     it open: SQLite reads the newest writes from there), and a ``-shm`` it can create when a
     ``-wal`` has none (a verifier's: "unable to open database file"). ``os.access`` (real
     uid): an operator runs feedsvc as the service's user itself, never set-uid."""
-    user = _user()
+    user = process_user()
     for parent in reversed(path.parents):
         if not os.access(parent, os.X_OK):
             return (
@@ -159,7 +160,21 @@ def unreadable(path: Path) -> str | None:
     return None
 
 
-def _user() -> str:
+def unwritable(path: Path) -> Path | None:
+    """The first of the SQLite file ``path``, its ``-wal`` and its ``-shm`` that is there and
+    this process may not write, or None. Asked by a writer before anything connects
+    (``feedsvc.db.writable``): SQLite opens a file it may not write read-only and still makes
+    the ``-wal`` and ``-shm`` beside it, with the file's mode (0444), where the directory lets
+    it. The refused writer left them behind, and once the file was made writable every writer
+    still failed on that ``-shm`` ("attempt to write a readonly database") while the message
+    asked for the permissions of the file and its directory, both right by then."""
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if os.path.lexists(file) and not os.access(file, os.W_OK):
+            return file
+    return None
+
+
+def process_user() -> str:
     """This process's user, by name when it has one (``nobody``), else its uid."""
     import pwd
 

@@ -66,15 +66,19 @@ def probe(db: Database) -> None:
 
 @contextmanager
 def writable(db: Database) -> Iterator[None]:
-    """Raise :class:`ReadOnlyError` for an SQLite URL that opens the DB read-only (before
-    anything connects), or for a database error inside that says the state DB cannot be written
-    (:data:`REFUSALS`); any other error is raised as it is (a server down is exit 1, a lock is
-    a moment's)."""
-    from feedsvc.db.errors import explain, read_only_url, trouble
+    """Raise :class:`ReadOnlyError` for an SQLite URL that opens the DB read-only, or a file,
+    ``-wal`` or ``-shm`` of it this process may not write (both before anything connects), or
+    for a database error inside that says the state DB cannot be written (:data:`REFUSALS`);
+    any other error is raised as it is (a server down is exit 1, a lock is a moment's)."""
+    from feedsvc.db.errors import explain, read_only_url, trouble, unwritable_file
     from feedsvc.db.where import is_database_error, state_db
 
-    if db.dialect == "sqlite" and (refusal := read_only_url(state_db(db.url))):
-        raise ReadOnlyError(refusal)  # no connection: one would create a missing file
+    if db.dialect == "sqlite":
+        where = state_db(db.url)
+        # no connection: one would create a missing file, or a -wal and -shm beside a file it
+        # may not write, left behind to fail the next writer once the file is writable
+        if refusal := read_only_url(where) or unwritable_file(where):
+            raise ReadOnlyError(refusal)
     try:
         yield
     except Exception as exc:
