@@ -120,13 +120,9 @@ class DigestSender:
         (a digest as planned: no edit), or part 1 not delivered (no ``digest_head``)."""
         if not (self._edits and shrunk and went):
             return []
-        stale = [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
-        if any(len(ids) < 2 for ids in stale[1:]):
-            # a part of one alert is laid out by no edit (``queue_relayout``): renumbering
-            # part 1 alone read "(1/2)" above "(tiếp) (3/3)" once a part between them was
-            # refused (a tester's); the numbers stay as they went, at most part 1's count stale
-            return []
-        return stale
+        # every part so opened, a part of one alert too (``Followup.digest_message``): part 1
+        # renumbered alone read "(1/2)" above "(tiếp) (3/3)" once a part between was refused
+        return [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
 
     def _units(
         self, parts: Sequence[DigestPart], entries: Sequence[DigestEntry]

@@ -184,17 +184,15 @@ def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: dateti
     """Owe an edit of these sent digest messages (``parts``: each message's delivery ids): the
     rest of their digest was laid out again after a re-check left alerts out, so the count and
     the ``(1/3)`` they were opened with are no longer true (``(1/2)`` over a digest whose part
-    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all). The
-    follow-up worker lays each out again from its public articles, in its place among its
-    digest's parts (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after
-    a correction. One correction per message, on
-    its first delivery still sent and not retracted; a message of one alert is not a digest
-    message to the worker and is left as it is. Returns how many were queued or re-armed."""
+    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all), or
+    the articles a later part shows changed (:func:`queue_part_one`). The follow-up worker lays
+    each out again from its public articles, in its place among its digest's parts
+    (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after a correction;
+    a part of one alert too (``Followup.digest_message``). One correction per message, on its
+    first delivery still sent and not retracted. Returns how many were queued or re-armed."""
     retracted = _has_retraction(open_counts=False)
     chosen: list[int] = []
     for part in parts:
-        if len(part) < 2:
-            continue
         first = conn.execute(
             select(deliveries.c.id)
             .where(
@@ -211,3 +209,21 @@ def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: dateti
     if not chosen:
         return 0
     return rearm(conn, CORRECT, chosen, now) + queue_new(conn, CORRECT, chosen, now)
+
+
+def queue_part_one(conn: Connection, chat_id: int, head: int, now: datetime) -> int:
+    """Owe part 1 of a digest sent in several (``head``: its message id in ``chat_id``, the
+    chat it was SENT to; ``deliveries.digest_head``) an edit: the articles a later part shows
+    changed after the send (a retraction, a restore), and part 1's heading counts the
+    digest's articles shown across its parts ("Tin tổng hợp · 8 tin (1/3)" stayed over 7: a
+    lead's). :func:`queue_relayout` of its rows; 0 when none is left to edit."""
+    rows = conn.execute(
+        select(deliveries.c.id).where(
+            deliveries.c.sent_chat_id == chat_id,
+            deliveries.c.message_id == head,
+            deliveries.c.digest_head == head,
+            deliveries.c.state == "sent",
+        )
+    ).scalars()
+    part = list(rows)
+    return queue_relayout(conn, [part], now) if part else 0
