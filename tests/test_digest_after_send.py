@@ -12,7 +12,10 @@ A lead's notes, in order of a reader's loss:
 - a part of ONE alert (``(tiếp) (3/3)`` and one article) is not a digest message to the worker
   (no other alert shares its message id): a correction of its article edited it to the single
   alert's text, its ``(tiếp) (3/3)`` and group gone. Now a row recorded in a digest of several
-  parts (``deliveries.digest_head``) is laid out in its place whatever its part holds.
+  parts (``deliveries.digest_head``) is laid out in its place whatever its part holds;
+- part 1 refused (a 400), parts 2 and 3 went "(tiếp) (2/3)", "(tiếp) (3/3)" under no heading,
+  no ``digest_head`` recorded: a later edit laid part 2 out as a digest of its own. Now the
+  parts after a refused part 1 go as the digest (``digest.sending``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from backend_cases import on_backends
 from factories import VN
+from fakebot import Fault
 from sqlalchemy import select
 from test_digest_dispatch import CHAT, Env, subscribe_chat
 from test_digest_dispatch import env as env  # the fixture
@@ -207,3 +211,50 @@ def test_which_finished_follow_ups_change_what_a_part_lists() -> None:
     assert not shows_other_articles(CORRECT, RESTORE_METHOD, "unchanged")
     for outcome in ("gone", "kept", "cancelled", "failed", "unreachable", None):
         assert not shows_other_articles(RETRACT, None, outcome)
+
+
+async def _part_1_refused(env: Env, refusals: int = 1) -> list[Article]:
+    """Eight articles (three parts planned: 3, 3, 2), the first ``refusals`` sends refused by
+    Telegram (400)."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    published = env.publish(*(f"{n} {TITLE}" for n in range(8)))
+    refused = Fault(400, "Bad Request: message is too long")
+    await _digest_with(env, lambda: None, *[refused] * refusals, first=False)
+    return published
+
+
+async def test_part_1_refused_the_rest_goes_as_the_digest(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 1 refused, parts 2 and 3 went "(tiếp) (2/3)" and "(tiếp) (3/3)" under no heading
+    and recorded no ``digest_head``: a retraction in part 2 laid it out as a digest of its own,
+    "Tin tổng hợp · 2 tin" above "(tiếp) (3/3)". Now the parts after a refused part 1 go as
+    the digest (its heading, their count, numbered among themselves), part 1's rows recorded
+    refused; later edits keep their places."""
+    published = await _part_1_refused(env)
+    sent = env.fake.messages(CHAT)
+    assert [_first_line(m.visible) for m in sent] == [
+        "Tin tổng hợp · 5 tin (1/2)", "(tiếp) (2/2)",
+    ]  # fmt: skip
+    assert _parts_of(env) == [[2, 3, 4], [0, 1]]
+    assert env.states().count("bad_content") == 3
+    _retract(env, [published[3]])  # of the part that went first
+    await _settle(env, monkeypatch)
+    now = _now(env)
+    assert [_first_line(t) for t in now] == ["Tin tổng hợp · 4 tin (1/2)", "(tiếp) (2/2)"], now
+    assert now[1] == sent[1].visible
+    _retract(env, [published[0]])  # of the last part
+    await _settle(env, monkeypatch)
+    now = _now(env)
+    assert [_first_line(t) for t in now] == ["Tin tổng hợp · 3 tin (1/2)", "(tiếp) (2/2)"], now
+    assert _shown(now) == 3
+
+
+async def test_the_first_two_parts_refused_the_last_goes_as_the_digest(env: Env) -> None:
+    """Part 1 refused, then the first part of the rest laid out anew: what is left goes as a
+    digest of one part, no number; no edit is owed (nothing was left out)."""
+    await _part_1_refused(env, refusals=2)
+    assert [m.visible.split("\n")[0] for m in env.fake.messages(CHAT)] == ["Tin tổng hợp · 2 tin"]
+    assert _parts_of(env) == [[0, 1]]
+    assert env.states().count("bad_content") == 6
+    assert _followups(env) == []
