@@ -261,10 +261,9 @@ class FollowupWorker:
                 block_chat_until(conn, f.chat_id, now + timedelta(seconds=nxt.pause_chat))
             if nxt.outcome is not None:
                 finished = q.finish(conn, f.id, self.owner, nxt.outcome, nxt.error, now)
-                head = f.digest_head if f.later_part else None
-                if finished and head and shows_other_articles(f.kind, f.method, nxt.outcome):
-                    # a later part lists other articles now: part 1's count goes with it
-                    followup_queue.queue_part_one(conn, f.message_chat, head, now)
+                if finished and f.digest_head and shows_other_articles(f.kind, nxt.outcome):
+                    # a later part lists fewer articles now: part 1's count goes with it
+                    followup_queue.queue_part_one(conn, [f.delivery_id], now)
             else:
                 due = now + timedelta(seconds=nxt.delay)
                 q.again(conn, f.id, self.owner, due, nxt.method, nxt.error)

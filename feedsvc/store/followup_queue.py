@@ -211,19 +211,30 @@ def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: dateti
     return rearm(conn, CORRECT, chosen, now) + queue_new(conn, CORRECT, chosen, now)
 
 
-def queue_part_one(conn: Connection, chat_id: int, head: int, now: datetime) -> int:
-    """Owe part 1 of a digest sent in several (``head``: its message id in ``chat_id``, the
-    chat it was SENT to; ``deliveries.digest_head``) an edit: the articles a later part shows
-    changed after the send (a retraction, a restore), and part 1's heading counts the
-    digest's articles shown across its parts ("Tin tổng hợp · 8 tin (1/3)" stayed over 7: a
-    lead's). :func:`queue_relayout` of its rows; 0 when none is left to edit."""
-    rows = conn.execute(
-        select(deliveries.c.id).where(
-            deliveries.c.sent_chat_id == chat_id,
+def queue_part_one(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    """Owe part 1 of each digest sent in several whose LATER part one of these deliveries went
+    in (``deliveries.digest_head``: part 1's message id, not theirs) an edit: the articles that
+    part lists changed after the send (a retraction done, a restore owed), and part 1's
+    heading counts the digest's articles shown across its parts ("Tin tổng hợp · 8 tin
+    (1/3)" stayed over 7: a lead's). :func:`queue_relayout` of part 1's rows; how many."""
+    if not delivery_ids:
+        return 0
+    heads = conn.execute(
+        select(deliveries.c.sent_chat_id, deliveries.c.digest_head)
+        .where(
+            deliveries.c.id.in_(list(delivery_ids)),
+            deliveries.c.digest_head.is_not(None),
+            deliveries.c.message_id != deliveries.c.digest_head,
+        )
+        .distinct()
+    ).tuples()
+    parts = [
+        list(conn.execute(select(deliveries.c.id).where(
+            deliveries.c.sent_chat_id == chat,
             deliveries.c.message_id == head,
             deliveries.c.digest_head == head,
             deliveries.c.state == "sent",
-        )
-    ).scalars()
-    part = list(rows)
-    return queue_relayout(conn, [part], now) if part else 0
+        )).scalars())
+        for chat, head in list(heads)
+    ]  # fmt: skip
+    return queue_relayout(conn, [part for part in parts if part], now)

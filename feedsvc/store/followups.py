@@ -80,12 +80,6 @@ class Followup:
         return bool(self.siblings) or self.digest_head is not None
 
     @property
-    def later_part(self) -> bool:
-        """A part after the first of a digest sent in several: part 1's heading counts its
-        articles too (``store.followup_queue.queue_part_one``)."""
-        return self.digest_head is not None and self.message_id != self.digest_head
-
-    @property
     def migrated_away(self) -> bool:
         """The message is in a group since upgraded to a supergroup (the row followed the
         chat to ``chat_id``): deactivated, its messages beyond the bot's reach."""
