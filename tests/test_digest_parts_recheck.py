@@ -71,21 +71,24 @@ def _unsubscribe(env: Env, _gone: list[Article]) -> None:
         conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == CHAT))
 
 
-async def _digest_with(env: Env, change: Callable[[], None], *faults: Fault) -> None:
-    """Eight long articles held for a digest of 1,200 units (three parts or more); the digest's
-    first part is held open by the fake Bot API while ``change`` runs; ``faults`` answer the
-    calls to the chat after it."""
+async def _digest_with(
+    env: Env, change: Callable[[], None], *faults: Fault, count: int = 8, first: bool = True
+) -> None:
+    """``count`` long articles (eight: three parts or more) held for a digest of 1,200 units;
+    the digest's first part is held open by the fake Bot API while ``change`` runs; ``faults``
+    answer the calls to the chat after it (``first`` false: from the first, nothing held)."""
     env.dispatcher.digests.limit = 1200
     due = local_hhmm(env.clock.at + timedelta(minutes=1))
     env.settings(CHAT, ChatSettings(digest=DigestSchedule(times=(due,))))
     await env.step()
-    assert env.states() == ["held"] * 8
+    assert env.states() == ["held"] * count
     env.clock.at += timedelta(minutes=1, seconds=1)
     gate = threading.Event()
-    env.fake.script(CHAT, Fault.held(gate), *faults)
+    env.fake.script(CHAT, *([Fault.held(gate)] if first else []), *faults)
     task = asyncio.create_task(env.step())
     try:
-        await wait_for(lambda: env.fake.in_flight > 0, 20)  # part 1 is at "Telegram"
+        if first:
+            await wait_for(lambda: env.fake.in_flight > 0, 20)  # part 1 is at "Telegram"
         change()
     finally:
         gate.set()

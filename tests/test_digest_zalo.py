@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import VN, article, builtin_ingestor
-from fakezalo import FakeZaloAPI
+from fakezalo import FakeZaloAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 from test_zalo import add_topic, zalo_subscriber
@@ -33,7 +33,9 @@ def fake() -> Iterator[FakeZaloAPI]:
         yield server
 
 
-async def test_a_zalo_digest_is_one_plain_message(db: Database, fake: FakeZaloAPI) -> None:
+async def _digest(db: Database, fake: FakeZaloAPI, *faults: Fault) -> list[str]:
+    """Forty articles held for a Zalo chat's hourly digest, sent part by part (``faults``
+    answer its first sends); the texts the chat got."""
     add_topic(db)
     chat_id = zalo_subscriber(db, "z-digest")
     with db.write() as conn:
@@ -51,6 +53,7 @@ async def test_a_zalo_digest_is_one_plain_message(db: Database, fake: FakeZaloAP
     settings = Settings(http=HttpSettings(public_url="https://tin.example"))
     d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.05),
                    digests=digest_edge(settings, channel), clock=lambda: clock[0])  # fmt: skip
+    fake.script("z-digest", *faults)
     await channel.start()
     try:
         await d.step()
@@ -62,15 +65,32 @@ async def test_a_zalo_digest_is_one_plain_message(db: Database, fake: FakeZaloAP
             await d.drain()
             clock[0] += timedelta(seconds=2)
             with db.read() as conn:
-                if set(conn.execute(select(deliveries.c.state)).scalars()) == {"sent"}:
+                if "held" not in set(conn.execute(select(deliveries.c.state)).scalars()):
                     break
             await asyncio.sleep(0)
     finally:
         await channel.close()
-    messages = fake.messages("z-digest")
+    return [m.text for m in fake.messages("z-digest")]
+
+
+async def test_a_zalo_digest_is_one_plain_message(db: Database, fake: FakeZaloAPI) -> None:
+    messages = await _digest(db, fake)
     assert 1 < len(messages) < 40  # 40 articles do not fit 2,000 characters: a few parts
-    text = "\n".join(m.text for m in messages)
-    assert all(len(m.text) <= 2000 and "<" not in m.text for m in messages)  # plain text
+    text = "\n".join(messages)
+    assert all(len(m) <= 2000 and "<" not in m for m in messages)  # plain text
     assert text.startswith("Tin tổng hợp · 40 tin")
     assert all(f"Kiến Thụy tin số {n} " in text for n in range(40))
     assert "Đọc tất cả: https://tin.example/topics/kien-thuy" in text
+
+
+async def test_part_1_refused_the_rest_goes_as_the_digest(db: Database, fake: FakeZaloAPI) -> None:
+    """Part 1 refused by Zalo (a 400 of this message): part 2 of two went "(tiếp) (2/2)" under
+    no heading (Zalo edits nothing: it stayed so). Now the rest goes as the digest: its
+    heading with its count (one part: no number)."""
+    messages = await _digest(db, fake, Fault(400, "Message text is invalid"))
+    with db.read() as conn:
+        states = list(conn.execute(select(deliveries.c.state)).scalars())
+    refused = states.count("bad_content")
+    assert refused and states.count("sent") == 40 - refused
+    assert [m.split("\n", 1)[0] for m in messages] == [f"Tin tổng hợp · {40 - refused} tin"]
+    assert sum(m.count("Kiến Thụy tin số") for m in messages) == 40 - refused

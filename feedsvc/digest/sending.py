@@ -69,7 +69,11 @@ class DigestSender:
         ``Tin tổng hợp · 7 tin (1/2)``, its own lines as they were; a part numbered with
         another total, to it; part 1 alone, to a digest of its own (no ``(1/N)``). Each row of
         a digest of several parts records part 1's message id (``deliveries.digest_head``),
-        which is how the worker knows a message's place (``DigestEdge.message_now``)."""
+        which is how the worker knows a message's place (``DigestEdge.message_now``). A part 1
+        refused as bad content leaves nothing of the digest in the chat: the rest is laid out
+        again as the digest (``rest(…, 0)``: the heading with its count, numbered among
+        themselves), its first part delivered the head; it went "(tiếp) (2/3)" under no
+        heading, and no part 1 recorded for an edit to place it by."""
         batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
@@ -77,6 +81,7 @@ class DigestSender:
         units = self._units(job.parts, job.entries)
         parts = isinstance(self.channel, MessageChannel)  # composed parts, not alerts
         sent, total, shrunk = 0, len(units), False
+        base, anew = 0, False  # parts tried before the layout going now; lay the rest out anew
         head: int | None = None  # part 1's message id, part 1 of several delivered
         went: list[tuple[tuple[int, ...], int]] = []  # parts delivered, the total each said
         while units:
@@ -84,10 +89,14 @@ class DigestSender:
             if sent:  # pacing: that chat's rate, and the channel's
                 earliest = time.monotonic() + gap
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
-                checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
+                checked, units = await asyncio.to_thread(
+                    self._recheck, job, units, sent - base, anew
+                )
                 out = checked
-                if checked.left_out:
-                    shrunk, total = True, sent + len(units)
+                if checked.left_out or anew:  # laid out again: numbered so
+                    total = sent - base + len(units)
+                    shrunk = shrunk or not anew  # part 1 went: its count, its (1/N)
+                anew = False
                 if not units:  # the parts that went are the whole digest
                     stale = self._stale(went, shrunk)
                     await asyncio.to_thread(self._set_aside_sorted, checked, stale)
@@ -96,7 +105,7 @@ class DigestSender:
             (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
             delivered = outcome.kind is OutcomeKind.SENT
-            if not sent and delivered and units and parts and outcome.message_id:
+            if sent == base and delivered and units and parts and outcome.message_id:
                 head = outcome.message_id
             if delivered and head is not None:
                 went.append((ids, total))
@@ -107,6 +116,11 @@ class DigestSender:
             )
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
             sent += 1
+            if go_on and parts and units and sent - 1 == base and not delivered:
+                # its part 1 refused (bad content): nothing of the digest is in the chat, and
+                # "(tiếp) (2/3)" under no heading recorded no part 1 an edit could place it
+                # by (laid out as a digest of its own); the rest goes as the digest instead
+                base, anew = sent, True
             if not go_on:
                 break
 
@@ -120,13 +134,9 @@ class DigestSender:
         (a digest as planned: no edit), or part 1 not delivered (no ``digest_head``)."""
         if not (self._edits and shrunk and went):
             return []
-        stale = [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
-        if any(len(ids) < 2 for ids in stale[1:]):
-            # a part of one alert is laid out by no edit (``queue_relayout``): renumbering
-            # part 1 alone read "(1/2)" above "(tiếp) (3/3)" once a part between them was
-            # refused (a tester's); the numbers stay as they went, at most part 1's count stale
-            return []
-        return stale
+        # every part so opened, a part of one alert too (``Followup.digest_message``): part 1
+        # renumbered alone read "(1/2)" above "(tiếp) (3/3)" once a part between was refused
+        return [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
 
     def _units(
         self, parts: Sequence[DigestPart], entries: Sequence[DigestEntry]
@@ -138,20 +148,23 @@ class DigestSender:
         return [(e, (e.delivery_id,)) for e in entries]
 
     def _recheck(
-        self, job: DigestJob, units: Sequence[tuple[Unit, tuple[int, ...]]], sent: int
-    ) -> tuple[Sorted, list[tuple[Unit, tuple[int, ...]]]]:
+        self, job: DigestJob, units: Sequence[tuple[Unit, tuple[int, ...]]], sent: int,
+        anew: bool = False,
+    ) -> tuple[Sorted, list[tuple[Unit, tuple[int, ...]]]]:  # fmt: skip
         """The rows of the parts still to go sorted now; those parts as they are when none is
-        left out, else laid out again without them (in the planned order)."""
+        left out, else laid out again without them (in the planned order), numbered on after
+        ``sent`` parts; ``anew`` (its part 1 refused, ``sent`` 0): laid out as the digest."""
         ids = [d for _, p in units for d in p]
         chosen = set(ids)
         with self.db.read() as conn:
             rows = [r for r in job.batch.rows if r.id in chosen]
             out = self.edge.sort_rows(conn, job.batch.chat_id, rows, self.now(), job.batch.settings)
         gone = out.left_out
-        if not gone:
+        if not gone and not anew:
             return out, list(units)
-        log.info("digest of chat %s: %d alert(s) left out of its later parts (no longer public "
-                 "or wanted)", job.batch.chat_id, len(gone))  # fmt: skip
+        if gone:
+            log.info("digest of chat %s: %d alert(s) left out of its later parts (no longer "
+                     "public or wanted)", job.batch.chat_id, len(gone))  # fmt: skip
         by_id = {e.delivery_id: e for e in job.entries}
         rest = [by_id[i] for i in ids if i not in gone]
         return out, self._units(self.edge.rest(rest, sent), rest)

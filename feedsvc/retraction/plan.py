@@ -79,6 +79,15 @@ def restorable(outcome: str | None, sent_at: datetime | None, now: datetime) -> 
     return outcome in SHOWS_NOTICE and sent_at is not None and now - sent_at < EDIT_WINDOW
 
 
+def shows_other_articles(kind: str, outcome: str | None) -> bool:
+    """Whether a finished follow-up changed which articles its message lists: a retraction
+    that edited or deleted it (an article taken out, the notice, the message gone). A later
+    part of a digest sent in several so changed leaves part 1's count untrue: the worker owes
+    part 1 its edit (``followup_queue.queue_part_one``), as a restore owes it when queued
+    (``store.restores.restore``); a correction only rewrites an article's line."""
+    return kind == RETRACT and outcome in ("edited", "deleted")
+
+
 def first_method(
     kind: str, on_withdraw: OnWithdraw, sent_at: datetime | None, now: datetime, caption: bool
 ) -> str:

@@ -49,6 +49,7 @@ from feedsvc.retraction.plan import (
     decide,
     first_method,
     restore_method,
+    shows_other_articles,
 )
 from feedsvc.retraction.undo import muted_topics
 from feedsvc.store import followup_queue, restores
@@ -232,7 +233,9 @@ class FollowupWorker:
             if self.digests and fixes:
                 undo = muted_topics(conn, sent)
                 options = self.digests.options(conn, fixes, found, undo)
-            shown = {c.id: digest_now(conn, self.layout, c, now) for c in claimed if c.siblings}
+            shown = {
+                c.id: digest_now(conn, self.layout, c, now) for c in claimed if c.digest_message
+            }
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
@@ -257,7 +260,10 @@ class FollowupWorker:
             if nxt.pause_chat:
                 block_chat_until(conn, f.chat_id, now + timedelta(seconds=nxt.pause_chat))
             if nxt.outcome is not None:
-                q.finish(conn, f.id, self.owner, nxt.outcome, nxt.error, now)
+                finished = q.finish(conn, f.id, self.owner, nxt.outcome, nxt.error, now)
+                if finished and f.digest_head and shows_other_articles(f.kind, nxt.outcome):
+                    # a later part lists fewer articles now: part 1's count goes with it
+                    followup_queue.queue_part_one(conn, [f.delivery_id], now)
             else:
                 due = now + timedelta(seconds=nxt.delay)
                 q.again(conn, f.id, self.owner, due, nxt.method, nxt.error)
@@ -306,7 +312,7 @@ class FollowupWorker:
             error = f"digest message of {len(f.siblings) + 1}: too long to lay out again"
             return Next("kept", error=error), False
         assert self.editor is not None  # settled as "kept" at claim time otherwise
-        caption = self._caption_guess(job.article) and not (f.digest or f.siblings)  # text
+        caption = self._caption_guess(job.article) and not (f.digest or f.digest_message)
         if job.digest_now:  # a digest still carrying public articles: edited to list them
             method = f.method if f.method in ("text", "text_plain") else "text"
         else:

@@ -184,17 +184,15 @@ def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: dateti
     """Owe an edit of these sent digest messages (``parts``: each message's delivery ids): the
     rest of their digest was laid out again after a re-check left alerts out, so the count and
     the ``(1/3)`` they were opened with are no longer true (``(1/2)`` over a digest whose part
-    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all). The
-    follow-up worker lays each out again from its public articles, in its place among its
-    digest's parts (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after
-    a correction. One correction per message, on
-    its first delivery still sent and not retracted; a message of one alert is not a digest
-    message to the worker and is left as it is. Returns how many were queued or re-armed."""
+    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all), or
+    the articles a later part shows changed (:func:`queue_part_one`). The follow-up worker lays
+    each out again from its public articles, in its place among its digest's parts
+    (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after a correction;
+    a part of one alert too (``Followup.digest_message``). One correction per message, on its
+    first delivery still sent and not retracted. Returns how many were queued or re-armed."""
     retracted = _has_retraction(open_counts=False)
     chosen: list[int] = []
     for part in parts:
-        if len(part) < 2:
-            continue
         first = conn.execute(
             select(deliveries.c.id)
             .where(
@@ -211,3 +209,32 @@ def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: dateti
     if not chosen:
         return 0
     return rearm(conn, CORRECT, chosen, now) + queue_new(conn, CORRECT, chosen, now)
+
+
+def queue_part_one(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    """Owe part 1 of each digest sent in several whose LATER part one of these deliveries went
+    in (``deliveries.digest_head``: part 1's message id, not theirs) an edit: the articles that
+    part lists changed after the send (a retraction done, a restore owed), and part 1's
+    heading counts the digest's articles shown across its parts ("Tin tổng hợp · 8 tin
+    (1/3)" stayed over 7: a lead's). :func:`queue_relayout` of part 1's rows; how many."""
+    if not delivery_ids:
+        return 0
+    heads = conn.execute(
+        select(deliveries.c.sent_chat_id, deliveries.c.digest_head)
+        .where(
+            deliveries.c.id.in_(list(delivery_ids)),
+            deliveries.c.digest_head.is_not(None),
+            deliveries.c.message_id != deliveries.c.digest_head,
+        )
+        .distinct()
+    ).tuples()
+    parts = [
+        list(conn.execute(select(deliveries.c.id).where(
+            deliveries.c.sent_chat_id == chat,
+            deliveries.c.message_id == head,
+            deliveries.c.digest_head == head,
+            deliveries.c.state == "sent",
+        )).scalars())
+        for chat, head in list(heads)
+    ]  # fmt: skip
+    return queue_relayout(conn, [part for part in parts if part], now)

@@ -59,6 +59,9 @@ class Followup:
     # group became a supergroup (the row moved, its message stayed in the old group)
     sent_chat_id: int | None = None
     digest: bool = False  # the alert went out in a digest: a text message, never a photo
+    # part 1's message id when it went in a part of a digest sent in several
+    # (``deliveries.digest_head``, migration 0040), part 1 itself included
+    digest_head: int | None = None
     # articles of the OTHER deliveries recorded with the same message (a digest: one message,
     # several alerts); deleting or editing that message touches them all
     siblings: tuple[int, ...] = ()
@@ -67,6 +70,14 @@ class Followup:
     def message_chat(self) -> int:
         """The chat ``message_id`` belongs to: Telegram's message ids are per chat."""
         return self.chat_id if self.sent_chat_id is None else self.sent_chat_id
+
+    @property
+    def digest_message(self) -> bool:
+        """**The one rule that the message is laid out as a digest** when it changes
+        (``retraction.calls.digest_now``): it carries other alerts, or it is a part of a
+        digest sent in several, whatever it holds — a part of one alert is still
+        ``(tiếp) (3/3)`` under its group; a correction gave it the single alert's text."""
+        return bool(self.siblings) or self.digest_head is not None
 
     @property
     def migrated_away(self) -> bool:
@@ -167,7 +178,7 @@ def claim(
             deliveries.c.chat_id, chats.c.type, deliveries.c.message_id,
             deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
             deliveries.c.plain_text, chats.c.link_preview, deliveries.c.sent_chat_id,
-            deliveries.c.digest,
+            deliveries.c.digest, deliveries.c.digest_head,
         )
         .join(deliveries, deliveries.c.id == f.c.delivery_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
