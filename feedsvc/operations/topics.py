@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc import limits
 from feedsvc.db import Database
-from feedsvc.fieldtext import clean_topic
+from feedsvc.fieldtext import clean_topic, query_position
 from feedsvc.limits import topic_too_long
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_typed, references
@@ -38,13 +38,17 @@ def _unknown_topic(slug: str) -> OperationError:
     )
 
 
-def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None) -> None:
+def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None, sent: str) -> None:
     """``spec``'s query as typed now, ``saved`` (the stored one) as saved
-    (:func:`~feedsvc.matching.parse_typed`)."""
+    (:func:`~feedsvc.matching.parse_typed`). ``sent``: the query as given, before
+    :func:`~feedsvc.fieldtext.clean_topic` trimmed and composed it: an error is placed there
+    (:func:`~feedsvc.fieldtext.query_position`), as every other surface places it."""
     try:
         parse_typed(spec.query, (known | {spec.slug: spec.query}).get, spec.slug, saved=saved)
     except QueryError as exc:
-        raise query_invalid(exc, spec.query) from None
+        if exc.position is not None:
+            exc = exc.placed(query_position(sent, exc.position))
+        raise query_invalid(exc, sent) from None
 
 
 def _clean_text(spec: TopicSpec) -> TopicSpec:
@@ -172,7 +176,8 @@ def _save(
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
         saved = current.query if current is not None else None
-        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug}, saved)
+        others = {s: t.query for s, t in existing.items() if s != spec.slug}
+        _check_query(spec, others, saved, given.query)
         # topics and chats' queries reaching this one by @slug, at any depth, must still parse
         before = {s: t.query for s, t in existing.items()}
         broken = broken_users(conn, [spec.slug], before | {spec.slug: spec.query}, before)
