@@ -191,7 +191,7 @@ def _save(
             )
         _refuse_broken_chat_queries(spec.slug, broken.chats)
         if expected_version is not None and current is not None:  # last: all else is valid
-            _check_version(current, expected_version)
+            _check_version(current, expected_version, spec)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
@@ -238,17 +238,21 @@ def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> Non
     )
 
 
-def _check_version(current: Topic, expected: str) -> None:
+def _check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
     """Refuse a save made from a stale view of ``current`` (:mod:`feedsvc.topic_versions`):
     ``topic_changed_meanwhile`` names the fields changed since ``expected`` was read and
     carries the stored topic (``now``: field → value) and its ``version``, which the admin's
     form takes, so that saving again overwrites deliberately; ``topic_version_missing`` when
     ``expected`` is no version (a form from before versions, a script), with the same
     ``version``: refused rather than unchecked, since such a form is exactly one opened long
-    ago, and what was typed is shown again, not lost."""
-    fields = changed_since(expected, current.spec)
+    ago, and what was typed is shown again, not lost. A field changed meanwhile to the value
+    ``saving`` writes is no conflict: nothing of the other change is lost (the same form sent
+    twice — Save pressed again while a backfill-on-save ran, an API client's retry — was
+    refused as "changed by someone else", naming fields that held what it sent)."""
+    changed = changed_since(expected, current.spec)
+    fields = changed and tuple(f for f in changed if getattr(current, f) != getattr(saving, f))
     version = current.version
-    if fields is None:
+    if changed is None:
         raise OperationError(
             "invalid",
             f"the form has no topic version (field 'version'); nothing was saved: reload "
