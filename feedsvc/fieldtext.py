@@ -102,6 +102,19 @@ def clean_topic(spec: TopicSpec) -> tuple[TopicSpec, list[tuple[str, str]]]:
     return cleaned, problems
 
 
+def query_position(sent: str, position: int) -> int:
+    """Where ``position``, a 0-based place in the query :func:`clean_topic` gives for ``sent``
+    (trimmed, composed to NFC), is in ``sent`` as the editor typed it: a topic's query error is
+    shown on the text the form, the API body or the command line sent (the admin's box keeps it
+    as typed, the API's ``position`` slices it, and the live preview, which reads it as sent,
+    named another character for the same query: "at character 21" there, 18 on Save, for a
+    query typed decomposed; a leading space or line break moved it too)."""
+    from feedsvc.typed_query import composed_position
+
+    trimmed = sent.strip()
+    return sent.index(trimmed) + composed_position(trimmed, position) if trimmed else 0
+
+
 #: The double quotes a query may use around a phrase (:mod:`feedsvc.phrase_marks`).
 _QUOTES = frozenset(PHRASE_MARKS)
 

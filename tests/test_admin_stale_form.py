@@ -359,3 +359,52 @@ def test_the_api_put_takes_the_same_precondition(admin: tuple[TestClient, Servic
         ops.get_topic(service.db, "nope")
     plain = api(client, "PUT", "/api/topics/d6", json={**body, "title": "Không điều kiện"})
     assert plain.status_code == 200  # no If-Match: no precondition, as before
+
+
+@on_sqlite
+@pytest.mark.parametrize(
+    "changes",
+    [{"title": "Sửa một lần"}, {"query": '"Đồ Sơn" OR "Cát Bà"', "description": "Khác"}, {}],
+)
+def test_the_same_form_sent_twice_is_saved_not_refused(
+    admin: tuple[TestClient, Service], changes: dict[str, str]
+) -> None:
+    """A tester's (the admin): the form sent again as it was (Save pressed again while the
+    first save's backfill ran, a reload that resends it) was refused as "changed by someone
+    else", naming fields that held exactly what it sent."""
+    client, service = admin
+    form = open_form(client, "d5")
+    assert save(client, "d5", form, **changes).status_code == 303
+    again = save(client, "d5", form, **changes)
+    assert again.status_code == 303, again.text
+    assert stored(service, "d5") == TopicSpec(
+        "d5", changes.get("title", "Chủ để d5"), changes.get("query", '"Đồ Sơn"'),
+        changes.get("description", "Mô tả"), True,
+    )  # fmt: skip
+
+
+@on_sqlite
+def test_only_a_field_stored_otherwise_than_sent_is_a_conflict(
+    admin: tuple[TestClient, Service],
+) -> None:
+    """Two editors: the one who changed the title as the other did is not told about it; the
+    description the first changed, which the second's form still holds as it was, is."""
+    client, service = admin
+    first, second = open_form(client, "d5"), open_form(client, "d5")
+    assert save(client, "d5", first, title="Một", description="Mới").status_code == 303
+    told = save(client, "d5", second, title="Một")
+    refused(told, service, "d5", "description")  # not "title": it holds what was sent
+    assert stored(service, "d5").description == "Mới"
+
+
+@on_sqlite
+def test_the_api_put_sent_again_with_its_if_match_is_saved(
+    admin: tuple[TestClient, Service],
+) -> None:
+    client, service = admin
+    version = api(client, "GET", "/api/topics/d6").json()["version"]
+    body = {"title": "Sửa", "query": '"Đồ Sơn"', "description": "Mô tả", "enabled": False}
+    for _ in range(2):  # a client's retry after its first answer was lost
+        put = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": f'"{version}"'})
+        assert put.status_code == 200, put.text
+    assert stored(service, "d6") == TopicSpec("d6", "Sửa", '"Đồ Sơn"', "Mô tả", False)

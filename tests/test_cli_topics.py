@@ -405,7 +405,8 @@ def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ign
     [
         (("topics", "add", "t2", "--title", "T", "--query"), "a OR b c", 7),
         (("topics", "add", "t2", "--title", "T", "--query"), '"an ninh', 0),
-        (("topics", "add", "t2", "--title", "T", "--query"), "  x (y", 2),  # stored trimmed
+        # stored trimmed, shown as typed: the caret under the "(" typed, as the API's position
+        (("topics", "add", "t2", "--title", "T", "--query"), "  x (y", 4),
         (("subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--query"),
          "công an OR", 8),
         (("subs", "add", "42", "--type", "private", "--query"), "(a", 0),
@@ -420,7 +421,7 @@ def test_an_invalid_query_is_shown_with_its_caret_like_match_does(
     assert result.exit_code == 2, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("feedsvc: invalid query: at character "), lines
-    assert lines[1] == f"  {query.strip()}" and lines[2] == "  " + " " * caret_at + "^", lines
+    assert lines[1] == f"  {query}" and lines[2] == "  " + " " * caret_at + "^", lines
 
 
 def test_import_without_a_file_where_there_is_none_says_to_give_one(clean_cli: Path) -> None:

@@ -22,7 +22,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không còn khớp đăng ký của chat, không gửi",
         "No longer matches the chat's subscriptions, not sent",
     ),
-    "state.dead": ("tin gửi hỏng", "dead letters"),
+    "state.dead": ("Tin gửi hỏng", "Dead letters"),  # a filter's option, as the others
     # -- what became of a sent alert (feedsvc.store.followups: outcomes, or still open) --------
     "followup.retract": ("Gỡ tin đã gửi", "Retraction"),
     "followup.correct": ("Sửa tin đã gửi", "Correction"),

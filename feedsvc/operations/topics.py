@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc import limits
 from feedsvc.db import Database
-from feedsvc.fieldtext import clean_topic
+from feedsvc.fieldtext import clean_topic, query_position
 from feedsvc.limits import topic_too_long
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_typed, references
@@ -38,13 +38,17 @@ def _unknown_topic(slug: str) -> OperationError:
     )
 
 
-def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None) -> None:
+def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None, sent: str) -> None:
     """``spec``'s query as typed now, ``saved`` (the stored one) as saved
-    (:func:`~feedsvc.matching.parse_typed`)."""
+    (:func:`~feedsvc.matching.parse_typed`). ``sent``: the query as given, before
+    :func:`~feedsvc.fieldtext.clean_topic` trimmed and composed it: an error is placed there
+    (:func:`~feedsvc.fieldtext.query_position`), as every other surface places it."""
     try:
         parse_typed(spec.query, (known | {spec.slug: spec.query}).get, spec.slug, saved=saved)
     except QueryError as exc:
-        raise query_invalid(exc, spec.query) from None
+        if exc.position is not None:
+            exc = exc.placed(query_position(sent, exc.position))
+        raise query_invalid(exc, sent) from None
 
 
 def _clean_text(spec: TopicSpec) -> TopicSpec:
@@ -172,7 +176,8 @@ def _save(
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
         saved = current.query if current is not None else None
-        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug}, saved)
+        others = {s: t.query for s, t in existing.items() if s != spec.slug}
+        _check_query(spec, others, saved, given.query)
         # topics and chats' queries reaching this one by @slug, at any depth, must still parse
         before = {s: t.query for s, t in existing.items()}
         broken = broken_users(conn, [spec.slug], before | {spec.slug: spec.query}, before)
@@ -186,7 +191,7 @@ def _save(
             )
         _refuse_broken_chat_queries(spec.slug, broken.chats)
         if expected_version is not None and current is not None:  # last: all else is valid
-            _check_version(current, expected_version)
+            _check_version(current, expected_version, spec)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
@@ -233,17 +238,21 @@ def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> Non
     )
 
 
-def _check_version(current: Topic, expected: str) -> None:
+def _check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
     """Refuse a save made from a stale view of ``current`` (:mod:`feedsvc.topic_versions`):
     ``topic_changed_meanwhile`` names the fields changed since ``expected`` was read and
     carries the stored topic (``now``: field → value) and its ``version``, which the admin's
     form takes, so that saving again overwrites deliberately; ``topic_version_missing`` when
     ``expected`` is no version (a form from before versions, a script), with the same
     ``version``: refused rather than unchecked, since such a form is exactly one opened long
-    ago, and what was typed is shown again, not lost."""
-    fields = changed_since(expected, current.spec)
+    ago, and what was typed is shown again, not lost. A field changed meanwhile to the value
+    ``saving`` writes is no conflict: nothing of the other change is lost (the same form sent
+    twice — Save pressed again while a backfill-on-save ran, an API client's retry — was
+    refused as "changed by someone else", naming fields that held what it sent)."""
+    changed = changed_since(expected, current.spec)
+    fields = changed and tuple(f for f in changed if getattr(current, f) != getattr(saving, f))
     version = current.version
-    if fields is None:
+    if changed is None:
         raise OperationError(
             "invalid",
             f"the form has no topic version (field 'version'); nothing was saved: reload "

@@ -18,7 +18,7 @@ from feedsvc.digest import options as chat_options
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.web.admin import PREFIX, Ctx
-from feedsvc.web.admin_forms import CheckboxError, checkbox
+from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
 from feedsvc.web.admin_pages import id_param
 
 if TYPE_CHECKING:
@@ -51,9 +51,13 @@ def chat_routes(admin: Admin) -> list[Route]:
         form = await request.form()
         # whole, never cut: an over-long value is the parser's ``too_long`` error, not a shorter
         # value validated instead (digest.settings.MAX_CHARS)
-        values = {name: str(form.get(name) or "") for name in ("digest", "quiet")}
+        values: dict[str, Any] = {name: str(form.get(name) or "") for name in ("digest", "quiet")}
+        fields = {k: str(v) for k, v in form.items()}
+        # a refused form shows the box as sent, as it shows the texts (its stored value was
+        # shown: a "silent" ticked with a mistyped digest came back unticked)
+        values["silent"] = ticked_as_sent(fields, "silent", found["settings"].silent)
         try:
-            silent = checkbox({k: str(v) for k, v in form.items()}, "silent")
+            silent = checkbox(fields, "silent")
             changes = chat_options.parse_changes(
                 values["digest"] or "off", values["quiet"] or "off", silent
             )

@@ -32,3 +32,15 @@ def checkbox(form: Mapping[str, str], name: str) -> bool:
     if said is None:
         raise CheckboxError(name)
     return said
+
+
+def ticked_as_sent(form: Mapping[str, str], name: str, otherwise: bool) -> bool:
+    """The box ``name`` as a refused form is shown again: as it was sent, so that nothing the
+    editor set is lost with the refusal (the topic editor showed "backfill on save" ticked again
+    after it was unticked, and unticked after it was ticked on an edit; the chat page showed
+    "silent" as stored), or ``otherwise`` for a value :func:`checkbox` cannot read (the box
+    the refusal names)."""
+    try:
+        return checkbox(form, name)
+    except CheckboxError:
+        return otherwise

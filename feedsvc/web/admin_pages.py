@@ -29,7 +29,7 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
-from feedsvc.web.admin_forms import CheckboxError, checkbox
+from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -143,10 +143,12 @@ def page_routes(admin: Admin) -> list[Route]:
         error: ops.OperationError | None = None,
         status: int | None = None,
         version: str = "",
+        backfill: bool | None = None,
     ) -> Response:
         """``version``: the topic's version the form saves against — the one it was opened
         with, kept through a refused save, the stored one after a conflict (saving again is
-        then a deliberate overwrite)."""
+        then a deliberate overwrite). ``backfill``: the "backfill on save" box as a refused
+        form sent it (None: a form just opened, ticked for a new topic)."""
         return admin.page(
             "editor.html",
             ctx,
@@ -154,7 +156,7 @@ def page_routes(admin: Admin) -> list[Route]:
             spec=spec,
             new=new,
             error=error,
-            backfill=new,
+            backfill=new if backfill is None else backfill,
             version=version,
         )
 
@@ -167,6 +169,8 @@ def page_routes(admin: Admin) -> list[Route]:
             description=data.get("description", ""),
         )
         sent = data.get("version", "")
+        # a refused save shows the boxes as sent (spec.enabled, once read, and this one)
+        typed_backfill = ticked_as_sent(data, "backfill", slug is None)
         try:
             spec = replace(spec, enabled=checkbox(data, "enabled"))
             backfill = checkbox(data, "backfill")
@@ -175,7 +179,10 @@ def page_routes(admin: Admin) -> list[Route]:
                 "invalid", f"{exc.field} is on or off", code="checkbox_invalid",
                 params={"field": exc.field}, field=exc.field,
             )  # fmt: skip
-            return editor(ctx, spec, new=slug is None, error=error, version=sent)
+            spec = replace(spec, enabled=ticked_as_sent(data, "enabled", spec.enabled))
+            return editor(
+                ctx, spec, new=slug is None, error=error, version=sent, backfill=typed_backfill
+            )
         # an edit always states the version it was opened at; "" (no field) is refused there
         expected = None if slug is None else sent
         try:
@@ -193,13 +200,18 @@ def page_routes(admin: Admin) -> list[Route]:
             if exc.code == "topic_deleted_meanwhile":
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
                 # again creates the topic, deliberately (the edit URL never does)
-                return editor(ctx, spec, new=True, error=exc, status=409)
+                return editor(ctx, spec, new=True, error=exc, status=409, backfill=typed_backfill)
             if exc.code in ("topic_changed_meanwhile", "topic_version_missing"):
                 # what was typed kept, the stored version taken: Save again overwrites
                 status = 409 if exc.kind == "conflict" else 400
                 now = str(exc.params["version"])
-                return editor(ctx, spec, new=False, error=exc, status=status, version=now)
-            return editor(ctx, spec, new=slug is None, error=exc, version=sent)
+                return editor(
+                    ctx, spec, new=False, error=exc, status=status, version=now,
+                    backfill=typed_backfill,
+                )  # fmt: skip
+            return editor(
+                ctx, spec, new=slug is None, error=exc, version=sent, backfill=typed_backfill
+            )
         message, ok = t(f"saved_{outcome}", slug=spec.slug), True
         if backfill:
             try:  # the topic is saved whatever the backfill does: said so, not the editor's error
