@@ -762,7 +762,7 @@ def test_an_admin_topic_title_is_one_line_and_control_free(
                   "enabled": "on"},
         )  # fmt: skip
         assert r.status_code == 422 and 'class="field-error"' in r.text
-        assert f"Trường title có ký tự điều khiển (U+{ord(char):04X})" in r.text
+        assert f"Trường tiêu đề có ký tự điều khiển (U+{ord(char):04X})" in r.text
     assert ops.get_topic(service.db, "kt").title == "Kiến Thụy"
 
 

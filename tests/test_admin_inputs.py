@@ -210,7 +210,7 @@ def test_the_articles_search_refuses_control_characters_with_words(
     for q in ["%00", "a%00b", "%01", "%1b%5b31m", "%E2%80%AE%1b"]:
         response = client.get(f"/admin/articles?q={q}")
         assert response.status_code == 422, q
-        assert "Trường q có ký tự điều khiển" in response.text  # op.control_character, vi
+        assert "Trường từ khoá tìm có ký tự điều khiển" in response.text  # vi, one language
     # a byte that is not UTF-8 beside it: the query string is not text (web.queries), said so
     response = client.get("/admin/articles?q=%00%ff")
     assert response.status_code == 400
@@ -275,7 +275,7 @@ def test_the_hide_form_refuses_a_key_with_control_characters_with_words(
             body = f"csrf={_csrf(client)}&key={key}&reason=x"
             response = client.post(f"/admin/articles/{action}", content=body, headers=headers)
             assert response.status_code == 200, key  # the articles page after the 303
-            assert "Trường source_key có ký tự điều khiển" in response.text  # the flash
+            assert "Trường mã bài có ký tự điều khiển" in response.text  # the flash
     with service.db.read() as conn:
         assert editor_state(conn, "TEST-00001").hidden_at is None  # type: ignore[union-attr]
 

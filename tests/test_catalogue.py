@@ -231,3 +231,39 @@ def test_chat_switch_off_reasons_are_codes_worded_in_each_language() -> None:
     assert Translator("en").reason("removed|left") == "the bot was removed from the group (left)"
     assert Translator("vi").reason("bot bị chặn") == "bot bị chặn"  # stored before codes
     assert Translator("vi").reason(None) == ""
+
+
+def _refused_fields() -> set[str]:
+    """Every field name the code passes to ``refuse_control``/``refused_character`` literally,
+    and a topic's fields (``fieldtext.TOPIC_FIELDS``) and the chats' own (recipients)."""
+    from feedsvc.fieldtext import TOPIC_FIELDS
+
+    names = set(TOPIC_FIELDS) | {"topic", "address", "query"}
+    for path in Path("feedsvc").rglob("*.py"):
+        found = re.findall(r"refuse(?:_control|d_character)\(\"(\w+)\"", path.read_text("utf-8"))
+        names.update(found)
+    return names
+
+
+def test_a_refused_characters_field_is_named_in_the_messages_language() -> None:
+    """A tester's: "Trường title có ký tự điều khiển", "Trường q …", "Trường source_key …" in
+    the admin: the field by its code inside a Vietnamese sentence."""
+    from feedsvc.operations import refused_character
+
+    fields = _refused_fields()
+    assert {"title", "description", "query", "slug", "q", "source_key", "reason"} <= fields
+    vi, en = Translator("vi"), Translator("en")
+    for field in sorted(fields):
+        for char in ("U+0007", "U+D800"):
+            said = vi.operation_error(refused_character(field, char))
+            assert field not in re.findall(r"[\w.]+", said), said
+            assert said.startswith(f"Trường {CATALOGUE[f'input.{field}'][0]} có "), said
+            english = en.operation_error(refused_character(field, char))
+            assert english.startswith(f"The {CATALOGUE[f'input.{field}'][1]} contains "), english
+
+
+def test_an_api_path_without_a_label_is_named_as_sent() -> None:
+    from feedsvc.operations import refused_character
+
+    said = Translator("vi").operation_error(refused_character("items.0.name", "U+0007"))
+    assert said == "Trường items.0.name có ký tự điều khiển (U+0007); hãy xoá nó."

@@ -171,7 +171,8 @@ async def test_api_refuses_a_control_naming_the_field(
     assert r.status_code == 422, r.text
     out = r.json()
     assert out["code"] == "control_character" and out["field"] == field
-    assert out["message"] == f"Trường {field} có ký tự điều khiển (U+{ord(char):04X}); hãy xoá nó."
+    label = {"title": "tiêu đề", "description": "mô tả"}[field]  # one language: not the code
+    assert out["message"] == f"Trường {label} có ký tự điều khiển (U+{ord(char):04X}); hãy xoá nó."
 
 
 # -- NFC (newcomer F7) -------------------------------------------------------------------------

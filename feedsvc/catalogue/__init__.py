@@ -71,6 +71,11 @@ MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched
 log = logging.getLogger(__name__)
 
 
+#: the codes of a refused character (:func:`feedsvc.operations.refused_character`), whose
+#: ``field`` is a name people filled in (``input.<field>``), else shown as sent
+REFUSED_CHARACTER = ("control_character", "not_text")
+
+
 class Translator:
     """Strings, times and numbers for one language and time zone.
 
@@ -253,6 +258,8 @@ class Translator:
             params["state"] = self(f"state.{params['state']}")
         if "channel" in params:  # "zalo" → "Zalo"
             params["channel"] = self(f"channel.{params['channel']}")
+        if exc.code in REFUSED_CHARACTER and self.has(label := f"input.{params.get('field')}"):
+            params["field"] = self(label)  # "Trường title có ký tự điều khiển": two languages
         said = self(f"op.{exc.code}", **params)
         hint = self.topic_hint(params) if exc.code == "topic_unknown" else ""
         return f"{said} {hint}" if hint else said

@@ -56,6 +56,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.tag": ("thẻ", "tag"),
     "field.section": ("chuyên mục", "section"),
     "field.author": ("tác giả", "author"),
+    # -- what people fill in, as a refusal names it (``Translator.operation_error``: a refused
+    # character; a name without an entry, an API body's ``items.0.name``, is shown as sent) ---
+    "input.title": ("tiêu đề", "title"),
+    "input.description": ("mô tả", "description"),
+    "input.query": ("truy vấn", "query"),
+    "input.slug": ("mã chủ đề", "slug"),
+    "input.topic": ("chủ đề", "topic"),
+    "input.q": ("từ khoá tìm", "search text"),
+    "input.source_key": ("mã bài", "article key"),
+    "input.reason": ("lý do", "reason"),
+    "input.address": ("địa chỉ", "address"),
     # -- status facts (feedsvc.status.Fact.key) -----------------------------------------------
     "fact.ingest": ("Cập nhật bài viết", "Article ingest"),
     "fact.last_ingest_success": ("Lần cập nhật thành công gần nhất", "Last successful ingest"),
