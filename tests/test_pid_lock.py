@@ -166,6 +166,35 @@ def test_a_run_refused_for_its_db_leaves_no_lock_file(state: Path) -> None:
     assert sorted(p.name for p in state.parent.iterdir()) == ["state.db"]
 
 
+@contextmanager
+def demo_in(tmp_path: Path, base: Path, *prefix: str, args: tuple[str, ...] = ()) -> Iterator[int]:
+    """A ``feedsvc demo`` in ``base`` (``prefix``: run as another user), started (its log
+    says so) and running: its pid; SIGTERM after."""
+    env = env_for(tmp_path / "unused.db")
+    del env["FEEDSVC_DATABASE__URL"]
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "feedsvc", "demo", "--port", "0", *args,
+             "--dir", str(base)],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "feedsvc started" in log.read_text() or demo.poll() is not None, 120,
+                   "the demo's start")  # fmt: skip
+        assert demo.poll() is None, log.read_text()
+        yield demo.pid
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=30)
+
+
+def assert_second_scheduler_refused(db: Path, pid: int) -> None:
+    done = second_run(db)
+    assert done.returncode == 2, done.stderr
+    assert f"(pid {pid}) runs the scheduler" in done.stderr, done.stderr
+
+
 def test_a_demo_replacing_a_db_it_cannot_write_holds_the_lock(tmp_path: Path) -> None:
     """The demo removes the last demo's DB under its scheduler lock: one this user may not
     write (0444) is no reason to skip the lock, as a refused ``run`` does."""
@@ -173,25 +202,8 @@ def test_a_demo_replacing_a_db_it_cannot_write_holds_the_lock(tmp_path: Path) ->
     base.mkdir()
     (base / "demo.db").write_bytes(b"")
     (base / "demo.db").chmod(0o444)
-    env = env_for(tmp_path / "unused.db")
-    del env["FEEDSVC_DATABASE__URL"]
-    log = tmp_path / "demo.log"
-    with log.open("w") as out:
-        demo = subprocess.Popen(
-            [*as_another_user(), sys.executable, "-m", "feedsvc", "demo", "--port", "0",
-             "--articles", "0", "--dir", str(base)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    try:
-        wait_until(lambda: "feedsvc started" in log.read_text() or demo.poll() is not None, 120,
-                   "the demo's start")  # fmt: skip
-        assert demo.poll() is None, log.read_text()
-        done = second_run(base / "demo.db")
-        assert done.returncode == 2, done.stderr
-        assert f"(pid {demo.pid}) runs the scheduler" in done.stderr, done.stderr
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        demo.wait(timeout=30)
+    with demo_in(tmp_path, base, *as_another_user(), args=("--articles", "0")) as pid:
+        assert_second_scheduler_refused(base / "demo.db", pid)
 
 
 def test_the_demo_and_a_run_on_its_database_are_one_scheduler(tmp_path: Path) -> None:
@@ -199,24 +211,10 @@ def test_the_demo_and_a_run_on_its_database_are_one_scheduler(tmp_path: Path) ->
     it) was a second scheduler beside the demo's; and a demo started beside such a run
     removed the DB under it. Each is refused while the other runs."""
     base = tmp_path / "d"
+    with demo_in(tmp_path, base) as pid:
+        assert_second_scheduler_refused(base / "demo.db", pid)
     env = env_for(tmp_path / "unused.db")
     del env["FEEDSVC_DATABASE__URL"]
-    log = tmp_path / "demo.log"
-    with log.open("w") as out:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "feedsvc", "demo", "--port", "0", "--dir", str(base)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    try:
-        wait_until(lambda: "feedsvc started" in log.read_text() or demo.poll() is not None, 120,
-                   "the demo's start")  # fmt: skip
-        assert demo.poll() is None, log.read_text()
-        done = second_run(base / "demo.db")
-        assert done.returncode == 2, done.stderr
-        assert f"(pid {demo.pid}) runs the scheduler" in done.stderr, done.stderr
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        demo.wait(timeout=30)
     with running(base / "demo.db") as run:
         again = subprocess.run(
             [sys.executable, "-m", "feedsvc", "demo", "--port", "0", "--dir", str(base)],
