@@ -654,6 +654,13 @@ class FakeBotAPI(FakeServer[int, Fault]):
         with self._cond:
             self._raw[method.lower()].extend(answers)
 
+    def unscript_raw(self, method: str) -> None:
+        """Drop the answers still scripted for ``method``: its next call is answered as usual
+        (a test ends a refusal when it has seen what it waits for, not after a count of calls
+        it would have to catch between two of them)."""
+        with self._cond:
+            self._raw[method.lower()].clear()
+
     # HTTP side
     async def _endpoint(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"].lower()
