@@ -41,7 +41,7 @@ ANSWERS = {
     ),
     # JSON cut short (a proxy's timeout mid-body): its status, never the parser's SyntaxError
     "json cut short": (
-        "return new Response('{\"summary\": \"3 of', {status: 200,"
+        'return new Response(\'{"summary": "3 of\', {status: 200,'
         "headers: {'Content-Type': 'application/json'}});",
         ("preview_failed", {"status": 200}),
     ),
