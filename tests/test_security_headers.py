@@ -15,10 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from test_not_found_page import BROWSER
+from test_state_outage import SLUG, client_of, service_on, unopenable
 from test_web_words import client, service  # noqa: F401  (the fixtures)
 
 from feedsvc.app import Service
@@ -177,3 +179,18 @@ async def test_the_admins_script_and_stylesheet_are_not_sniffed(
         r = await client.get(f"/admin/static/{name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_state_dbs_503_page_has_the_admins_headers(tmp_path: Path) -> None:
+    """The 503's own small page (the state DB away, a client naming no HTML: the reader pages
+    are served from memory then, so the admin's are what answer it) is a page too."""
+    file = tmp_path / "state.db"
+    svc = service_on(f"sqlite:///{file}")
+    with client_of(svc) as c, unopenable(file, svc):
+        r = c.get("/admin/topics")
+        assert r.status_code == 503 and r.text.startswith("<!doctype html>")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["content-security-policy"] == ADMIN_CSP
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["cache-control"] == "no-store" and r.headers["retry-after"]
+        assert c.get(f"/topics/{SLUG}").status_code == 200  # from memory
