@@ -451,6 +451,7 @@ ADMIN_PAGES = (
     "/admin/topics/new",
     "/admin/topics/kien-thuy/edit",
     "/admin/subscriptions",
+    "/admin/chats/-1001234",  # the seeded chat, paused: its state and the resume button
     "/admin/deliveries",
     "/admin/deliveries?state=dead",
     "/admin/status",

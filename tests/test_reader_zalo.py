@@ -191,7 +191,7 @@ def test_the_command_is_said_to_be_for_a_private_chat(serve: object, language: s
     for path in PATHS:
         html = client.get(path).text
         for slug in SLUGS if path == "/" else [path.rsplit("/", 1)[1]]:
-            line = f'<p class="small muted" id="zalo-{slug}-private"'
+            line = f'<p class="note small muted" id="zalo-{slug}-private"'
             assert line in html and f'aria-describedby="zalo-{slug}-private"' in html, path
         assert html.count(t("reader.zalo_private")) == (2 if path == "/" else 1), path
         other = Translator("en" if language == "vi" else "vi")

@@ -92,6 +92,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(the newest {checked} candidates were checked).",
     ),
     "preview_error": ("Lỗi truy vấn", "Query error"),
+    # the preview's script, when no worded answer came (the page passes them: admin.js has none)
+    "preview_unreachable": (
+        "Không kết nối được máy chủ nên chưa xem trước được. Kiểm tra kết nối rồi gõ lại.",
+        "The server could not be reached, so there is no preview. Check the connection and "
+        "type again.",
+    ),
+    "preview_failed": (
+        "Máy chủ không trả lời được phần xem trước (HTTP {status}). Gõ lại sau giây lát.",
+        "The server could not answer the preview (HTTP {status}). Type again in a moment.",
+    ),
     "at_position": ("tại ký tự {position}", "at character {position}"),
     "warnings": ("Cảnh báo", "Warnings"),
     "query_help": (

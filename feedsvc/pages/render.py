@@ -41,6 +41,7 @@ from feedsvc.feeds.sanitize import (
 from feedsvc.feeds.words import feed_words
 from feedsvc.logs import escape_controls
 
+from .inline import SCRIPT, STYLE
 from .listing import Paging, paging, topic_key
 
 SUMMARY_CHARS = 280
@@ -201,7 +202,9 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(formats=FORMAT_LABELS, media_types=MEDIA_TYPES)
+    env.globals.update(
+        formats=FORMAT_LABELS, media_types=MEDIA_TYPES, page_style=STYLE, page_script=SCRIPT
+    )
     return env
 
 

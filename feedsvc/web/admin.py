@@ -35,21 +35,15 @@ from feedsvc.web.error_pages import add_vary, reads_page, route_path
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import read_query
+from feedsvc.web.security_headers import ADMIN_HEADERS, NOSNIFF
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
 PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
 STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    # Only our own script and style: an injected <script> would not run even if it got through.
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-}
+#: the admin's security headers, on every answer (:mod:`feedsvc.web.security_headers`)
+SECURITY_HEADERS = ADMIN_HEADERS
 
 
 @dataclass(frozen=True)
@@ -231,7 +225,8 @@ class Admin:
                 # the route's path (PREFIX + …) and its query (`?q=Kiến`), one `next` value
                 query = request.scope.get("query_string", b"").decode("latin-1")
                 target = quote(request.url.path + (f"?{query}" if query else ""), safe="/")
-                return RedirectResponse(self.location(f"/login?next={target}"), 303)
+                login = self.location(f"/login?next={target}")
+                return RedirectResponse(login, 303, headers=SECURITY_HEADERS)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
             if request.method == "POST" and (
                 refused := await self.form_refused(request, json_errors)
@@ -302,7 +297,9 @@ class Admin:
             return self.refusal(request, self.t("not_found"), 404)
         body = resources.files("feedsvc.web").joinpath("static", name).read_bytes()
         return Response(
-            body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"}
+            body,
+            media_type=STATIC[name],
+            headers={"cache-control": "public, max-age=300", **NOSNIFF},
         )
 
 
@@ -318,7 +315,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     admin = Admin(service)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse(admin.location("/topics"), 303)
+        return RedirectResponse(admin.location("/topics"), 303, headers=SECURITY_HEADERS)
 
     return [
         Route(PREFIX, home, methods=["GET"]),

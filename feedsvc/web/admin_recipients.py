@@ -103,7 +103,11 @@ def recipient_routes(admin: Admin) -> list[Route]:
             if not paused:
                 service.wake_dispatchers()  # what the chat had queued may go out now
             key = "paused_msg" if paused else "resumed_msg"
-            return admin.redirect(ctx, "/subscriptions", t(key, chat=chat_id))
+            # back where the button was: the chat's page sends ``back=chat`` (anything else,
+            # or nothing, is the subscriptions page, as before; never a path a form names)
+            back = (await request.form()).get("back")
+            where = f"/chats/{chat_id}" if back == "chat" else "/subscriptions"
+            return admin.redirect(ctx, where, t(key, chat=chat_id))
 
         return handler
 

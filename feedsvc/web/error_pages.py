@@ -23,6 +23,7 @@ from starlette.types import Scope
 
 from feedsvc.catalogue import Translator
 from feedsvc.web.feed_requests import NAVIGATION_HEADERS, browser_navigation, wants_html
+from feedsvc.web.security_headers import ADMIN_HEADERS, READER_PAGE_HEADERS
 
 #: What feed readers fetch: a page only for a browser's navigation (:func:`reads_page`).
 FEED_ADDRESSES = ("/feeds/", "/feeds.opml", "/feed.xsl")
@@ -36,8 +37,9 @@ TITLES = {
     500: "http.title_500",
     503: "http.title_503",
 }
-#: What a site's page is sent with: never kept by a cache (the line is the same URL's answer).
-PAGE_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+#: What a site's page is sent with: never kept by a cache (the line is the same URL's answer),
+#: and the reader pages' security headers (:mod:`feedsvc.web.security_headers`).
+PAGE_HEADERS = {"cache-control": "no-store", **READER_PAGE_HEADERS}
 
 
 def is_admin(path: str) -> bool:
@@ -128,10 +130,13 @@ class ErrorPages:
         plain: Response,
         site_body: bytes | None = None,
     ) -> Response:
-        """:meth:`page`, else ``plain`` (the line, as it was) saying what it varied by."""
+        """:meth:`page`, else ``plain`` (the line, as it was) saying what it varied by; under
+        ``/admin`` with the admin's security headers, as every admin answer."""
         found = self.page(path, headers, status, text, site_body)
         if found is not None:
             return found
+        if is_admin(path):
+            plain.headers.update(ADMIN_HEADERS)
         if status in TITLES and not path.startswith("/api/"):
             add_vary(plain, varies_by(path))
         return plain

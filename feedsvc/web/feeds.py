@@ -58,6 +58,7 @@ from feedsvc.web.http_cache import (
     text_response,
 )
 from feedsvc.web.queries import QueryNotText, query_for_url, query_param
+from feedsvc.web.security_headers import READER_PAGE_HEADERS
 from feedsvc.web.slashes import redirect_target
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ def feed_routes(
         if wants_html(request.headers):
             response = Response(backend.missing_page(slug), 404, media_type="text/html")
             response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
-            response.headers["x-content-type-options"] = "nosniff"
+            response.headers.update(READER_PAGE_HEADERS)
         else:
             response = error(request, 404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         response.headers["vary"] = "Accept"
@@ -307,7 +308,7 @@ def feed_routes(
         """A person opening a search feed's address: the search's page (there is no topic page
         to send them to), never kept by a cache (feed readers get the feed there)."""
         count_feed_response(fmt, 200)
-        headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
+        headers = {**NAVIGATION_HEADERS, **READER_PAGE_HEADERS}
         return Response(snapshot.body, 200, headers, media_type="text/html")
 
     def gone(request: Request, slug: str, page: bool, *, navigated: bool) -> Response:
@@ -320,7 +321,7 @@ def feed_routes(
         if not page:
             response = error(request, 410, "http.topic_gone", cache_seconds, slug=slug)
             return add_vary(response, varies_by(route_path(request.scope)))
-        headers = {"x-content-type-options": "nosniff"}
+        headers = dict(READER_PAGE_HEADERS)
         if navigated:
             headers |= NAVIGATION_HEADERS
         else:
@@ -331,7 +332,7 @@ def feed_routes(
         """A person opening the feed address of a topic that is not there (an old link): the
         page ``/topics/{slug}`` would show, never kept by a cache (the address is a feed's:
         feed readers get the plain line)."""
-        headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
+        headers = {**NAVIGATION_HEADERS, **READER_PAGE_HEADERS}
         return Response(backend.missing_page(slug), 404, headers, media_type="text/html")
 
     async def chat_qr(request: Request) -> Response:

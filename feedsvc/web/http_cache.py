@@ -41,6 +41,7 @@ from starlette.datastructures import Headers as RequestHeaders
 from starlette.responses import Response
 
 from feedsvc.http_dates import parse_http_date
+from feedsvc.web.security_headers import snapshot_headers
 
 #: Bodies smaller than this are sent as they are: gzip would save nothing worth a CPU cycle.
 GZIP_MIN_BYTES = 512
@@ -188,6 +189,8 @@ class Replies:
             _line("cache-control", f"public, max-age={max(0, max_age)}"),
             _line("last-modified", http_date(snapshot.last_modified)),
             _line("vary", "Accept-Encoding"),
+            # nosniff, and a reader page's CSP (security_headers): precomputed, free per poll
+            *(_line(k, v) for k, v in snapshot_headers(snapshot.media_type).items()),
         ]
         self._type = _line("content-type", content_type(snapshot.media_type))
         self._plain = self._ok(self.etag, snapshot.body)

@@ -32,6 +32,7 @@ from feedsvc.db.outage import RETRY_AFTER, is_outage, report
 from feedsvc.db.where import state_db
 from feedsvc.web.error_pages import is_admin, reads_page, route_path, varies_by
 from feedsvc.web.http_cache import text_response
+from feedsvc.web.security_headers import page_headers
 from feedsvc.web.words import admin_words, api_words, error_pages, reader_words
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def unavailable(request: Request, service: Service, reason: Reason = STATE_DB) -
     """The 503 for ``request`` (see the module docstring); never cached by a shared cache."""
     path = request.url.path
     seconds = RETRY_AFTER
-    headers = {"Retry-After": str(seconds), "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(seconds), "cache-control": "no-store"}
     if path.startswith("/api/"):
         words = api_words(service, request)
         body = {
@@ -103,6 +104,7 @@ def unavailable(request: Request, service: Service, reason: Reason = STATE_DB) -
         return response
     settings = service.settings
     admin = path == "/admin" or path.startswith("/admin/")
+    headers.update(page_headers(admin))  # a page all the same (web.security_headers)
     language = settings.admin.language if admin else settings.site.language
     words = Translator(language, settings.site.timezone)
     page = _PAGE.format(

@@ -36,7 +36,7 @@
 
   function showError(data) {
     clear(errorBox);
-    errorBox.appendChild(el("strong", null, data.label || "Error"));
+    errorBox.appendChild(el("strong", null, data.label || query.dataset.errorLabel));
     if (data.where) errorBox.appendChild(el("span", "muted", " (" + data.where + ")"));
     errorBox.appendChild(el("p", "message", data.error)); // worded by the server, hint included
     if (data.position !== null && data.position !== undefined) {
@@ -90,6 +90,29 @@
     });
   }
 
+  // Every word the preview shows is the admin's: the server's, or the page's (data-*, from
+  // the catalogue); never the browser's ("TypeError: Failed to fetch") or an English default.
+  function failed(status) {
+    return query.dataset.failed.replace("{status}", String(status));
+  }
+
+  // An answer as {status, data}: JSON as sent; anything else (the admin's body cap answers
+  // 413 in plain words; a proxy, a page) as its words when plain text, never a parser's error.
+  function read(r) {
+    var type = r.headers.get("Content-Type") || "";
+    return r.text().then(function (body) {
+      if (type.indexOf("application/json") === 0) {
+        try {
+          return { status: r.status, data: JSON.parse(body) || {} };
+        } catch (e) {
+          return { status: r.status, data: {} }; // cut short or not JSON: its status alone
+        }
+      }
+      var words = type.indexOf("text/plain") === 0 ? body.trim() : "";
+      return { status: r.status, data: { error: words } };
+    });
+  }
+
   function run() {
     var mine = ++seq;
     var text = query.value;
@@ -108,22 +131,15 @@
       // the topic being edited: its query may not name it (a cycle Save would refuse)
       body: JSON.stringify({ query: text, slug: slugBox ? slugBox.value : "" }),
     })
-      .then(function (r) {
-        var type = r.headers.get("Content-Type") || "";
-        return r.text().then(function (body) {
-          if (type.indexOf("application/json") === 0) {
-            return { status: r.status, data: JSON.parse(body) };
-          }
-          // not JSON (the admin's body cap answers 413 in plain words; a proxy, a page):
-          // the words when they are plain text, else the status, never a parser's error
-          var words = type.indexOf("text/plain") === 0 ? body.trim() : "";
-          return { status: r.status, data: { error: words || "HTTP " + r.status } };
-        });
+      .then(read, function () {
+        return { status: 0, data: {} }; // no answer at all: the server could not be reached
       })
       .then(function (res) {
         if (mine !== seq) return;
-        if (res.status !== 200) {
-          summary.textContent = res.data.error || "HTTP " + res.status;
+        if (res.status === 0) {
+          summary.textContent = query.dataset.unreachable;
+        } else if (res.status !== 200) {
+          summary.textContent = res.data.error || failed(res.status);
         } else if (res.data.empty) {
           summary.textContent = query.dataset.hint;
         } else if (res.data.error) {
@@ -131,12 +147,15 @@
           summary.textContent = "";
           clear(samples);
           warnings.hidden = true;
-        } else {
+        } else if (Array.isArray(res.data.samples)) {
           showResult(res.data);
+        } else {
+          summary.textContent = failed(res.status); // a 200 this script cannot show
         }
       })
-      .catch(function (err) {
-        if (mine === seq) summary.textContent = String(err);
+      .catch(function () {
+        // the answer broke off while it was read: as good as no answer
+        if (mine === seq) summary.textContent = query.dataset.unreachable;
       });
   }
 
