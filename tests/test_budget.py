@@ -144,7 +144,9 @@ async def polling(db: Database, fake: FakeBotAPI, **kw: object) -> AsyncIterator
     )
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        # a deadline, not a wait: its first lease write shares the SQLite file with the
+        # dispatcher's start, and 5 s passed once in a quiet CI run
+        await fake.await_for(lambda: bot.polling, timeout=20)
         yield bot
         assert bot.polling_lapses == 0
     finally:
