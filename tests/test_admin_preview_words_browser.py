@@ -71,6 +71,13 @@ def editor(b: Any, base: str) -> None:
     wait(b).until(ec.presence_of_element_located((By.ID, "query")))
 
 
+def opened_editor(b: Any, base: str, request: pytest.FixtureRequest) -> tuple[str, Translator]:
+    """The new-topic editor of the server at ``base`` open in ``b``; its language and words."""
+    language = request.node.callspec.params["server"]
+    editor(b, base)
+    return language, Translator(language)
+
+
 def summary_is(b: Any, words: str) -> None:
     wait(b).until(lambda _: b.find_element(By.ID, "preview-summary").text == words)
 
@@ -81,10 +88,8 @@ def test_an_unreachable_server_is_said_in_the_admins_words(
     driver: Any,  # noqa: F811
     request: pytest.FixtureRequest,
 ) -> None:
-    language = request.node.callspec.params["server"]
-    t = Translator(language)
+    language, t = opened_editor(driver, server, request)
     b = driver
-    editor(b, server)
     set_query(b, "Đồ Sơn")  # the server answers: the preview works
     wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#preview-samples li")))
     b.execute_cdp_cmd("Network.enable", {})
@@ -106,10 +111,8 @@ def test_every_answer_the_script_cannot_word_is_said_in_the_admins_words(
     driver: Any,  # noqa: F811
     request: pytest.FixtureRequest,
 ) -> None:
-    language = request.node.callspec.params["server"]
-    t = Translator(language)
+    language, t = opened_editor(driver, server, request)
     b = driver
-    editor(b, server)
     for n, (name, (answer, (key, params))) in enumerate(ANSWERS.items()):
         b.execute_script(FAKE_FETCH % answer)
         set_query(b, f"Đồ Sơn {n}")  # a new query each time: the preview runs again

@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
 STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
-#: the admin's security headers, on every answer (:mod:`feedsvc.web.security_headers`)
-SECURITY_HEADERS = ADMIN_HEADERS
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class Admin:
         html = self.env.get_template(name).render(
             csrf=ctx.csrf if ctx else "", flash=flash, logged_in=ctx is not None, **values
         )
-        response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        response = HTMLResponse(html, status_code=status, headers=ADMIN_HEADERS)
         if flash is not None:
             response.delete_cookie(auth.FLASH_COOKIE, path=self.base)
         return response
@@ -158,12 +156,12 @@ class Admin:
             response: Response = self.message(text, status)
         else:
             response = text_response(status, text + "\n")
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(ADMIN_HEADERS)
         return add_vary(response, "Accept")
 
     def redirect(self, ctx: Ctx, path: str, flash: str | None = None, ok: bool = True) -> Response:
         """303 after a POST (so reload does not resubmit), with a one-shot flash message."""
-        response = RedirectResponse(self.location(path), 303, headers=SECURITY_HEADERS)
+        response = RedirectResponse(self.location(path), 303, headers=ADMIN_HEADERS)
         if flash is not None:
             value = auth.sign_value(ctx.key, json.dumps({"ok": ok, "text": flash}))
             self.cookie(response, auth.FLASH_COOKIE, value, 120)
@@ -226,7 +224,7 @@ class Admin:
                 query = request.scope.get("query_string", b"").decode("latin-1")
                 target = quote(request.url.path + (f"?{query}" if query else ""), safe="/")
                 login = self.location(f"/login?next={target}")
-                return RedirectResponse(login, 303, headers=SECURITY_HEADERS)
+                return RedirectResponse(login, 303, headers=ADMIN_HEADERS)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
             if request.method == "POST" and (
                 refused := await self.form_refused(request, json_errors)
@@ -279,7 +277,7 @@ class Admin:
 
     def _refuse(self, words: str, as_json: bool, status: int = 400) -> Response:
         if as_json:
-            return JSONResponse({"error": words}, status_code=status, headers=SECURITY_HEADERS)
+            return JSONResponse({"error": words}, status_code=status, headers=ADMIN_HEADERS)
         return self.message(words, status)
 
     def _deny(self, as_json: bool, status: int) -> Response:
@@ -288,7 +286,7 @@ class Admin:
         ("login required") to an admin reading Vietnamese, with the words unread beside it."""
         words = self.t("forbidden" if status == 403 else "login_required")
         if as_json:
-            return JSONResponse({"error": words}, status_code=status, headers=SECURITY_HEADERS)
+            return JSONResponse({"error": words}, status_code=status, headers=ADMIN_HEADERS)
         return self.message(words, status)
 
     async def static(self, request: Request) -> Response:
@@ -315,7 +313,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     admin = Admin(service)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse(admin.location("/topics"), 303, headers=SECURITY_HEADERS)
+        return RedirectResponse(admin.location("/topics"), 303, headers=ADMIN_HEADERS)
 
     return [
         Route(PREFIX, home, methods=["GET"]),

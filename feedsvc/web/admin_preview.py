@@ -20,8 +20,9 @@ from feedsvc.fieldtext import control_char
 from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
 from feedsvc.preview import preview
-from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_text import shown
+from feedsvc.web.security_headers import ADMIN_HEADERS
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -50,7 +51,7 @@ def preview_routes(admin: Admin) -> list[Route]:
                 "label": t("preview_error"),
                 "where": t("at_position", position=position + 1),
             },
-            headers=SECURITY_HEADERS,
+            headers=ADMIN_HEADERS,
         )
 
     async def preview_json(request: Request, ctx: Ctx) -> Response:
@@ -74,13 +75,13 @@ def preview_routes(admin: Admin) -> list[Route]:
             slug = body.get("slug") if isinstance(body, dict) else None
         topic = slug if isinstance(slug, str) and slug else None  # the topic being edited
         if not isinstance(query, str):
-            return JSONResponse({"error": t("query_not_text")}, 400, SECURITY_HEADERS)
+            return JSONResponse({"error": t("query_not_text")}, 400, ADMIN_HEADERS)
         # no length cap of its own (it had 4,000, the parser 2,000, the API 5,000): a query
         # over feedsvc.limits.QUERY is the parser's ``too_long``, worded as every front end
         # words it, where the editor shows query errors (the body is capped by the admin's
         # body limit, web.body_limit)
         if not query.strip():
-            return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
+            return JSONResponse({"empty": True}, headers=ADMIN_HEADERS)
         if (refused := control_char(query)) is not None:
             return refused_answer(query, refused)
         try:
@@ -98,7 +99,7 @@ def preview_routes(admin: Admin) -> list[Route]:
                         t("at_position", position=exc.column) if exc.column is not None else None
                     ),
                 },
-                headers=SECURITY_HEADERS,
+                headers=ADMIN_HEADERS,
             )
         samples = [
             {
@@ -147,7 +148,7 @@ def preview_routes(admin: Admin) -> list[Route]:
                 ],
                 "samples": samples,
             },
-            headers=SECURITY_HEADERS,
+            headers=ADMIN_HEADERS,
         )
 
     guard = admin.guard
