@@ -45,6 +45,18 @@ def control_char(text: str) -> str | None:
     return f"U+{ord(found[0]):04X}" if found else None
 
 
+def refused_chars(text: str) -> list[tuple[int, str]]:
+    """Every character of ``text`` :func:`control_char` refuses, with its 1-based position
+    in ``text`` (code points), in order: what the admin's editable boxes leave out and name
+    (:func:`feedsvc.web.admin_text.box`), by the rule the save refuses them with."""
+    return [(found.start() + 1, found[0]) for found in _CONTROL.finditer(text)]
+
+
+def without_refused(text: str) -> str:
+    """``text`` with every character :func:`refused_chars` finds taken out, all else as it is."""
+    return _CONTROL.sub("", text)
+
+
 def shown_key(key: str) -> str:
     """A JSON object key as an answer names it in a field's position (``items.0.KEY``:
     :func:`feedsvc.web.api_text.position`), written as a JSON string's content: every character

@@ -103,6 +103,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The server could not answer the preview (HTTP {status}). Type again in a moment.",
     ),
     "at_position": ("tại ký tự {position}", "at character {position}"),
+    # a form's box, less what no save takes (feedsvc.web.admin_text.removal_note)
+    "box.removed": (
+        "Đã bỏ khỏi ô “{field}” ký tự không ô nào nhận: {chars}. Hãy xem lại ô trước khi gửi lại.",
+        "Taken out of the box “{field}”, as no box takes them: {chars}. Check the box before "
+        "sending it again.",
+    ),
+    "box.char": ("{char} ({name}) tại ký tự {position}", "{char} ({name}) at character {position}"),
+    "box.surrogate": ("nửa cặp UTF-16", "a lone surrogate"),
     "warnings": ("Cảnh báo", "Warnings"),
     "query_help": (
         'Từ, "cụm từ chính xác", AND, OR, NOT, (nhóm), @chu-de-khac.',

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -30,7 +31,15 @@ from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
 from feedsvc.web import admin_auth as auth
-from feedsvc.web.admin_text import form_value, key_text, shown
+from feedsvc.web.admin_text import (
+    box,
+    field_words,
+    form_value,
+    key_text,
+    removal_note,
+    removed,
+    shown,
+)
 from feedsvc.web.error_pages import add_vary, reads_page, route_path
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.mount import mount_path
@@ -91,6 +100,8 @@ class Admin:
         self.env.globals.update(
             t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site,
             slug_pattern=SLUG.pattern,  # the slug field's check in the browser: the server's rule
+            # under an editable box: what `box` took out of it, and a save's error (admin_text)
+            removal_note=partial(removal_note, self.t), field_words=partial(field_words, self.t),
         )  # fmt: skip
         # every time in site.timezone with its offset, durations in words, numbers grouped
         self.env.filters.update(
@@ -98,6 +109,8 @@ class Admin:
             ago=self.t.ago,
             number=self.t.number,
             form_value=form_value,
+            box=box,  # every editable box's value: never `shown`'s escapes (admin_text)
+            removed=removed,
             key_text=key_text,
             link_url=link_url,  # a stored article URL as every output links to it
         )

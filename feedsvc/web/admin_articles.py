@@ -18,6 +18,7 @@ from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.admin_text import field_words
 from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ def article_routes(admin: Admin) -> list[Route]:
         q = query_param(request, "q", "")
         try:  # searched whole: an over-long search is an error, never a cut of it
             found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
-        except OperationError as exc:
-            error = t.operation_error(exc)
+        except OperationError as exc:  # a refused character: said by the box (admin_text)
+            error = field_words(t, exc)
             return admin.page("articles.html", ctx, 422, q=q, rows=[], error=error, ahead=None)
         now = db.now()
         rows = [(a, "pending" if a.pending else a.visibility(now).value) for a in found]
