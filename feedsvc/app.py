@@ -42,7 +42,7 @@ from feedsvc.ingest import (
 )
 from feedsvc.leader_checks import LeaderChecks
 from feedsvc.lifecycle.hooks import release_hooks
-from feedsvc.listen import listen_socket
+from feedsvc.listen import ListenError, Listeners, listen_sockets
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
@@ -68,11 +68,13 @@ from feedsvc.wakeups import WakeListener
 __all__ = [
     "FEEDS_SYNC_SECONDS",
     "GIL_SWITCH_SECONDS",
+    "ListenError",
+    "Listeners",
     "Roles",
     "Service",
     "create_app",
     "learn_bot_username",
-    "listen_socket",
+    "listen_sockets",
     "serve",
     "uvicorn_config",
 ]
@@ -116,6 +118,9 @@ class Service:
         self._prepared = False
         self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
         self.interrupted = False  # see interrupt()
+        #: the addresses HTTP is served at (``127.0.0.1:8080``, ``[::1]:8080``), set by
+        #: ``serve`` once bound: what the "feedsvc started" line names
+        self.listening: list[str] = []
         #: failed admin-token checks per client address: the login form's, the API's and
         #: /readyz's Bearer token count toward one budget (web.admin_auth.check_bearer)
         self.token_failures = FailureLimiter()
@@ -285,7 +290,8 @@ class Service:
     def describe_roles(self) -> str:
         modes = self.channel_modes
         return describe_roles(self.settings, self.roles, bot_running=self.bot is not None,
-                              telegram=modes["telegram"], zalo=modes["zalo"])  # fmt: skip
+                              telegram=modes["telegram"], zalo=modes["zalo"],
+                              listening=self.listening)  # fmt: skip
 
     def topic_changed(self, slug: str) -> None:
         """A topic saved, enabled, disabled or deleted by the admin or the API (off the loop):

@@ -3,6 +3,7 @@ and those roles in the words of the "feedsvc started" log line — pure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from feedsvc.config import Settings
@@ -20,14 +21,17 @@ ALL_ROLES = Roles()  # `feedsvc run` without flags
 
 def describe_roles(
     settings: Settings, roles: Roles, *, bot_running: bool, telegram: str = "console",
-    zalo: str = "off",
+    zalo: str = "off", listening: Sequence[str] = (),
 ) -> str:  # fmt: skip
     """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
     Telegram token: alerts go to the log)``: an operator sees at start what this process does.
-    ``telegram``, ``zalo``: the channels' modes (``feedsvc.channel_modes``)."""
+    ``telegram``, ``zalo``: the channels' modes (``feedsvc.channel_modes``). ``listening``:
+    each address bound (``127.0.0.1:8080``, ``[::1]:8080``): ``localhost`` is both, and the
+    line named the name while one was listened on; none given, ``http.host:http.port``."""
     http = settings.http
+    where = " and ".join(listening) or f"{http.host}:{http.port}"
     parts = [
-        f"HTTP on {http.host}:{http.port}" if roles.http else "HTTP off (--no-http)",
+        f"HTTP on {where}" if roles.http else "HTTP off (--no-http)",
         "ingest and alerts" if roles.scheduler else "no ingest or alerts (--no-scheduler)",
     ]
     if not roles.bot:

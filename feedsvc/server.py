@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from feedsvc.config import Settings
-from feedsvc.listen import listen_socket
+from feedsvc.listen import ListenError, Listeners, listen_sockets
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
@@ -225,7 +224,7 @@ async def serve(
     settings: Settings,
     roles: Roles,
     service: Service | None = None,
-    sock: socket.socket | None = None,
+    listeners: Listeners | None = None,
     signals: StopSignals | None = None,
 ) -> None:
     """Start the service, run until SIGTERM/SIGINT (serving HTTP unless ``--no-http``), stop.
@@ -240,8 +239,9 @@ async def serve(
     129: what a shell reports, and what every other command exits on it), else a return (exit
     0: SIGTERM, :attr:`StopSignals.exit_code`).
 
-    ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
-    port is reported before anything starts); None binds ``http.host:http.port`` here.
+    ``listeners``: the listening sockets, already bound (the CLI binds them first, so that a
+    busy port is reported before anything starts); None binds ``http.host:http.port`` here,
+    at every address of the host (:func:`feedsvc.listen.listen_sockets`).
     ``signals``: the command's, installed at its first line (a signal that came before this
     coroutine, during imports or the demo's seeding, is heard at once); None: taken here.
     """
@@ -253,7 +253,7 @@ async def serve(
     try:
         with signals.on_loop():
             gave_up = await _serve(
-                settings, roles, service or Service(settings, roles), sock, signals
+                settings, roles, service or Service(settings, roles), listeners, signals
             )
     finally:
         if own:
@@ -270,7 +270,7 @@ async def _serve(
     settings: Settings,
     roles: Roles,
     service: Service,
-    sock: socket.socket | None,
+    listeners: Listeners | None,
     signals: StopSignals,
 ) -> bool:
     """:func:`serve`'s start, run and stop, the signals on the loop; True when the service
@@ -279,7 +279,10 @@ async def _serve(
 
     service.exit_guard = signals.guard  # one countdown, whenever the signal came
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    sockets = _sockets(settings, sock) if roles.http else None
+    bound = (listeners or _listeners(settings)) if roles.http else None
+    service.listening = bound.addresses() if bound is not None else []
+    for note in bound.notes() if bound is not None else []:  # an address of the name skipped
+        log.warning("%s", note)
     stop = asyncio.Event()
 
     def on_exit(sig: int) -> None:  # SIGTERM/SIGINT: the 5 s start now; long work ends soon
@@ -314,7 +317,7 @@ async def _serve(
         watch_schema(service.jobs, service.db, give_up)
     try:
         if server is not None and not stop.is_set():
-            await server.serve(sockets=sockets)
+            await server.serve(sockets=None if bound is None else bound.sockets)
             if not server.started:
                 raise SystemExit(1)
         else:
@@ -328,18 +331,17 @@ async def _serve(
     return bool(gave_up)
 
 
-def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.socket] | None:
-    """The listening sockets uvicorn serves: ``sock``, or with ``http.reuse_port`` one bound
-    here (None: uvicorn binds ``http.host:http.port`` itself)."""
-    if sock is not None:
-        return [sock]
-    if not settings.http.reuse_port:
-        return None
+def _listeners(settings: Settings) -> Listeners:
+    """The listening sockets bound here when the caller bound none: at every address of
+    ``http.host`` as ``run`` binds them, never by uvicorn (which binds one address of a name:
+    ``localhost``'s 127.0.0.1 only)."""
+    http = settings.http
     try:
-        return [listen_socket(settings.http.host, settings.http.port)]
-    except OSError as exc:
-        log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
+        listeners = listen_sockets(http.host, http.port, reuse_port=http.reuse_port)
+    except ListenError as exc:
+        log.error("cannot listen on %s: %s", exc.where(http.host), exc.strerror)
         raise SystemExit(1) from exc
+    return listeners
 
 
 def _http_server(service: Service, on_exit: Callable[[int], None]) -> _Server:

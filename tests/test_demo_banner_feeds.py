@@ -91,6 +91,10 @@ def test_the_feeds_the_banner_names_hold_the_seeded_articles(
     assert int(seeded) == int(articles or 300)
     rss, atom = _named(r"  feeds +(\S+\.rss) +(\S+\.atom)\n", banner)
     [search] = _named(r"  search +(\S+)\n", banner)
+    # the address bound, named: the demo listens on 127.0.0.1 alone, and its URLs are there
+    [listening] = _named(r"  listening on (.+)\n", banner)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", listening), listening
+    assert rss.startswith(f"{listening}/feeds/"), (listening, rss)
     with httpx.Client(timeout=30) as client:  # the server may still be starting: it answers
         rss_body = client.get(rss).text
         atom_body = client.get(atom).text

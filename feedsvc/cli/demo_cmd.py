@@ -29,9 +29,8 @@ from feedsvc.cli.params import Float, Int, PathParam, config_option
 from feedsvc.cli.service import listen, one_scheduler, stopped_early
 
 if TYPE_CHECKING:
-    import socket
-
     from feedsvc.config import Settings
+    from feedsvc.listen import Listeners
     from feedsvc.shutdown import StopSignals
 
 log = logging.getLogger("feedsvc.demo")
@@ -64,8 +63,8 @@ def demo(
     signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
     try:
         with signals.interruptible():  # the imports (feedsvc.app): nothing made yet
-            sock = listen("127.0.0.1", port, configurable=False)
-        _demo_in(sock, directory, articles, every, config_file, signals)
+            bound = listen("127.0.0.1", port, configurable=False)
+        _demo_in(bound, directory, articles, every, config_file, signals)
     except StartupStopped as stopped:
         stopped_early(stopped.signum)
     finally:
@@ -73,17 +72,17 @@ def demo(
 
 
 def _demo_in(
-    sock: socket.socket,
+    bound: Listeners,
     directory: str | None,
     articles: int,
     every: float,
     config_file: str | None,
     signals: StopSignals,
 ) -> None:
-    """The demo once its socket is bound: from here a signal is only noted (what this makes,
+    """The demo once its sockets are bound: from here a signal is only noted (what this makes,
     a temporary directory, is removed however it stops), and the start-up looks at it between
     steps (:func:`_demo`)."""
-    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
+    port = bound.port  # the real one when --port 0 asked for any free port
     target = Path(directory) if directory else Path("var/demo")
     made = _missing_dirs(target)  # what a refusal removes again (when still empty)
     base = target if directory else _demo_dir()
@@ -106,7 +105,7 @@ def _demo_in(
         raise
     try:
         configure_logging(settings)
-        run_async(_demo(settings, articles, every, sock, signals, config))
+        run_async(_demo(settings, articles, every, bound, signals, config))
     finally:
         os.close(lock)
         if base != target:  # made by _demo_dir for this demo alone: never --dir or ./var/demo
@@ -261,7 +260,7 @@ async def _demo(
     settings: Settings,
     count: int,
     every: float,
-    sock: socket.socket,
+    bound: Listeners,
     signals: StopSignals,
     config: Path | None = None,
 ) -> None:
@@ -289,7 +288,7 @@ async def _demo(
     signals.listen(stopping)
     await asyncio.to_thread(service.prepare)
     if signals.received:
-        await serve(settings, Roles(), service=service, sock=sock, signals=signals)
+        await serve(settings, Roles(), service=service, listeners=bound, signals=signals)
         return
     gen = gen_module.ArticleGenerator(seed=2026)
     stop = lambda: bool(signals.received)  # noqa: E731
@@ -299,7 +298,7 @@ async def _demo(
     if not signals.received:
         await asyncio.to_thread(service.ingest_tick)
     if signals.received:
-        await serve(settings, Roles(), service=service, sock=sock, signals=signals)
+        await serve(settings, Roles(), service=service, listeners=bound, signals=signals)
         return
     if not settings.telegram_token():
         await asyncio.to_thread(gen_module.subscribe_console, service.db)
@@ -322,6 +321,7 @@ async def _demo(
     feeds = f"{url}/feeds/{slugs[0]}.rss" + (f"  {url}/feeds/{slugs[1]}.atom" if slugs[1:] else "")
     click.echo(
         f"\nfeedsvc demo: {seeded} sample articles seeded, one more every {every:g} s.\n"
+        f"  listening on {' and '.join(bound.urls())}\n"
         f"  index    {url}/\n  feeds    {feeds}\n"
         f"  search   {demo_search_url(url)}\n"
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
@@ -335,7 +335,7 @@ async def _demo(
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
     )
-    await serve(settings, Roles(), service=service, sock=sock, signals=signals)
+    await serve(settings, Roles(), service=service, listeners=bound, signals=signals)
 
 
 #: The search the banner names: a phrase the sample articles hold.

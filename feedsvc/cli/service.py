@@ -24,26 +24,28 @@ from feedsvc.cli.params import Int, config_option
 from feedsvc.cli.pauses import English, error_lines, pause_lines, pause_objects
 
 if TYPE_CHECKING:
-    import socket
-
     from feedsvc.app import Service
     from feedsvc.config import Settings
     from feedsvc.db import Database
+    from feedsvc.listen import Listeners
     from feedsvc.store import lite
 
 
 def listen(
     host: str, port: int, *, reuse_port: bool = False, configurable: bool = True
-) -> socket.socket:
-    """The HTTP listening socket, bound before anything starts: a busy port ends the command
-    with a message naming it (exit 2), before any start-up work or banner."""
-    from feedsvc.app import listen_socket
+) -> Listeners:
+    """The HTTP listening sockets, bound before anything starts, at every address ``host``
+    stands for (:func:`feedsvc.listen.listen_sockets`: ``localhost`` is 127.0.0.1 and ::1).
+    A busy port, or any other failure, at ANY of them ends the command with one message naming
+    that address (exit 2), before any start-up work or banner; an address unavailable here
+    (no IPv6) is skipped, said by ``serve`` (``Listeners.notes``)."""
+    from feedsvc.app import ListenError, listen_sockets
 
     try:
-        return listen_socket(host, port, reuse_port=reuse_port)
-    except OSError as exc:
+        return listen_sockets(host, port, reuse_port=reuse_port)
+    except ListenError as exc:
         advice = _listen_advice(exc, configurable=configurable)
-        fail(f"cannot listen on {host}:{port}: {advice}", EXIT_USAGE)
+        fail(f"cannot listen on {exc.where(host)}: {advice}", EXIT_USAGE)
 
 
 def host_problem(host: str) -> tuple[str, bool] | None:
@@ -55,10 +57,10 @@ def host_problem(host: str) -> tuple[str, bool] | None:
     (a tester's). The port is left out: one taken now may be free at start."""
     import errno
 
-    from feedsvc.listen import listen_socket
+    from feedsvc.listen import listen_sockets
 
     try:
-        listen_socket(host, 0, reuse_port=False).close()
+        listen_sockets(host, 0, reuse_port=False).close()
     except OSError as exc:
         return _listen_advice(exc), exc.errno == errno.EADDRNOTAVAIL
     return None
@@ -84,7 +86,7 @@ def _listen_advice(exc: OSError, *, configurable: bool = True) -> str:
         return f"already in use; stop what holds it, or {port}"
     if exc.errno == errno.EACCES:
         return f"permission denied (ports below 1024 need privileges); {port}"
-    # socket.create_server re-raises a lookup's gaierror as a plain OSError with its errno
+    # a lookup's gaierror reaches here as a plain OSError with its errno (listen.ListenError)
     # (getaddrinfo's "no such name": EAI_NONAME, and glibc's EAI_NODATA)
     no_such_host = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
     if isinstance(exc, socket.gaierror) or exc.errno in no_such_host:
@@ -131,11 +133,11 @@ def run(
             if roles.scheduler:
                 one_scheduler(settings.database.url)  # held until the process ends
             http = settings.http
-            sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
-            if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
-                http.port = sock.getsockname()[1]
+            bound = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
+            if bound is not None:  # `--port 0`: the port the system gave, for the start-up log
+                http.port = bound.port
             http.follow_listener()  # an unset http.public_url: the address listened on
-        run_async(serve(settings, roles, sock=sock, signals=signals))
+        run_async(serve(settings, roles, listeners=bound, signals=signals))
     except StartupStopped as stopped:
         stopped_early(stopped.signum)
     finally:
