@@ -254,10 +254,30 @@ def test_a_topic_deleted_meanwhile_is_still_409(admin: tuple[TestClient, Service
     ops.delete_topic(service.db, "d5")
     gone = save(client, "d5", form, title="Ma")
     assert gone.status_code == 409
-    assert "Chủ đề d5 đã bị xoá trong lúc bạn sửa" in html.unescape(gone.text)
+    said = html.unescape(gone.text)
+    assert "Chủ đề d5 đã bị xoá trong lúc bạn sửa" in said
+    # the form's words are the editor's own, after the message the API shares
+    assert VI("op.topic_deleted_meanwhile", slug="d5") + " " + VI("deleted_meanwhile_hint") in said
     assert 'action="/admin/topics/new"' in gone.text and 'name="version"' not in gone.text
     with pytest.raises(ops.OperationError):
         ops.get_topic(service.db, "d5")
+
+
+@on_sqlite
+@pytest.mark.parametrize("slug", ["chua-tung-co", "a" * 3000, "Việt Nam " * 300])
+def test_an_edit_of_a_topic_that_never_was_is_404_as_its_page(
+    admin: tuple[TestClient, Service], slug: str
+) -> None:
+    """No topic ever had the slug (no deletion recorded): not "deleted while you were editing
+    it" with a new-topic form, nor, for a slug no topic can have, the editor naming the path
+    three times (h1, action, box: 9 KB for 3,000 characters): the 404 its GET answers."""
+    client, service = admin
+    form = open_form(client, "d5")
+    page = save(client, slug, form, title="Ma")
+    assert page.status_code == 404, page.text[:300]
+    assert len(page.content) < 2_000 and slug[:12] not in page.text
+    with pytest.raises(ops.OperationError):
+        ops.get_topic(service.db, slug)
 
 
 @pytest.mark.parametrize(
@@ -354,7 +374,8 @@ def test_the_api_put_takes_the_same_precondition(admin: tuple[TestClient, Servic
         refused = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": bad})
         assert refused.status_code == 400 and refused.json()["code"] == "if_match_invalid"
     gone = api(client, "PUT", "/api/topics/nope", json=body, headers={"If-Match": "*"})
-    assert gone.status_code == 412 and gone.json()["code"] == "topic_deleted_meanwhile"
+    # never a topic: no current one to match (tests/test_api_preconditions.py)
+    assert gone.status_code == 412 and gone.json()["code"] == "topic_not_found"
     with pytest.raises(ops.OperationError):
         ops.get_topic(service.db, "nope")
     plain = api(client, "PUT", "/api/topics/d6", json={**body, "title": "Không điều kiện"})

@@ -165,17 +165,13 @@ def test_saving_names_only_the_topics_that_reference_it(db: Database) -> None:
 
 
 def test_an_update_only_save_never_creates(db: Database) -> None:
+    """A slug no topic ever had is no topic deleted meanwhile (a tester's: the API's 412 said
+    "deleted while you were editing it" of a typo): ``topic_not_found``."""
     with pytest.raises(ops.OperationError) as refused:
         ops.save_topic(db, TopicSpec("ghost", "Ghost edited", "ma"), "admin", update_only=True)
     exc = refused.value
-    assert (exc.kind, exc.code, exc.params) == (
-        "conflict",
-        "topic_deleted_meanwhile",
-        {"slug": "ghost"},
-    )
-    assert ENGLISH.operation_error(exc).startswith(
-        "Topic ghost was deleted while you were editing it"
-    )
+    assert (exc.kind, exc.code, exc.params) == ("not_found", "topic_not_found", {"slug": "ghost"})
+    assert ENGLISH.operation_error(exc) == "There is no topic 'ghost'."
     with pytest.raises(ops.OperationError, match="unknown topic"):
         ops.get_topic(db, "ghost")
 
@@ -188,7 +184,16 @@ def test_an_update_only_save_updates(db: Database) -> None:
     ops.delete_topic(db, "ghost")
     with pytest.raises(ops.OperationError) as refused:
         ops.save_topic(db, spec, "admin", update_only=True)
-    assert refused.value.code == "topic_deleted_meanwhile"
+    exc = refused.value
+    assert (exc.kind, exc.code, exc.params) == (
+        "conflict",
+        "topic_deleted_meanwhile",
+        {"slug": "ghost"},
+    )
+    assert ENGLISH.operation_error(exc) == (
+        "Topic ghost was deleted while you were editing it (in another admin page, through the "
+        "API or the command line); nothing was saved."
+    )  # the admin's editor adds what to do with its form (admin.deleted_meanwhile_hint)
     assert ops.save_topic(db, spec, "admin") == "created"  # an upsert (the API's PUT) still is
 
 

@@ -61,11 +61,12 @@ for _module in MODULES:
 
 #: Babel/CLDR patterns: an unambiguous date, the minute, and the offset ("+07:00").
 TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm xxx", "en": "yyyy-MM-dd HH:mm xxx"}
-#: Operation errors whose ``slug`` is the text someone typed, which named no (enabled) topic:
+#: Operation errors whose ``slug`` is the text someone typed, which named no (enabled) topic
+#: (or, ``slug_mismatch``, the path's slug a ``PUT``'s body contradicts):
 #: worded quoted as the CLI names it (:func:`feedsvc.logs.quoted`), never raw (a no-break space
-#: or a zero-width space unseen, a leading combining mark on the word before); ``params`` keep
-#: it as sent (the API's JSON).
-TYPED_SLUG = frozenset({"topic_not_found", "topic_unknown", "topic_disabled"})
+#: or a zero-width space unseen, a leading combining mark on the word before), by its start
+#: when long (:func:`feedsvc.echoes.echoed`); ``params`` keep it as sent (the API's JSON).
+TYPED_SLUG = frozenset({"topic_not_found", "topic_unknown", "topic_disabled", "slug_mismatch"})
 MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched for by the tests
 
 log = logging.getLogger(__name__)
@@ -241,13 +242,17 @@ class Translator:
         return ", ".join(named)
 
     def operation_error(self, exc: OperationError) -> str:
+        """``exc`` in words: ``op.<code>.<kind>`` when the catalogue has it (the API's 412s),
+        else ``op.<code>``, its parameters worded (a typed slug quoted, counts, chats)."""
         if exc.cause is not None:
             return self.query_error(exc.cause)
         if exc.code == "too_long":
             return self.too_long(**exc.params)
         params = dict(exc.params)
         if exc.code in TYPED_SLUG and isinstance(slug := params.get("slug"), str):
-            params["slug"] = quoted(slug)  # as typed, maybe hostile: one visible form
+            from feedsvc.echoes import echoed  # here: the grapheme rules import `regex`
+
+            params["slug"] = quoted(echoed(slug))  # as typed, maybe hostile: one visible form
         if isinstance(counts := params.pop("counts", None), dict):
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):
@@ -260,7 +265,10 @@ class Translator:
             params["channel"] = self(f"channel.{params['channel']}")
         if exc.code in REFUSED_CHARACTER and self.has(label := f"input.{params.get('field')}"):
             params["field"] = self(label)  # "Trường title có ký tự điều khiển": two languages
-        said = self(f"op.{exc.code}", **params)
+        # a code raised as another kind has its own words where there are some: the API's
+        # 412s (``precondition``) for an If-Match / If-None-Match the topics do not meet
+        key = f"op.{exc.code}.{exc.kind}"
+        said = self(key if key in CATALOGUE else f"op.{exc.code}", **params)
         hint = self.topic_hint(params) if exc.code == "topic_unknown" else ""
         return f"{said} {hint}" if hint else said
 

@@ -201,6 +201,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "What you typed is below, the stored values under this message: review them, then "
         "Save overwrites them, or Cancel.",
     ),
+    # after op.topic_deleted_meanwhile, in the editor only: what was typed, in a new-topic form
+    "deleted_meanwhile_hint": (
+        "Nội dung bạn gõ vẫn ở dưới đây: bấm Lưu để tạo lại chủ đề, hoặc Huỷ.",
+        "What you typed is below: Save creates the topic again, or Cancel.",
+    ),
     "topic_on": ("bật", "on"),
     "topic_off": ("tắt", "off"),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),

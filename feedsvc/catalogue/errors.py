@@ -221,6 +221,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The {field} contains a character that is not text ({char}, a lone surrogate); remove it.",
     ),
     "op.topic_exists": ("Chủ đề {slug} đã có.", "Topic {slug} already exists."),
+    # -- the API's 412s (``op.<code>.precondition``: Translator.operation_error), words for a
+    # program's author: a save whose If-Match / If-None-Match the stored topics do not meet
+    "op.topic_exists.precondition": (
+        "Chủ đề {slug} đã có: If-None-Match: * chỉ lưu một chủ đề chưa có; chưa lưu gì.",
+        "Topic {slug} already exists: If-None-Match: * saves only a topic that does not exist "
+        "yet; nothing was saved.",
+    ),
+    "op.topic_not_found.precondition": (
+        "Không có chủ đề {slug}: If-Match chỉ khớp một chủ đề đang có; chưa lưu gì. PUT không "
+        "kèm If-Match sẽ tạo chủ đề này.",
+        "There is no topic {slug}: If-Match matches only a topic that exists; nothing was "
+        "saved. A PUT without If-Match creates it.",
+    ),
+    "op.topic_deleted_meanwhile.precondition": (
+        "Chủ đề {slug} đã bị xoá (ở trang quản trị, qua API hoặc dòng lệnh): If-Match chỉ khớp "
+        "một chủ đề đang có; chưa lưu gì. PUT không kèm If-Match sẽ tạo lại chủ đề này.",
+        "Topic {slug} was deleted (in an admin page, through the API or the command line): "
+        "If-Match matches only a topic that exists; nothing was saved. A PUT without If-Match "
+        "creates it again.",
+    ),
     "op.slug_mismatch": (
         "slug trong nội dung không phải chủ đề {slug} của đường dẫn: PUT không đổi tên chủ đề.",
         "The slug in the body is not the path's topic {slug}: a PUT never renames a topic.",
@@ -254,13 +274,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat_query_ref": ("cuộc trò chuyện {chat} (đăng ký {id})", "chat {chat} (subscription {id})"),
     "and_more": ("và {count} chỗ khác", "and {count} more"),
+    # no form in it: the admin's editor adds admin.deleted_meanwhile_hint
     "op.topic_deleted_meanwhile": (
         "Chủ đề {slug} đã bị xoá trong lúc bạn sửa (ở trang quản trị khác, qua API hoặc dòng "
-        "lệnh); chưa lưu gì. Nội dung bạn gõ vẫn ở dưới đây: bấm Lưu để tạo lại chủ đề, hoặc "
-        "Huỷ.",
+        "lệnh); chưa lưu gì.",
         "Topic {slug} was deleted while you were editing it (in another admin page, through "
-        "the API or the command line); nothing was saved. What you typed is below: Save "
-        "creates the topic again, or Cancel.",
+        "the API or the command line); nothing was saved.",
     ),
     # the API's 412 and the admin's 409 alike; the admin adds admin.changed_meanwhile_hint
     "op.topic_changed_meanwhile": (

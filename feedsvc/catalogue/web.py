@@ -27,6 +27,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'If-Match phải là một phiên bản của chủ đề như GET trả về ("version"), hoặc *.',
         'If-Match must be one topic version as GET gives it ("version"), or *.',
     ),
+    "api.if_none_match_invalid": (
+        "If-None-Match của một PUT phải là *: chỉ lưu một chủ đề chưa có.",
+        "If-None-Match on a PUT must be *: save only a topic that does not exist yet.",
+    ),
     "api.unauthorized": (
         "Thiếu mã Bearer hoặc sai mã.",
         "Missing or wrong Bearer token.",

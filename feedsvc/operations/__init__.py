@@ -21,6 +21,7 @@ from feedsvc.operations.errors import (
     query_invalid,
     refuse_control,
     refused_character,
+    topic_exists,
 )
 from feedsvc.operations.recipients import (
     CHAT_TYPES,
@@ -64,4 +65,5 @@ __all__ = [
     "set_topic_enabled",
     "status_details",
     "subscription_counts",
+    "topic_exists",
 ]

@@ -3,8 +3,10 @@ CLI turns into exit codes, the API into HTTP statuses and the admin into catalog
 
 from __future__ import annotations
 
+from feedsvc.echoes import echoed
 from feedsvc.fieldtext import control_char, refusal_code
 from feedsvc.limits import TooLong
+from feedsvc.logs import quoted
 from feedsvc.matching import QueryError
 
 
@@ -12,7 +14,9 @@ class OperationError(Exception):
     """A request that cannot be done; ``kind`` maps to an HTTP status / CLI exit code.
 
     kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1),
-    ``unavailable`` (503 / exit 1: the service is stopping).
+    ``unavailable`` (503 / exit 1: the service is stopping), ``precondition`` (412: the API
+    gives a refusal this kind when it is its ``If-Match`` or ``If-None-Match`` not met, worded
+    ``op.<code>.precondition``).
     ``position`` is the 0-based character offset of a query error, when there is one, and
     :attr:`column` the same place counted from 1, as people are shown it. ``message`` is
     English (CLI, API); ``code`` + ``params`` (+ the query error as ``cause``) are what the admin
@@ -90,4 +94,34 @@ def too_long_error(over: TooLong) -> OperationError:
     ``op.too_long`` (:meth:`feedsvc.catalogue.Translator.too_long`)."""
     return OperationError(
         "invalid", over.message, code="too_long", params=over.params, field=over.field
+    )
+
+
+def unknown_topic(slug: str) -> OperationError:
+    """``not_found`` ``topic_not_found``: ``slug`` (as typed) names no topic; named by its start
+    when long (:func:`feedsvc.echoes.echoed`: a 30 KB path was answered whole)."""
+    return OperationError(
+        "not_found", f"unknown topic {quoted(echoed(slug))}", code="topic_not_found",
+        params={"slug": slug},
+    )  # fmt: skip
+
+
+def topic_exists(slug: str) -> OperationError:
+    """``conflict`` ``topic_exists``: a save that only creates (``topics add`` of a new topic,
+    ``POST /api/topics``, the admin's new-topic form, a ``PUT`` with ``If-None-Match: *``)."""
+    return OperationError(
+        "conflict", f"topic {slug} already exists", code="topic_exists", params={"slug": slug},
+        field="slug",
+    )  # fmt: skip
+
+
+def deleted_meanwhile(slug: str) -> OperationError:
+    """``conflict`` ``topic_deleted_meanwhile``: a save that only updates (the admin's edit
+    form, a ``PUT`` with ``If-Match``) of a topic deleted since it was read; never created
+    again."""
+    return OperationError(
+        "conflict",
+        f"topic {slug} was deleted meanwhile; nothing was saved",
+        code="topic_deleted_meanwhile",
+        params={"slug": slug},
     )

@@ -12,6 +12,7 @@ from feedsvc.bot.actions import MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
 from feedsvc.catalogue import ENGLISH
 from feedsvc.db import Database
+from feedsvc.echoes import echoed
 from feedsvc.limits import CHAT_QUERY, too_long
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_chat_query
@@ -88,7 +89,7 @@ def add_subscription(
                 said: dict[str, object] = {"slug": topic}
                 if found is None:
                     said |= _unknown_hint(conn, topic, topics_config, command)
-                message = f"{state} topic {quoted(topic)}"
+                message = f"{state} topic {quoted(echoed(topic))}"
                 if found is not None:  # switched off: what to do, as for an unknown one
                     enable = f"{command or 'feedsvc'} topics enable {found.slug}"
                     message += f": switch it on first (`{enable}`, or Enable in the admin)"

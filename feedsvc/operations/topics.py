@@ -11,14 +11,16 @@ from feedsvc import limits
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic, query_position
 from feedsvc.limits import topic_too_long
-from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_typed, references
 from feedsvc.operations.errors import (
     OperationError,
+    deleted_meanwhile,
     query_invalid,
     refuse_control,
     refused_character,
     too_long_error,
+    topic_exists,
+    unknown_topic,
 )
 from feedsvc.query_users import broken_users
 from feedsvc.slugs import slug_forms
@@ -30,12 +32,6 @@ from feedsvc.topics_file import SLUG_PROBLEMS, slug_problem
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
-
-
-def _unknown_topic(slug: str) -> OperationError:
-    return OperationError(
-        "not_found", f"unknown topic {quoted(slug)}", code="topic_not_found", params={"slug": slug}
-    )
 
 
 def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None, sent: str) -> None:
@@ -118,16 +114,18 @@ def save_topic(
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
     title and description are saved as :mod:`feedsvc.fieldtext` normalises them.
     ``create_only``: an existing slug is ``topic_exists``. ``update_only`` (the admin's edit
-    form): a topic that is gone — deleted since the form was opened — is ``conflict``
-    ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
-    topics-file topic deleted on purpose came back with it).
+    form, an API ``PUT`` with ``If-Match``): a topic that is gone — deleted since the form was
+    opened — is ``conflict`` ``topic_deleted_meanwhile``, never created again (an upsert did,
+    and said "created"; a topics-file topic deleted on purpose came back with it); one that
+    never was (no deletion recorded, :func:`_not_there`) is ``not_found`` ``topic_not_found``.
 
     ``expected_version``: the topic's version as the caller last saw it
     (:attr:`Topic.version`: the admin's form, an API ``If-Match``); None checks nothing (the
     CLI, the topics file, an API ``PUT`` without ``If-Match``). **The one decision** on a save
     over a stale view (:func:`_check_version`): another change meanwhile is ``conflict``
     ``topic_changed_meanwhile`` and nothing is saved; an empty or unreadable version is
-    ``invalid`` ``topic_version_missing``; a topic gone is ``topic_deleted_meanwhile``."""
+    ``invalid`` ``topic_version_missing``; a topic gone is ``topic_deleted_meanwhile`` (never
+    there: ``topic_not_found``)."""
     return _save(
         db, spec, origin, create_only=create_only, update_only=update_only,
         expected_version=expected_version,
@@ -164,15 +162,9 @@ def _save(
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         current = existing.get(spec.slug)
         if create_only and current is not None:
-            raise OperationError(
-                "conflict",
-                f"topic {spec.slug} already exists",
-                code="topic_exists",
-                params={"slug": spec.slug},
-                field="slug",
-            )
+            raise topic_exists(spec.slug)
         if (update_only or expected_version is not None) and current is None:
-            raise _deleted_meanwhile(spec.slug)
+            raise _not_there(conn, spec.slug)
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
         saved = current.query if current is not None else None
@@ -194,7 +186,7 @@ def _save(
             _check_version(current, expected_version, spec)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
-            raise _deleted_meanwhile(spec.slug)
+            raise deleted_meanwhile(spec.slug)
         if outcome != "updated" or current is None:
             return Saved(outcome, slug=spec.slug)
         was = current.spec
@@ -271,13 +263,14 @@ def _check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
         )  # fmt: skip
 
 
-def _deleted_meanwhile(slug: str) -> OperationError:
-    return OperationError(
-        "conflict",
-        f"topic {slug} was deleted meanwhile; nothing was saved",
-        code="topic_deleted_meanwhile",
-        params={"slug": slug},
-    )
+def _not_there(conn: Connection, slug: str) -> OperationError:
+    """What an update of ``slug``, which no topic has, is refused as: ``topic_deleted_meanwhile``
+    when the store recorded its deletion (``store.topics.was_deleted``: a form or an ``If-Match``
+    read it before), else ``topic_not_found``: there never was one (``PUT`` with ``If-Match`` on
+    a typo), or it was deleted before migration 0034 recorded deletions."""
+    if topic_store.was_deleted(conn, slug):
+        return deleted_meanwhile(slug)
+    return unknown_topic(slug)
 
 
 def get_topic(db: Database, slug: str) -> Topic:
@@ -287,7 +280,7 @@ def get_topic(db: Database, slug: str) -> Topic:
     with db.read() as conn:
         topic = topic_store.find_topic(conn, slug)
     if topic is None:
-        raise _unknown_topic(slug)
+        raise unknown_topic(slug)
     return topic
 
 
@@ -339,7 +332,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
         topic_store.serialize(conn)  # no topic or chat query takes @slug meanwhile
         found = topic_store.find_topic(conn, slug)
         if found is None:
-            raise _unknown_topic(slug)
+            raise unknown_topic(slug)
         slug = found.slug
         _refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
@@ -354,7 +347,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
             )
         deleted = topic_store.delete_topic(conn, slug, db.now())
         if deleted is None:
-            raise _unknown_topic(slug)
+            raise unknown_topic(slug)
         return TopicDeleted(deleted.kept_deleted, subs, slug)
 
 
@@ -404,6 +397,6 @@ def set_topic_enabled(db: Database, slug: str, enabled: bool) -> str:
     with db.write() as conn:
         found = topic_store.find_topic(conn, slug)
         if found is None:
-            raise _unknown_topic(slug)
+            raise unknown_topic(slug)
         topic_store.set_enabled(conn, found.slug, enabled, db.now())
     return found.slug

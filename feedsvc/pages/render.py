@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
+from feedsvc.echoes import echoed
 from feedsvc.feeds.model import (
     FORMAT_LABELS,
     MEDIA_TYPES,
@@ -314,7 +315,8 @@ def render_missing(t: Translator, site: Site, slug: str) -> bytes:
     """The 404 page of ``/topics/{slug}`` for a slug no enabled topic has (an old link, a
     topic switched off or removed): the site's page saying so, with the way to every topic,
     not indexed. ``slug`` is shown as given, its control characters as escapes
-    (:func:`feedsvc.logs.escape_controls`, as the plain-text answers show it)."""
+    (:func:`feedsvc.logs.escape_controls`, as the plain-text answers show it), only its start
+    when long (:func:`feedsvc.echoes.echoed`)."""
     return _slug_page(t, site, slug, "reader.missing_title", "http.no_topic", "reader.missing_hint")
 
 
@@ -325,8 +327,9 @@ def render_gone(t: Translator, site: Site, slug: str) -> bytes:
 
 
 def _slug_page(t: Translator, site: Site, slug: str, title: str, heading: str, hint: str) -> bytes:
-    """The page of a topic address that serves no topic, its words by catalogue key."""
-    slug = escape_controls(slug)
+    """The page of a topic address that serves no topic, its words by catalogue key; the
+    slug named by its start when long (:func:`feedsvc.echoes.echoed`)."""
+    slug = escape_controls(echoed(slug))
     return _render(
         "missing.html",
         t,

@@ -216,6 +216,14 @@ def deleted_slugs(conn: Connection) -> frozenset[str]:
     return frozenset(str(slug) for slug in conn.execute(select(deleted_topics.c.slug)).scalars())
 
 
+def was_deleted(conn: Connection, slug: str) -> bool:
+    """Whether a topic under exactly ``slug`` was deleted and not created again (its feeds
+    answer 410): the one record telling a topic deleted from a slug no topic ever had, since
+    migration 0034."""
+    stmt = select(deleted_topics.c.slug).where(deleted_topics.c.slug == slug)
+    return conn.execute(stmt).first() is not None
+
+
 def deleted_file_entries(conn: Connection) -> dict[str, str]:
     """slug → the file entry last applied to a file topic deleted in the state DB since."""
     stmt = select(deleted_file_topics.c.slug, deleted_file_topics.c.file_entry)

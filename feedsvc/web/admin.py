@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from feedsvc.catalogue import translator
+from feedsvc.echoes import echoed
 from feedsvc.feeds.sanitize import link_url
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
@@ -283,7 +284,7 @@ class Admin:
         seen: set[str] = set()
         for name, _ in form.multi_items():
             if name in seen:
-                field = quoted(name[:64]) + ("…" if len(name) > 64 else "")
+                field = quoted(echoed(name))
                 return self._refuse(self.t("form_repeated", field=field), as_json)
             seen.add(name)
         return None

@@ -27,7 +27,7 @@ from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
-from feedsvc.topics_file import stays_deleted
+from feedsvc.topics_file import slug_problem, stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
 
@@ -117,7 +117,7 @@ def page_routes(admin: Admin) -> list[Route]:
         try:
             topic = await db_call(ops.get_topic, db, slug)
         except ops.OperationError:
-            if request.method == "GET":
+            if request.method == "GET" or slug_problem(slug):  # never a topic: no form for it
                 return admin.message(t("not_found"), 404, ctx)
             return await save(request, ctx, slug)  # deleted meanwhile: said by the save
         if request.method == "GET":  # the version it is saved against (feedsvc.topic_versions)
@@ -197,6 +197,8 @@ def page_routes(admin: Admin) -> list[Route]:
                 )
             )
         except ops.OperationError as exc:
+            if exc.code == "topic_not_found":  # an edit of a topic that never was: as its GET
+                return admin.message(t("not_found"), 404, ctx)
             if exc.code == "topic_deleted_meanwhile":
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
                 # again creates the topic, deliberately (the edit URL never does)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.digits import ascii_int
+from feedsvc.echoes import echoed
 from feedsvc.jsonkeys import DuplicateKey
 from feedsvc.operations import refused_character
 from feedsvc.web.api_errors import ApiError, InvalidInput
@@ -132,7 +133,9 @@ def _refuse_text(value: object) -> None:
 
 def _not_utf8(name: str, shown: str) -> ApiError:
     """422 ``not_text`` naming a path or query parameter whose percent-encoded bytes are not
-    UTF-8 (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
+    UTF-8 (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text; a long
+    name by its start (:func:`feedsvc.echoes.echoed`)."""
+    name = echoed(name)
     return ApiError(
         422,
         f"{name} is not UTF-8 text ({shown})",

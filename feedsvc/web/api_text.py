@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from feedsvc.echoes import echoed
 from feedsvc.fieldtext import control_char, shown_key
 from feedsvc.jsonkeys import DuplicateKey, loads_unique
 
@@ -114,8 +115,9 @@ def position(loc: Sequence[object]) -> str:
     """Where in a request a value is (``items.0.name``), the one writer of such positions: a
     Pydantic error's ``loc``, a refused key's or value's: each step ``.``-separated, a list's
     index as it is, an object key as :func:`feedsvc.fieldtext.shown_key` writes it (visible,
-    JSON-escaped); ``body`` for the body as a whole."""
-    return ".".join(shown_key(x) if isinstance(x, str) else str(x) for x in loc) or "body"
+    JSON-escaped), by its start when long (:func:`feedsvc.echoes.echoed`: a 30 KB unknown key
+    was named whole, three times); ``body`` for the body as a whole."""
+    return ".".join(shown_key(echoed(x)) if isinstance(x, str) else str(x) for x in loc) or "body"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
+from feedsvc.echoes import echoed
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.sanitize import link_url
 from feedsvc.logs import quoted
@@ -92,25 +93,66 @@ def _save(
     *,
     create_only: bool,
     if_match: str | None = None,
+    if_none_match: bool = False,
 ) -> int:
+    """Save; ``create_only``: ``POST`` (an existing topic 409), ``if_none_match``: a ``PUT``
+    with ``If-None-Match: *``. A refusal that is its ``If-Match`` or ``If-None-Match`` not met
+    is 412 (RFC 9110 §13.1.1, §13.1.2), worded for the API (``op.<code>.precondition``,
+    :meth:`Translator.operation_error`)."""
     # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
     given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
     spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
     expected = None if if_match in (None, "*") else if_match
     try:
         outcome = ops.save_topic(
-            service.web_db, spec, "api", create_only=create_only,
+            service.web_db, spec, "api", create_only=create_only or if_none_match,
             update_only=if_match is not None, expected_version=expected,
         )  # fmt: skip
-    except ops.OperationError as exc:  # If-Match not met: 412 (RFC 9110 §13.1.1)
-        if if_match is not None and exc.code in MEANWHILE:
-            exc.kind = "precondition"
+    except ops.OperationError as exc:
+        if if_match is not None and exc.code in IF_MATCH_NOT_MET:
+            raise _not_met(exc, "If-Match") from None
+        if if_none_match and exc.code == "topic_exists":
+            raise _not_met(exc, "If-None-Match") from None
         raise
     return 201 if outcome == "created" else 200
 
 
-#: The refusals of a save whose ``If-Match`` the stored topic does not meet.
-MEANWHILE = ("topic_changed_meanwhile", "topic_deleted_meanwhile")
+#: The refusals of a save whose ``If-Match`` the stored topics do not meet: another version,
+#: a topic deleted since (the store recorded it), one that never was (no version matches).
+IF_MATCH_NOT_MET = ("topic_changed_meanwhile", "topic_deleted_meanwhile", "topic_not_found")
+
+
+def _not_met(exc: ops.OperationError, header: str) -> ops.OperationError:
+    """``exc`` as the 412 of ``header`` not met."""
+    exc.kind = "precondition"
+    if "nothing was saved" not in exc.message:
+        exc.message = f"{exc.message} ({header} not met); nothing was saved"
+    return exc
+
+
+def if_none_match(call: Call) -> bool:
+    """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
+    … PUT from inadvertently modifying an existing representation"), an existing topic 412
+    ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
+    conditional read) is 400 ``if_none_match_invalid``: ignored, it would save."""
+    value = call.headers.get("if-none-match")
+    if value is None:
+        return False
+    if value.strip() != "*":
+        raise ApiError(
+            400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
+            code="if_none_match_invalid", field="If-None-Match",
+        )  # fmt: skip
+    return True
+
+
+def _named_topic(service: Service, slug: str) -> str | None:
+    """The stored slug of the topic ``slug`` names as people type one (any case:
+    :mod:`feedsvc.slugs`), or None."""
+    try:
+        return ops.get_topic(service.web_db, slug).slug
+    except ops.OperationError:  # none, or a refused character: the save says which
+        return None
 
 
 def if_match(call: Call) -> str | None:
@@ -169,14 +211,20 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     if body.slug is not None and body.slug.strip().lower() != slug.strip().lower():
         raise ops.OperationError(
             "invalid",
-            f"slug {quoted(body.slug)} in the body is not the path's {quoted(slug)}: a PUT never "
+            f"slug {quoted(echoed(body.slug))} in the body is not the path's "
+            f"{quoted(echoed(slug))}: a PUT never "
             "renames "
             "a topic (create the new one, move its subscriptions, remove the old one)",
             code="slug_mismatch",
             params={"slug": slug},
             field="slug",
         )
-    status = _save(service, slug, body, create_only=False, if_match=if_match(call))
+    create = if_none_match(call)
+    if create and (stored := _named_topic(service, slug)) is not None:  # `Kien-Thuy` too
+        raise _not_met(ops.topic_exists(stored), "If-None-Match")
+    status = _save(
+        service, slug, body, create_only=False, if_match=if_match(call), if_none_match=create
+    )
     topic = ops.get_topic(service.web_db, slug)
     service.topic_changed(topic.slug)
     return status, topic_out(service, topic)
@@ -293,8 +341,10 @@ ENDPOINTS = [
         {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422),
         description="`If-Match` (optional): the topic's `version` as last read, quoted; the "
         "save happens only while the stored topic is still that version, else 412 "
-        "`topic_changed_meanwhile` (nothing saved; a topic gone: `topic_deleted_meanwhile`). "
-        "`If-Match: *` updates only an existing topic.",
+        "`topic_changed_meanwhile` (nothing saved; a topic deleted since: "
+        "`topic_deleted_meanwhile`; no such topic: `topic_not_found`). `If-Match: *` updates "
+        "only an existing topic. `If-None-Match: *` creates only a new one: an existing topic "
+        "is 412 `topic_exists`.",
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from feedsvc.digits import ascii_count, ascii_decimal
+from feedsvc.echoes import echoed
 from feedsvc.feeds.model import FORMATS
 
 DEFAULT_LIMIT = 50
@@ -42,12 +43,13 @@ def parse_limit(value: str | None) -> int:
         return DEFAULT_LIMIT
     limit = ascii_count(value.strip(" \t"), MAX_LIMIT)
     if not limit:
+        shown = repr(echoed(value))  # its start when long (feedsvc.echoes)
         raise BadRequest(
             f"limit must be a whole number of 1 or more (above {MAX_LIMIT}: the newest"
-            f" {MAX_LIMIT}), got {value!r}",
+            f" {MAX_LIMIT}), got {shown}",
             "http.bad_limit",
             limit=MAX_LIMIT,
-            value=repr(value),
+            value=shown,
         )
     return limit
 

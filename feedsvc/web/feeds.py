@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from feedsvc.echoes import echoed
 from feedsvc.logs import escape_controls
 from feedsvc.pages.listing import clean_query, read_page, shown_position, shown_query
 from feedsvc.pages.render import QR_CHATS, START_PAYLOAD_MAX, qr_path
@@ -141,8 +142,11 @@ def feed_routes(
         request: Request, status: int, key: str, max_age: int = 0, **params: object
     ) -> Response:
         # a slug echoed from the URL shows its controls as escapes: `%1b]0;…%07` set the
-        # terminal title of whoever curled a crafted link, and `%00` answered a raw NUL
-        shown = {k: escape_controls(v) if isinstance(v, str) else v for k, v in params.items()}
+        # terminal title of whoever curled a crafted link, and `%00` answered a raw NUL; and
+        # only its start when long (feedsvc.echoes: a 30 KB path was answered 30 KB)
+        shown = {
+            k: escape_controls(echoed(v)) if isinstance(v, str) else v for k, v in params.items()
+        }
         return answer(request, status, words(key, **shown), max_age)
 
     def serve(request: Request, snapshot: Snapshot) -> Response:

@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.db import Database
-from feedsvc.graphemes import shortened
+from feedsvc.echoes import echoed
 from feedsvc.logs import escape_controls
 from feedsvc.store.channel_tokens import modes_shown
 from feedsvc.store.cursors import Cursor, get_cursor
@@ -66,8 +66,6 @@ INGEST_FAILURES = 3
 PROBE_TIMEOUT = 2.0
 #: Seconds a probe result is reused (load balancers poll every few seconds, often several).
 PROBE_FRESH = 1.0
-#: characters of a refused ``ingest`` value its 400 quotes (``graphemes.shortened``)
-SHOWN_VALUE = 60
 
 
 @dataclass(frozen=True)
@@ -200,10 +198,11 @@ def probe_database(service: Service) -> Database:
 
 def shown_value(value: str | None) -> str:
     """An ``ingest`` as a refusal echoes it: ``ingest`` given bare (None), else ``ingest=…``
-    bounded to :data:`SHOWN_VALUE` characters (a 20 kB value is not echoed whole)."""
+    with its start when long (:func:`feedsvc.echoes.echoed`: a 20 kB value is not echoed
+    whole)."""
     if value is None:
         return "ingest"
-    return "ingest=" + escape_controls(shortened(value, SHOWN_VALUE))
+    return "ingest=" + escape_controls(echoed(value))
 
 
 def health_routes(service: Service) -> list[Route]:
