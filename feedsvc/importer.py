@@ -22,6 +22,8 @@ from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.jsonlines import Pause, Rejected
+from feedsvc.keys import spelled
+from feedsvc.logs import quoted
 from feedsvc.not_applied import not_applied_error
 from feedsvc.signal_hold import SignalHold
 from feedsvc.store.source_articles import (
@@ -65,6 +67,21 @@ class Warned:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.text}"
+
+
+def lookalike_warning(line: int, article: Article, others: tuple[str, ...]) -> Warned:
+    """What ``import`` says of a line inserted under a key canonically equivalent to others
+    of the table (:class:`feedsvc.store.source_articles.Lookalike`): the keys, spelled code
+    point by code point, since they look the same. Stored as given (the keys are the source's
+    identity: two rows stay two articles), so readers will see two items: said, not merged."""
+    key = article.source_key
+    named = ", ".join(f"{quoted(k)} ({spelled(k)})" for k in others)
+    return Warned(
+        line,
+        f"source_key {quoted(key)} ({spelled(key)}) is the same text in another Unicode form "
+        f"as {named} in the source table: stored as another article, so feeds and alerts show "
+        "both; if they are one story, give it one key",
+    )
 
 
 def dropped_warnings(line: int, article: Article) -> list[Warned]:
@@ -195,7 +212,12 @@ def import_articles(
                 if article.credentials_dropped and line not in refused
                 for w in dropped_warnings(line, article)
             )
-            counts.not_applied = []
+            pending.extend(
+                lookalike_warning(*batch[alike.index], alike.others)
+                for alike in counts.lookalikes
+                if batch[alike.index][0] not in refused
+            )
+            counts.not_applied, counts.lookalikes = [], []
             report.counts.add(counts)  # only once committed
             report.committed_through = batch[-1][0]
             batch.clear()
@@ -286,7 +308,8 @@ def _line_by_line(
             )
             for n in alone.not_applied
         )
-        alone.not_applied = []
+        counts.lookalikes.extend(replace(n, index=indices[n.index]) for n in alone.lookalikes)
+        alone.not_applied, alone.lookalikes = [], []
         counts.add(alone)
     if len(keys) > 1 and len(refused) == len(keys):
         raise refused[-1][1]

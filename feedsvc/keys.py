@@ -13,10 +13,21 @@ breaks, ``\\x1c``-``\\x1f``, NEL, NBSP U+00A0, the Unicode spaces, U+2028/U+2029
 three invisible format characters a CMS export leaves at an edge: ZERO WIDTH SPACE U+200B, WORD
 JOINER U+2060 and the byte order mark U+FEFF. Only the edges are trimmed; a key's inside is
 the parser's business (no control character, one line).
+
+A key's Unicode form is the CMS's too: a key is stored exactly as sent (trimmed), never
+normalised — it is the source's identity. But ``Tin-Kiến`` stored decomposed (NFD: ``e`` +
+U+0302 + U+0301) and typed composed (NFC, what keyboards and most copy and paste give) look the
+same to everyone, and compared code point by code point they were two keys: a takedown typed
+by an editor found no article and was recorded "ahead" while the article stayed public.
+:func:`canonical` (NFC) is what two keys that are canonically equivalent share; stored keys
+carry it beside them where it differs (:func:`key_nfc`, the ``source_key_nfc`` columns,
+migration 0041), so :mod:`feedsvc.store.article_keys` finds the stored keys a typed key may
+mean with an index; :func:`spelled` names such keys apart, code point by code point.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +44,32 @@ KEY_SPACE = (
 def trim_key(value: str) -> str:
     """``value`` without the :data:`KEY_SPACE` characters at its start and end."""
     return value.strip(KEY_SPACE)
+
+
+def canonical(key: str) -> str:
+    """``key`` in NFC: what every key canonically equivalent to it (the same text in another
+    Unicode form: composed, decomposed, partly composed, marks in another order) shares."""
+    return key if key.isascii() else unicodedata.normalize("NFC", key)
+
+
+def key_nfc(key: str) -> str | None:
+    """What a stored key's ``source_key_nfc`` holds (migration 0041): its :func:`canonical`
+    form when that differs from it, else None (nearly every key: NULL costs no index entry's
+    worth of text, and a row written without the column — an NFC key — is right as it is)."""
+    form = canonical(key)
+    return None if form == key else form
+
+
+def spelled(key: str) -> str:
+    """``key`` with every non-ASCII character as its code point (``\\u0302``), so keys that
+    look the same are told apart where they are listed (an ambiguous key's candidates): the
+    ASCII they share reads as it is."""
+    return "".join(c if c.isascii() else _code(c) for c in key)
+
+
+def _code(char: str) -> str:
+    point = ord(char)
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
 @dataclass(frozen=True, slots=True)

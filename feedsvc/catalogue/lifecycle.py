@@ -94,6 +94,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "There is no article {key}. If the source (CMS) has it and feedsvc has not read it"
         " yet, you can hide it ahead: the hide is recorded and applies when it is ingested.",
     ),
+    # a typed key that is the same text as several stored keys in other Unicode forms
+    # (`lifecycle.typed_keys`): refused, each listed quoted and spelled by code point
+    "op.article_key_ambiguous": (
+        "Mã {key} trùng chữ với nhiều mã bài đã lưu ở dạng Unicode khác nhau: {keys}. Hãy"
+        " nhập đúng mã cần dùng.",
+        "Key {key} is the same text as several stored keys in other Unicode forms: {keys}."
+        " Give the one meant exactly.",
+    ),
+    # an editor's action on a stored key given in another Unicode form (they look the same)
+    "key_other_form": (
+        "Đã dùng mã bài đã lưu {key} ({spelled}): cùng chữ với mã đã nhập nhưng ở dạng"
+        " Unicode khác.",
+        "Used the stored key {key} ({spelled}): the same text as the key given, in another"
+        " Unicode form.",
+    ),
+    # other stored keys that look the same as the one acted on: not changed
+    "key_lookalikes": (
+        "Còn bài có mã trông giống hệt (cùng chữ, dạng Unicode khác), không bị thay đổi: {keys}.",
+        "Other articles have a key that looks the same (the same text in another Unicode"
+        " form) and were not changed: {keys}.",
+    ),
     "op.source_key_invalid": (
         "Mã bài phải có từ 1 đến 255 ký tự.",
         "The article key must be 1–255 characters.",

@@ -3,7 +3,10 @@
 The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
 module parses arguments (a key as :func:`~feedsvc.cli.common.cell` printed it, read back by
 :data:`~feedsvc.cli.params.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
-too, said on stderr), 1 unknown article, 2 bad input.
+too, said on stderr), 1 unknown article or a key that is the same text as several stored
+keys in other Unicode forms (``article_key_ambiguous``: nothing done), 2 bad input. A key
+given in another Unicode form than the stored one's acts on the stored one, said on stderr
+with its code points (the two look the same), as are stored lookalikes left alone.
 
 A row's time is in ``site.timezone`` with its offset, as every time the CLI prints for people
 (``topics preview``, ``source check``): it was UTC (``2026-11-30T03:34Z`` for an article an
@@ -114,12 +117,27 @@ def hide(
         from feedsvc.catalogue import ENGLISH
 
         said = ENGLISH("hide_pending", key=cell(found.source_key, exact=True))
+    notes = _key_notes(found)
     if as_json:
-        _echo_json(_json_row(found, said))
+        _echo_json(_json_row(found, _joined(said, *notes)))
     else:
         click.echo(_line(found, words))
-    if said is not None:
-        click.echo(f"feedsvc: {said}", err=True)
+    for line in (said, *notes) if said is not None else notes:
+        click.echo(f"feedsvc: {line}", err=True)
+
+
+def _key_notes(found: EditorState) -> list[str]:
+    """What the answer says of the key (stderr lines): the stored key used when the key was
+    given in another Unicode form, its lookalikes left alone (``lifecycle.typed_keys``)."""
+    from feedsvc.catalogue import ENGLISH
+    from feedsvc.lifecycle.typed_keys import key_notes
+
+    return [ENGLISH(code, **params) for code, params in key_notes(found)]
+
+
+def _joined(*said: str | None) -> str | None:
+    """The ``--json`` answer's ``message``: its sentences, as the API's joins them."""
+    return " ".join(s for s in said if s) or None
 
 
 @articles.command("unhide")
@@ -145,8 +163,9 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
         from feedsvc.catalogue import ENGLISH
 
         cancelled = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
+    notes = _key_notes(found)
     if as_json:  # a cancelled hide too, as the API answers it: state not_ingested
-        _echo_json(_json_row(found, cancelled))
+        _echo_json(_json_row(found, _joined(cancelled, *notes)))
     if cancelled is not None:
         click.echo(f"feedsvc: {cancelled}", err=True)
     else:
@@ -155,6 +174,8 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
         if found.released:
             said = "public for the first time: its subscribers are alerted now, as at its time"
             click.echo(f"feedsvc: {cell(found.source_key, exact=True)}: {said}", err=True)
+    for line in notes:
+        click.echo(f"feedsvc: {line}", err=True)
 
 
 @articles.command("find")

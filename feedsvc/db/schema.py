@@ -51,7 +51,11 @@ source_articles = Table(
     Column("changed_at", UTCDateTime, nullable=False),
     # an imported line's `"withdrawn": true` (SPEC §10); read through `visible = "NOT withdrawn"`
     Column("withdrawn", Boolean, nullable=False, default=False, server_default=false()),
+    # `source_key` in NFC where that differs, else NULL (`keys.key_nfc`, migration 0041): how a
+    # key typed in another Unicode form finds it (`store.article_keys`)
+    Column("source_key_nfc", String(255)),
     Index(None, "changed_at", "id"),
+    Index(None, "source_key_nfc"),
     Index(None, "published_at"),  # reconciliation reads the recent window by publication time
 )
 
@@ -95,6 +99,10 @@ articles = Table(
     # (`lifecycle.due`, 0022): at or after its `published_at`, it is not released again (a
     # restart, another replica); a later `published_at` (rescheduled) is released at that time
     Column("released_at", UTCDateTime),
+    # `source_key` in NFC where that differs, else NULL (`keys.key_nfc`, migration 0041): the
+    # stored key an editor types in another Unicode form (NFC, a keyboard's) is found by it,
+    # and ingest finds a new key's lookalikes (`store.article_keys`)
+    Column("source_key_nfc", String(255)),
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
@@ -103,6 +111,7 @@ articles = Table(
     # the follow-up worker's sweep: alerts of articles withdrawn/hidden since its last pass
     Index(None, "withdrawn_at"),
     Index(None, "hidden_at"),
+    Index(None, "source_key_nfc"),
 )
 
 # The archive search index over `articles.search_text` (migration 0002): a PostgreSQL GIN
@@ -177,6 +186,10 @@ pending_hides = Table(
     Column("reason", Text),
     Column("hidden_by", String(100)),  # cli | api | admin
     Column("hidden_at", UTCDateTime, nullable=False),
+    # `source_key` in NFC where that differs, else NULL (migration 0041): the article arriving
+    # under a key canonically equivalent to the hide's gets it (`store.article_keys`)
+    Column("source_key_nfc", String(255)),
+    Index(None, "source_key_nfc"),
 )
 
 article_topics = Table(

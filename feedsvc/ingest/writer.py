@@ -14,7 +14,7 @@ leader), so the decision "new, newer, already held" is always taken under the lo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.ingest import unapplied
+from feedsvc.ingest.lookalikes import arriving_hides
 from feedsvc.ingest.model import Change
 from feedsvc.ingest.unapplied import SetAside, decide
 from feedsvc.ingest.unapplied import own_row as _own_row
@@ -33,7 +34,7 @@ from feedsvc.store import unapplied as unapplied_store
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries, public_ids
-from feedsvc.store.pending_hides import PendingHide
+from feedsvc.store.pending_hides import Waiting
 from feedsvc.store.source_articles import differing
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
@@ -214,7 +215,7 @@ def apply(
     now: datetime,
     source: str,
     withdraw_reason: str = "source",
-    pending: Mapping[str, PendingHide] | None = None,
+    pending: Waiting | None = None,
 ) -> tuple[list[Change], list[SetAside]]:
     """Store ``items`` in the caller's transaction; the changes (new and newer), in order, and
     the rows not applied that are to be said once committed (:mod:`feedsvc.ingest.unapplied`:
@@ -262,10 +263,11 @@ def apply(
             new.append(item)
         else:
             newer.append((held, item))
-    # an editor's hide recorded before ingest read the key (store.pending_hides): applied with
-    # the insert, before the hooks (the outbox reads the article hidden, never public), and its
-    # record deleted, all in this transaction
-    waiting = pending_hides.take(conn, [i.article.source_key for i in new], pending)
+    # an editor's hide recorded before ingest read the key (store.pending_hides), in this key's
+    # Unicode form or another, or of a stored lookalike (ingest.lookalikes): applied with the
+    # insert, before the hooks (the outbox reads the article hidden, never public), and a
+    # recorded hide deleted, all in this transaction
+    waiting = arriving_hides(conn, [i.article.source_key for i in new], pending, now)
     ids = article_store.insert_articles(
         conn, [(i.article, _search_text(i), i.at) for i in new], now, withdraw_reason
     )

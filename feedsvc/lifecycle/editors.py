@@ -28,6 +28,7 @@ from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
 from feedsvc.keys import trim_key
+from feedsvc.lifecycle.typed_keys import noted, stored_article, waiting_hide
 from feedsvc.logs import quoted
 from feedsvc.matching import (
     Query,
@@ -44,7 +45,7 @@ from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import EditorState
-from feedsvc.store.source_articles import waiting_state
+from feedsvc.store.source_articles import waiting_keys, waiting_state
 from feedsvc.store.topics import topic_ids_of_articles
 
 log = logging.getLogger(__name__)
@@ -136,30 +137,62 @@ def hide_article(
     """Hide the article with ``source_key`` (``reason``: optional, shown to editors; ``by``:
     ``cli``, ``api`` or ``admin:<user>``). The reason is kept as one line (:func:`_reason`).
 
+    The key means the stored article it is, else the one whose key is the same text in another
+    Unicode form (:func:`feedsvc.lifecycle.typed_keys.stored_article`: a CMS's decomposed key
+    typed composed); several such, none exactly the key, are refused (``conflict``,
+    ``article_key_ambiguous``), never guessed. The answer names the stored key used
+    (``typed_as``) and its lookalikes left alone (``lookalikes``).
+
     A key ingest has not stored yet is hidden ahead (``store.pending_hides``: ingest applies
-    it in the transaction that stores the article, which is never public) when the built-in
-    source table holds it, or when ``pending`` asks for it (an external CMS's key feedsvc has
-    not read: it cannot cheaply know whether the CMS holds it); the answer's ``pending`` says
-    so. Any other unknown key is probably a typo: ``not_found``. Raises OperationError:
-    ``invalid`` (key, reason over :data:`MAX_REASON` characters or with a control character
-    other than a line break or tab), ``not_found``."""
+    it in the transaction that stores the article, under this key or one the same text in
+    another form, which is never public) when the built-in source table holds it (in any
+    form), or when ``pending`` asks for it (an external CMS's key feedsvc has not read: it
+    cannot cheaply know whether the CMS holds it); the answer's ``pending`` says so. Never
+    while an article the key means is stored: that one is hidden. Any other unknown key is
+    probably a typo: ``not_found``. Raises OperationError: ``invalid`` (key, reason over
+    :data:`MAX_REASON` characters or with a control character other than a line break or
+    tab), ``not_found``, ``conflict``."""
     key = _key(source_key)
     text = _reason(reason)
     with db.write() as conn:
-        store.lock_article(conn, key)  # stamped after any wait for the row, not before it
-        found = store.set_hidden(conn, key, True, db.now(), text, by)
+        found = _hide_stored(db, conn, key, text, by)
         if found is None:
             pending_hides.serialize(conn)  # an ingest storing it now commits first
-            found = store.set_hidden(conn, key, True, db.now(), text, by)
+            found = _hide_stored(db, conn, key, text, by)
         if found is None:
-            ahead = pending or pending_hides.pending_hide(conn, key) is not None
-            if ahead or waiting_state(conn, key) is not None:
-                refuse_control("source_key", key)  # a bidi control: never ingested now
-                pending_hides.record(conn, key, db.now(), text, by)
-                found = pending_hides.pending_states(conn, key, 1)[0]
+            found = _hide_ahead(db, conn, key, text, by, pending)
     if found is None:
         raise _not_found(key)
     return found
+
+
+def _hide_stored(
+    db: Database, conn: Connection, key: str, text: str | None, by: str
+) -> EditorState | None:
+    """Hide the stored article ``key`` means, if any (None: none is stored)."""
+    meant = stored_article(conn, key)
+    if meant.key is None:
+        return None
+    store.lock_article(conn, meant.key)  # stamped after any wait for the row, not before it
+    found = store.set_hidden(conn, meant.key, True, db.now(), text, by)
+    return None if found is None else noted(found, key, meant.lookalikes)
+
+
+def _hide_ahead(
+    db: Database, conn: Connection, key: str, text: str | None, by: str, pending: bool
+) -> EditorState | None:
+    """Record the hide of a key no stored article is (under :func:`pending_hides.serialize`):
+    renewing a hide recorded for it in any form, else under the built-in source table's key
+    when one row holds it in another form (the answer names the key the source sends), else
+    as typed. None: not asked, and no table here holds the key."""
+    held = waiting_hide(conn, key)
+    waiting = waiting_keys(conn, key)
+    if not (pending or held.key is not None or waiting):
+        return None
+    refuse_control("source_key", key)  # a bidi control: never ingested now
+    recorded = held.key or (next(iter(waiting)) if len(waiting) == 1 else key)
+    pending_hides.record(conn, recorded, db.now(), text, by)
+    return noted(pending_hides.pending_states(conn, [recorded], 1)[0], key, held.lookalikes)
 
 
 def unhide_article(
@@ -167,7 +200,9 @@ def unhide_article(
 ) -> EditorState:
     """Show the article again (as far as the source allows: a withdrawn one stays out), or
     cancel the pending hide of a key ingest has not stored yet (it then ingests as any other;
-    the answer is that key, not ``ingested``, its state ``not_ingested``).
+    the answer is that key, not ``ingested``, its state ``not_ingested``). The key means what
+    a hide's does (:func:`hide_article`: the stored key in any Unicode form; several, none
+    exactly it: ``conflict``).
 
     An article hidden while not public (before its time, or a source's draft, or hidden
     before ingest) and never alerted (:func:`first_public`) becomes public for the first time
@@ -179,7 +214,7 @@ def unhide_article(
     is a candidate; the decision is taken again on the locked row (a row that became one in
     between — its time came that instant — is the due check's, whose overlap still covers
     it). The answer's ``released`` says it went through ``release``. Raises OperationError
-    ``invalid`` or ``not_found``."""
+    ``invalid``, ``not_found`` or ``conflict``."""
     key = _key(source_key)
     for _ in range(2):  # again once when ingest stored the article while we looked
         found = _unhide(db, key, release)
@@ -192,30 +227,25 @@ def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> Edito
     """One try of :func:`unhide_article`; None when ingest stored the article between the read
     that prepares the hooks and the write (the caller tries again, the hooks prepared)."""
     with db.read() as conn:
-        before = store.editor_state(conn, key)
+        meant = stored_article(conn, key)
+        before = None if meant.key is None else store.editor_state(conn, meant.key)
     prepared = before is not None and _hidden_unpublic(before)
     for hook in release if prepared else ():
         if isinstance(hook, Prepares):
             hook.prepare(db)
     with db.write() as conn:
-        store.lock_article(conn, key)
         if before is None:
             pending_hides.serialize(conn)  # an ingest applying it now commits first
-            if store.editor_state(conn, key) is not None:
+            if stored_article(conn, key).key is not None:
                 return None  # stored meanwhile (hidden, if it was pending): read it again
-            waiting = pending_hides.pending_states(conn, key, 1)
-            if not waiting or pending_hides.cancel(conn, key) is None:
-                raise _not_found(key)
-            # the answer says it (each front end's own words); a log line said it again on
-            # the CLI's stderr
-            log.debug("unhide: %s pending hide cancelled before ingest", key)
-            return replace(
-                waiting[0], hidden_at=None, hidden_reason=None, hidden_by=None,
-                hidden_unpublic=False, pending=False,
-            )  # fmt: skip
+            return _cancel(conn, key)
+        if stored_article(conn, key) != meant:
+            return None  # another form of the key stored meanwhile: read it again
+        stored = before.source_key
+        store.lock_article(conn, stored)
         now = db.now()
-        held = store.editor_state(conn, key)
-        found = store.set_hidden(conn, key, False, now)
+        held = store.editor_state(conn, stored)
+        found = store.set_hidden(conn, stored, False, now)
         # the deliveries are read (one indexed probe) only for a candidate
         released = held is not None and prepared and first_public(held, now, _queued(conn, held))
         if released:
@@ -223,7 +253,24 @@ def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> Edito
             _release(conn, held, release, now)
     if found is None:
         raise _not_found(key)
+    found = noted(found, key, meant.lookalikes)
     return replace(found, released=True) if released else found
+
+
+def _cancel(conn: Connection, key: str) -> EditorState:
+    """An unhide of a key no article is: cancel the hide waiting for it (in any form)."""
+    held = waiting_hide(conn, key)
+    waiting = [] if held.key is None else pending_hides.pending_states(conn, [held.key], 1)
+    if held.key is None or not waiting or pending_hides.cancel(conn, held.key) is None:
+        raise _not_found(key)
+    # the answer says it (each front end's own words); a log line said it again on the CLI's
+    # stderr
+    log.debug("unhide: %s pending hide cancelled before ingest", held.key)
+    cancelled = replace(
+        waiting[0], hidden_at=None, hidden_reason=None, hidden_by=None,
+        hidden_unpublic=False, pending=False,
+    )  # fmt: skip
+    return noted(cancelled, key, held.lookalikes)
 
 
 def _queued(conn: Connection, held: EditorState) -> bool:
@@ -291,8 +338,10 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     key = trim_key(text)
     with db.read() as conn:
         # hides waiting for ingest first (the urgent ones): all of them with no text, else
-        # the one of the key typed (a key, never a title: no article row holds one yet)
-        waiting = pending_hides.pending_states(conn, key or None, limit)
+        # those of the key typed, in any Unicode form (a key, never a title: no article row
+        # holds one yet)
+        keys = pending_hides.equivalent(conn, key) if key else None
+        waiting = pending_hides.pending_states(conn, keys, limit) if keys != [] else []
         found = {a.id: a for a in store.find_for_editors(conn, text, limit)}
         if query is not None:
             ids = candidate_ids(conn, candidate_key_sets(query), TITLE_CHECK) or []

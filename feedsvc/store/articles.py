@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, bindparam, case, func, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import articles
+from feedsvc.keys import key_nfc
 from feedsvc.store.bulk import BulkInsert
 
 #: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002;
@@ -153,8 +154,9 @@ def _row(
     )
 
 
-#: ``insert_articles``' statement: every written column, and when it was first seen.
-_INSERT = BulkInsert(articles, (*_WRITTEN, "first_seen_at"))
+#: ``insert_articles``' statement: every written column, when it was first seen, and the key's
+#: NFC where it differs (``keys.key_nfc``, migration 0041: never changes, as the key does not)
+_INSERT = BulkInsert(articles, (*_WRITTEN, "first_seen_at", "source_key_nfc"))
 
 
 def insert_articles(
@@ -177,7 +179,10 @@ def insert_articles(
     """
     if not rows:
         return []
-    _INSERT.execute(conn, [(*_row(a, t, at, now, withdraw_reason), now) for a, t, at in rows])
+    _INSERT.execute(
+        conn,
+        [(*_row(a, t, at, now, withdraw_reason), now, key_nfc(a.source_key)) for a, t, at in rows],
+    )
     keys = [a.source_key for a, _, _ in rows]
     ids = {
         key: int(id_)

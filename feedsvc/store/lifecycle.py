@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select,
 
 from feedsvc.db.schema import article_topics, articles, deliveries
 from feedsvc.delivery_states import WITHDRAWN
-from feedsvc.keys import trim_key
+from feedsvc.keys import canonical, trim_key
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
+from feedsvc.store.article_keys import equivalent_clause
 
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 NOT_INGESTED = "not_ingested"  # an unhide's answer for a pending hide it cancelled
@@ -120,6 +121,12 @@ class EditorState:
     #: an unhide's answer only: it made the article public for the first time and released it
     #: to its subscribers, as at its time (:func:`feedsvc.lifecycle.editors.unhide_article`)
     released: bool = False
+    #: an editor's answer only: the key as given, when it named this stored key in another
+    #: Unicode form (:mod:`feedsvc.store.article_keys`: the two look the same)
+    typed_as: str | None = None
+    #: an editor's answer only: other stored keys canonically equivalent to this one (they
+    #: look the same), not acted on
+    lookalikes: tuple[str, ...] = ()
 
     @property
     def ingested(self) -> bool:
@@ -160,19 +167,23 @@ def editor_state(conn: Connection, source_key: str) -> EditorState | None:
 
 
 def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorState]:
-    """Newest first: articles whose source key is ``text`` (in any case, as the backend's
-    ``lower`` folds it: ``host-1`` finds ``HOST-1``, which an editor typed from a listing in
-    another case and was told nothing matched), or whose title contains it (case-insensitive as
-    the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``: the newest articles.
-    ``%`` and ``_`` are matched literally."""
+    """Newest first: articles whose source key is ``text`` — in any Unicode form (a CMS's
+    decomposed key typed composed: :mod:`feedsvc.store.article_keys`) and in any case, as the
+    backend's ``lower`` folds it (``host-1`` finds ``HOST-1``, which an editor typed from a
+    listing in another case and was told nothing matched) —, or whose title contains it
+    (case-insensitive as the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``:
+    the newest articles. ``%`` and ``_`` are matched literally."""
     stmt = select(*_EDITOR_COLUMNS)
     text = trim_key(text)
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        form = canonical(text)
+        stored_form = func.coalesce(articles.c.source_key_nfc, articles.c.source_key)
         stmt = stmt.where(
             or_(
                 articles.c.source_key == text,
-                func.lower(articles.c.source_key) == func.lower(text),
+                equivalent_clause(articles, [form]),
+                func.lower(stored_form) == func.lower(form),
                 articles.c.title.ilike(pattern, escape="\\"),
             )
         )

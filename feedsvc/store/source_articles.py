@@ -11,6 +11,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db.schema import source_articles as t
+from feedsvc.keys import canonical, key_nfc
+from feedsvc.store.article_keys import equivalent_keys, equivalents_among
 from feedsvc.versions import replaces, takes_over
 
 
@@ -36,6 +38,17 @@ class NotApplied:
     held_withdrawn: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Lookalike:
+    """A record inserted under a key canonically equivalent to other keys of the table (the
+    same text in another Unicode form: ``Kiến`` composed and decomposed): its position in the
+    batch and those keys. Stored as a row of its own — the source's keys are its identity,
+    never merged —, said so its author learns that readers will see two articles."""
+
+    index: int
+    others: tuple[str, ...]
+
+
 @dataclass
 class UpsertCounts:
     inserted: int = 0
@@ -43,12 +56,15 @@ class UpsertCounts:
     unchanged: int = 0
     #: takedown records not applied (not counted above)
     not_applied: list[NotApplied] = field(default_factory=list)
+    #: records inserted under a key that looks like another's (counted above)
+    lookalikes: list[Lookalike] = field(default_factory=list)
 
     def add(self, other: UpsertCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.not_applied.extend(other.not_applied)
+        self.lookalikes.extend(other.lookalikes)
 
 
 def latest_per_key(
@@ -86,6 +102,7 @@ def _later_wins(later: Article, earlier: Article, now: datetime | None) -> bool:
 def _values(a: Article) -> dict[str, object]:
     return {
         "source_key": a.source_key,
+        "source_key_nfc": key_nfc(a.source_key),
         "url": a.url,
         "title": a.title,
         "summary": a.summary,
@@ -174,7 +191,7 @@ def upsert_source_articles(
     _read_content(conn, batch, lines, stored, now)
     winners, _ = latest_per_key(batch, now)
     counts = UpsertCounts()
-    new_rows = []
+    new_rows: dict[str, tuple[int, dict[str, object]]] = {}
     for key, indices in lines.items():
         first = stored.get(key)
         held = first
@@ -185,12 +202,28 @@ def upsert_source_articles(
             continue
         values = {**_values(batch[held.line]), "changed_at": now}
         if first is None:
-            new_rows.append(values)
+            new_rows[key] = (held.line, values)
         else:
             conn.execute(update(t).where(t.c.source_key == key).values(**values))
     if new_rows:
-        conn.execute(insert(t), new_rows)
+        counts.lookalikes = _lookalikes(conn, {key: line for key, (line, _) in new_rows.items()})
+        conn.execute(insert(t), [values for _, values in new_rows.values()])
     return counts
+
+
+def _lookalikes(conn: Connection, new: dict[str, int]) -> list[Lookalike]:
+    """The keys about to be inserted (key → batch position) that look like others: a key
+    stored, or inserted by an earlier line of the batch, with the same canonical form."""
+    stored = equivalents_among(conn, t, list(new))
+    seen: dict[str, list[str]] = {}
+    out = []
+    for key, line in sorted(new.items(), key=lambda kv: kv[1]):
+        form = canonical(key)
+        others = [*stored.get(form, ()), *seen.get(form, ())]
+        if others:
+            out.append(Lookalike(line, tuple(others)))
+        seen.setdefault(form, []).append(key)
+    return out
 
 
 def _judge(
@@ -280,9 +313,23 @@ _READ = ("source_key", "url", "title", "summary", "body", "author", "section", "
          "image_url", "published_at", "updated_at", "withdrawn")  # fmt: skip
 
 
+def waiting_keys(conn: Connection, source_key: str) -> dict[str, bool]:
+    """The keys of the built-in source table canonically equivalent to ``source_key`` (it
+    among them when it is there: the one rule, :mod:`feedsvc.store.article_keys`), each with
+    whether its row is withdrawn."""
+    keys = equivalent_keys(conn, t, source_key)
+    if not keys:
+        return {}
+    rows = conn.execute(select(t.c.source_key, t.c.withdrawn).where(t.c.source_key.in_(keys)))
+    return {key: bool(withdrawn) for key, withdrawn in rows.tuples()}
+
+
 def waiting_state(conn: Connection, source_key: str) -> bool | None:
-    """Whether the built-in source table holds ``source_key`` withdrawn (True) or not (False),
-    or None when it does not hold it: what an editor's hide of a key that is not (yet) an
-    article says (:func:`feedsvc.lifecycle.editors.hide_article`)."""
-    found = conn.execute(select(t.c.withdrawn).where(t.c.source_key == source_key)).first()
-    return None if found is None else bool(found.withdrawn)
+    """Whether the built-in source table holds ``source_key`` — or a key canonically
+    equivalent to it: an editor types a CMS's decomposed key composed — withdrawn (True: all
+    of them) or not (False), or None when it holds none: what an editor's hide of a key that
+    is not (yet) an article says (:func:`feedsvc.lifecycle.editors.hide_article`)."""
+    found = waiting_keys(conn, source_key)
+    if not found:
+        return None
+    return found[source_key] if source_key in found else all(found.values())

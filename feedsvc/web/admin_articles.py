@@ -16,6 +16,7 @@ from feedsvc.fieldtext import control_char
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
+from feedsvc.lifecycle.typed_keys import key_notes
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_text import field_words
@@ -81,7 +82,10 @@ def article_routes(admin: Admin) -> list[Route]:
             done = "article_hidden" if hide else "article_unhidden"
             if not found.ingested:  # recorded for ingest, or that record cancelled
                 done = "hide_pending" if hide else "hide_pending_cancelled"
-            return admin.redirect(ctx, back, t(done, key=found.source_key))
+            # the stored key used when typed in another Unicode form, its lookalikes left alone
+            notes = [t(code, **params) for code, params in key_notes(found)]
+            said = " ".join([t(done, key=found.source_key), *notes])
+            return admin.redirect(ctx, back, said)
 
         name = "hide" if hide else "unhide"
         return Route(f"{PREFIX}/articles/{name}", admin.guard(handler), methods=["POST"])

@@ -15,6 +15,7 @@ from pydantic import Field
 from feedsvc.feeds.sanitize import link_url
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
+from feedsvc.lifecycle.typed_keys import key_notes
 from feedsvc.store.lifecycle import EditorState
 from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import Body, Out, Params
@@ -55,7 +56,10 @@ class ArticleStateOut(Out):
     hidden_reason: str | None
     hidden_by: str | None
     message: str | None = Field(
-        None, description="for a pending hide: what happens next, in the request's language"
+        None,
+        description="for a pending hide: what happens next; for a key given in another "
+        "Unicode form than the stored one's (they look the same): the stored key used, and "
+        "stored lookalikes not changed; in the request's language",
     )
 
 
@@ -89,10 +93,14 @@ def article_out(a: EditorState, now: datetime, message: str | None = None) -> Ar
 
 def _said(call: Call, words: str, found: EditorState) -> str | None:
     """A pending hide's (or its cancel's) words in the caller's language: the hide worked,
-    but the article is not there yet."""
-    if found.ingested or call.words is None:
+    but the article is not there yet; then what the answer says of the key
+    (:func:`feedsvc.lifecycle.typed_keys.key_notes`: the stored key used, given in another
+    Unicode form; its lookalikes left alone)."""
+    if call.words is None:
         return None
-    return call.words(words, key=found.source_key)
+    said = [] if found.ingested else [call.words(words, key=found.source_key)]
+    said += [call.words(code, **params) for code, params in key_notes(found)]
+    return " ".join(said) or None
 
 
 def hide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
@@ -120,6 +128,12 @@ def find_articles(service: Service, call: Call) -> tuple[int, ArticleList]:
 
 
 _KEY_NOTE = " A key holding `/` goes in the path as is or as `%2F`."
+_FORM_NOTE = (
+    " A key in another Unicode form than the stored one's (NFC `ế`, NFD `e` + U+0302 + U+0301)"
+    " means the stored key (`source_key` in the answer; `message` says so); one that is the"
+    " same text as several stored keys, none exactly it, is 409 `article_key_ambiguous`"
+    " (`source_keys` lists them)."
+)
 
 ENDPOINTS = [
     Endpoint(
@@ -131,18 +145,19 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/hide", hide_article, "Hide an article", "articles",
-        {200: ArticleStateOut}, body=HideIn, errors=(404, 422),
+        {200: ArticleStateOut}, body=HideIn, errors=(404, 409, 422),
         description="Out of every feed and alert until unhidden, whatever the source says; "
         "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`. A key "
         "not ingested yet (imported into the built-in table, or any key with `\"pending\": "
         "true`) is hidden ahead: 200 with `pending` true, applied when ingest stores it."
-        + _KEY_NOTE, slashes=("source_key",), stored_keys=("source_key",),
+        + _KEY_NOTE + _FORM_NOTE, slashes=("source_key",), stored_keys=("source_key",),
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
-        "articles", {200: ArticleStateOut}, errors=(404, 422),
+        "articles", {200: ArticleStateOut}, errors=(404, 409, 422),
         description="Shown again unless the source itself withdrew it. A pending hide is "
-        "cancelled (200, `state` `not_ingested`: no article yet, nothing hidden)." + _KEY_NOTE,
+        "cancelled (200, `state` `not_ingested`: no article yet, nothing hidden)." + _KEY_NOTE
+        + _FORM_NOTE,
         slashes=("source_key",), stored_keys=("source_key",),
     ),
 ]  # fmt: skip

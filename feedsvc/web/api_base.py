@@ -205,6 +205,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 field=exc.field,
                 position=exc.position,
                 column=exc.column,
+                source_keys=_listed(exc.params.get("source_keys")),
             )
             # the service is stopping: when to come back, as every other 503 says it
             retry = {"Retry-After": str(RETRY_AFTER)} if status == 503 else None
@@ -217,3 +218,9 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
 
     view.__name__ = endpoint.operation_id
     return Route(endpoint.route_path, view, methods=[endpoint.method])
+
+
+def _listed(keys: object) -> list[str] | None:
+    """An operation error's ``source_keys`` (an ambiguous article key's candidates) as the
+    answer lists them; None for any other error."""
+    return [str(k) for k in keys] if isinstance(keys, tuple) else None

@@ -112,6 +112,11 @@ class ErrorOut(Out):
         description="an invalid query: the same character counted from 1, as `error` and "
         "`message` name it to people",
     )
+    source_keys: list[str] | None = Field(
+        None,
+        description="`article_key_ambiguous`: the stored article keys the key given is the "
+        "same text as, in other Unicode forms (give one exactly)",
+    )
 
 
 # -- topics ------------------------------------------------------------------------------------
