@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import httpx
 import pytest
 from apiworld import api_service, asgi_client
 from combos import each_choice
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from feedsvc.app import Service
 from feedsvc.catalogue import CATALOGUE, Translator
@@ -215,10 +215,15 @@ CASES: list[tuple[str, str, Any, str, str, str]] = [
     ("POST", "/api/topics/preview", {"query": "a", "scan": 1.5}, "scan",
      "scan: phải là số nguyên", "scan: must be an integer"),
     ("POST", "/api/topics/kt/backfill", {"days": "30"}, "days",
-     "days: phải là một số", "days: must be a number"),
+     "days: phải là số nguyên", "days: must be an integer"),
+    # whole days (README: "the last N days"; the CLI's --days N): 1.5 was taken, answered 200
+    *[("POST", "/api/topics/kt/backfill", b'{"days": %s}' % fraction, "days",
+       "days: phải là số nguyên", "days: must be an integer")
+      for fraction in (b"1.5", b"0.5", b"-0.5", b"30.0", b"1e2", b"true")],
     # not JSON numbers, which Python's reader takes: a NaN was "must be at most 36500.0"
+    # (when days was a float; whole days now, they are no integer either)
     *[("POST", "/api/topics/kt/backfill", b'{"days": %s}' % bad, "days",
-       "days: phải là một số", "days: must be a number")
+       "days: phải là số nguyên", "days: must be an integer")
       for bad in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e999")],
     ("POST", "/api/topics", [1, 2], "body",
      "body: phải là một đối tượng JSON", "body: must be a JSON object"),
@@ -255,8 +260,9 @@ async def test_validation_errors_are_worded_in_each_language(
     assert answers["vi"]["error"] == answers["en"]["error"]  # English for programs, as before
 
 
-async def test_a_float_fields_bound_is_shown_as_written(client: httpx.AsyncClient) -> None:
-    """``days`` is a float with ``le=36_500``: Pydantic's context says 36500.0."""
+async def test_a_fields_bound_is_shown_as_written(client: httpx.AsyncClient) -> None:
+    """``days`` was a float with ``le=36_500``: Pydantic's context said 36500.0 (whole days
+    now; the bound reads as written either way)."""
     r = await client.post("/api/topics/kt/backfill", json={"days": 99999}, headers=EN)
     assert r.status_code == 400 and r.json()["message"].endswith("days: must be at most 36500")
 
@@ -278,6 +284,24 @@ def _problems(model: type[BaseModel], data: Any) -> list[api_invalid.Problem]:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(data)
     return api_invalid.problems(caught.value, model)
+
+
+class Rated(Body):
+    rate: Annotated[float, Field(ge=0, le=36_500)] = 1
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_field_refuses_what_is_no_json_number(bad: float) -> None:
+    """The API's float fields (none since backfill's ``days`` is whole days; the rule stays for
+    the next): ``NaN`` and ``Infinity``, which Python's JSON reader takes, are no number."""
+    found = _problems(Rated, {"rate": bad})
+    assert api_invalid.worded(found, Translator("en")) == "rate: must be a number"
+
+
+def test_a_float_fields_bound_is_shown_as_written() -> None:
+    """Pydantic's context says 36500.0 for a float field's ``le=36_500``."""
+    found = _problems(Rated, {"rate": 99999})
+    assert api_invalid.worded(found, Translator("en")) == "rate: must be at most 36500"
 
 
 @pytest.mark.parametrize("data", [{"n": "x"}])

@@ -530,7 +530,7 @@ class _Failing(io.StringIO):
 def test_each_write_failure_names_the_file(
     capsys: pytest.CaptureFixture[str], error: OSError, on: str
 ) -> None:
-    from feedsvc.cli.common import write_output
+    from feedsvc.cli.output import write_output
 
     with pytest.raises(SystemExit) as exited:
         write_output(_Failing("/srv/out/topics.toml", error, on=on), "x = 1\n")

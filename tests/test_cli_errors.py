@@ -495,7 +495,7 @@ def test_out_of_range_numbers_are_usage_errors(
 def float_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
     return [
         (path, param)
-        for path in IN_PROCESS
+        for path in ALL
         for param in command_at(path).params
         if isinstance(param.type, click.types.FloatParamType)
     ]
@@ -505,7 +505,7 @@ def test_every_number_parameter_takes_ascii_digits_only() -> None:
     from feedsvc.cli.params import Float
 
     found = float_params()
-    assert {(" ".join(p), param.name) for p, param in found} >= {("topics backfill", "days")}
+    assert {(" ".join(p), param.name) for p, param in found} >= {("demo", "every")}
     for path, param in found:
         assert isinstance(param.type, Float), f"{' '.join(path)} {param.name}: not Float"
 
@@ -516,6 +516,39 @@ def test_a_non_ascii_number_is_a_usage_error(clean_env: Path, value: str) -> Non
     initialised(clean_env)
     code, output = invoke(["topics", "backfill", "kien-thuy", "--days", value])
     assert code == 2 and "Invalid value for '--days'" in output, output
+
+
+RANGES = [
+    (["topics", "backfill", "kien-thuy", "--days", "-1"], "-1 is not in the range 0<=x<=36500."),
+    (["topics", "backfill", "kien-thuy", "--days", "36501"],
+     "36501 is not in the range 0<=x<=36500."),
+    (["topics", "backfill", "kien-thuy", "--days", "-007"],
+     "-007 is not in the range 0<=x<=36500."),
+    (["demo", "--every", "0.10"], "0.10 is not in the range 0.2<=x<=3600."),
+    (["demo", "--every", "-1"], "-1 is not in the range 0.2<=x<=3600."),
+    (["demo", "--port", "070000"], "070000 is not in the range 0<=x<=65535."),
+    (["articles", "find", "x", "--limit", "0"], "0 is not in the range"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "said"), RANGES, ids=[" ".join(a) for a, _ in RANGES])
+def test_a_number_out_of_range_is_named_as_typed(
+    clean_env: Path, argv: list[str], said: str
+) -> None:
+    """`topics backfill kt --days -1`: "-1.0 is not in the range 0<=x<=36500." (a tester's):
+    Click names the number it converted, not the one typed."""
+    code, output = invoke(argv)
+    assert code == 2 and f"Invalid value for '{argv[-2]}': {said}" in output, output
+
+
+@pytest.mark.parametrize("value", ["1.5", "0.5", "30.0", "-0.5"])
+def test_backfill_days_are_whole_days(clean_env: Path, value: str) -> None:
+    """README: "the stored articles of the last N days" (``--days N``, ``{"days": 0}``), as
+    ``source reconcile --days``: 1.5 was taken (a float option), and the API's 200."""
+    initialised(clean_env)
+    code, output = invoke(["topics", "backfill", "kien-thuy", "--days", value])
+    assert code == 2, output
+    assert f"Invalid value for '--days': {value!r} is not an integer" in output, output
 
 
 @pytest.mark.parametrize("extra", [[], ["--explain"]])

@@ -154,8 +154,19 @@ def test_stdout_on_a_full_disk_is_named_by_commands_reading_the_state_db(
 ) -> None:
     """`topics export -o - >/dev/full` (and the other commands printing what the state DB
     holds) names standard output, not ``-`` or ``<stdout>``: `-o FILE`'s own wording
-    (``feedsvc.cli.common.write_output``) is for a file named on the command line."""
+    (``feedsvc.cli.output.write_output``) is for a file named on the command line."""
     with FULL.open("w") as full:
         done = feedsvc(imported, argv, stdout=full)
     assert done.returncode == 1, done.stderr
     assert done.stderr == "feedsvc: cannot write standard output: No space left on device\n"
+
+
+@pytest.mark.parametrize("argv", STATE_OUTPUTS, ids=[" ".join(a) for a in STATE_OUTPUTS])
+def test_a_closed_stdout_is_one_line_for_commands_reading_the_state_db(
+    imported: Path, argv: list[str]
+) -> None:
+    """`topics export >&-` (and `-o - >&-`) said it in a line, then a 59-line traceback
+    (``ValueError: I/O operation on closed file``): its ``-`` was taken for a file and closed
+    (tests/test_cli_output.py walks every output option)."""
+    done = feedsvc(imported, argv, close=(1,))
+    assert (done.returncode, done.stderr) == (1, "feedsvc: standard output is closed\n")

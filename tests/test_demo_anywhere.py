@@ -171,8 +171,8 @@ def test_a_set_topics_file_that_is_missing_is_still_refused(tmp_path: Path) -> N
     done = _demo_with_topics(tmp_path, "typo.toml")
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
-        "feedsvc: topics file typo.toml not found: set topics.file to a topics file, or leave "
-        "it unset for the demo's own topics\n"
+        "feedsvc: topics file typo.toml not found (topics.file, set by FEEDSVC_TOPICS__FILE): "
+        "point it at a topics file, or unset FEEDSVC_TOPICS__FILE for the demo's own topics\n"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -228,3 +228,110 @@ def test_a_topics_file_with_problems_is_refused(tmp_path: Path, text: str, said:
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and "bad.toml" in done.stderr, done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
+
+
+# -- where the topics file came from -----------------------------------------------------------
+
+
+def _refused(cwd: Path, *args: str, **env: str) -> str:
+    """``feedsvc demo ARGS`` in ``cwd``, refused before it starts: its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port()), *args],
+        cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert "Traceback" not in done.stderr and "leave" not in done.stderr, done.stderr
+    return done.stderr
+
+
+#: What the default location's refusals advise: the setting is not set, so unsetting it
+#: cannot help; --dir moves the demo's DB, not the file the working directory holds.
+MOVE_IT = ("move or rename it, or start the demo in another directory (--dir moves only its "
+           "database), for the demo's own topics")  # fmt: skip
+
+
+def _default_location(cwd: Path) -> str:
+    where = cwd / "config" / "topics.toml"
+    return f"read from topics.file's default location in the working directory, {where}; " \
+        "topics.file is not set"  # fmt: skip
+
+
+@pytest.mark.parametrize("args", [[], ["--dir", "elsewhere"]], ids=["", "--dir"])
+@pytest.mark.parametrize("text", ["", '[[topic]]\nslug = "x"\ntitle = "X"\nquery = "x"\n'
+                                  'enabled = false\n'], ids=["empty", "none enabled"])  # fmt: skip
+def test_the_default_locations_file_with_no_topic_says_where_it_came_from(
+    tmp_path: Path, text: str, args: list[str]
+) -> None:
+    """The tester's: an empty ``config/topics.toml`` where the demo starts, nothing set: exit 2
+    "…leave topics.file unset for the demo's own topics", which it was."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "topics.toml").write_text(text, encoding="utf-8")
+    said = _refused(tmp_path, *args)
+    assert said == (
+        f"feedsvc: topics file config/topics.toml holds no enabled topic "
+        f"({_default_location(tmp_path)}): add one, or {MOVE_IT}\n"
+    )
+
+
+def test_the_default_locations_file_with_problems_says_where_it_came_from(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "topics.toml").write_text("[[topik]]\n", encoding="utf-8")
+    assert _refused(tmp_path).splitlines() == [
+        "feedsvc: 1 problem(s) in config/topics.toml:",
+        "  unknown top-level key 'topik' (expected [[topic]] tables)",
+        f"  {_default_location(tmp_path)}: fix it, or {MOVE_IT}",
+    ]
+
+
+def test_a_directory_at_the_default_location_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "config" / "topics.toml").mkdir(parents=True)
+    assert _refused(tmp_path) == (
+        f"feedsvc: topics file config/topics.toml is not a file "
+        f"({_default_location(tmp_path)}): {MOVE_IT}\n"
+    )
+
+
+@pytest.mark.parametrize("default_here", [False, True], ids=["", "default file here too"])
+@pytest.mark.parametrize("by", ["env", "config file", "env over config file"])
+def test_a_set_topics_file_names_where_it_is_set(
+    tmp_path: Path, by: str, default_here: bool
+) -> None:
+    """Set, the setting is the one to change: the variable or the config file's key, and what
+    the demo then reads (the default location's file, when the working directory has one)."""
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env = {"FEEDSVC_TOPICS__FILE": "empty.toml"} if "env" in by else {}
+    args = []
+    if "config" in by:
+        (tmp_path / "c.toml").write_text('[topics]\nfile = "typo.toml"\n', encoding="utf-8")
+        args = ["--config", "c.toml"]
+    if default_here:
+        (tmp_path / "config").mkdir()
+        (tmp_path / "config" / "topics.toml").write_text(OWN_TOPICS, encoding="utf-8")
+    then = (" (then config/topics.toml, the default location, is read here)" if default_here
+            else " for the demo's own topics")  # fmt: skip
+    if by == "env over config file":  # unset, the variable shows the file's setting
+        then = " (then topics.file in c.toml applies)"
+    said = _refused(tmp_path, *args, **env)
+    if "env" in by:
+        assert said == (
+            "feedsvc: topics file empty.toml holds no enabled topic (topics.file, set by "
+            "FEEDSVC_TOPICS__FILE): add one, or point it at a topics file, or unset "
+            f"FEEDSVC_TOPICS__FILE{then}\n"
+        )
+    else:
+        assert said == (
+            "feedsvc: topics file typo.toml not found (topics.file, set in c.toml): point it at "
+            f"a topics file, or remove topics.file from c.toml{then}\n"
+        )
+
+
+def test_an_invalid_config_file_at_the_default_location_is_named(tmp_path: Path) -> None:
+    """``config/feedsvc.toml``, read because it is where the demo started: "invalid
+    configuration: bogus: unknown key…" named no file."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "feedsvc.toml").write_text("bogus = 1\n", encoding="utf-8")
+    said = _refused(tmp_path)
+    assert said.startswith("feedsvc: invalid configuration (config/feedsvc.toml): bogus: ")
+    assert said.count("\n") == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -154,31 +154,15 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise SystemExit(code)
 
 
-def write_output(output: IO[Any], text: str) -> None:
-    """``text`` written to an output file named on the command line (``-o FILE``) and flushed
-    here, so a full disk or an I/O error is one line naming the file (exit 1). It said "No
-    space left on device" without the file: Click's lazy file wrote its buffer only when it
-    was closed, after the command. Standard output (``-o -``) is left to
-    :mod:`feedsvc.cli.streams`, which words it for every command."""
-    name = getattr(output, "name", None)
-    if not isinstance(name, str) or name in ("-", "<stdout>"):  # stdout (Click: its fd, 1)
-        output.write(text)
-        return
-    try:
-        output.write(text)
-        output.flush()
-    except OSError as exc:
-        with suppress(OSError):  # closed now, its unwritten buffer dropped: not said twice
-            output.close()
-        fail(f"cannot write {name}: {exc.strerror or exc}")
-
-
-def topics_file_problems(path: str, problems: list[str]) -> NoReturn:
+def topics_file_problems(path: str, problems: list[str], *, hint: str = "") -> NoReturn:
     """Every problem of a topics file, one per line under a count naming the file, then exit 2
-    (bad configuration): how ``topics import`` and ``match --topics`` refuse a file."""
+    (bad configuration): how ``topics import`` and ``match --topics`` refuse a file. ``hint``:
+    a line after them (the demo's: where the file came from, what to change)."""
     click.echo(f"feedsvc: {len(problems)} problem(s) in {path}:", err=True)
     for problem in problems:
         click.echo(f"  {config_hints(problem)}", err=True)
+    if hint:
+        click.echo(f"  {hint}", err=True)
     raise SystemExit(EXIT_USAGE)
 
 

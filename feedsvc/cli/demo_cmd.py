@@ -23,8 +23,8 @@ from feedsvc.cli.common import (
     configure_logging,
     fail,
     run_async,
-    topics_file_problems,
 )
+from feedsvc.cli.demo_topics import check_topics
 from feedsvc.cli.params import Float, Int, PathParam, config_option
 from feedsvc.cli.service import listen, one_scheduler, stopped_early
 
@@ -134,16 +134,17 @@ def _unwritable(base: Path, problem: str) -> NoReturn:
 def _demo_settings(base: Path, port: int, config_file: str | None) -> tuple[Settings, Path | None]:
     """The demo's settings: its SQLite DB in ``base``, HTTP on 127.0.0.1:``port``, the built-in
     source, a throw-away admin token, and ``topics.file`` when set, else ``config/topics.toml``
-    when present, else the packaged :data:`DEMO_TOPICS`. A bad config or a ``topics.file`` set
-    but missing or with problems (:func:`~feedsvc.topics_file.load_topics_file`) is exit 2.
+    when present, else the packaged :data:`DEMO_TOPICS`. A bad config (naming the file read)
+    or a topics file the demo cannot import (:func:`~feedsvc.cli.demo_topics.check_topics`)
+    is exit 2.
     Also returns the config file read (absolute), None for none."""
     import secrets
 
     from feedsvc.config import ConfigError, config_path, load_config
+    from feedsvc.db.sqlite_url import path_url
 
-    db_file = base / "demo.db"
     overrides: dict[str, dict[str, object]] = {
-        "database": {"url": f"sqlite:///{db_file.resolve()}"},
+        "database": {"url": path_url((base / "demo.db").resolve())},
         "source": {"url": None, "poll_seconds": 2.0},
         "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
     }
@@ -157,23 +158,11 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> tuple[Sett
             added["admin"] = {"token": secrets.token_urlsafe(12)}
         if added:
             settings = load_config(used, overrides | added)
-    except ConfigError as exc:
-        fail(f"invalid configuration: {exc}", 2)
-    if not settings.topics.file.is_file():
-        fail(
-            f"topics file {settings.topics.file} not found: set topics.file to a topics file, "
-            "or leave it unset for the demo's own topics",
-            2,
-        )
-    from feedsvc.topics_file import TopicsFileError, load_topics_file
-
-    try:  # its DB is new: a file not imported left the demo with no topic at all, exit 0
-        specs = load_topics_file(settings.topics.file)
-    except TopicsFileError as exc:
-        topics_file_problems(exc.path, exc.problems)
-    if not any(spec.enabled for spec in specs):  # an empty file: a demo of nothing
-        fail(f"topics file {settings.topics.file} holds no enabled topic: add one, or leave "
-             "topics.file unset for the demo's own topics", EXIT_USAGE)  # fmt: skip
+    except ConfigError as exc:  # the file named: it may be the working directory's default
+        problems = "; ".join(str(p) for p in exc.problems)
+        fail(f"invalid configuration ({exc.source}): {problems}", EXIT_USAGE)
+    # its DB is new: a file not imported left the demo with no topic at all, exit 0
+    check_topics(settings, used)
     return settings, (used.resolve() if used is not None else None)
 
 

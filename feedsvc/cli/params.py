@@ -32,7 +32,7 @@ class Int(click.IntRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and ascii_int(value) is None:
             self.fail(f"{value!r} is not an integer (ASCII digits 0-9).", param, ctx)
-        return super().convert(value, param, ctx)
+        return _as_typed(self, super().convert, value, param, ctx)
 
 
 class Float(click.FloatRange):
@@ -42,7 +42,26 @@ class Float(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and ascii_decimal(value) is None:
             self.fail(f"{value!r} is not a number (ASCII digits 0-9, optional .).", param, ctx)
-        return super().convert(value, param, ctx)
+        return _as_typed(self, super().convert, value, param, ctx)
+
+
+def _as_typed(
+    kind: click.IntRange | click.FloatRange,
+    convert: Callable[[Any, click.Parameter | None, click.Context | None], Any],
+    value: Any,
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+) -> Any:
+    """``convert`` (Click's range check) with its refusal naming the number as it was typed:
+    Click names the converted one, so ``--days -1`` was "-1.0 is not in the range", a number
+    the user never typed. The text was checked to be a number first, so a refusal here is
+    the range's."""
+    try:
+        return convert(value, param, ctx)
+    except click.BadParameter:
+        if not isinstance(value, str):
+            raise
+        kind.fail(f"{value} is not in the range {kind._describe_range()}.", param, ctx)
 
 
 ID = Int(-MAX_ID, MAX_ID)

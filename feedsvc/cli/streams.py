@@ -105,7 +105,11 @@ def flush() -> None:
     """Write what is still buffered for stdout now, so that its failure (:class:`OutputError`)
     is the command's to report, not the interpreter's at exit ("Exception ignored", exit 120).
     A reader that left the pipe before this flush ends the command as Click does: exit 1, no
-    message."""
+    message. A closed ``sys.stdout`` holds nothing to write (its close wrote it, or failed in
+    the command, which said so): ``ValueError`` from it was a traceback after the one line
+    (``topics export >&-``). No command closes it (``tests/test_cli_output.py``)."""
+    if sys.stdout.closed:
+        return
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -22,9 +22,9 @@ from feedsvc.cli.common import (
     run_operation,
     run_with_settings,
     topics_file_problems,
-    write_output,
 )
-from feedsvc.cli.params import Float, Int, PathParam, config_option
+from feedsvc.cli.output import STDOUT, OutputFile, write_output
+from feedsvc.cli.params import Int, PathParam, config_option
 from feedsvc.cli.query_caret import query_failed
 
 if TYPE_CHECKING:
@@ -192,13 +192,13 @@ def disable(slug: str, config_file: str | None) -> None:
 @click.argument("slug")
 @click.option(
     "--days",
-    type=Float(0, 36500),
+    type=Int(0, 36500),  # whole days, as the README's N and the API's `days`
     default=30,
     show_default=True,
     help="Only articles published in the last N days (0: all).",
 )
 @config_option
-def backfill(slug: str, days: float, config_file: str | None) -> None:
+def backfill(slug: str, days: int, config_file: str | None) -> None:
     """Bring a topic's feed up to its query from already stored articles (sends no alerts):
     adds the articles it matches, drops those it no longer matches (a narrowed query).
 
@@ -287,7 +287,7 @@ def _no_default_file(path: Path) -> NoReturn:
 
 
 @topics.command("export")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option("-o", "--output", type=OutputFile(), default=STDOUT)
 @config_option
 def export(output: TextIO, config_file: str | None) -> None:
     """Write all topics as a topics TOML file (stdout by default)."""

@@ -135,6 +135,35 @@ def misnamed_env(environ: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
+def given_by(key: str, config: Path | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """Where the dotted ``key``'s value came from, for a message that tells the operator what
+    to change: the ``FEEDSVC_`` variable that set it (it wins over the file), else the config
+    file ``config`` when it holds the key, else None: nobody set it, the built-in default is
+    in force (``topics.file``'s ``config/topics.toml``, found in the working directory). "Leave
+    topics.file unset" was the demo's advice for a file nobody had set. ``environ``: the
+    variables (``os.environ``; ``{}``: where it comes from once the variable is unset)."""
+    environ = os.environ if environ is None else environ
+    parts = key.split(".")
+    names = {name.upper() for name in environ}
+    if _holds(env_values(environ), parts):
+        # the longest variable holding it: FEEDSVC_TOPICS__FILE, or FEEDSVC_TOPICS='{"file": …}'
+        given = (env_name(".".join(parts[:n])) for n in range(len(parts), 0, -1))
+        name = next((n for n in given if n in names), None)
+        if name is not None:
+            return name
+    if config is not None and _holds(read_toml(config), parts):
+        return str(config)
+    return None
+
+
+def _holds(data: Any, parts: list[str]) -> bool:
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
 def env_name(key: str) -> str:
     """The variable that sets the dotted config ``key`` (``http.port`` → ``FEEDSVC_HTTP__PORT``)."""
     return ENV_PREFIX + ENV_NESTING.join(part.upper() for part in key.split("."))

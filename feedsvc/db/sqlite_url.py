@@ -151,6 +151,32 @@ def sqlite_target(url: str) -> SqliteTarget | None:
     return SqliteTarget(filename, True)
 
 
+def path_url(path: str | os.PathLike[str]) -> str:
+    """The ``sqlite://`` URL of the file at ``path``, for SQLAlchemy and :func:`sqlite_target`
+    alike, and unchanged through ``str`` (a banner's ``export``) and an env variable: **every
+    URL made from a path is made here**. The plain form (``sqlite:////srv/d.db``) holds the
+    path as written (SQLAlchemy decodes nothing in it: ``#``, ``%20``, spaces and Vietnamese
+    letters are themselves) but ends at a ``?``, where the query begins: ``demo --dir 'run?1'``
+    made ``sqlite:////…/run?1/demo.db``, the file ``./run``, and ``run?x=1`` a query key the
+    config check refused. A path the plain form cannot hold (``?``, a control character, bytes
+    that are not the file system's text, a ``file:`` start) is an SQLite URI instead, its ``%``,
+    ``?`` and ``#`` %-escaped (``sqlite:///file:/…/run%3F1/demo.db?uri=true``).
+    ``URL.create("sqlite", database=…)`` does not do it: its text ends at the ``?`` as well."""
+    text = os.fspath(path)
+    if not any(_uri_only(c) for c in text) and not text.startswith("file:"):
+        return f"sqlite:///{text}"
+    escaped = "".join(
+        quote_from_bytes(os.fsencode(c), safe="") if c in "%?#" or _uri_only(c) else c for c in text
+    )
+    return f"sqlite:///file:{escaped}?uri=true"
+
+
+def _uri_only(char: str) -> bool:
+    """A character only a URI's %-escape can hold: ``?``, a control character, a byte that is
+    not text (``surrogateescape``)."""
+    return char == "?" or ord(char) < 0x20 or ord(char) == 0x7F or 0xDC80 <= ord(char) <= 0xDCFF
+
+
 #: What a missing source file is, in the words of ``config check``, ``source check``, ingest's
 #: log line and ``feedsvc status`` (:func:`existing_only` never lets SQLite create it).
 MISSING_SOURCE = "the SQLite file {file} does not exist (a source is read, never created)"

@@ -42,7 +42,7 @@ class BackfillResult:
 def backfill_topic(
     db: Database,
     slug: str,
-    days: float | None = 30,
+    days: int | None = 30,
     batch: int = 2000,
     stopping: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,

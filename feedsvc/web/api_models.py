@@ -267,7 +267,12 @@ class PreviewOut(Out):
 
 
 class BackfillIn(Body):
-    days: Annotated[float, Field(ge=0, le=36_500, description="0: every stored article")] = 30
+    """``days`` is whole days (the README's N; ``--days N`` of the CLI): ``1.5`` was taken by
+    the API and refused by nobody, while the CLI's float option echoed ``-1`` as ``-1.0``."""
+
+    days: Annotated[
+        int, Field(ge=0, le=36_500, description="whole days; 0: every stored article")
+    ] = 30
 
 
 class BackfillOut(Out):
