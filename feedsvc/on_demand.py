@@ -36,13 +36,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, render_feed
-from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES
+from feedsvc.feeds.model import MEDIA_TYPES
 from feedsvc.lifecycle.visibility import as_of
 from feedsvc.matching import (
     Query,
@@ -53,6 +53,7 @@ from feedsvc.matching import (
     parse_query,
     query_digest,
 )
+from feedsvc.on_demand_dates import limit_changed, limit_modified, results_modified, shown_modified
 from feedsvc.store.article_reads import (
     StoredArticle,
     last_article_change,
@@ -207,11 +208,10 @@ class SearchFeeds:
         if fmt == SEARCH_PAGE:
             body, media_type = self.page(query, result.articles), PAGE_TYPE
         else:
-            body, media_type = (
-                render_feed(self.metas(query)[fmt], result.articles, fmt),
-                MEDIA_TYPES[fmt],
-            )
-        snapshot = make_snapshot(body, media_type, result.last_modified)
+            meta = replace(self.metas(query)[fmt], changed=result.changed_at)
+            body, media_type = render_feed(meta, result.articles, fmt), MEDIA_TYPES[fmt]
+        modified = result.last_modified
+        snapshot = make_snapshot(body, media_type, modified, shown_modified(modified, result.now))
         self.cache.put(key, snapshot, generation)
         return snapshot
 
@@ -228,7 +228,8 @@ class SearchFeeds:
         """Up to ``limit`` matches among the newest :data:`SEARCH_CHECK` candidates, newest
         first; at most ``SEARCH_CHECK`` documents are normalised and matched. Only articles
         public now are listed (SPEC §10): scheduled ones are not candidates, withdrawn and
-        hidden ones are checked only to date the result (see :func:`results_modified`)."""
+        hidden ones are checked only to date the result
+        (:func:`~feedsvc.on_demand_dates.results_modified`)."""
         found: list[StoredArticle] = []
         gone: list[StoredArticle] = []
         with self.db.read() as conn:
@@ -276,6 +277,15 @@ class SearchResult:
         return results_modified(self.listed, self.left_out, self.now, self.changed)
 
     @property
+    def changed_at(self) -> datetime:
+        """The feed's own date (``FeedMeta.changed``): when these results last changed as far
+        as they show — an article appearing or edited, one left out as withdrawn or hidden —
+        without the store's last change anywhere, which would give the bytes a new date (and
+        ETag) at every change to any article. One edited out of the results is in neither
+        list: its feed's date may not move, its Last-Modified does."""
+        return results_modified(self.listed, self.left_out, self.now)
+
+    @property
     def cost(self) -> int:
         """About the bytes these results hold (their articles' text, two bytes a character as
         CPython keeps Vietnamese text, and an allowance per article): the cache's unit."""
@@ -288,51 +298,6 @@ def _text_chars(article: Article) -> int:
         len(text or "")
         for text in (article.title, article.summary, article.body, article.url, article.image_url)
     )
-
-
-def results_modified(
-    listed: Sequence[StoredArticle],
-    left_out: Sequence[StoredArticle],
-    now: datetime,
-    changed: datetime | None = None,
-) -> datetime:
-    """A search feed's ``Last-Modified``: no earlier than the last time its results changed,
-    never after ``now`` (issue #13 §1). That is the latest of, per listed article, when it
-    appeared (its ``published_at``: a scheduled one appears then) and when feedsvc stored its
-    current state (a late article joining old results, an edit, an unhide), per matching
-    article left out, when it was withdrawn or hidden (it left then), and ``changed``, the
-    store's last article change (:func:`~feedsvc.store.article_reads.last_article_change`): an
-    article edited so it no longer matches is in neither list, and nothing records that it
-    once did. The newest item's date alone would stay put when a late article joins or one is
-    taken down or edited out, and readers polling with only If-Modified-Since would get 304
-    for ever; an unrelated change costs such a reader one 200 of the same bytes (a reader
-    sending the ETag is answered by it alone)."""
-    moments = [s.article.published_at for s in listed]
-    moments += [s.changed_at for s in (*listed, *left_out) if s.changed_at is not None]
-    moments += [changed] if changed is not None else []
-    return min(max(moments, default=EMPTY_FEED_DATE), now)
-
-
-def newest(articles: Sequence[Article]) -> datetime:
-    """The feed's Last-Modified: its newest item's update, or the empty-feed date."""
-    return max(
-        (max(a.updated_at or a.published_at, a.published_at) for a in articles),
-        default=EMPTY_FEED_DATE,
-    )
-
-
-def limit_modified(
-    base: Snapshot | None, items: Sequence[Article], topic: Topic, changed: datetime | None
-) -> datetime:
-    """A ``?limit=`` variant's ``Last-Modified``: the latest of its default feed's (``base``,
-    or without one its newest item's date), the topic's version (an edit, a backfill:
-    ``updated_at``) and the store's last article change (``changed``:
-    :func:`~feedsvc.store.article_reads.last_article_change`). The default feed's alone stayed
-    put when an article past its items was taken down, corrected or edited out of the topic:
-    the variant's bytes changed, its date did not, and a reader polling it with only
-    If-Modified-Since got 304 and kept the withdrawn article (a tester's, 2026-12-06)."""
-    moments = [base.last_modified if base else newest(items), topic.updated_at]
-    return max([*moments, changed] if changed is not None else moments)
 
 
 class LimitFeeds:
@@ -365,10 +330,11 @@ class LimitFeeds:
                 now = self.db.now()
                 items = topic_articles(conn, topic.id, limit, now)
                 changed = last_article_change(conn, now)
-            body = render_feed(self.metas(topic, limit)[fmt], items, fmt)
-            snap = make_snapshot(
-                body, MEDIA_TYPES[fmt], limit_modified(base, items, topic, changed)
-            )
+                dated = limit_changed(conn, topic, items, limit, now)
+            meta = replace(self.metas(topic, limit)[fmt], changed=dated)
+            body = render_feed(meta, items, fmt)
+            modified = limit_modified(base, items, topic, changed)
+            snap = make_snapshot(body, MEDIA_TYPES[fmt], modified, shown_modified(modified, now))
             self.cache.put(key, snap)
             return snap
 

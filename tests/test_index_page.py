@@ -65,7 +65,9 @@ class Reference(FeedPublisher):
     """A publisher that renders from scratch and stores nothing: a reference that writes its
     renders to the DB would be adopted by the publishers under test and hide their faults."""
 
-    def _store(self, slug: str, bodies: dict[str, bytes], now: datetime) -> set[str]:
+    def _store(
+        self, slug: str, bodies: dict[str, bytes], now: datetime, dated_by: object = None
+    ) -> set[str]:
         for fmt, body in bodies.items():
             self._snaps[(slug, fmt)] = make_snapshot(body, SNAPSHOT_TYPES[fmt], now)
         return set(bodies)

@@ -4,7 +4,7 @@ feed and alerted within one poll, with no source change. On SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from feedsvc.db import Database
 from feedsvc.db.schema import articles
 from feedsvc.preview import preview
 from feedsvc.publish import FeedPublisher
+from feedsvc.web.http_cache import replies
 
 FORMATS = ("rss", "atom", "json")
 
@@ -66,10 +67,17 @@ def assert_public_everywhere(w: World, key: str, present: bool) -> None:
 
 
 def assert_no_future_dates(w: World) -> None:
+    """No date from a scheduled article's future. A stored feed's own Last-Modified is a second
+    after the version it replaced when both fell in one second (here: the world's empty feed
+    and the first article's, at one instant: ``store.snapshots.next_modified``), and is never
+    sent later than the server's clock (``web.http_cache.Replies``)."""
     now = w.clock()
     for fmt in FORMATS:
         snap = w.pub.snapshot(SLUG, fmt, 50)
-        assert snap is not None and snap.last_modified <= now
+        assert snap is not None and snap.last_modified <= now + timedelta(seconds=1)
+        (sent,) = [v for k, v in replies(snap, 60).reply("GET", None, None, None).headers
+                   if k == b"last-modified"]  # fmt: skip
+        assert parsedate_to_datetime(sent.decode()) <= datetime.now(UTC)
         assert all(d <= now for d in _feed_dates(snap.body)), fmt
         search = w.pub.search('"Kiến Thụy"', fmt, 50)
         assert search.last_modified <= now

@@ -13,7 +13,7 @@ from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
-from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
+from feedsvc.store.snapshots import StoredSnapshot, feed_mark, get_snapshots, put_snapshot
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
 from feedsvc.web.http_cache import Snapshot, strong_etag
@@ -125,10 +125,14 @@ def test_search_and_limits(db: Database) -> None:
 
 
 def test_an_empty_topic_feed_dates_from_the_topic_definition(db: Database) -> None:
+    """Not 1970: from its first render after the topic was defined (when its stored bytes last
+    changed, ``publish.metas.topic_feed_dated``), never before the definition."""
     _, pub = setup(db)
     with db.read() as conn:
         (topic,) = list_topics(conn)
-    defined = topic.updated_at.timetuple()[:6]
+        stored = feed_mark(conn, "kien-thuy", "json")
+    assert stored is not None and stored.rendered_at >= topic.updated_at
+    defined = stored.rendered_at.timetuple()[:6]
     for fmt in ("rss", "atom"):
         snap = pub.snapshot("kien-thuy", fmt, 50)
         assert snap is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from factories import article
@@ -27,9 +28,9 @@ def counting(pub: FeedPublisher) -> Counter[str]:
     renders: Counter[str] = Counter()
     inner = pub._render_feeds
 
-    def render(topic: Topic, items: list[Article]) -> dict[str, bytes]:
+    def render(topic: Topic, items: list[Article], *dating: Any) -> dict[str, bytes]:
         renders[topic.slug] += 1
-        return inner(topic, items)
+        return inner(topic, items, *dating)
 
     pub._render_feeds = render  # type: ignore[method-assign]
     return renders

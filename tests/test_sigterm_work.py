@@ -115,11 +115,11 @@ def test_the_render_at_the_end_of_a_tick_stops_between_topics(
     rendered: list[str] = []
     real_render = FeedPublisher._render_feeds
 
-    def render(publisher: FeedPublisher, topic: Any, items: Any) -> dict[str, bytes]:
+    def render(publisher: FeedPublisher, topic: Any, items: Any, *dating: Any) -> dict[str, bytes]:
         rendered.append(topic.slug)
         if len(rendered) == 3:
             service.interrupt()  # what SIGTERM does
-        return real_render(publisher, topic, items)
+        return real_render(publisher, topic, items, *dating)
 
     rebuilt: list[int] = []
     monkeypatch.setattr(FeedPublisher, "_render_feeds", render)

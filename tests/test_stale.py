@@ -93,9 +93,9 @@ def test_a_catch_up_renders_each_feed_once_not_after_every_batch(
     renders: Counter[str] = Counter()
     real = service.publisher._render_feeds
 
-    def counted(topic: Any, items: Any) -> dict[str, bytes]:
+    def counted(topic: Any, items: Any, *dating: Any) -> dict[str, bytes]:
         renders[topic.slug] += 1
-        return real(topic, items)
+        return real(topic, items, *dating)
 
     monkeypatch.setattr(service.publisher, "_render_feeds", counted)
     during: list[int] = []  # renders done when each batch had committed

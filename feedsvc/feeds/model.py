@@ -28,6 +28,9 @@ from feedsvc.feeds.sanitize import (
 from feedsvc.feeds.words import feed_words
 
 FORMATS = ("rss", "atom", "json")
+#: The format with no feed-level date of its own, whose stored bytes date a topic feed's other
+#: formats (``feedsvc.publish.metas.topic_feed_dated``).
+DATED_BY = "json"
 #: How each format is named to people (buttons, link titles).
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
@@ -71,6 +74,9 @@ class FeedMeta:
     #: Feed-level updated/lastBuildDate while there are no items, e.g. when the topic was last
     #: defined: a date the data gives, so an empty feed stays byte-identical until it changes.
     empty_updated: datetime = EMPTY_FEED_DATE
+    #: The feed's last change as its caller knows it (an item taken down, corrected, edited out:
+    #: see :func:`feed_updated`), None when it knows none; never in the future.
+    changed: datetime | None = None
 
     def __post_init__(self) -> None:
         """Topic text enters rendering here: XML-clean, and a title every format requires."""
@@ -275,5 +281,9 @@ def prepare_items(
 
 
 def feed_updated(meta: FeedMeta, items: Sequence[FeedItem]) -> datetime:
-    """Feed-level updated/lastBuildDate: the newest item date, so output depends on data only."""
-    return max((item.updated for item in items), default=meta.empty_updated)
+    """Feed-level updated/lastBuildDate: the newest item date, or ``meta.changed`` when later,
+    so output depends on the arguments only. Why both: the newest item alone moved the date
+    back when that item was taken down, withdrawn or edited out, and an aggregator takes a date
+    that did not move on as "nothing new"; the caller knows when the feed last changed."""
+    newest = max((item.updated for item in items), default=meta.empty_updated)
+    return newest if meta.changed is None else max(newest, utc_seconds(meta.changed))

@@ -9,11 +9,20 @@ Not thread-safe to call concurrently with other locale users: see :mod:`feedsvc.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.feeds.jsonfeed import render_json
-from feedsvc.feeds.model import FORMATS, FeedItem, FeedMeta, RenderStopped, prepare_items
+from feedsvc.feeds.model import (
+    DATED_BY,
+    FORMATS,
+    FeedItem,
+    FeedMeta,
+    RenderStopped,
+    prepare_items,
+)
 from feedsvc.feeds.xmlfeeds import render_atom, render_rss
 
 
@@ -51,22 +60,35 @@ def render_formats(
     metas: Mapping[str, FeedMeta],
     articles: Sequence[Article],
     stop: Callable[[], bool] | None = None,
+    dated: Callable[[bytes], datetime] | None = None,
 ) -> dict[str, bytes]:
     """Several formats of one feed (``{fmt: meta}``, metas differing in ``self_url``).
 
     All metas must share ``site_url`` and ``language``: items are prepared once. ``stop``
     ends the render at its next item or format (:class:`~feedsvc.feeds.model.RenderStopped`).
+    ``dated``: the feed's last change (``FeedMeta.changed``) given the bytes of its
+    :data:`~feedsvc.feeds.model.DATED_BY` format (JSON Feed, which has no feed-level date),
+    rendered first: a topic feed is dated by when those bytes last changed
+    (:func:`feedsvc.publish.metas.topic_feed_dated`).
     """
     if not metas:
         return {}
     shared = {(meta.site_url, meta.language) for meta in metas.values()}
     if len(shared) != 1:
         raise ValueError("all formats of one feed must share site_url and language")
+    if dated is not None and DATED_BY not in metas:
+        raise ValueError(f"a feed dated by its {DATED_BY} bytes must render that format")
     site_url, language = shared.pop()
     items = prepare_items(site_url, articles, language, stop)
-    bodies = {}
-    for fmt, meta in metas.items():
+    order = sorted(metas, key=lambda fmt: fmt != DATED_BY) if dated is not None else list(metas)
+    bodies: dict[str, bytes] = {}
+    changed: datetime | None = None
+    for fmt in order:
         if stop is not None and stop():
             raise RenderStopped
+        meta = metas[fmt]
+        if dated is not None and fmt != DATED_BY:
+            changed = changed or dated(bodies[DATED_BY])
+            meta = replace(meta, changed=changed)
         bodies[fmt] = render_items(meta, items, fmt)
-    return bodies
+    return {fmt: bodies[fmt] for fmt in metas}

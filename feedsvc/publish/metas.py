@@ -7,7 +7,7 @@ change, the ``?limit=`` variants and the search feeds cannot describe the same f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from feedsvc.catalogue import Translator
@@ -16,6 +16,8 @@ from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_opml
 from feedsvc.feeds.model import EMPTY_FEED_DATE, search_feed_urls, topic_page_url
 from feedsvc.fieldtext import quoted_query
 from feedsvc.store.records import Topic
+from feedsvc.store.snapshots import Mark, bytes_changed_at
+from feedsvc.web.http_cache import strong_etag
 
 
 def _metas(
@@ -59,6 +61,24 @@ def topic_metas(settings: Settings, topic: Topic, limit: int | None = None) -> d
     return _metas(
         settings, title, topic.description, urls, id_, topic.updated_at, hub=limit is None
     )
+
+
+def topic_feed_dated(stored: Mark | None, now: datetime) -> Callable[[bytes], datetime]:
+    """A topic feed's last change (its ``updated``/``lastBuildDate``: ``FeedMeta.changed``),
+    given its JSON Feed's bytes rendered at ``now`` over ``stored``, that format's row
+    (:data:`~feedsvc.feeds.model.DATED_BY`) as read before the render: when those bytes last
+    changed (:func:`feedsvc.store.snapshots.bytes_changed_at`), which the row keeps.
+
+    Why: the newest item's date moved back when that item was taken down, withdrawn or edited
+    out of the topic, and readers took the feed for unchanged. The JSON Feed lists every item
+    with its dates and has no feed-level date of its own, so its bytes change exactly when what
+    the feed shows does; its row is the same on every replica and an identical render keeps it,
+    so the same state renders the same bytes anywhere (a render stores only if the row is still
+    as read: ``store.snapshots.put_rows``). The articles' own change times could not serve: an
+    edit that took one out of the topic took its match row with it, and the store's last
+    change anywhere (``store.article_reads.last_article_change``) would move every topic's
+    bytes at each restart's render."""
+    return lambda body: bytes_changed_at(stored, strong_etag(body), now)
 
 
 def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:

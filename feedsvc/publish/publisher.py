@@ -3,8 +3,9 @@
 The HTTP routes (``feedsvc.web.feeds``) read this object's in-memory snapshots, so serving a
 topic feed touches no database. Snapshots are also stored in ``feed_snapshots`` so every replica
 serves the same bytes and ETags: a replica that did not render a change picks it up on its next
-``sync`` tick. Re-rendering identical data yields identical bytes (dates come from the data),
-so an unchanged feed keeps its ETag and readers keep getting 304s.
+``sync`` tick. Re-rendering identical data yields identical bytes (dates come from the data,
+a feed's own from when its stored bytes last changed: :func:`.metas.topic_feed_dated`), so an
+unchanged feed keeps its ETag and readers keep getting 304s.
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import RenderStopped, feed_urls, render_formats
-from feedsvc.pages import render_topic, shown_chats
+from feedsvc.feeds.model import DATED_BY
+from feedsvc.pages import PageTopic, render_topic, shown_chats
 from feedsvc.stale import StaleTopics
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
+    Mark,
+    SnapshotConflict,
     StoredSnapshot,
     drop_watermark,
+    feed_mark,
     get_snapshots,
     snapshot_etags,
 )
@@ -37,7 +42,7 @@ from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
 
 from .index_pages import INDEX_SLUG, page_of
-from .metas import opml_body, topic_metas
+from .metas import opml_body, topic_feed_dated, topic_metas
 from .rendered import SNAPSHOT_TYPES, Rendered
 from .serving import DEFAULT_LIMIT
 from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
@@ -49,6 +54,17 @@ log = logging.getLogger(__name__)
 
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
+#: Renders of one topic per refresh while other processes store it in between.
+STORE_ATTEMPTS = 3
+
+
+class TopicRender(NamedTuple):
+    """A topic rendered and stored: its page's view (the index's entry), the formats whose
+    stored bytes changed, and the topics' article counts read for it."""
+
+    entry: PageTopic
+    stored: set[str]
+    counts: dict[int, int]
 
 
 class FeedPublisher(Rendered):
@@ -81,11 +97,44 @@ class FeedPublisher(Rendered):
         self._print = fingerprint(settings)
 
     # -- rendering -------------------------------------------------------------------
-    def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
+    def _render_feeds(
+        self, topic: Topic, items: list[Article], dated_by: Mark | None, now: datetime
+    ) -> dict[str, bytes]:
         t0 = time.perf_counter()
-        bodies = render_formats(topic_metas(self.settings, topic), items, self._stopping.is_set)
+        bodies = render_formats(
+            topic_metas(self.settings, topic),
+            items,
+            self._stopping.is_set,
+            topic_feed_dated(dated_by, now),
+        )
         metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
         return bodies
+
+    def _render_topic(
+        self, topic: Topic, now: datetime, counts: dict[int, int]
+    ) -> TopicRender | None:
+        """Render a topic's feeds and page as of ``now`` and store them; the feeds are dated
+        by their stored :data:`~feedsvc.feeds.model.DATED_BY` row (:func:`.metas.topic_feed_dated`),
+        so when another process stored that row between this render's read and its write
+        (:class:`SnapshotConflict`), nothing is stored and the topic is rendered again from
+        what it stored, :data:`STORE_ATTEMPTS` times at most (None then). ``counts``: the
+        topics' article counts, read here when empty."""
+        for _ in range(STORE_ATTEMPTS):
+            with self.db.read() as conn:
+                items = topic_articles(conn, topic.id, DEFAULT_LIMIT, now)
+                counts = counts or topic_article_counts(conn, now)
+                dated_by = feed_mark(conn, topic.slug, DATED_BY)
+            bodies = self._render_feeds(topic, items, dated_by, now)
+            entry = self._page_topic(topic, items, counts.get(topic.id, 0))
+            page = render_topic(self.t, self.site, entry)
+            try:
+                stored = self._store(topic.slug, {**bodies, "html": page}, now, dated_by)
+            except SnapshotConflict:
+                now = max(now, self.db.now())
+                continue
+            return TopicRender(entry, stored, counts)
+        log.info("feeds of %s stored by other processes meanwhile: rendered next sync", topic.slug)
+        return None
 
     # -- snapshots -------------------------------------------------------------------
     def refresh(self, slugs: Iterable[str] | None = None, *, index: bool = True) -> int:
@@ -113,21 +162,18 @@ class FeedPublisher(Rendered):
                 if self._stopping.is_set():
                     break
                 topic = topics[slug]
-                urls = feed_urls(self.public_url, slug)
-                with self.db.read() as conn:
-                    items = topic_articles(conn, topic.id, DEFAULT_LIMIT, now)
-                    counts = counts or topic_article_counts(conn, now)
-                count = counts.get(topic.id, 0)
                 try:  # stopping ends a topic's render at its next item: dropped whole, and
-                    bodies = self._render_feeds(topic, items)  # rendered at the next start
+                    done = self._render_topic(topic, now, counts)  # rendered at the next start
                 except RenderStopped:
                     break
-                entry = self._page_topic(topic, items, count)
-                page = render_topic(self.t, self.site, entry)
-                listed |= self._index.keep(entry)
-                stored = self._store(slug, {**bodies, "html": page}, now)
-                changed += [urls[fmt] for fmt in bodies if fmt in stored]
-                pages |= "html" in stored
+                if done is None:  # other processes kept storing it meanwhile: next sync's
+                    self.stale.retry([slug])
+                    continue
+                counts = done.counts
+                listed |= self._index.keep(done.entry)
+                urls = feed_urls(self.public_url, slug)
+                changed += [url for fmt, url in urls.items() if fmt in done.stored]
+                pages |= "html" in done.stored
                 self._rendered_versions[slug] = topic.updated_at
             if self._stopping.is_set():  # the index reads every topic: seconds, left to the
                 return len(changed)  # next start (its first sync renders every topic)

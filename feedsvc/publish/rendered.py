@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds.model import MEDIA_TYPES
+from feedsvc.feeds.model import DATED_BY, MEDIA_TYPES
 from feedsvc.pages import (
     INDEX_HEADLINES,
     IndexEntry,
@@ -28,9 +28,16 @@ from feedsvc.pages import (
 )
 from feedsvc.pages.listing import paging
 from feedsvc.store.article_reads import topic_article_counts, topics_newest
-from feedsvc.store.snapshots import StoredSnapshot, drop_snapshots, put_many, put_snapshots
+from feedsvc.store.snapshots import (
+    Mark,
+    StoredSnapshot,
+    drop_snapshots,
+    next_modified,
+    put_many,
+    put_snapshots,
+)
 from feedsvc.store.topics import Topic
-from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.http_cache import Snapshot, make_snapshot, strong_etag
 
 from .index_page import IndexEntries
 from .index_pages import IndexPages, page_slug
@@ -68,20 +75,31 @@ class Rendered(Served):
         current = self._snaps.get((slug, fmt))
         return None if current is None else current.etag
 
-    def _store(self, slug: str, bodies: dict[str, bytes], now: datetime) -> set[str]:
+    def _store(
+        self, slug: str, bodies: dict[str, bytes], now: datetime, dated_by: Mark | None
+    ) -> set[str]:
         """Keep a topic's renders (format → bytes) in one write transaction (one per snapshot
         was 63 % of a 5,000-topic start); the formats whose stored feed changed (another
-        replica may have stored the same bytes first: then they are only adopted here)."""
-        made = {fmt: make_snapshot(body, SNAPSHOT_TYPES[fmt], now) for fmt, body in bodies.items()}
-        new = {f: n for f, n in made.items() if self._etag(slug, f) != n.etag}
+        replica may have stored the same bytes first: then they are only adopted here, with
+        its date). ``dated_by``: the :data:`DATED_BY` row the feeds were dated by, as read;
+        raises :class:`~feedsvc.store.snapshots.SnapshotConflict` (nothing stored) when it
+        changed meanwhile."""
+        tags = {fmt: strong_etag(body) for fmt, body in bodies.items()}
+        new = [fmt for fmt, tag in tags.items() if self._etag(slug, fmt) != tag]
         if not new:
             return set()
+        snaps = [StoredSnapshot(slug, fmt, bodies[fmt], tags[fmt], now) for fmt in new]
         with self.db.write() as conn:
-            stored = put_snapshots(
-                conn, [StoredSnapshot(slug, f, bodies[f], n.etag, now) for f, n in new.items()], now
-            )
-        self._snaps.update({(slug, fmt): snap for fmt, snap in new.items()})
-        return stored
+            kept = put_snapshots(conn, snaps, now, (DATED_BY, dated_by))
+        self._snaps.update(
+            {
+                (slug, fmt): make_snapshot(
+                    bodies[fmt], SNAPSHOT_TYPES[fmt], kept[fmt].last_modified
+                )
+                for fmt in new
+            }
+        )
+        return {fmt for fmt, one in kept.items() if one.changed}
 
     def _rebuild_pages(self, now: datetime) -> None:
         enabled = [t for t in self._topics.values() if t.enabled]
@@ -89,7 +107,8 @@ class Rendered(Served):
             # topics are replaced whole): ~0.2 s of XML at 5,000 topics, not at every render
             opml = opml_body(self.settings, self._topics.values())
             if self._opml is None or self._opml.body != opml:
-                self._opml = make_snapshot(opml, "text/x-opml", now)
+                before = None if self._opml is None else self._opml.last_modified
+                self._opml = make_snapshot(opml, "text/x-opml", next_modified(before, now))
             self._opml_of = self._topics
         listed = self._index.listed(
             enabled,
@@ -102,21 +121,17 @@ class Rendered(Served):
 
     def _store_pages(self, bodies: dict[int, bytes], now: datetime) -> None:
         """Keep the index's rendered pages (page → HTML): those whose bytes changed written
-        in one transaction and one statement (a topic added or removed moves every page: 100
-        single writes at 5,000 topics were ~60 % of its cost)."""
-        made = {page: make_snapshot(body, "text/html", now) for page, body in bodies.items()}
-        new = {p: n for p, n in made.items() if self._etag(page_slug(p), "html") != n.etag}
+        in one transaction whose statements each write all of them (a topic added or removed
+        moves every page: 100 single writes at 5,000 topics were ~60 % of its cost)."""
+        tags = {page: strong_etag(body) for page, body in bodies.items()}
+        new = [page for page, tag in tags.items() if self._etag(page_slug(page), "html") != tag]
         if new:
+            snaps = [StoredSnapshot(page_slug(p), "html", bodies[p], tags[p], now) for p in new]
             with self.db.write() as conn:
-                put_many(
-                    conn,
-                    [
-                        StoredSnapshot(page_slug(p), "html", bodies[p], n.etag, now)
-                        for p, n in new.items()
-                    ],
-                    now,
-                )
-            self._snaps.update({(page_slug(p), "html"): n for p, n in new.items()})
+                kept = put_many(conn, snaps, now)
+            for p in new:
+                key = (page_slug(p), "html")
+                self._snaps[key] = make_snapshot(bodies[p], "text/html", kept[key].last_modified)
         for page in bodies:
             self._pages.stored(page)
 

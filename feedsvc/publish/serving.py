@@ -7,6 +7,7 @@ snapshots, other replicas' renders)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
@@ -15,8 +16,10 @@ from feedsvc.catalogue import Translator
 from feedsvc.channel_modes import zalo_link
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds import render_feed
+from feedsvc.feeds import render_feed, render_formats
+from feedsvc.feeds.model import DATED_BY
 from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
+from feedsvc.on_demand_dates import limit_changed
 from feedsvc.pages import (
     Site,
     page_article,
@@ -30,11 +33,12 @@ from feedsvc.pages import (
 from feedsvc.slugs import slug_forms
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
+from feedsvc.store.snapshots import feed_mark
 from feedsvc.store.topics import Topic, find_topic
 from feedsvc.web.feed_backend import NoQr
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
-from .metas import search_metas, search_page_text, topic_metas
+from .metas import search_metas, search_page_text, topic_feed_dated, topic_metas
 
 #: Items in a topic feed as stored (``?limit=`` asks for others, rendered on demand).
 DEFAULT_LIMIT = 50
@@ -175,11 +179,19 @@ def _qr_snapshot(link: str) -> Snapshot:
 def render_topic_feed(
     db: Database, settings: Settings, slug: str, fmt: str, limit: int
 ) -> bytes | None:
-    """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
+    """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug),
+    dated as the server dates it (:func:`.metas.topic_feed_dated`, a ``?limit=`` variant's
+    :func:`feedsvc.on_demand_dates.limit_changed`)."""
     with db.read() as conn:
         topic = find_topic(conn, slug)
-        items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
-    if topic is None:
-        return None
-    variant = None if limit == DEFAULT_LIMIT else limit  # named as the server names it
-    return render_feed(topic_metas(settings, topic, variant)[fmt], items, fmt)
+        if topic is None:
+            return None
+        now = db.now()
+        items = topic_articles(conn, topic.id, limit, now)
+        dated_by = feed_mark(conn, slug, DATED_BY)
+        changed = None if limit == DEFAULT_LIMIT else limit_changed(conn, topic, items, limit, now)
+    if limit == DEFAULT_LIMIT:
+        metas = topic_metas(settings, topic)
+        return render_formats(metas, items, dated=topic_feed_dated(dated_by, now))[fmt]
+    meta = topic_metas(settings, topic, limit)[fmt]  # named as the server names it
+    return render_feed(replace(meta, changed=changed), items, fmt)

@@ -83,6 +83,32 @@ def last_article_change(conn: Connection, now: datetime) -> datetime | None:
     return max((m for m in moments if m is not None), default=None)
 
 
+def topic_last_change(
+    conn: Connection, topic_id: int, now: datetime, since: datetime | None = None
+) -> datetime | None:
+    """:func:`last_article_change` among the articles matched to one topic — public or not:
+    withdrawn, hidden —, published at or after ``since`` when given (the span a feed's items
+    cover). Why: it dates what a ``?limit=`` variant shows past its default feed's items (a
+    takedown there leaves nothing in the render to date it by), while changes elsewhere leave
+    its bytes as they are. An article edited out of the topic is not among them: its match row
+    went with the edit."""
+    matched = (
+        select()
+        .select_from(articles.join(article_topics, article_topics.c.article_id == articles.c.id))
+        .where(article_topics.c.topic_id == topic_id)
+    )
+    if since is not None:
+        matched = matched.where(articles.c.published_at >= since)
+    written = matched.add_columns(func.max(articles.c.last_changed_at)).where(
+        articles.c.last_changed_at <= now
+    )
+    due = matched.add_columns(func.max(articles.c.published_at)).where(
+        articles.c.published_at <= now
+    )
+    moments = [conn.execute(stmt).scalar() for stmt in (written, due)]
+    return max((m for m in moments if m is not None), default=None)
+
+
 def topics_newest(
     conn: Connection, topic_ids: Sequence[int], limit: int, now: datetime
 ) -> dict[int, list[Article]]:

@@ -1,13 +1,20 @@
-"""Rendered feed bytes per (topic, format), shared by every replica."""
+"""Rendered feed bytes per (topic, format), shared by every replica, and their dates.
+
+Two dates per row, each never going back: ``last_modified``, the HTTP ``Last-Modified`` served
+with the bytes (:func:`next_modified`: a later whole second than the version it replaces), and
+``rendered_at``, when the bytes last changed (:func:`bytes_changed_at`; replicas' syncs look
+for rows by it, and a topic's JSON Feed row's dates that feed's own ``updated``:
+``feedsvc.publish.metas.topic_feed_dated``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,6 +23,10 @@ from feedsvc.db.schema_service import feed_watermark as w
 
 #: The one watermark row's name.
 WATERMARK = "feeds"
+#: HTTP dates, and so a reader's If-Modified-Since, carry whole seconds.
+SECOND = timedelta(seconds=1)
+
+Key = tuple[str, str]  # (slug, format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +36,67 @@ class StoredSnapshot:
     body: bytes
     etag: str
     last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What a stored row is, without its bytes: its tag and when its bytes last changed."""
+
+    etag: str
+    rendered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A row as a put left it: its ``Last-Modified``, when its bytes last changed, and whether
+    this put stored them (False: the same bytes were there, written by anyone)."""
+
+    last_modified: datetime
+    rendered_at: datetime
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    etag: str
+    last_modified: datetime
+    rendered_at: datetime
+
+
+class SnapshotConflict(Exception):
+    """The row a put was told to expect (:class:`Mark`) changed since it was read: another
+    process stored that feed meanwhile. Nothing was written; render again from what it stored."""
+
+
+def next_modified(previous: datetime | None, now: datetime) -> datetime:
+    """The ``Last-Modified`` of a render replacing a version dated ``previous`` (None: none):
+    ``now``, unless that is not in a later whole second than ``previous``; then the start of the
+    second after ``previous``'s, ahead of the clock for a moment.
+
+    Why: HTTP dates have one-second resolution. Two versions of a feed stored within one second
+    had the same ``Last-Modified``, and a reader polling with only If-Modified-Since that got the
+    first was answered 304 for the second: it kept the first (a taken-down article) until the
+    next change. Each version a later second than the one it replaces is new to every reader of
+    an older one; a date still ahead of the clock is served as the clock's, never with a 304 on
+    If-Modified-Since (:class:`feedsvc.web.http_cache.Replies`), so a reader that got it then
+    gets the version once more when its second has come, and 304s after."""
+    if previous is None:
+        return now
+    after = previous.astimezone(UTC).replace(microsecond=0) + SECOND
+    return max(now, after)
+
+
+def bytes_changed_at(previous: Mark | None, etag: str, now: datetime) -> datetime:
+    """When the bytes tagged ``etag`` changed, rendered at ``now`` over the stored ``previous``
+    (None: none stored): ``previous``'s time if they are its bytes, else ``now`` — or
+    ``previous``'s time if that is later (another process's clock, a render that began before
+    the stored one): the time a row's bytes last changed never goes back. The one rule, for a
+    put (:func:`put_rows`) and for a render dating a feed by it before storing it."""
+    if previous is None:
+        return now
+    if previous.etag == etag:
+        return previous.rendered_at
+    return max(now, previous.rendered_at)
 
 
 def get_snapshots(
@@ -46,32 +118,114 @@ def snapshot_etags(conn: Connection, since: datetime) -> list[tuple[str, str, st
     return [(slug, fmt, etag) for slug, fmt, etag in conn.execute(stmt).tuples()]
 
 
+def feed_mark(conn: Connection, slug: str, fmt: str) -> Mark | None:
+    """The stored ``(slug, fmt)`` row's :class:`Mark` (None: none stored)."""
+    stmt = select(t.c.etag, t.c.rendered_at).where(t.c.topic_slug == slug, t.c.format == fmt)
+    row = conn.execute(stmt).first()
+    return None if row is None else Mark(row.etag, row.rendered_at)
+
+
 def put_snapshot(conn: Connection, snap: StoredSnapshot, now: datetime) -> bool:
-    """Store a render; returns False (and writes nothing) when the bytes did not change.
-
-    One upsert, so replicas starting together and rendering the same new topic cannot trip
-    over each other's insert (a select-then-insert raced into a unique violation here).
-    """
-    stmt = _upsert(conn).values(**_row(snap, now))
-    # a row comes back only when it was inserted or its bytes changed (rowcount is not
-    # reliable for upserts across drivers)
-    return conn.execute(stmt.returning(t.c.etag)).first() is not None
+    """Store a render; returns False (and writes nothing) when the bytes did not change."""
+    return put_rows(conn, [snap], now)[(snap.slug, snap.fmt)].changed
 
 
-def put_snapshots(conn: Connection, snaps: list[StoredSnapshot], now: datetime) -> set[str]:
-    """:func:`put_snapshot` for each of one topic's renders, in the caller's transaction; the
-    formats whose stored bytes changed."""
-    return {snap.fmt for snap in snaps if put_snapshot(conn, snap, now)}
-
-
-def put_many(conn: Connection, snaps: Sequence[StoredSnapshot], now: datetime) -> None:
-    """Store many renders (the pages of the index a topic list change moves) in one statement
-    run for each (the driver's ``executemany``), in the caller's transaction; a row whose
-    bytes did not change is left as it is. Why: :func:`put_snapshot` builds its statement
-    per row (~2 ms each: 100 pages at 5,000 topics)."""
+def put_snapshots(
+    conn: Connection,
+    snaps: list[StoredSnapshot],
+    now: datetime,
+    expect: tuple[str, Mark | None] | None = None,
+) -> dict[str, Kept]:
+    """:func:`put_rows` for one topic's renders, by format. ``expect``: ``(format, mark)``, that
+    format's row of the topic as the render read it (None: absent)."""
     if not snaps:
-        return
-    conn.execute(_upsert(conn), [_row(snap, now) for snap in snaps])
+        return {}
+    wanted = None if expect is None else ((snaps[0].slug, expect[0]), expect[1])
+    return {fmt: kept for (_, fmt), kept in put_rows(conn, snaps, now, wanted).items()}
+
+
+def put_many(conn: Connection, snaps: Sequence[StoredSnapshot], now: datetime) -> dict[Key, Kept]:
+    """Store many renders (the pages of the index a topic list change moves): :func:`put_rows`,
+    whose statements each write all of them (the driver's ``executemany``). Why: one statement
+    per row was ~2 ms each (100 pages at 5,000 topics)."""
+    return put_rows(conn, snaps, now)
+
+
+def put_rows(
+    conn: Connection,
+    snaps: Sequence[StoredSnapshot],
+    now: datetime,
+    expect: tuple[Key, Mark | None] | None = None,
+) -> dict[Key, Kept]:
+    """Store renders in the caller's write transaction: a row whose bytes did not change is
+    left as it is; a changed one is dated by the row it replaces, read under that row's lock
+    (:func:`next_modified`, :func:`bytes_changed_at`), so replicas storing one feed at once
+    still give each version its own second. What each row is now.
+
+    Rows missing are first inserted empty (``ON CONFLICT DO NOTHING``: replicas starting
+    together insert the same new topic; one inserted meanwhile is then dated like any other);
+    the first statement is a write, so an SQLite transaction begun deferred waits for the
+    write lock instead of failing to upgrade its read.
+
+    ``expect``: a row (written here or not) as the caller's render read it, ``(key, mark)``
+    (None: absent); when it is no longer so, :class:`SnapshotConflict` is raised before
+    anything is written (the render dated the feed by it: ``feedsvc.publish``)."""
+    if not snaps:
+        return {}
+    keys = [(s.slug, s.fmt) for s in snaps]
+    conn.execute(_insert(conn), [_row(s, b"", "", now, now) for s in snaps])
+    found = _locked(conn, keys if expect is None else {*keys, expect[0]})
+    if expect is not None:
+        row = found.get(expect[0])
+        if (None if row is None or not row.etag else Mark(row.etag, row.rendered_at)) != expect[1]:
+            raise SnapshotConflict(expect[0])
+    kept: dict[Key, Kept] = {}
+    changes: list[dict[str, Any]] = []
+    for snap in snaps:
+        key = (snap.slug, snap.fmt)
+        row = found[key]
+        if row.etag == snap.etag:  # unchanged (stored by anyone)
+            kept[key] = Kept(row.last_modified, row.rendered_at, False)
+            continue
+        if not row.etag:  # inserted empty just now: the first version
+            modified = at = now
+        else:
+            modified = next_modified(row.last_modified, now)
+            at = bytes_changed_at(Mark(row.etag, row.rendered_at), snap.etag, now)
+        changes.append(_row(snap, snap.body, snap.etag, modified, at, prefix="new_"))
+        kept[key] = Kept(modified, at, True)
+    if changes:
+        conn.execute(_UPDATE, changes)
+    return kept
+
+
+def _locked(conn: Connection, keys: Collection[Key]) -> dict[Key, Row]:
+    """The stored rows of ``keys``, locked until the transaction ends (PostgreSQL; SQLite's
+    write transaction holds the whole file), in key order so two writers never deadlock."""
+    stmt = (
+        select(t.c.topic_slug, t.c.format, t.c.etag, t.c.last_modified, t.c.rendered_at)
+        .where(tuple_(t.c.topic_slug, t.c.format).in_(list(keys)))
+        .order_by(t.c.topic_slug, t.c.format)
+        .with_for_update()
+    )
+    return {
+        (slug, fmt): Row(etag, modified, at)
+        for slug, fmt, etag, modified, at in conn.execute(stmt).tuples()
+    }
+
+
+#: A changed row's new bytes and dates, by its key (``new_*``: not a column's own name, which
+#: SQLAlchemy reserves for the row's current value in an UPDATE's parameters).
+_UPDATE = (
+    update(t)
+    .where(t.c.topic_slug == bindparam("new_topic_slug"), t.c.format == bindparam("new_format"))
+    .values(
+        {
+            column: bindparam("new_" + column, type_=t.c[column].type)
+            for column in ("body", "etag", "last_modified", "rendered_at")
+        }
+    )
+)
 
 
 def drop_snapshots(conn: Connection, slug: str) -> None:
@@ -134,24 +288,27 @@ def drop_watermark(conn: Connection) -> None:
     conn.execute(delete(w).where(w.c.name == WATERMARK))
 
 
-def _row(snap: StoredSnapshot, now: datetime) -> dict[str, Any]:
-    """A render as a ``feed_snapshots`` row, rendered at ``now``."""
-    return {
+def _row(
+    snap: StoredSnapshot,
+    body: bytes,
+    etag: str,
+    modified: datetime,
+    at: datetime,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """A ``feed_snapshots`` row's values for ``snap``'s key (names ``prefix``-ed)."""
+    values = {
         "topic_slug": snap.slug,
         "format": snap.fmt,
-        "body": snap.body,
-        "etag": snap.etag,
-        "last_modified": snap.last_modified,
-        "rendered_at": now,
+        "body": body,
+        "etag": etag,
+        "last_modified": modified,
+        "rendered_at": at,
     }
+    return {prefix + name: value for name, value in values.items()}
 
 
-def _upsert(conn: Connection) -> Any:
-    """The snapshot upsert: insert, or replace a stored render only when its ETag changed."""
-    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = upsert(t)
-    return stmt.on_conflict_do_update(
-        index_elements=[t.c.topic_slug, t.c.format],
-        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
-        where=t.c.etag != stmt.excluded.etag,
-    )
+def _insert(conn: Connection) -> Any:
+    """Insert rows not there yet, leaving any another writer inserted first."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return insert(t).on_conflict_do_nothing(index_elements=[t.c.topic_slug, t.c.format])

@@ -10,6 +10,13 @@ Decisions (RFC 9110 / 9111):
   and, when present, decides alone: If-Modified-Since is then ignored. The 304 repeats the tag
   the client sent (so its stored response is the one refreshed), ``Cache-Control``,
   ``Last-Modified`` and ``Vary``.
+* **Last-Modified** is never later than the server's clock (RFC 9110 §8.8.2.1): a snapshot
+  dated ahead of it (a version stored in the second after the one it replaced,
+  :func:`feedsvc.store.snapshots.next_modified`) is sent with the clock's second until its own
+  has come, and If-Modified-Since never answers 304 for it meanwhile. A snapshot may show an
+  earlier date than its own (``shown``: an on-demand render made within the second of the
+  change it is dated by, :func:`feedsvc.on_demand_dates.shown_modified`): its reader then
+  holds a date older than the snapshot's, which only costs it one more 200.
 * **If-Modified-Since** is compared at one-second resolution; unparsable dates and dates
   later than the server's clock are ignored (a reader stuck on a future date gets the feed). A
   304 answered on it carries no ETag: the reader's copy is only known to be as new as the
@@ -52,13 +59,16 @@ class Snapshot:
     """A rendered document ready to serve.
 
     ``etag`` is a strong, quoted entity tag (see :func:`make_snapshot`); ``last_modified`` is
-    timezone-aware; ``media_type`` is bare (``application/rss+xml``) or already has a charset.
+    timezone-aware, what If-Modified-Since is compared with; ``shown``, when set, the earlier
+    date sent as ``Last-Modified`` (never later than ``last_modified``, nor than the clock);
+    ``media_type`` is bare (``application/rss+xml``) or already has a charset.
     """
 
     body: bytes
     etag: str
     last_modified: datetime
     media_type: str
+    shown: datetime | None = None
     #: Prepared replies per ``max_age`` (see :func:`replies`); not part of the value.
     prepared: dict[int, Replies] = field(default_factory=dict, compare=False, repr=False)
 
@@ -68,11 +78,15 @@ def strong_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def make_snapshot(body: bytes, media_type: str, last_modified: datetime) -> Snapshot:
+def make_snapshot(
+    body: bytes, media_type: str, last_modified: datetime, shown: datetime | None = None
+) -> Snapshot:
     """A snapshot whose ETag is derived from the bytes, so identical renders share it."""
-    if last_modified.tzinfo is None:
-        raise ValueError("last_modified must be timezone-aware")
-    return Snapshot(body, strong_etag(body), last_modified.astimezone(UTC), media_type)
+    if last_modified.tzinfo is None or (shown is not None and shown.tzinfo is None):
+        raise ValueError("last_modified and shown must be timezone-aware")
+    modified = last_modified.astimezone(UTC)
+    sent = None if shown is None else min(shown.astimezone(UTC), modified)
+    return Snapshot(body, strong_etag(body), modified, media_type, sent)
 
 
 def gzip_etag(etag: str) -> str:
@@ -185,13 +199,18 @@ class Replies:
         self.etag = snapshot.etag
         self.gzip_etag = gzip_etag(snapshot.etag)
         self.can_gzip = len(snapshot.body) >= GZIP_MIN_BYTES
-        self._common = [
-            _line("cache-control", f"public, max-age={max(0, max_age)}"),
-            _line("last-modified", http_date(snapshot.last_modified)),
+        self._cache_control = _line("cache-control", f"public, max-age={max(0, max_age)}")
+        # nosniff, and a reader page's CSP (security_headers): precomputed, free per poll
+        self._tail = [
             _line("vary", "Accept-Encoding"),
-            # nosniff, and a reader page's CSP (security_headers): precomputed, free per poll
             *(_line(k, v) for k, v in snapshot_headers(snapshot.media_type).items()),
         ]
+        shown = snapshot.shown or snapshot.last_modified
+        #: the whole second ``Last-Modified`` shows, while it is still ahead of the clock
+        #: (None once it is not: checked per reply until then, a second or two at most)
+        second = int(shown.timestamp())
+        self._ahead: int | None = second if second > time.time() else None
+        self._common = self._lines(http_date(shown))
         self._type = _line("content-type", content_type(snapshot.media_type))
         self._plain = self._ok(self.etag, snapshot.body)
         self._gzipped: tuple[Reply, Reply] | None = None  # built on the first gzip request
@@ -202,10 +221,16 @@ class Replies:
         }
         self._not_modified_since = Reply(304, list(self._common), b"")
 
-    def _ok(self, etag: str, body: bytes, *extra: tuple[bytes, bytes]) -> tuple[Reply, Reply]:
+    def _lines(self, last_modified: str) -> Headers:
+        """The header lines every reply has, with ``last_modified`` as its HTTP-date."""
+        return [self._cache_control, _line("last-modified", last_modified), *self._tail]
+
+    def _ok(
+        self, etag: str, body: bytes, *extra: tuple[bytes, bytes], common: Headers | None = None
+    ) -> tuple[Reply, Reply]:
         """(GET, HEAD) replies: HEAD gets the same headers, real Content-Length included."""
         headers = [
-            *self._common,
+            *(self._common if common is None else common),
             _line("etag", etag),
             self._type,
             *extra,
@@ -224,6 +249,10 @@ class Replies:
         self, method: str, accept_encoding: str | None, inm: str | None, ims: str | None
     ) -> Reply:
         """The response to a GET or HEAD with these request headers (None = absent)."""
+        if self._ahead is not None:
+            if self._ahead > time.time():
+                return self._early(method, accept_encoding, inm)
+            self._ahead = None
         use_gzip = self.can_gzip and accepts_gzip(accept_encoding)
         current = self.gzip_etag if use_gzip else self.etag
         if inm is not None:
@@ -233,6 +262,27 @@ class Replies:
         elif ims is not None and _not_modified_since(ims, self.last_modified):
             return self._not_modified_since
         get, head = self._gzip() if use_gzip else self._plain
+        return head if method == "HEAD" else get
+
+    def _early(self, method: str, accept_encoding: str | None, inm: str | None) -> Reply:
+        """A reply while the date shown is ahead of the clock: ``Last-Modified`` is the clock's
+        second (RFC 9110 §8.8.2.1: never later than ``Date``), and If-Modified-Since is not
+        looked at, since a valid one is earlier than the snapshot's date (a 304 on it told a
+        reader holding the version stored earlier in that second it had this one). If-None-Match
+        answers as ever. Built per reply: rare (a date ahead by a second or two, or stored by a
+        replica whose clock is ahead)."""
+        common = self._lines(http_date(datetime.fromtimestamp(int(time.time()), UTC)))
+        use_gzip = self.can_gzip and accepts_gzip(accept_encoding)
+        current = self.gzip_etag if use_gzip else self.etag
+        if inm is not None:
+            matched = _matched_etag(inm, (self.etag, self.gzip_etag), current)
+            if matched is not None:
+                return Reply(304, [*common, _line("etag", matched)], b"")
+        if use_gzip:
+            packed = self._gzip()[0].body
+            get, head = self._ok(current, packed, _line("content-encoding", "gzip"), common=common)
+        else:
+            get, head = self._ok(current, self.body, common=common)
         return head if method == "HEAD" else get
 
 

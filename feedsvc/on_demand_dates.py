@@ -1,0 +1,97 @@
+"""The dates of feeds rendered on demand (``feedsvc.on_demand``: search feeds, ``?limit=``
+variants) — their ``Last-Modified``, the date it shows, and their own feed-level date — from
+the changes they show (stored articles' ``last_changed_at`` and ``published_at``): nothing is
+stored for them, so nothing else could date them alike on every replica. Pure but for the reads
+of :func:`limit_changed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from feedsvc.articles import Article
+from feedsvc.feeds.model import DATED_BY, EMPTY_FEED_DATE
+from feedsvc.store.article_reads import StoredArticle, topic_last_change
+from feedsvc.store.records import Topic
+from feedsvc.store.snapshots import SECOND, feed_mark
+from feedsvc.web.http_cache import Snapshot
+
+
+def results_modified(
+    listed: Sequence[StoredArticle],
+    left_out: Sequence[StoredArticle],
+    now: datetime,
+    changed: datetime | None = None,
+) -> datetime:
+    """A search feed's ``Last-Modified``: no earlier than the last time its results changed,
+    never after ``now`` (issue #13 §1). That is the latest of, per listed article, when it
+    appeared (its ``published_at``: a scheduled one appears then) and when feedsvc stored its
+    current state (a late article joining old results, an edit, an unhide), per matching
+    article left out, when it was withdrawn or hidden (it left then), and ``changed``, the
+    store's last article change (:func:`~feedsvc.store.article_reads.last_article_change`): an
+    article edited so it no longer matches is in neither list, and nothing records that it
+    once did. The newest item's date alone would stay put when a late article joins or one is
+    taken down or edited out, and readers polling with only If-Modified-Since would get 304
+    for ever; an unrelated change costs such a reader one 200 of the same bytes (a reader
+    sending the ETag is answered by it alone)."""
+    moments = [s.article.published_at for s in listed]
+    moments += [s.changed_at for s in (*listed, *left_out) if s.changed_at is not None]
+    moments += [changed] if changed is not None else []
+    return min(max(moments, default=EMPTY_FEED_DATE), now)
+
+
+def shown_modified(last_modified: datetime, now: datetime) -> datetime | None:
+    """The ``Last-Modified`` an on-demand render made at ``now`` shows
+    (:attr:`~feedsvc.web.http_cache.Snapshot.shown`): None (its own date) once the second of
+    that date has passed; else the second before it. Why: these feeds are dated by the changes
+    they show, at one-second resolution, and nothing stored tells one render from the next, so
+    a render made within the second of its date may miss a change later in that second; the
+    render after it is dated that same second, and a reader that sent back the first one's
+    date was answered 304 (it kept a taken-down article). Shown a second earlier, the date gets
+    that reader the next render once more; If-Modified-Since is compared with the render's own
+    date, so a reader of an older version still gets this one."""
+    second = last_modified.astimezone(UTC).replace(microsecond=0)
+    return None if now >= second + SECOND else second - SECOND
+
+
+def newest(articles: Sequence[Article]) -> datetime:
+    """The feed's Last-Modified: its newest item's update, or the empty-feed date."""
+    return max(
+        (max(a.updated_at or a.published_at, a.published_at) for a in articles),
+        default=EMPTY_FEED_DATE,
+    )
+
+
+def limit_modified(
+    base: Snapshot | None, items: Sequence[Article], topic: Topic, changed: datetime | None
+) -> datetime:
+    """A ``?limit=`` variant's ``Last-Modified``: the latest of its default feed's (``base``,
+    or without one its newest item's date), the topic's version (an edit, a backfill:
+    ``updated_at``) and the store's last article change (``changed``:
+    :func:`~feedsvc.store.article_reads.last_article_change`). The default feed's alone stayed
+    put when an article past its items was taken down, corrected or edited out of the topic:
+    the variant's bytes changed, its date did not, and a reader polling it with only
+    If-Modified-Since got 304 and kept the withdrawn article (a tester's, 2026-12-06)."""
+    moments = [base.last_modified if base else newest(items), topic.updated_at]
+    return max([*moments, changed] if changed is not None else moments)
+
+
+def limit_changed(
+    conn: Connection, topic: Topic, items: Sequence[Article], limit: int, now: datetime
+) -> datetime | None:
+    """A ``?limit=`` variant's own date (``FeedMeta.changed``): the latest of its default
+    feed's last change (when that feed's stored JSON Feed bytes last changed,
+    ``publish.metas.topic_feed_dated``: an item taken down, edited out, corrected) and of the
+    topic's articles within the span its ``items`` cover, shown or not
+    (:func:`~feedsvc.store.article_reads.topic_last_change`: one taken down past the default
+    items). From the state DB alone, so the same state renders the same bytes; an article edited
+    out of the topic past the default items is not seen (its match row went with the edit), and
+    only the variant's Last-Modified (:func:`limit_modified`) moves then."""
+    since = items[-1].published_at if items and len(items) >= limit else None
+    default = feed_mark(conn, topic.slug, DATED_BY)
+    moments = [topic_last_change(conn, topic.id, now, since)]
+    moments += [default.rendered_at] if default is not None else []
+    return max((m for m in moments if m is not None), default=None)
