@@ -109,14 +109,15 @@ class Dispatcher:
         self.policy = Policy(
             self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff
         )
+        self._stop = asyncio.Event()
         self._digest_sender = DigestSender(
-            db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot
-        )
+            db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot,
+            self._stop,
+        )  # fmt: skip
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         max_age = settings.alert_max_age
         self.stale = None if max_age is None else StaleAlerts(max_age, self.now)
         self.wake = asyncio.Event()
-        self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []

@@ -8,7 +8,7 @@ A lead's notes, in order of a reader's loss:
   out again without it, but part 1 kept "Tin tổng hợp · 8 tin (1/3)" over 7 articles. Only a
   retraction in part 1 itself laid part 1 out again. Now every retraction, or restore, of an
   alert in a later part owes part 1 an edit in the same transaction
-  (``store.followup_queue.queue_head_relayout``): the worker lays it out with the count now;
+  (``store.followup_queue.queue_parts``): the worker lays it out with the count now;
 - a part of ONE alert (``(tiếp) (3/3)`` and one article) is not a digest message to the worker
   (no other alert shares its message id): a correction of its article edited it to the single
   alert's text, its ``(tiếp) (3/3)`` and group gone. Now a row recorded in a digest of several
@@ -98,8 +98,7 @@ async def _eight(env: Env) -> list[Article]:
         [3],  # the lead's: an article of part 2
         [0],  # of part 3
         [0, 3],  # one of each later part
-        [0, 1],  # all of part 3: deleted (``on_withdraw = "delete"``), 6 left
-        [2, 3, 4, 6],  # all of part 2 and one of part 1
+        # a part left empty (deleted): the others renumbered, test_digest_part_numbers.py
     ], label=lambda v: "items" + "-".join(map(str, v)) if isinstance(v, list) else str(v)),
     indirect=["db_url"],
 )  # fmt: skip
@@ -204,15 +203,19 @@ async def test_a_digest_of_one_part_is_corrected_as_before(
 
 
 def test_which_finished_follow_ups_change_what_a_part_lists() -> None:
-    """Pure: a retraction that edited or deleted its message; never a correction (a restore
-    owes part 1 when queued), a call that changed nothing or found the message gone."""
-    from feedsvc.retraction.plan import CORRECT, RETRACT, shows_other_articles
+    """Pure: a retraction that edited its part to the articles left owes the first part its
+    count; one that deleted it, left it the notice (no article listed), or found it gone (any
+    follow-up) owes every other part its number; never a correction's edit (a restore owes
+    the others when queued), a call that changed nothing."""
+    from feedsvc.retraction.plan import CORRECT, COUNT, RENUMBER, RETRACT, part_change
 
-    assert shows_other_articles(RETRACT, "edited")
-    assert shows_other_articles(RETRACT, "deleted")
-    assert not shows_other_articles(CORRECT, "edited")
-    for outcome in ("gone", "kept", "cancelled", "failed", "unreachable", None):
-        assert not shows_other_articles(RETRACT, outcome)
+    assert part_change(RETRACT, "edited", True) == COUNT
+    assert part_change(RETRACT, "edited", False) == RENUMBER  # the notice
+    assert part_change(RETRACT, "deleted", False) == RENUMBER
+    assert part_change(RETRACT, "gone", False) == part_change(CORRECT, "gone", True) == RENUMBER
+    assert part_change(CORRECT, "edited", True) is None
+    for outcome in ("kept", "cancelled", "failed", "unreachable", "unchanged", None):
+        assert part_change(RETRACT, outcome, True) is None
 
 
 async def _part_1_refused(env: Env, refusals: int = 1) -> list[Article]:

@@ -13,7 +13,7 @@ from upgrades import database_at, downgrade, queued_for_followers, run_sql, tele
 
 from feedsvc.db import upgrade
 from feedsvc.db.schema import alert_followups, deliveries
-from feedsvc.store import digests
+from feedsvc.store import digest_parts, digests
 
 NOW = datetime(2026, 12, 12, 6, 0, tzinfo=UTC)
 PRIVATE, SUPER = 1001, -1001234567890
@@ -42,7 +42,7 @@ def test_upgrade_from_0039_keeps_sent_rows_and_finds_parts_after(db_url: str) ->
                                   deliveries.c.digest_head)).all()  # fmt: skip
         assert sorted(got) == [(SUPER, "sent", None), (-77, "pending", None),
                                (PRIVATE, "sent", None)]  # fmt: skip
-        assert digests.digest_rows(conn, PRIVATE, 3) == []  # sent before: no place known
+        assert digest_parts.digest_rows(conn, PRIVATE, 3) == []  # sent before: no place
         assert digests.message_articles(conn, PRIVATE, 3) == {article_id: ["Kiến Thụy"]}
     downgrade(db, "0039")
     upgrade(db)
@@ -52,7 +52,8 @@ def test_upgrade_from_0039_keeps_sent_rows_and_finds_parts_after(db_url: str) ->
         assert conn.execute(select(func.count()).select_from(deliveries)).scalar_one() == 3
         conn.execute(update(deliveries).where(deliveries.c.message_id == 3)
                      .values(digest_head=3))  # fmt: skip
-        assert digests.digest_rows(conn, PRIVATE, 3) == [(3, article_id)]
-        assert digests.digest_rows(conn, SUPER, 3) == [(3, article_id)]
-        assert digests.digest_rows(conn, PRIVATE, 4) == []
+        for chat in (PRIVATE, SUPER):
+            rows = digest_parts.digest_rows(conn, chat, 3)
+            assert [(r.message, r.article_id) for r in rows] == [((chat, 3), article_id)]
+        assert digest_parts.digest_rows(conn, PRIVATE, 4) == []
     db.dispose()

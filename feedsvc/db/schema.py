@@ -313,7 +313,7 @@ deliveries = Table(
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)
     Index(None, "sent_chat_id", "message_id"),  # one message's deliveries (a digest)
-    Index(None, "sent_chat_id", "digest_head"),  # one digest's parts (``digests.part_of``)
+    Index(None, "sent_chat_id", "digest_head"),  # one digest's parts (``digest_parts``)
 )
 
 # Follow-ups owed on a SENT alert (SPEC §10, issue 13): ``retract`` (its article was withdrawn or

@@ -210,7 +210,7 @@ class DigestEdge:
 
     def message_now(
         self, conn: Connection, chat: int, sent: Mapping[int, Sequence[str]], now: datetime,
-        message_id: int | None = None, digest: Sequence[tuple[int, int]] = (),
+        message: tuple[int, int] | None = None, digest: Sequence[tuple[tuple[int, int], int]] = (),
     ) -> list[DigestPart]:  # fmt: skip
         """**The one rule for what a sent digest message reads once its articles change**
         (SPEC §10, :mod:`feedsvc.retraction.worker`): those of its articles (``sent``: article
@@ -218,13 +218,15 @@ class DigestEdge:
         ``now``, as a digest of them, each under what the chat wants of it now, else under
         the first label it went out with (the chat left its topic since: still listed, as an
         alert's correction keeps the alert). A part of a digest sent in several (``digest``:
-        (message id, article id) of every part's rows in the order they went,
-        ``store.digests.digest_rows``; ``message_id``, this one's) keeps its place: its first
-        line says which part of how many messages it is, part 1's heading the digest's
-        articles public now (:func:`~feedsvc.digest.message.format_part`); laid out as a
-        digest of its own it read "Tin tổng hợp · 2 tin" above parts "(tiếp) (2/3)". ``[]``:
-        none is public (the notice, or the message deleted); more than one part: they no
-        longer fit one message."""
+        (message, article id) of every row of its parts still in the chat, in the order they
+        went, ``store.digest_parts.digest_rows``; ``message``, this one's (sent chat, message
+        id)) keeps its place among **the parts that list an article now**: its first line
+        says which of how many it is, the first one's heading the digest's articles public
+        now (:func:`~feedsvc.digest.message.format_part`); one left is a digest of its own.
+        A part deleted, gone or showing the notice is no part: "(1/3)" and "(tiếp) (2/3)"
+        were left over a deleted part 3; laid out as a digest of its own, a part read "Tin
+        tổng hợp · 2 tin" above "(tiếp) (2/3)". ``[]``: none is public (the notice, or the
+        message deleted); more than one part: they no longer fit one message."""
         ids = list(sent)
         everything = list(dict.fromkeys([*ids, *(a for _, a in digest)]))
         found = articles_by_ids(conn, ids)
@@ -237,12 +239,12 @@ class DigestEdge:
             labels = sent[a]
             group = self._group(want) if want else DigestGroup(labels[0] if labels else "?")
             entries.append(DigestEntry(a, found[a], group))
-        messages = list(dict.fromkeys(m for m, _ in digest))
-        if message_id not in messages or len(messages) < 2:
+        parts = list(dict.fromkeys(m for m, a in digest if a in shown))  # list one now
+        if message not in parts or len(parts) < 2:
             return format_digest(entries, self.tz, self.words, self.limit)
         count = len({a for _, a in digest if a in shown})
         return format_part(entries, self.tz, self.words, self.limit,
-                           part=messages.index(message_id) + 1, parts=len(messages),
+                           part=parts.index(message) + 1, parts=len(parts),
                            count=count)  # fmt: skip
 
     def rest(self, entries: Sequence[DigestEntry], sent: int) -> list[DigestPart]:

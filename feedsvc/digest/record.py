@@ -32,6 +32,13 @@ from feedsvc.store import digests as store
 log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
 
 
+#: The outcomes after which a digest's next part is still sent (:func:`record_part` returns
+#: True): the part went, or only this part can never go as it is. Any other ends the digest
+#: here, its rest back to the outbox (``digest.sending``: the parts that went owe an edit).
+GOES_ON = (OutcomeKind.SENT, OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR,
+           OutcomeKind.THREAD_GONE)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The dispatcher's limits (:class:`feedsvc.dispatch.DispatchSettings`), one source."""
@@ -49,7 +56,7 @@ def record_part(
     """Record ``o`` for the rows of ``part``; rows of ``later`` parts follow a failure that
     stops the digest. ``head``: part 1's message id, of a digest of several parts whose part 1
     went (``deliveries.digest_head``: a part laid out again later keeps its place,
-    :func:`feedsvc.store.digests.digest_rows`). Returns True when the next part may be sent."""
+    :func:`feedsvc.store.digest_parts.digest_rows`). Returns True when the next part may be sent."""
     rows = {r.id: r for r in batch.rows}
     text = o.description[:1000]
     kind = o.kind
@@ -60,7 +67,7 @@ def record_part(
                           error=o.note, digest_head=head)  # fmt: skip
         dead_letters.chat_succeeded(conn, batch.chat_id)
         return True
-    if kind in (OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR, OutcomeKind.THREAD_GONE):
+    if kind in GOES_ON:  # this part can never go as it is; the next one may
         store.finish_rows(conn, part, owner, state="bad_content", error=text, finished_at=now,
                           attempt=True)  # fmt: skip
         return True

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feedsvc import metrics
 from feedsvc.budget import AHEAD
@@ -24,26 +24,36 @@ from feedsvc.channels.base import Channel, MessageChannel, Target
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge, DigestJob, Sorted
 from feedsvc.digest.message import DigestEntry, DigestPart
-from feedsvc.digest.record import Policy, record_part, set_aside
+from feedsvc.digest.record import GOES_ON, Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
 from feedsvc.notify.edits import editor_of
-from feedsvc.store import claims
+from feedsvc.store import chat_migration, claims
 from feedsvc.store import digests as store
 from feedsvc.store.followup_queue import queue_relayout
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger("feedsvc.digest")
 Unit = AlertMessage | DigestEntry  # a digest part, or one held alert (channels without parts)
+#: The longest 429 pause (``retry_after``, seconds) a later part waits out in line while the
+#: parts that went promise it: a chat sent to a little fast is asked to wait seconds (a
+#: group's 20 a minute: up to one). A longer pause sends the rest back to the outbox.
+MAX_PART_WAIT = 60.0
+#: 429s waited out and migrations followed in one digest; beyond, the rest waits in the outbox
+MAX_HOLD_ONS = 3
+SUPERGROUP = "supergroup"  # a group's type once Telegram upgraded it (``migrate_to_chat_id``)
 
 
 class DigestSender:
     def __init__(
         self, db: Database, channel: Channel, edge: DigestEdge, owner: str,
         now: Callable[[], datetime], policy: Policy,
-        extra_slot: Callable[[float], Awaitable[None]],
+        extra_slot: Callable[[float], Awaitable[None]], stopping: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
         self.db, self.channel, self.edge = db, channel, edge
         self.owner, self.now, self.policy = owner, now, policy
         self.extra_slot = extra_slot  # a later part's slot, no sooner than a monotonic time
+        #: the dispatcher stopping: a 429's pause is no longer waited out (:meth:`_hold_on`)
+        self.stopping = stopping or asyncio.Event()
         #: the channel can edit a sent message (``notify.edits``): a part can be laid out again
         self._edits = editor_of(channel) is not None
 
@@ -73,9 +83,12 @@ class DigestSender:
         refused as bad content leaves nothing of the digest in the chat: the rest is laid out
         again as the digest (``rest(…, 0)``: the heading with its count, numbered among
         themselves), its first part delivered the head; it went "(tiếp) (2/3)" under no
-        heading, and no part 1 recorded for an edit to place it by."""
+        heading, and no part 1 recorded for an edit to place it by. A later part answered
+        429 or "upgraded to a supergroup" goes again at once, as the parts that went promise
+        (:meth:`_hold_on`: the pause waited out, the migration followed); a part refused, or
+        the rest sent back to the outbox by any other failure, leaves the parts that went owed
+        their edit too (:meth:`_ending`), the promised "(1/3)" taken back."""
         batch = job.batch
-        gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
         units = self._units(job.parts, job.entries)
@@ -84,10 +97,12 @@ class DigestSender:
         base, anew = 0, False  # parts tried before the layout going now; lay the rest out anew
         head: int | None = None  # part 1's message id, part 1 of several delivered
         went: list[tuple[tuple[int, ...], int]] = []  # parts delivered, the total each said
+        held_on, waited = 0, False  # 429s waited out and migrations followed; one just now
         while units:
             out: Sorted | None = None
-            if sent:  # pacing: that chat's rate, and the channel's
-                earliest = time.monotonic() + gap
+            if sent:  # pacing: that chat's rate, and the channel's (none after a 429's pause)
+                gap = self.channel.limits.interval(target.chat_type).total_seconds()
+                earliest = time.monotonic() + (0.0 if waited else gap)
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
                 checked, units = await asyncio.to_thread(
                     self._recheck, job, units, sent - base, anew
@@ -104,13 +119,20 @@ class DigestSender:
                 await self.extra_slot(earliest)
             (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
+            waited = False
+            if head is not None and held_on < MAX_HOLD_ONS:  # the parts that went promise it
+                kept = await self._hold_on(job, target, outcome, out)
+                if kept is not None:  # waited out, or followed: this part once more
+                    job, target = kept
+                    units, held_on, waited = [(unit, ids), *units], held_on + 1, True
+                    continue
             delivered = outcome.kind is OutcomeKind.SENT
             if sent == base and delivered and units and parts and outcome.message_id:
                 head = outcome.message_id
             if delivered and head is not None:
                 went.append((ids, total))
             later = [d for _, p in units for d in p]
-            stale = [] if units else self._stale(went, shrunk)  # the last part: the digest ends
+            stale = self._ending(went, shrunk, outcome, bool(units))
             go_on = await asyncio.to_thread(
                 self._record, job, ids, later, outcome, out, head, stale
             )
@@ -124,19 +146,70 @@ class DigestSender:
             if not go_on:
                 break
 
+    async def _hold_on(
+        self, job: DigestJob, target: Target, o: SendOutcome, out: Sorted | None
+    ) -> tuple[DigestJob, Target] | None:
+        """A later part answered so that it can still go at once, as the parts that went
+        promise (``(1/3)`` stayed with no part 2: a 429 or a migration ended the digest and
+        its rest went later as a digest of its own). A 429 (the channel's classifier's
+        ``RETRY_AFTER``) of at most :data:`MAX_PART_WAIT` seconds: the chat paused as for any
+        429, the pause waited out here (the dispatcher stopping ends the wait); a group become a
+        supergroup (``MIGRATED``): the chat, its rows and subscriptions follow it
+        (``chat_migration.follow_migration``, as an alert's send does) and the rest goes there,
+        numbered on (Telegram shows the group's history above the supergroup's). Either
+        records the re-check's set-asides (``out``). Returns the job and target to send the
+        part again with; None: recorded as any part's outcome (the rest waits in the outbox,
+        the parts that went owed an edit: :meth:`_ending`; a stop during the wait writes the
+        set-asides again, a no-op: ``finish_rows`` updates only rows still leased)."""
+        moved = o.new_chat_id
+        if o.kind is OutcomeKind.MIGRATED and moved is not None and moved != target.chat_id:
+            await asyncio.to_thread(self._follow, job, moved, out)
+            address = str(moved) if target.address == str(target.chat_id) else target.address
+            batch = replace(job.batch, chat_id=moved, chat_type=SUPERGROUP)
+            return replace(job, batch=batch), replace(
+                target, chat_id=moved, address=address, chat_type=SUPERGROUP
+            )
+        if o.kind is OutcomeKind.RETRY_AFTER and (o.seconds or 0.0) <= MAX_PART_WAIT:
+            seconds = o.seconds or 1.0
+            await asyncio.to_thread(self._pause, job, seconds, out)
+            await sleep_or_wake(seconds, self.stopping)
+            if not self.stopping.is_set():
+                return job, target
+        return None
+
+    def _ending(
+        self, went: Sequence[tuple[tuple[int, ...], int]], shrunk: bool, o: SendOutcome,
+        rest: bool,
+    ) -> list[tuple[int, ...]]:  # fmt: skip
+        """The parts that went owed an edit as this part's outcome (``o``; ``rest``: parts
+        after it) is recorded: :meth:`_stale` once the digest ends with it — its last part,
+        or an outcome that sends it and the rest back to the outbox (``record.GOES_ON``: a
+        pause too long to wait, a server error), to go later as a digest of their own: the
+        parts that went promised parts that never come ("(1/3)" alone), laid out again among
+        themselves. None while it goes on, or when the chat can no longer be reached
+        (blocked, not found): no edit could be made either."""
+        if o.kind in GOES_ON and rest:
+            return []
+        if o.kind.chat_level:
+            return []
+        return self._stale(went, shrunk)
+
     def _stale(
         self, went: Sequence[tuple[tuple[int, ...], int]], shrunk: bool
     ) -> list[tuple[int, ...]]:
         """The delivered parts (``went``: each part's rows and the total it was numbered
         with, part 1 first) whose first line is no longer true once the digest ends: part 1
-        after a re-check left articles out (its count), and any part numbered with another
-        total than the parts that went. None on a channel that cannot edit, nothing left out
-        (a digest as planned: no edit), or part 1 not delivered (no ``digest_head``)."""
-        if not (self._edits and shrunk and went):
+        after a re-check left articles out (``shrunk``: its count), and any part numbered
+        with another total than the parts that went (the rest laid out again, a part refused,
+        the rest not sent now). None on a channel that cannot edit, a digest that went as
+        planned, or part 1 not delivered (no ``digest_head``)."""
+        if not (self._edits and went):
             return []
         # every part so opened, a part of one alert too (``Followup.digest_message``): part 1
         # renumbered alone read "(1/2)" above "(tiếp) (3/3)" once a part between was refused
-        return [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
+        return [
+            ids for k, (ids, said) in enumerate(went) if (k == 0 and shrunk) or said != len(went)
+        ]
 
     def _units(
         self, parts: Sequence[DigestPart], entries: Sequence[DigestEntry]
@@ -214,6 +287,34 @@ class DigestSender:
             go_on = record_part(conn, now, self.owner, batch, part, later, o, self.policy, head)
             queue_relayout(conn, relayout, now)
             return go_on
+
+    def _pause(self, job: DigestJob, seconds: float, out: Sorted | None) -> None:
+        """A later part's 429, waited out in line: the chat paused as any 429 pauses it
+        (``claims.block_chat_until``: the follow-up worker and the bot wait too), the
+        re-check's set-asides recorded; the part's rows stay leased, to go after it."""
+        batch = job.batch
+        with self.db.write() as conn:
+            now = self.now()
+            if out is not None:
+                set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
+            claims.block_chat_until(conn, batch.chat_id, now + timedelta(seconds=seconds))
+            claims.book_next_send(
+                conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
+            )
+        log.warning("digest of chat %s: 429 on a later part, paused %.0f s, then the rest",
+                    batch.chat_id, seconds)  # fmt: skip
+
+    def _follow(self, job: DigestJob, new: int, out: Sorted | None) -> None:
+        """A later part's chat became a supergroup: the chat, its queue (this digest's rows,
+        still leased, with it) and its subscriptions follow the new id, as after an alert's
+        send; the re-check's set-asides recorded."""
+        old = job.batch.chat_id
+        with self.db.write() as conn:
+            now = self.now()
+            if out is not None:
+                set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
+            chat_migration.follow_migration(conn, old, new, now)
+        log.info("chat %s migrated to %s; the rest of its digest goes there", old, new)
 
     def _set_aside(self, job: DigestJob) -> None:
         with self.db.write() as conn:

@@ -26,6 +26,7 @@ from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditOutcome, MessageEditor
 from feedsvc.notify.message import Button
 from feedsvc.retraction.plan import CORRECT, RETRACT
+from feedsvc.store import digest_parts
 from feedsvc.store import digests as digest_store
 from feedsvc.store.followups import Followup
 
@@ -74,12 +75,15 @@ def digest_now(
     correction of one alert edits the message to that — never one alert's text over the
     whole digest, never the notice while another of its articles is public; none public:
     the retraction deletes it or edits it to the notice, as an alert's. A part of a digest
-    sent in several keeps its ``(2/3)`` (``store.digests.digest_rows``)."""
+    sent in several keeps its place among the parts still listing an article, ``(2/3)``
+    (``store.digest_parts.digest_rows``)."""
     if f.message_id is None or f.migrated_away:
         return ()
     sent = digest_store.message_articles(conn, f.message_chat, f.message_id)
-    digest = digest_store.digest_rows(conn, f.message_chat, f.message_id)  # a part: its place
-    return tuple(layout.message_now(conn, f.chat_id, sent, now, f.message_id, digest))
+    rows = digest_parts.digest_rows(conn, f.message_chat, f.message_id)  # a part: its place
+    digest = [(r.message, r.article_id) for r in rows]
+    message = (f.message_chat, f.message_id)
+    return tuple(layout.message_now(conn, f.chat_id, sent, now, message, digest))
 
 
 async def call(

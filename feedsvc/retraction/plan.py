@@ -79,13 +79,30 @@ def restorable(outcome: str | None, sent_at: datetime | None, now: datetime) -> 
     return outcome in SHOWS_NOTICE and sent_at is not None and now - sent_at < EDIT_WINDOW
 
 
-def shows_other_articles(kind: str, outcome: str | None) -> bool:
-    """Whether a finished follow-up changed which articles its message lists: a retraction
-    that edited or deleted it (an article taken out, the notice, the message gone). A later
-    part of a digest sent in several so changed leaves part 1's count untrue: the worker owes
-    part 1 its edit (``followup_queue.queue_part_one``), as a restore owes it when queued
-    (``store.restores.restore``); a correction only rewrites an article's line."""
-    return kind == RETRACT and outcome in ("edited", "deleted")
+#: outcomes of a follow-up that found its message no longer in the chat: deleted by the
+#: retraction, or already gone (a second retraction of a part another one deleted, a message
+#: an admin deleted). A part of a digest so ended is no part any more
+#: (``store.digest_parts.digest_rows`` leaves it out of the numbers).
+NOT_IN_CHAT = ("deleted", "gone")
+#: what a changed part of a digest sent in several owes the others (:func:`part_change`)
+COUNT, RENUMBER = "count", "renumber"
+
+
+def part_change(kind: str, outcome: str | None, lists_any: bool) -> str | None:
+    """What a finished follow-up on a part of a digest sent in several owes the digest's other
+    parts (``followup_queue.part_changed``, in the worker's record; a restore owes it when
+    queued, ``followup_queue.queue_restored``). :data:`RENUMBER`: the part no longer lists an
+    article — deleted, gone, or a retraction left it the notice (``lists_any`` false: none
+    of its articles is public) — so every other part still in the chat is laid out again
+    among the parts left ("(1/3)", "(tiếp) (2/3)" and no part 3 was a reader's; "(1/2)",
+    "(tiếp) (2/2)" now). :data:`COUNT`: a retraction took articles out of a part that still
+    lists some: the first part's heading counts the digest's articles. None: a correction
+    only rewrites an article's line; a call that changed nothing."""
+    if outcome in NOT_IN_CHAT:
+        return RENUMBER
+    if kind == RETRACT and outcome == "edited":
+        return COUNT if lists_any else RENUMBER
+    return None
 
 
 def first_method(

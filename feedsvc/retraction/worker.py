@@ -41,6 +41,8 @@ from feedsvc.retraction.calls import Job, Notices, call, digest_now
 from feedsvc.retraction.labels import relabelled
 from feedsvc.retraction.plan import (
     CORRECT,
+    NOT_IN_CHAT,
+    RENUMBER,
     RESTORE_METHOD,
     RETRACT,
     UNREACHABLE,
@@ -48,8 +50,8 @@ from feedsvc.retraction.plan import (
     OnWithdraw,
     decide,
     first_method,
+    part_change,
     restore_method,
-    shows_other_articles,
 )
 from feedsvc.retraction.undo import muted_topics
 from feedsvc.store import followup_queue, restores
@@ -252,7 +254,8 @@ class FollowupWorker:
         ]
         return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
 
-    def _record(self, f: q.Followup, nxt: Next, called: bool) -> None:
+    def _record(self, job: Job, nxt: Next, called: bool) -> None:
+        f = job.followup
         with self.db.write() as conn:
             now = self.db.now()
             if called:  # anchor the chat's next slot on the answer, as sends do
@@ -261,9 +264,15 @@ class FollowupWorker:
                 block_chat_until(conn, f.chat_id, now + timedelta(seconds=nxt.pause_chat))
             if nxt.outcome is not None:
                 finished = q.finish(conn, f.id, self.owner, nxt.outcome, nxt.error, now)
-                if finished and f.digest_head and shows_other_articles(f.kind, nxt.outcome):
-                    # a later part lists fewer articles now: part 1's count goes with it
-                    followup_queue.queue_part_one(conn, [f.delivery_id], now)
+                owed = part_change(f.kind, nxt.outcome, bool(job.digest_now))
+                if finished and f.digest_head and owed is not None:
+                    # a part of a digest sent in several lists other articles, or none: the
+                    # first part's count, or every other part's number, goes with it
+                    followup_queue.part_changed(conn, f.id, f.delivery_id, now,
+                                                renumber=owed == RENUMBER)  # fmt: skip
+                if finished and f.digest_message and nxt.outcome in NOT_IN_CHAT:
+                    assert f.message_id is not None  # a follow-up without one is cancelled
+                    q.settle_message(conn, f.message_chat, f.message_id, now)
             else:
                 due = now + timedelta(seconds=nxt.delay)
                 q.again(conn, f.id, self.owner, due, nxt.method, nxt.error)
@@ -275,7 +284,7 @@ class FollowupWorker:
             await self.budget.release(job.at)  # the slot, never bunched by event-loop lag
             with prepaid(1):  # that slot pays for the one call
                 nxt, called = await self._attempt(job)
-            await asyncio.to_thread(self._record, f, nxt, called)
+            await asyncio.to_thread(self._record, job, nxt, called)
             if nxt.outcome is not None:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()
                 log.info(

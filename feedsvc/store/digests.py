@@ -378,31 +378,3 @@ def message_articles(conn: Connection, chat_id: int, message_id: int) -> dict[in
         .order_by(deliveries.c.id)
     )
     return {int(a): list(t or []) for a, t in conn.execute(stmt).tuples()}
-
-
-def digest_rows(conn: Connection, chat_id: int, message_id: int) -> list[tuple[int, int]]:
-    """(message id, article id) of every sent row of the digest of several parts that message
-    ``message_id`` in ``chat_id`` (the chat it was SENT to) was a part of (``digest_head``:
-    part 1's message id, :func:`feedsvc.digest.record.record_part`), in the order the parts
-    went (Telegram's message ids grow in a chat); ``[]`` when that message was no such part,
-    or was sent before migration 0040 recorded it."""
-    head = (
-        select(deliveries.c.digest_head)
-        .where(
-            deliveries.c.sent_chat_id == chat_id,
-            deliveries.c.message_id == message_id,
-            deliveries.c.digest_head.is_not(None),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(deliveries.c.message_id, deliveries.c.article_id)
-        .where(
-            deliveries.c.sent_chat_id == chat_id,
-            deliveries.c.digest_head == head,
-            deliveries.c.state == "sent",
-        )
-        .order_by(deliveries.c.message_id, deliveries.c.id)
-    )
-    return [(int(m), int(a)) for m, a in conn.execute(stmt).tuples()]

@@ -21,6 +21,8 @@ from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.lifecycle.visibility import retired_clause, scheduled_clause
 from feedsvc.retraction.plan import RESTORE_METHOD, UNDONE
+from feedsvc.store import digest_parts
+from feedsvc.store.digest_parts import digest_rows
 from feedsvc.store.followups import CORRECT, RETRACT
 from feedsvc.store.upsert import insert_missing
 
@@ -182,59 +184,120 @@ def queue_corrections(
 
 def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: datetime) -> int:
     """Owe an edit of these sent digest messages (``parts``: each message's delivery ids): the
-    rest of their digest was laid out again after a re-check left alerts out, so the count and
-    the ``(1/3)`` they were opened with are no longer true (``(1/2)`` over a digest whose part
-    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all), or
-    the articles a later part shows changed (:func:`queue_part_one`). The follow-up worker lays
-    each out again from its public articles, in its place among its digest's parts
-    (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after a correction;
-    a part of one alert too (``Followup.digest_message``). One correction per message, on its
-    first delivery still sent and not retracted. Returns how many were queued or re-armed."""
-    retracted = _has_retraction(open_counts=False)
-    chosen: list[int] = []
-    for part in parts:
-        first = conn.execute(
-            select(deliveries.c.id)
-            .where(
-                deliveries.c.id.in_(list(part)),
-                deliveries.c.state == "sent",
-                deliveries.c.message_id.is_not(None),
-                ~retracted,
-            )
-            .order_by(deliveries.c.id)
-            .limit(1)
-        ).scalar()
-        if first is not None:
-            chosen.append(first)
+    rest of their digest was laid out again after a re-check left alerts out, or did not go
+    at all (``digest.sending``), so the count and the ``(1/3)`` they were opened with are no
+    longer true (``(1/2)`` over a digest whose part 2 never came: a verifier's; "8 tin (1/3)"
+    above "(tiếp) (2/2)" and 7 articles in all), or another part of their digest changed
+    (:func:`queue_parts`). The follow-up worker lays each out again from its public articles,
+    in its place among its digest's parts (``retraction.calls.digest_now``: ``Tin tổng hợp ·
+    7 tin (1/2)``), as after a correction; a part of one alert too
+    (``Followup.digest_message``). One correction per message, on its first delivery still
+    sent and not retracted (:func:`_editable`). Returns how many were queued or re-armed."""
+    chosen = [first for part in parts if (first := _editable(conn, part)) is not None]
+    return _owe_edits(conn, chosen, now)
+
+
+def _editable(conn: Connection, part: Sequence[int]) -> int | None:
+    """The first of a message's deliveries (``part``) still sent and not retracted: the one
+    its edit is owed on; None: every article it listed was retracted (the notice, deleted)."""
+    if not part:
+        return None
+    return conn.execute(
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.id.in_(list(part)),
+            deliveries.c.state == "sent",
+            deliveries.c.message_id.is_not(None),
+            ~_has_retraction(open_counts=False),
+        )
+        .order_by(deliveries.c.id)
+        .limit(1)
+    ).scalar()
+
+
+def _owe_edits(conn: Connection, chosen: Sequence[int], now: datetime) -> int:
+    chosen = list(dict.fromkeys(chosen))
     if not chosen:
         return 0
     return rearm(conn, CORRECT, chosen, now) + queue_new(conn, CORRECT, chosen, now)
 
 
-def queue_part_one(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
-    """Owe part 1 of each digest sent in several whose LATER part one of these deliveries went
-    in (``deliveries.digest_head``: part 1's message id, not theirs) an edit: the articles that
-    part lists changed after the send (a retraction done, a restore owed), and part 1's
-    heading counts the digest's articles shown across its parts ("Tin tổng hợp · 8 tin
-    (1/3)" stayed over 7: a lead's). :func:`queue_relayout` of part 1's rows; how many."""
+def queue_parts(
+    conn: Connection, delivery_ids: Sequence[int], now: datetime, *, renumber: bool
+) -> int:
+    """Owe the other parts of each digest sent in several that one of these deliveries went in
+    an edit, as the change to that delivery's part leaves them (``retraction.plan.
+    part_change``): ``renumber`` — the part no longer lists an article (deleted, gone, the
+    notice) or lists one again (restored) — every other part still in the chat
+    (``store.digest_parts.digest_rows``), each laid out again in its place among the parts
+    that list one: "(1/2)", "(tiếp) (2/2)", where "(1/3)" and "(tiếp) (2/3)" stayed over a
+    deleted part 3; else only the first of them, whose heading counts the digest's articles
+    ("Tin tổng hợp · 8 tin (1/3)" stayed over 7: a lead's). Returns how many are owed."""
+    chosen: list[int] = []
+    for chat, message in _messages_of(conn, delivery_ids):
+        rows = digest_rows(conn, chat, message)
+        parts: dict[tuple[int, int], list[int]] = {}
+        for row in rows:
+            parts.setdefault(row.message, []).append(row.delivery_id)
+        editable = [(key, first) for key, ids in parts.items()
+                    if (first := _editable(conn, ids)) is not None]  # fmt: skip
+        if renumber:
+            chosen += [first for key, first in editable if key != (chat, message)]
+        elif editable and editable[0][0] != (chat, message):
+            chosen.append(editable[0][1])  # its own edit counts when it is the first
+    return _owe_edits(conn, chosen, now)
+
+
+def _messages_of(conn: Connection, delivery_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """The messages (sent chat, message id) these deliveries went in as parts of a digest of
+    several (``digest_head``)."""
     if not delivery_ids:
-        return 0
-    heads = conn.execute(
-        select(deliveries.c.sent_chat_id, deliveries.c.digest_head)
+        return []
+    stmt = (
+        select(deliveries.c.sent_chat_id, deliveries.c.message_id)
         .where(
             deliveries.c.id.in_(list(delivery_ids)),
             deliveries.c.digest_head.is_not(None),
-            deliveries.c.message_id != deliveries.c.digest_head,
+            deliveries.c.message_id.is_not(None),
         )
         .distinct()
-    ).tuples()
-    parts = [
-        list(conn.execute(select(deliveries.c.id).where(
-            deliveries.c.sent_chat_id == chat,
-            deliveries.c.message_id == head,
-            deliveries.c.digest_head == head,
-            deliveries.c.state == "sent",
-        )).scalars())
-        for chat, head in list(heads)
-    ]  # fmt: skip
-    return queue_relayout(conn, [part for part in parts if part], now)
+    )
+    return sorted((int(c), int(m)) for c, m in conn.execute(stmt).tuples() if c is not None)
+
+
+def part_changed(
+    conn: Connection, followup_id: int, delivery_id: int, now: datetime, *, renumber: bool
+) -> int:
+    """A follow-up (``followup_id``, on ``delivery_id``) changed what its part of a digest
+    lists: :func:`queue_parts`, in the worker's record. A part another follow-up already
+    found gone owes nothing again (its second retraction answered "not found")."""
+    if renumber and digest_parts.gone_messages(conn, [delivery_id], but=followup_id):
+        return 0
+    return queue_parts(conn, [delivery_id], now, renumber=renumber)
+
+
+def queue_restored(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    """A restore owed on these deliveries (``store.restores``): a part that showed the notice
+    (none of its other deliveries still listed) lists again, so every other part is
+    renumbered with it; a part that listed others changes only the count. A part no longer
+    in the chat (deleted: never sent again, as an alert) owes nothing."""
+    ids = set(delivery_ids)
+    gone = digest_parts.gone_messages(conn, list(ids))
+    again: list[int] = []
+    counted: list[int] = []
+    for chat, message in _messages_of(conn, list(ids)):
+        if (chat, message) in gone:
+            continue
+        rows = conn.execute(
+            select(deliveries.c.id).where(
+                deliveries.c.sent_chat_id == chat, deliveries.c.message_id == message
+            )
+        ).scalars()
+        mine: list[int] = []
+        others: list[int] = []
+        for i in rows:
+            (mine if i in ids else others).append(i)
+        (counted if _editable(conn, others) is not None else again).append(mine[0])
+    return queue_parts(conn, again, now, renumber=True) + queue_parts(
+        conn, counted, now, renumber=False
+    )

@@ -111,6 +111,25 @@ def settle_pending(
     return result.rowcount
 
 
+def settle_message(conn: Connection, chat_id: int, message_id: int, now: datetime) -> int:
+    """End the pending follow-ups owed on a message a follow-up found no longer in the chat
+    (deleted, gone: a digest part whose articles were all retracted) as ``gone``, at once:
+    each was one more call answered "not found", and one more of the chat's pacing slots (a
+    part of eight articles withdrawn together held the chat's edits eight slots). Those under
+    way keep their lease and end as their call says."""
+    ids = select(deliveries.c.id).where(
+        deliveries.c.sent_chat_id == chat_id, deliveries.c.message_id == message_id
+    )
+    result = conn.execute(
+        update(f)
+        .where(f.c.delivery_id.in_(ids.scalar_subquery()), f.c.state == "pending")
+        .values(
+            state="done", outcome="gone", error="message no longer in the chat", finished_at=now
+        )
+    )
+    return result.rowcount
+
+
 def recover_expired(
     conn: Connection, now: datetime, channel: str | None = None, keep: Collection[int] = ()
 ) -> int:

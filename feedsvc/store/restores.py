@@ -36,7 +36,7 @@ from feedsvc.retraction.plan import (
     RETRACT,
     SHOWS_NOTICE,
 )
-from feedsvc.store.followup_queue import queue_new, queue_part_one, rearm
+from feedsvc.store.followup_queue import queue_new, queue_restored, rearm
 
 # A retraction is due once its article is withdrawn, which may be before its alert was
 # recorded sent (an alert in flight: the retraction waits for it). Its ``due_at`` bounds the
@@ -93,5 +93,5 @@ def restore(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int
         .where(f.c.kind == CORRECT, f.c.delivery_id.in_(ids), f.c.state == "pending")
         .values(method=RESTORE_METHOD)
     )
-    queue_part_one(conn, ids, now)  # a later part of a digest lists it again: part 1's count
+    queue_restored(conn, ids, now)  # a part of a digest lists it again: the others' numbers
     return queued
