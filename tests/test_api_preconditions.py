@@ -172,7 +172,7 @@ async def put_lines(
         [("If-None-Match", '"x"'), ("If-None-Match", "*")],  # was 400: the first line alone
         [("If-None-Match", "*"), ("If-None-Match", '"x"')],  # was 412 topic_exists
         [("If-None-Match", "*"), ("If-None-Match", "*")],  # "*, *": no list the grammar has
-        [("If-None-Match", ""), ("If-None-Match", "*, \"x\"")],
+        [("If-None-Match", ""), ("If-None-Match", '*, "x"')],
         [("If-None-Match", "")],
         [("If-None-Match", " ")],
     ],

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from test_admin import csrf_of, login, served  # noqa: F401  (served: the fixture)
-from test_admin_refused_boxes import form_on, note_under
+from test_admin_refused_boxes import form_on, new_topic, note_under
 from test_digest_admin_api import AUTH, client, service  # noqa: F401  (fixtures)
 from test_digest_admin_api import CHAT as API_CHAT
 
@@ -29,6 +29,7 @@ from feedsvc.digest import ChatSettings, SettingError
 from feedsvc.digest import options as chat_options
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
+from feedsvc.store.topics import find_topic
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -84,34 +85,34 @@ def test_the_admin_chat_page_refuses_them_alike(
     field: str,
     note: str,
 ) -> None:
-    client, service = served
-    with service.db.write() as conn:
-        sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm", service.db.now())
-    login(client)
+    web, svc = served
+    with svc.db.write() as conn:
+        sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm", svc.db.now())
+    login(web)
     path = f"/admin/chats/{CHAT}"
-    data = {"csrf": csrf_of(client, path), "digest": "off", "quiet": "off", **sent}
-    r = client.post(path, data=data, follow_redirects=False)
+    data = {"csrf": csrf_of(web, path), "digest": "off", "quiet": "off", **sent}
+    r = web.post(path, data=data, follow_redirects=False)
     assert r.status_code == 422, r.text
     said = note_under(r.text, field)
     assert note in said  # the box's note names it where it was
     assert "hãy xoá nó" not in said  # and no "remove it" for what the box already left out
     kept = "".join(c for c in sent[field] if c not in "\u0085\u202e\u0007\u001c")
     assert form_on(r.text, path)[field] == kept
-    with service.db.read() as conn:
+    with svc.db.read() as conn:
         assert digest_store.get_settings(conn, CHAT) == ChatSettings()  # nothing saved
 
 
 def test_the_admin_chat_page_takes_a_no_break_space(
     served: tuple[TestClient, Any],  # noqa: F811  (the imported fixture)
 ) -> None:
-    client, service = served
-    with service.db.write() as conn:
-        sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm", service.db.now())
-    login(client)
+    web, svc = served
+    with svc.db.write() as conn:
+        sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm", svc.db.now())
+    login(web)
     path = f"/admin/chats/{CHAT}"
-    data = {"csrf": csrf_of(client, path), "digest": "07:30\u00a0", "quiet": "22:00-06:00\u2028"}
-    assert client.post(path, data=data, follow_redirects=False).status_code == 303
-    with service.db.read() as conn:
+    data = {"csrf": csrf_of(web, path), "digest": "07:30\u00a0", "quiet": "22:00-06:00\u2028"}
+    assert web.post(path, data=data, follow_redirects=False).status_code == 303
+    with svc.db.read() as conn:
         settings = digest_store.get_settings(conn, CHAT)
     assert settings is not None and settings.digest.text() == "07:30"
 
@@ -139,3 +140,18 @@ def test_the_bot_command_refuses_them(
     assert "U+0085" in reply or "U+202E" in reply
     with service.db.read() as conn:
         assert digest_store.get_settings(conn, API_CHAT) == ChatSettings()
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u001c", "\u001f"])
+def test_the_admin_refuses_a_slug_str_strip_would_trim(
+    served: tuple[TestClient, Any],  # noqa: F811  (the imported fixture)
+    char: str,
+) -> None:
+    """The same class in the topic editor: the slug was stripped before it was judged."""
+    web, svc = served
+    login(web)
+    r = new_topic(web, slug=f"kt-moi{char}")
+    assert r.status_code == 422, r.text
+    assert f"U+{ord(char):04X}" in note_under(r.text, "slug")
+    with svc.db.read() as conn:
+        assert find_topic(conn, "kt-moi") is None

@@ -23,7 +23,6 @@ from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topic_versions import readable
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.api_base import ApiError, Call, Endpoint
-from feedsvc.web.http_cache import request_list
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
@@ -44,6 +43,7 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
+from feedsvc.web.http_cache import request_list
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
