@@ -47,9 +47,25 @@ def control_char(text: str) -> str | None:
 
 def refused_chars(text: str) -> list[tuple[int, str]]:
     """Every character of ``text`` :func:`control_char` refuses, with its 1-based position
-    in ``text`` (code points), in order: what the admin's editable boxes leave out and name
-    (:func:`feedsvc.web.admin_text.box`), by the rule the save refuses them with."""
-    return [(found.start() + 1, found[0]) for found in _CONTROL.finditer(text)]
+    in ``text`` as the admin's box shows it (:func:`shown_position`), in order: what the
+    admin's editable boxes leave out and name (:func:`feedsvc.web.admin_text.box`), by the
+    rule the save refuses them with."""
+    return [
+        (shown_position(text, found.start()) + 1, found[0]) for found in _CONTROL.finditer(text)
+    ]
+
+
+def shown_position(text: str, index: int) -> int:
+    """Where ``text[index]`` (0-based) is in ``text`` as an admin's box holds it, 0-based: a CR
+    LF pair is one character (its LF counts as its CR). A browser sends a textarea's line
+    breaks as CR LF (HTML's form-submission newline normalisation), while the box's ``value``
+    — what the admin sees, what the live preview sends and counts in — has LF alone (a
+    textarea's CR LF content is read as LF, a stored one too). Counted in the text as sent,
+    ``d⏎d⏎d`` + BEL was "at character 8" for a BEL the box shows after the 5th. The one
+    place that says "character N" of a box's text: the boxes' notes, a topic query's error on
+    Save and in the live preview (:mod:`feedsvc.web.admin_preview`). The JSON API and the CLI
+    keep positions in the text as sent (code for slicing it: README, ``position``)."""
+    return index - text.count("\r\n", 0, index + 1)
 
 
 def without_refused(text: str) -> str:

@@ -153,3 +153,86 @@ def test_no_message_the_api_can_carry_holds_a_forms_instructions() -> None:
         if FORM_WORDS.search(text)
     }
     assert sorted(found) == []
+
+
+# -- empty and repeated header lines (RFC 9110 §5.3: the lines are one comma-separated list) ----
+
+
+async def put_lines(
+    http: httpx.AsyncClient, slug: str, lines: list[tuple[str, str]]
+) -> httpx.Response:
+    """A ``PUT`` with header ``lines`` sent as they are, a field repeated on several lines."""
+    headers = [*AUTH.items(), *VI.items(), *lines]
+    return await http.put(f"/api/topics/{slug}", headers=headers, json=BODY)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [("If-None-Match", '"x"'), ("If-None-Match", "*")],  # was 400: the first line alone
+        [("If-None-Match", "*"), ("If-None-Match", '"x"')],  # was 412 topic_exists
+        [("If-None-Match", "*"), ("If-None-Match", "*")],  # "*, *": no list the grammar has
+        [("If-None-Match", ""), ("If-None-Match", '*, "x"')],
+        [("If-None-Match", "")],
+        [("If-None-Match", " ")],
+    ],
+)
+async def test_if_none_match_on_several_lines_is_read_whole(
+    client: httpx.AsyncClient,  # noqa: F811
+    service: Service,  # noqa: F811
+    lines: list[tuple[str, str]],
+) -> None:
+    version = a_version(service)
+    r = await put_lines(client, "d6", lines)
+    assert r.status_code == 400, r.text
+    assert (r.json()["code"], r.json()["field"]) == ("if_none_match_invalid", "If-None-Match")
+    assert get_topic(service.db, "d6").version == version
+    new = await put_lines(client, "d7", lines)
+    assert new.status_code == 400, new.text  # the same answer whether the topic exists or not
+    not_saved(service, "d7")
+
+
+async def test_if_none_match_star_on_its_own_line_beside_empty_members_still_guards(
+    client: httpx.AsyncClient,  # noqa: F811
+    service: Service,  # noqa: F811
+) -> None:
+    """Empty list members are nothing (RFC 9110 §5.6.1): ``*`` with them is ``*``."""
+    version = a_version(service)
+    for lines in ([("If-None-Match", " *, ")], [("If-None-Match", "*"), ("If-None-Match", "")]):
+        r = await put_lines(client, "d6", lines)
+        assert r.status_code == 412 and r.json()["code"] == "topic_exists", r.text
+    assert get_topic(service.db, "d6").version == version
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [("If-Match", "")],
+        [("If-Match", "*"), ("If-Match", "{v}")],  # was 412: "*" read, the version not
+        [("If-Match", "{v}"), ("If-Match", "*")],  # was a save over the version: "*" not read
+        [("If-Match", "{v}"), ("If-Match", '"1-x"')],  # two versions: not one
+        [("If-Match", "{v}"), ("If-Match", "{v}")],
+        [("If-Match", "*, *")],
+    ],
+)
+async def test_if_match_on_several_lines_is_read_whole(
+    client: httpx.AsyncClient,  # noqa: F811
+    service: Service,  # noqa: F811
+    lines: list[tuple[str, str]],
+) -> None:
+    version = a_version(service)
+    sent = [(name, value.format(v=f'"{version}"')) for name, value in lines]
+    r = await put_lines(client, "d6", sent)
+    assert r.status_code == 400, r.text
+    assert (r.json()["code"], r.json()["field"]) == ("if_match_invalid", "If-Match")
+    assert get_topic(service.db, "d6").version == version
+
+
+async def test_if_match_with_one_version_beside_empty_lines_saves_over_it(
+    client: httpx.AsyncClient,  # noqa: F811
+    service: Service,  # noqa: F811
+) -> None:
+    version = a_version(service)
+    r = await put_lines(client, "d6", [("If-Match", ""), ("If-Match", f'"{version}"')])
+    assert r.status_code == 200, r.text
+    assert get_topic(service.db, "d6").title == BODY["title"]

@@ -107,6 +107,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Giá trị dài quá {limit} ký tự.",
         "The value is longer than {limit} characters.",
     ),
+    # a character no text field takes (feedsvc.fieldtext.control_char), as "op.*" words it
+    "digest.error.control_character": (
+        "Giá trị có ký tự điều khiển ({char}); hãy xoá nó.",
+        "The value contains a control character ({char}); remove it.",
+    ),
+    "digest.error.not_text": (
+        "Giá trị có ký tự không phải văn bản ({char}, nửa cặp UTF-16); hãy xoá nó.",
+        "The value contains a character that is not text ({char}, a lone surrogate); remove it.",
+    ),
     "digest.error.switch_format": ("Hãy chọn on hoặc off.", "Give on or off."),
     "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
     # the admin's chat page (web/admin_chats.py; templates/chat.html)

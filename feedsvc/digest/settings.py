@@ -41,6 +41,7 @@ import regex
 from feedsvc.digest.errors import SettingError
 from feedsvc.digest.spoken import hhmm, read_list, read_time
 from feedsvc.digest.window import read_window
+from feedsvc.fieldtext import control_char, refusal_code
 from feedsvc.matching.normalize import INVISIBLE_RE
 from feedsvc.typed_forms import plain_forms
 
@@ -153,7 +154,18 @@ def _clean(text: str, field_name: str) -> str:
     Longer than :data:`MAX_CHARS` is a :class:`SettingError` (``too_long``): refused whole,
     never cut, so no front end validates a truncated value (the admin's form used to).
     Full-width ``７:３０`` (CJK phone keyboards) reads as ``7:30``: :mod:`feedsvc.typed_forms`.
-    A full stop or ``!`` at the end is dropped (:data:`_END_STOP`)."""
+    A full stop or ``!`` at the end is dropped (:data:`_END_STOP`).
+
+    A character every text field refuses (:func:`feedsvc.fieldtext.control_char`: C0 but tab
+    and line breaks, DEL, C1, a bidi embedding/override/isolate, a lone surrogate) is a
+    ``control_character`` (``not_text``) error, judged on the text as sent before anything is
+    taken out of it: ``str.split`` reads NEL (U+0085) and U+001C–U+001F as spaces and
+    :data:`INVISIBLE_RE` drops U+202E, so ``07:30\u0085`` and ``22:00-06:00\u202e`` were
+    saved while ``07:30\u0007`` was refused. A no-break space or U+2028 is whitespace here
+    as in a topic's title (:func:`feedsvc.fieldtext.one_line`); a direction mark (U+200E/F),
+    allowed in a title, is an invisible format character, dropped."""
+    if (char := control_char(text)) is not None:
+        raise SettingError(field_name, refusal_code(char), f"contains {char}", char=char)
     if len(text) > MAX_CHARS:
         raise SettingError(field_name, "too_long", f"longer than {MAX_CHARS} characters",
                            limit=MAX_CHARS)  # fmt: skip

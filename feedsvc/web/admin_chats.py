@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feedsvc.catalogue import REFUSED_CHARACTER
 from feedsvc.digest import SettingError
 from feedsvc.digest import options as chat_options
 from feedsvc.store import digests as digest_store
@@ -65,7 +66,10 @@ def chat_routes(admin: Admin) -> list[Route]:
             error = {"field": exc.field, "text": t("op.checkbox_invalid", field=exc.field)}
             return admin.page("chat.html", ctx, 422, **found, values=values, error=error)
         except SettingError as exc:
-            error = {"field": exc.field, "text": chat_options.error_text(exc, t)}
+            # a refused character's words are the box's note (admin_text.removal_note), as
+            # for a topic's fields: the box no longer holds it, "remove it" asks for what is done
+            said = "" if exc.code in REFUSED_CHARACTER else chat_options.error_text(exc, t)
+            error = {"field": exc.field, "text": said}
             return admin.page("chat.html", ctx, 422, **found, values=values, error=error)
         tz = service.settings.tz
         try:

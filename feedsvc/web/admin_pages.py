@@ -22,7 +22,9 @@ from feedsvc.channels.base import CHANNELS
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
+from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.matching import referenced_by
+from feedsvc.operations.errors import refused_character
 from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import topics as topic_store
@@ -148,7 +150,11 @@ def page_routes(admin: Admin) -> list[Route]:
         """``version``: the topic's version the form saves against — the one it was opened
         with, kept through a refused save, the stored one after a conflict (saving again is
         then a deliberate overwrite). ``backfill``: the "backfill on save" box as a refused
-        form sent it (None: a form just opened, ticked for a new topic)."""
+        form sent it (None: a form just opened, ticked for a new topic). A query error is
+        placed as the query's box shows it (:func:`feedsvc.fieldtext.shown_position`: the
+        browser sent its line breaks as CR LF, the box and the live preview have LF)."""
+        if error is not None and error.field == "query" and error.position is not None:
+            error.position = shown_position(spec.query, error.position)
         return admin.page(
             "editor.html",
             ctx,
@@ -162,8 +168,9 @@ def page_routes(admin: Admin) -> list[Route]:
 
     async def save(request: Request, ctx: Ctx, slug: str | None) -> Response:
         data = await form(request)
+        typed_slug = slug or data.get("slug", "")
         spec = TopicSpec(
-            slug=(slug or data.get("slug", "")).strip(),
+            slug=typed_slug.strip(),
             title=data.get("title", ""),  # normalised by ops.save_topic (feedsvc.fieldtext)
             query=data.get("query", ""),
             description=data.get("description", ""),
@@ -180,6 +187,14 @@ def page_routes(admin: Admin) -> list[Route]:
                 params={"field": exc.field}, field=exc.field,
             )  # fmt: skip
             spec = replace(spec, enabled=ticked_as_sent(data, "enabled", spec.enabled))
+            return editor(
+                ctx, spec, new=slug is None, error=error, version=sent, backfill=typed_backfill
+            )
+        if (char := control_char(typed_slug)) is not None:
+            # judged as sent: the strip above takes NEL and U+001C–U+001F for spaces, and
+            # "kt\u0085" was saved as "kt" where the API and the CLI refuse it
+            error = refused_character("slug", char)
+            spec = replace(spec, slug=typed_slug)
             return editor(
                 ctx, spec, new=slug is None, error=error, version=sent, backfill=typed_backfill
             )

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc.feeds.sanitize import link_url
-from feedsvc.fieldtext import control_char
+from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
 from feedsvc.preview import preview
@@ -42,7 +42,7 @@ def preview_routes(admin: Admin) -> list[Route]:
         where the editor shows a query error and placed on the character. The preview matched
         it as if it could be saved (a bidi override pasted with a name: "7 articles match"),
         then Save refused it."""
-        position = query.index(chr(int(char.removeprefix("U+"), 16)))
+        position = shown_position(query, query.index(chr(int(char.removeprefix("U+"), 16))))
         return JSONResponse(
             {
                 "error": t.operation_error(refused_character("query", char)),
@@ -89,15 +89,16 @@ def preview_routes(admin: Admin) -> list[Route]:
                 lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES, slug=topic)
             )
         except QueryError as exc:
+            # as the box shows the query (a form post sends its line breaks as CR LF, the
+            # script the box's value with LF): where Save places the same error
+            at = None if exc.position is None else shown_position(query, exc.position)
             return JSONResponse(
                 {
                     "error": t.query_error(exc),
-                    "position": exc.position,  # 0-based: admin.js slices the text by it
-                    "column": exc.column,
+                    "position": at,  # 0-based: admin.js slices the text by it
+                    "column": None if at is None else at + 1,
                     "label": t("preview_error"),
-                    "where": (
-                        t("at_position", position=exc.column) if exc.column is not None else None
-                    ),
+                    "where": t("at_position", position=at + 1) if at is not None else None,
                 },
                 headers=ADMIN_HEADERS,
             )

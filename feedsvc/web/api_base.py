@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -58,7 +59,7 @@ class Call:
     params: BaseModel | None = None
     words: Translator | None = None
     #: the request's headers (``If-Match`` on a topic's ``PUT``)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=Headers)
 
     def body_as(self, model: type[M]) -> M:
         assert isinstance(self.body, model)

@@ -43,6 +43,7 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
+from feedsvc.web.http_cache import request_list
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -134,11 +135,13 @@ def if_none_match(call: Call) -> bool:
     """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
     … PUT from inadvertently modifying an existing representation"), an existing topic 412
     ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
-    conditional read) is 400 ``if_none_match_invalid``: ignored, it would save."""
-    value = call.headers.get("if-none-match")
-    if value is None:
+    conditional read; an empty one; ``*`` with a tag, on one line or two, as RFC 9110 §5.3
+    joins them: :func:`feedsvc.web.http_cache.request_list`) is 400
+    ``if_none_match_invalid``: ignored, it would save."""
+    members = request_list(call.headers, "if-none-match")
+    if members is None:
         return False
-    if value.strip() != "*":
+    if members != ["*"]:
         raise ApiError(
             400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
             code="if_none_match_invalid", field="If-None-Match",
@@ -158,11 +161,13 @@ def _named_topic(service: Service, slug: str) -> str | None:
 def if_match(call: Call) -> str | None:
     """A ``PUT``'s ``If-Match``: None (absent: no precondition), ``*`` (the topic must
     exist), else the one version it names (:attr:`TopicOut.version`, quoted as an entity tag
-    or not); a list of tags, a weak one or any other text is 400 ``if_match_invalid``."""
-    value = call.headers.get("if-match")
-    if value is None or value.strip() == "*":
-        return None if value is None else "*"
-    tag = value.strip()
+    or not); empty, a list of tags (on one line or several: the lines are one list,
+    :func:`feedsvc.web.http_cache.request_list`), ``*`` with a tag, a weak tag or any other
+    text is 400 ``if_match_invalid``."""
+    members = request_list(call.headers, "if-match")
+    if members is None or members == ["*"]:
+        return None if members is None else "*"
+    tag = members[0] if len(members) == 1 else ""
     if len(tag) >= 2 and tag[0] == tag[-1] == '"':
         tag = tag[1:-1]
     if not readable(tag):

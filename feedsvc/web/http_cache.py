@@ -131,14 +131,23 @@ def parse_if_none_match(value: str) -> list[str] | None:
     """Opaque tags from If-None-Match with ``W/`` dropped (weak comparison); None means ``*``."""
     if value.strip() == "*":
         return None
-    tags: list[str] = []
-    for raw in value.split(","):
-        tag = raw.strip()
-        if tag.startswith(("W/", "w/")):
-            tag = tag[2:]
-        if tag:
-            tags.append(tag)
-    return tags
+    return [tag[2:] if tag.startswith(("W/", "w/")) else tag for tag in list_members(value)]
+
+
+def list_members(value: str) -> list[str]:
+    """The members of a list-valued field's (joined) value, in order, trimmed; empty ones
+    dropped, as RFC 9110 §5.6.1 asks of a recipient (``"a", , "b"`` is two)."""
+    return [member for raw in value.split(",") if (member := raw.strip())]
+
+
+def request_list(headers: RequestHeaders, name: str) -> list[str] | None:
+    """The members of the request field ``name`` over every line it was sent on
+    (:func:`list_field`, :func:`list_members`); None when it was not sent, [] when it was sent
+    empty. The one reading of a conditional request's list (a feed's ``If-None-Match``, a
+    topic ``PUT``'s ``If-Match`` / ``If-None-Match``): the ``PUT`` read the first line alone,
+    so ``If-None-Match: "x"`` then ``If-None-Match: *`` was a 400 and the reverse a 412."""
+    joined = list_field(headers.getlist(name))
+    return None if joined is None else list_members(joined)
 
 
 def _not_modified_since(header: str, last_modified: datetime) -> bool:
