@@ -225,7 +225,7 @@ def facts_from(
         Fact("last_ingest_success", cursor.last_success_at, "time"),
         Fact("last_ingest_tick", cursor.last_tick_at, "time"),
         Fact("last_ingest_error", cursor.last_error),
-        Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
+        Fact("ingest_cursor", cursor.ts, "time", detail=cursor.row_id),
         Fact("ingest_backlog", cursor.backlog, "backlog", detail=as_of),
         # only while rows remain: caught up, idle ticks keep the last success fresh, and the
         # catch-up's last rate stood beside a backlog of 0 for good (a tester's)

@@ -32,6 +32,7 @@ from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, 
 
 from feedsvc.db.types import UTCDateTime
 from feedsvc.source.folds import repeated_hour
+from feedsvc.store.records import stored_position
 
 Kind = Literal["aware", "naive", "text", "epoch"]
 #: Unix seconds this large (the year 33658; 9999-12-31 is 2.5e11) are a unit mistake, not a time:
@@ -230,8 +231,8 @@ class CursorCodec:
 
     def decode(self, stored_ts: datetime | None, stored_id: str | None) -> tuple[Any, str | None]:
         """Back to ``(native value, id text)``; an old plain-id cursor is rebuilt from its UTC."""
-        if stored_id is not None and stored_id.startswith("["):
-            native, id_ = json.loads(stored_id)
+        if (stored := stored_position(stored_id)) is not None:
+            native, id_ = stored
             if self.kind in ("aware", "naive") and isinstance(native, str):
                 with suppress(ValueError):  # a value the driver gave as text (a MySQL zero date)
                     native = datetime.fromisoformat(native)

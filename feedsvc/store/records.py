@@ -7,8 +7,10 @@ SQLAlchemy store modules (``topics``, ``cursors``, ``quarantine``), which re-exp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,15 @@ class Cursor:
     #: 0032): when False, a draft it finds published by its status alone alerts
     visible_changed: bool | None = None
 
+    @property
+    def row_id(self) -> str | None:
+        """The source row the cursor stands on, as people and ``status`` name it: ``id`` is
+        stored as ``[native cursor value, row id]`` (:func:`stored_position`), and that native
+        value — a CMS's naive wall time, or UTC — printed beside the site-zone time read as a
+        second time hours apart (a tester's ``22:03 +07:00 / ["2026-12-06T15:03…","300"]``)."""
+        found = stored_position(self.id)
+        return found[1] if found is not None else self.id
+
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
@@ -96,3 +107,14 @@ BUILTIN_SOURCE = "builtin"
 def external_source_name(table: str) -> str:
     """The name an external CMS table's cursor and quarantine rows are recorded under."""
     return f"external:{table}"
+
+
+def stored_position(stored_id: str | None) -> tuple[Any, str] | None:
+    """A stored ``cursor_id`` (``source_cursors.cursor_id``/``alert_id``) as ``(native value as
+    JSON gave it, row id)``; None for an old plain-id one (before the native value was kept).
+    The one reader of :meth:`feedsvc.source.cursor.CursorCodec.encode`'s form: ingest's
+    :meth:`~feedsvc.source.cursor.CursorCodec.decode` and the status surfaces."""
+    if stored_id is None or not stored_id.startswith("["):
+        return None
+    native, id_ = json.loads(stored_id)
+    return native, str(id_)
