@@ -22,8 +22,7 @@ from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.jsonlines import Pause, Rejected
-from feedsvc.keys import spelled
-from feedsvc.logs import quoted
+from feedsvc.keys import named
 from feedsvc.not_applied import not_applied_error
 from feedsvc.signal_hold import SignalHold
 from feedsvc.store.source_articles import (
@@ -71,15 +70,16 @@ class Warned:
 
 def lookalike_warning(line: int, article: Article, others: tuple[str, ...]) -> Warned:
     """What ``import`` says of a line inserted under a key canonically equivalent to others
-    of the table (:class:`feedsvc.store.source_articles.Lookalike`): the keys, spelled code
-    point by code point, since they look the same. Stored as given (the keys are the source's
-    identity: two rows stay two articles), so readers will see two items: said, not merged."""
+    of the table (:class:`feedsvc.store.source_articles.Lookalike`): the keys in the one
+    spelling the CLI reads back (:func:`feedsvc.keys.spelled`), since they look the same.
+    Stored as given (the keys are the source's identity: two rows stay two articles), so
+    readers will see two items: said, not merged."""
     key = article.source_key
-    named = ", ".join(f"{quoted(k)} ({spelled(k)})" for k in others)
+    said = ", ".join(named(k) for k in others)
     return Warned(
         line,
-        f"source_key {quoted(key)} ({spelled(key)}) is the same text in another Unicode form "
-        f"as {named} in the source table: stored as another article, so feeds and alerts show "
+        f"source_key {named(key)} is the same text in another Unicode form "
+        f"as {said} in the source table: stored as another article, so feeds and alerts show "
         "both; if they are one story, give it one key",
     )
 

@@ -31,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedsvc.logs import escape_controls, spell
 from feedsvc.versions import VERSION_AHEAD, replaces, undated
 
 KEY_SPACE = (
@@ -39,6 +40,20 @@ KEY_SPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
     "\u200b\u2060\ufeff"
 )
+
+
+#: The longest key stored (:data:`feedsvc.articles.MAX_KEY_LEN`, the ``source_key`` columns).
+MAX_KEY = 255
+#: How many times longer a text's NFC can be than the text, in code points (and UTF-8 bytes):
+#: Unicode bounds it at 3 (UAX #15, Unicode Normalization Forms, and the Unicode
+#: normalization FAQ's "maximum expansion factors": NFC ×3, e.g. U+1D160 → 3 code points;
+#: U+0958 क़ and the other composition exclusions → 2).
+NFC_GROWTH = 3
+#: The longest key typed for a lookup (``articles hide|unhide|find``, the API's and admin's
+#: article actions): a stored key's NFC, ``source_key_nfc`` (``String(765)``, migration 0041),
+#: which a keyboard gives for a CMS's key of up to :data:`MAX_KEY`. A key stored new (import,
+#: ingest, a hide recorded ahead) is still at most :data:`MAX_KEY`.
+MAX_TYPED_KEY = NFC_GROWTH * MAX_KEY
 
 
 def trim_key(value: str) -> str:
@@ -61,15 +76,21 @@ def key_nfc(key: str) -> str | None:
 
 
 def spelled(key: str) -> str:
-    """``key`` with every non-ASCII character as its code point (``\\u0302``), so keys that
-    look the same are told apart where they are listed (an ambiguous key's candidates): the
-    ASCII they share reads as it is."""
-    return "".join(c if c.isascii() else _code(c) for c in key)
+    """The one spelling of a key wherever feedsvc prints one for a person to read and paste
+    back (``articles find``'s rows, an ambiguous key's candidates, the notes on a key used in
+    another form or its lookalikes, the admin's rows), which every CLI argument naming a key
+    reads back exactly (:data:`feedsvc.cli.params.SHOWN`, :func:`feedsvc.logs.unescape_controls`):
+    a key in NFC (what a keyboard gives: nearly every key) as it is
+    (:func:`feedsvc.logs.escape_controls` ``exact``); any other key code point by code point
+    (:func:`feedsvc.logs.spell`: ``Tin-Kie\\u0302\\u0301n``), since it looks like its NFC
+    and a terminal's copy and paste may compose it. So two stored keys that look the same
+    never print alike (at most one of them is NFC), and pasting either names that one."""
+    return escape_controls(key, exact=True) if canonical(key) == key else spell(key)
 
 
-def _code(char: str) -> str:
-    point = ord(char)
-    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+def named(key: str) -> str:
+    """``key`` in a message naming it: :func:`spelled`, between single quotes."""
+    return f"'{spelled(key)}'"
 
 
 @dataclass(frozen=True, slots=True)

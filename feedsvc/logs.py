@@ -126,7 +126,7 @@ _JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 #: What a backslash followed by it reads as: an escape (:func:`unescape_controls`).
-_ESCAPE_TAIL = r"\\|[nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}"
+_ESCAPE_TAIL = r"\\|[nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}"
 _ESCAPE = re.compile(rf"\\({_ESCAPE_TAIL})")
 #: What :func:`escape_controls` rewrites: the characters of :data:`ESCAPED`, and a backslash
 #: that the text after it, as shown, would make the start of an escape (a character of
@@ -134,9 +134,11 @@ _ESCAPE = re.compile(rf"\\({_ESCAPE_TAIL})")
 _SHOWN = re.compile(f"[{ESCAPED}]")
 #: :data:`_SHOWN` and a backslash followed by what would read as an escape (``exact``).
 _SHOWN_EXACT = re.compile(rf"[{ESCAPED}]|\\(?=([\\{ESCAPED}]|{_ESCAPE_TAIL}))")
+#: :data:`_SHOWN_EXACT` with every non-ASCII character escaped too (:func:`spell`).
+_SPELLED = re.compile(
+    rf"[{ESCAPED}\x80-\U0010ffff]|\\(?=([\\{ESCAPED}\x80-\U0010ffff]|{_ESCAPE_TAIL}))"
+)
 _ESCAPED_CHAR = re.compile(f"[{ESCAPED}]")
-#: ``\\uHHHH`` at a text's start: the escape of a leading combining mark (``exact``).
-_LEADING_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 #: The longest error text a warning about a remote API carries (a proxy's page can be KBs).
@@ -166,12 +168,27 @@ def escape_controls(text: str, *, exact: bool = False) -> str:
     or the tab before it; a backslash that would then read as such an escape is doubled.
     :func:`unescape_controls` is its exact inverse. Escape once."""
     shown = (_SHOWN_EXACT if exact else _SHOWN).sub(_escape, text)
-    if exact and text:
-        if _lone_mark(text[0]):
-            return f"\\u{ord(text[0]):04x}" + shown[1:]
-        if (start := _LEADING_ESCAPE.match(text)) and _lone_mark(chr(int(start[1], 16))):
-            return "\\" + shown  # the text's own "\u0301…", not a leading mark's escape
+    if exact and text and _lone_mark(text[0]):
+        return f"\\u{ord(text[0]):04x}" + shown[1:]
     return shown
+
+
+def spell(text: str) -> str:
+    """``text`` spelled code point by code point: :func:`escape_controls` ``exact`` with every
+    non-ASCII character as its ``\\uHHHH`` (``\\UHHHHHHHH`` beyond the BMP) too, a
+    backslash that would then read as an escape doubled. Texts that look the same (a key in
+    NFD and in NFC) are told apart, and :func:`unescape_controls` reads it back exactly: the
+    spelling a person can paste back to name that very text."""
+    return _SPELLED.sub(_spelled, text)
+
+
+def _spelled(match: re.Match[str]) -> str:
+    char = match[0]
+    if char == "\\":
+        return "\\\\" if _reads_as_escape(match[1]) else char
+    if _ESCAPED_CHAR.fullmatch(char):
+        return _escape(match)
+    return f"\\u{ord(char):04x}" if char <= "\uffff" else f"\\U{ord(char):08x}"
 
 
 def quoted(text: str) -> str:
@@ -196,18 +213,17 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def unescape_controls(shown: str) -> str:
-    """The text :func:`escape_controls` (``exact``) showed as ``shown``: ``\\\\`` a
-    backslash; ``\\n``, ``\\r``, ``\\t``, and ``\\xHH`` and ``\\uHHHH`` (hex in either
-    case) naming a character that is escaped, that character; every other backslash itself
-    (``\\u0041`` is six characters, not ``A``). ``unescape_controls(escape_controls(t,
-    exact=True)) == t`` for every ``t``; a text with no backslash is itself. Used by the CLI's
-    arguments that name stored text (an article's key): what a command prints can be pasted
-    back as it is. ``\\uHHHH`` naming a combining mark is that mark where it begins ``shown``
-    (:func:`escape_controls`' leading mark), six characters anywhere else."""
+    """The text :func:`escape_controls` (``exact``) or :func:`spell` showed as ``shown``:
+    ``\\\\`` a backslash; ``\\n``, ``\\r``, ``\\t``, and ``\\xHH`` naming a character
+    that is escaped, that character; ``\\uHHHH`` and ``\\UHHHHHHHH`` (hex in either case)
+    naming a non-ASCII character (``\\u0302``, ``\\u202e``), that character; every other
+    backslash itself (``\\u0041`` is six characters, not ``A``: ASCII is never shown so).
+    ``unescape_controls(escape_controls(t, exact=True)) == unescape_controls(spell(t)) == t``
+    for every ``t``; a text with no backslash is itself. Used by the CLI's arguments that
+    name stored text (an article's key): what a command prints — a key as it is, or spelled
+    by code point where keys look alike — can be pasted back as it is."""
     if "\\" not in shown:
         return shown
-    if (start := _LEADING_ESCAPE.match(shown)) and _lone_mark(mark := chr(int(start[1], 16))):
-        return mark + _ESCAPE.sub(_unescape, shown[start.end() :])
     return _ESCAPE.sub(_unescape, shown)
 
 
@@ -219,13 +235,16 @@ def _unescape(match: re.Match[str]) -> str:
 
 
 def _reads_as_escape(body: str) -> bool:
-    """Whether a backslash followed by ``body`` is an escape: ``\\``, ``n``/``r``/``t``, a
-    character escaped here, or ``xHH``/``uHHHH`` naming one. ``\\u0041`` names a character
-    that is never escaped, so it is never shown so: it is read as written, the six characters
-    of a key typed from a CMS as they are, never as ``A``."""
+    """Whether a backslash followed by ``body`` is an escape: ``\\``, ``n``/``r``/``t``,
+    ``xHH`` naming a character escaped here, or ``uHHHH``/``UHHHHHHHH`` naming a non-ASCII
+    character (what :func:`spell` writes). ``\\u0041`` names ASCII, which is never shown so:
+    it is read as written, the six characters of a key typed from a CMS as they are."""
     if body in _UNESCAPES or len(body) == 1:
         return True
-    return _ESCAPED_CHAR.fullmatch(chr(int(body[1:], 16))) is not None
+    point = int(body[1:], 16)
+    if body[0] == "x":
+        return _ESCAPED_CHAR.fullmatch(chr(point)) is not None
+    return 0x80 <= point <= 0x10FFFF
 
 
 def escape_json(dumped: str) -> str:

@@ -37,6 +37,7 @@ from feedsvc.app import Service, create_app
 from feedsvc.bidi import BIDI_CONTROL_RANGES
 from feedsvc.cli import cli
 from feedsvc.db.schema import articles, pending_hides
+from feedsvc.logs import escape_controls
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -143,11 +144,11 @@ def test_the_printed_form_of_a_legacy_key_with_pending_hides_that_key(
     ("key", "shown"),
     [
         ("K\\u202e1gnp.exe", "K\\\\u202e1gnp.exe"),
-        ("K\\U0000202e", "K\\U0000202e"),  # no \U escape is printed: as it is
+        ("K\\U0000202e", "K\\\\U0000202e"),  # \U0000202e reads as U+202E: doubled
         ("C:\\new\\x41\\tmp", "C:\\\\new\\x41\\\\tmp"),  # \x41 names no escaped character
         ("a\\u0041", "a\\u0041"),  # typed from the CMS as it is: never read as "aA"
-        ("S\\ud800", "S\\ud800"),  # nor as a lone surrogate
-        ("W\\x7e\\u00e9\\u1ec7", "W\\x7e\\u00e9\\u1ec7"),
+        ("S\\ud800", "S\\\\ud800"),  # an escape of a lone surrogate: doubled
+        ("W\\x7e\\u00e9\\u1ec7", "W\\x7e\\\\u00e9\\\\u1ec7"),  # \u00e9 reads as é: doubled
         ("x\\\\y", "x\\\\\\y"),
         ("a\\b", "a\\b"),  # a backslash that starts no escape
         ("end\\", "end\\"),
@@ -174,7 +175,7 @@ def test_a_key_holding_backslashes_prints_unambiguously_and_round_trips(
             ("W\\\\x07", "W\\x07"),
             ("P\\\\\\", "P\\\\"),  # the first doubled: a backslash follows it
             ("Q\\u0041", "Q\\u0041"),  # an escape of no escaped character: the six characters
-            ("V\\x41\\u1ec7", "V\\x41\\u1ec7"),
+            ("V\\x41\\\\u1ec7", "V\\x41\\u1ec7"),  # \u1ec7 is ệ: doubled, as printed
         ],
         label=ascii,
     ),
@@ -270,7 +271,7 @@ def test_the_key_an_unknown_article_message_names_is_the_key_typed_back(
     """A tester's: "unknown article 'CMS-\\u200e42'" (Python's repr of a key holding an LRM)
     pasted into ``hide … --pending`` recorded the 12-character literal key, and the article was
     published when it came. The message quotes the key as the CLI prints keys."""
-    missed = run(service, "hide", key)
+    missed = run(service, "hide", escape_controls(key, exact=True))  # as the CLI prints it
     assert missed.exit_code == 1, missed.output
     quoted = re.search(r"unknown article '(.*)' \(", missed.stderr)
     assert quoted, missed.stderr

@@ -25,7 +25,7 @@ HOSTILE = [
     ("zz-\xa0test", "zz-\xa0test"),  # a no-break space: itself, visible between the quotes
     ("\u0301zz", "\\u0301zz"),  # a leading combining mark: escaped, not on the quote
     ("zz\u200b-x", "zz\\u200b-x"),  # a zero-width space: escaped (dropped by the lookup)
-    ("\\u00a0zz", "\\u00a0zz"),  # the six characters typed: as they are, not an NBSP
+    ("\\u00a0zz", "\\\\u00a0zz"),  # the six characters typed: doubled (\u00a0 reads as NBSP)
     ("\\u0301zz", "\\\\u0301zz"),  # typed, not a leading mark: its backslash doubled
     ("zz'x", "zz'x"),  # repr switched to double quotes
 ]

@@ -104,16 +104,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # an editor's action on a stored key given in another Unicode form (they look the same)
     "key_other_form": (
-        "Đã dùng mã bài đã lưu {key} ({spelled}): cùng chữ với mã đã nhập nhưng ở dạng"
-        " Unicode khác.",
-        "Used the stored key {key} ({spelled}): the same text as the key given, in another"
-        " Unicode form.",
+        "Đã dùng mã bài đã lưu {key}: cùng chữ với mã đã nhập nhưng ở dạng Unicode khác.",
+        "Used the stored key {key}: the same text as the key given, in another Unicode form.",
     ),
     # other stored keys that look the same as the one acted on: not changed
     "key_lookalikes": (
         "Còn bài có mã trông giống hệt (cùng chữ, dạng Unicode khác), không bị thay đổi: {keys}.",
         "Other articles have a key that looks the same (the same text in another Unicode"
         " form) and were not changed: {keys}.",
+    ),
+    # a hide recorded ahead for a key holding "\u0302" as six characters (`typed_keys`)
+    "key_literal_escape": (
+        "Lưu ý: mã {key} chứa dấu gạch ngược, chữ u và số hex như ký tự thường (không phải"
+        " một ký tự Unicode); nguồn hiếm khi gửi mã như vậy. Nếu muốn chỉ ký tự đó, hãy nhập"
+        " mã như feedsvc in ra (\\u0302 là một ký tự).",
+        "Note: key {key} holds a backslash, u and hex digits as characters (not the Unicode"
+        " character they spell); a source seldom sends such a key. To name that character,"
+        " give the key as feedsvc prints it (\\u0302 is one character).",
     ),
     "op.source_key_invalid": (
         "Mã bài phải có từ 1 đến 255 ký tự.",

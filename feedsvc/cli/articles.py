@@ -1,8 +1,9 @@
 """``feedsvc articles hide|unhide|find``: an editor takes an article down (SPEC §10).
 
 The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
-module parses arguments (a key as :func:`~feedsvc.cli.common.cell` printed it, read back by
-:data:`~feedsvc.cli.params.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
+module parses arguments (a key as printed, :func:`feedsvc.keys.spelled` — NFC as it is, any
+other form code point by code point — read back by :data:`~feedsvc.cli.params.SHOWN`) and
+prints. Exit codes: 0 done (``find`` finding none
 too, said on stderr), 1 unknown article or a key that is the same text as several stored
 keys in other Unicode forms (``article_key_ambiguous``: nothing done), 2 bad input. A key
 given in another Unicode form than the stored one's acts on the stored one, said on stderr
@@ -52,6 +53,13 @@ def _words(settings: Settings) -> Translator:
     return Translator("en", settings.tz)
 
 
+def _shown_key(key: str) -> str:
+    """A key as every command prints it (:func:`feedsvc.keys.spelled`; imported when used)."""
+    from feedsvc.keys import spelled
+
+    return spelled(key)
+
+
 def _line(a: EditorState, words: Translator) -> str:
     """``source_key  state  published  title  [reason]``, tab-separated, one line: the
     key (a CMS's), title and reason are free text (:func:`~feedsvc.cli.common.cell`); the time
@@ -63,7 +71,7 @@ def _line(a: EditorState, words: Translator) -> str:
     why = a.hidden_reason if a.hidden_at else a.withdrawn_reason if a.withdrawn_at else None
     when = "-" if a.published_at is None else words.time(a.published_at)
     texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
-    return "\t".join([cell(a.source_key, exact=True), state, when, *texts])
+    return "\t".join([_shown_key(a.source_key), state, when, *texts])
 
 
 #: ``--json`` of the commands that print one article: the API's answer for the same action
@@ -77,9 +85,11 @@ _JSON_ONE = click.option(
 def articles() -> None:
     r"""Hide and unhide stored articles (takedowns), and find them.
 
-    A key (or TEXT) is read as these commands print it, so a printed key can be pasted back:
-    \u202e stands for U+202E, \n for a line break, \\ for one backslash; any other
-    backslash is itself (a key printed K\\u202e holds those six characters)."""
+    A key (or TEXT) is read as these commands print it, so a printed key (a row of `find`, a
+    key an error or note names) can be pasted back: \u0302 stands for U+0302 (any \uHHHH or
+    \UHHHHHHHH naming a non-ASCII character: a key not in NFC is printed so, code point by
+    code point, as it looks like its NFC), \n for a line break, \\ for one backslash; any
+    other backslash is itself (a key printed K\\u0302 holds those six characters)."""
 
 
 @articles.command("hide")
@@ -116,7 +126,7 @@ def hide(
     if found.pending:
         from feedsvc.catalogue import ENGLISH
 
-        said = ENGLISH("hide_pending", key=cell(found.source_key, exact=True))
+        said = ENGLISH("hide_pending", key=_shown_key(found.source_key))
     notes = _key_notes(found)
     if as_json:
         _echo_json(_json_row(found, _joined(said, *notes)))
@@ -162,7 +172,7 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
     if not found.ingested:
         from feedsvc.catalogue import ENGLISH
 
-        cancelled = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
+        cancelled = ENGLISH("hide_pending_cancelled", key=_shown_key(found.source_key))
     notes = _key_notes(found)
     if as_json:  # a cancelled hide too, as the API answers it: state not_ingested
         _echo_json(_json_row(found, _joined(cancelled, *notes)))
@@ -173,7 +183,7 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
             click.echo(_line(found, words))
         if found.released:
             said = "public for the first time: its subscribers are alerted now, as at its time"
-            click.echo(f"feedsvc: {cell(found.source_key, exact=True)}: {said}", err=True)
+            click.echo(f"feedsvc: {_shown_key(found.source_key)}: {said}", err=True)
     for line in notes:
         click.echo(f"feedsvc: {line}", err=True)
 

@@ -53,7 +53,7 @@ source_articles = Table(
     Column("withdrawn", Boolean, nullable=False, default=False, server_default=false()),
     # `source_key` in NFC where that differs, else NULL (`keys.key_nfc`, migration 0041): how a
     # key typed in another Unicode form finds it (`store.article_keys`)
-    Column("source_key_nfc", String(255)),
+    Column("source_key_nfc", String(765)),  # NFC is at most 3 × as long (migration 0041)
     Index(None, "changed_at", "id"),
     Index(None, "source_key_nfc"),
     Index(None, "published_at"),  # reconciliation reads the recent window by publication time
@@ -102,7 +102,7 @@ articles = Table(
     # `source_key` in NFC where that differs, else NULL (`keys.key_nfc`, migration 0041): the
     # stored key an editor types in another Unicode form (NFC, a keyboard's) is found by it,
     # and ingest finds a new key's lookalikes (`store.article_keys`)
-    Column("source_key_nfc", String(255)),
+    Column("source_key_nfc", String(765)),  # NFC is at most 3 × as long (migration 0041)
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
@@ -188,7 +188,7 @@ pending_hides = Table(
     Column("hidden_at", UTCDateTime, nullable=False),
     # `source_key` in NFC where that differs, else NULL (migration 0041): the article arriving
     # under a key canonically equivalent to the hide's gets it (`store.article_keys`)
-    Column("source_key_nfc", String(255)),
+    Column("source_key_nfc", String(765)),  # NFC is at most 3 × as long (migration 0041)
     Index(None, "source_key_nfc"),
 )
 

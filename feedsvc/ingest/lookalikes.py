@@ -25,8 +25,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from feedsvc.keys import canonical, spelled
-from feedsvc.logs import quoted
+from feedsvc.keys import canonical, named
 from feedsvc.store import pending_hides
 from feedsvc.store.article_keys import Lookalike, stored_lookalikes
 from feedsvc.store.pending_hides import PendingHide, Waiting
@@ -89,6 +88,7 @@ def _lookalike_words(key: str, others: Sequence[Lookalike], *, inherited: bool) 
 
 
 def _named(key: str) -> str:
-    """A key quoted as the CLI prints it, and spelled code point by code point: two of these
-    look the same otherwise."""
-    return f"{quoted(key)} ({spelled(key)})" if not key.isascii() else quoted(key)
+    """A key in the one spelling the CLI prints keys in and reads back
+    (:func:`feedsvc.keys.spelled`: code point by code point unless NFC), so two that look the
+    same print apart and either can be pasted into ``articles hide|unhide``."""
+    return named(key)

@@ -27,9 +27,8 @@ from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
-from feedsvc.keys import trim_key
+from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, named, trim_key
 from feedsvc.lifecycle.typed_keys import noted, stored_article, waiting_hide
-from feedsvc.logs import quoted
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -54,24 +53,34 @@ _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 MAX_REASON = 500  # characters: a sentence for the log, not a document
 MAX_FOUND = 200  # articles one search lists at most
-MAX_SEARCH = 255  # characters a search may have: a whole source key (longer is refused, not cut)
+#: characters a search may have: a whole typed key (:data:`feedsvc.keys.MAX_TYPED_KEY`: a stored
+#: key's NFC, what a keyboard gives); longer is refused, not cut
+MAX_SEARCH = MAX_TYPED_KEY
 TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks at most
 
 
 def _key(source_key: str) -> str:
-    """The key as looked up: trimmed, 1–255 characters, no control character or lone surrogate
+    """The key as looked up: trimmed, 1–:data:`~feedsvc.keys.MAX_TYPED_KEY` characters (a stored
+    key of up to 255 typed in NFC can be three times longer: U+0958 क़ is two code points
+    in NFC), no control character or lone surrogate
     (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL) except the bidi
     controls: import and ingest refuse keys holding one only since the change CHANGELOG calls
     "a key that could not be taken down", and a key stored before must still be found.
     One that is not stored is refused as before (:func:`_not_found`)."""
     key = trim_key(source_key)  # the parser's and migration 0019's rule
     refuse_control("source_key", _BIDI.sub("", key))
-    if not key or len(key) > 255:
-        raise OperationError(
-            "invalid", "source_key must be 1–255 characters", code="source_key_invalid",
-            field="source_key",
-        )  # fmt: skip
+    if not key or len(key) > MAX_TYPED_KEY:
+        raise _invalid_key()
     return key
+
+
+def _invalid_key() -> OperationError:
+    """A key no article can have: longer than any typed form of a stored key (a lookup), or
+    than a stored key (a hide recorded ahead under the key as typed)."""
+    return OperationError(
+        "invalid", f"source_key must be 1–{MAX_KEY} characters", code="source_key_invalid",
+        field="source_key",
+    )  # fmt: skip
 
 
 def _not_found(key: str) -> OperationError:
@@ -81,7 +90,7 @@ def _not_found(key: str) -> OperationError:
         refuse_control("source_key", key)
     return OperationError(
         "not_found",
-        f"unknown article {quoted(key)}",
+        f"unknown article {named(key)}",
         code="article_not_found",
         params={"key": key},
     )
@@ -103,14 +112,14 @@ def waiting_problem(db: Database, text: str) -> OperationError | None:
     if waiting:
         return OperationError(
             "not_found",
-            f"{quoted(key)} is not ingested yet and is withdrawn in the source table: it will not "
+            f"{named(key)} is not ingested yet and is withdrawn in the source table: it will not "
             "be published; a hide now keeps it hidden if it is imported again without "
             '"withdrawn": true',
             code="article_not_ingested_withdrawn", params={"key": key},
         )  # fmt: skip
     return OperationError(
         "not_found",
-        f"{quoted(key)} is in the source table but not ingested yet: the next ingest publishes "
+        f"{named(key)} is in the source table but not ingested yet: the next ingest publishes "
         "it (within source.poll_seconds while the service runs); a hide now keeps it out",
         code="article_not_ingested", params={"key": key},
     )  # fmt: skip
@@ -191,6 +200,8 @@ def _hide_ahead(
         return None
     refuse_control("source_key", key)  # a bidi control: never ingested now
     recorded = held.key or (next(iter(waiting)) if len(waiting) == 1 else key)
+    if len(recorded) > MAX_KEY:  # a new key, as typed: never a stored one's
+        raise _invalid_key()
     pending_hides.record(conn, recorded, db.now(), text, by)
     return noted(pending_hides.pending_states(conn, [recorded], 1)[0], key, held.lookalikes)
 

@@ -11,26 +11,31 @@ is the same text in another form: a takedown of one of them must never seem to c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import Connection
 
-from feedsvc.keys import spelled
-from feedsvc.logs import quoted
+from feedsvc.keys import named
 from feedsvc.operations import OperationError
 from feedsvc.store import pending_hides
 from feedsvc.store.article_keys import Meant, article_meant, meant
 from feedsvc.store.lifecycle import EditorState
+
+#: a backslash, ``u`` and four hex digits (or ``U`` and eight): how a printed key spells a
+#: character; in a key recorded ahead, most likely a spelling the front end did not read
+LITERAL_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 #: the error of a typed key several stored keys are the same text of (none of them exactly)
 AMBIGUOUS = "article_key_ambiguous"
 
 
 def listed(keys: Sequence[str]) -> str:
-    """Keys that look alike, each quoted as the CLI prints it and spelled by code point:
-    ``'Tin-Kiến' (Tin-Kie\\u0302\\u0301n)``."""
-    return ", ".join(f"{quoted(k)} ({spelled(k)})" for k in keys)
+    """Keys that look alike, each in the one spelling the CLI prints keys in and reads them
+    back (:func:`feedsvc.keys.spelled`): ``'Tin-Kiến', 'Tin-Kie\\u0302\\u0301n'`` — each
+    pasted back names that stored key."""
+    return ", ".join(named(k) for k in keys)
 
 
 def ambiguous(key: str, keys: Sequence[str]) -> OperationError:
@@ -39,8 +44,8 @@ def ambiguous(key: str, keys: Sequence[str]) -> OperationError:
     guess. ``params["source_keys"]``: the stored keys (the API's answer lists them)."""
     return OperationError(
         "conflict",
-        f"{quoted(key)} is the same text as several stored keys in other Unicode forms: "
-        f"{listed(keys)}; give the one meant exactly (e.g. in a shell: $'…\\u0302…')",
+        f"{named(key)} is the same text as several stored keys in other Unicode forms: "
+        f"{listed(keys)}; give the one meant exactly, as written here (paste it)",
         code=AMBIGUOUS,
         params={"key": key, "keys": listed(keys), "source_keys": tuple(keys)},
     )
@@ -74,11 +79,16 @@ def key_notes(found: EditorState) -> list[tuple[str, dict[str, object]]]:
     """What an editor's answer adds about the key, as catalogue keys and their parameters
     (each front end words them in its language): the stored key acted on when it was given
     in another Unicode form (``key_other_form``), the stored lookalikes not acted on
-    (``key_lookalikes``)."""
+    (``key_lookalikes``); and for a hide recorded ahead under a key holding a backslash, ``u``
+    and hex digits as characters (``key_literal_escape``): a printed key's spelling of one
+    character (``\\u0302``) given where keys are taken exactly (JSON, the admin's box, or
+    typed ``\\\\u0302`` in the CLI), which the source will almost never send: a takedown
+    that waits for nothing while the article stays public is said, not silent."""
     notes: list[tuple[str, dict[str, object]]] = []
     if found.typed_as is not None:
-        notes.append(("key_other_form", {"key": quoted(found.source_key),
-                                         "spelled": spelled(found.source_key)}))  # fmt: skip
+        notes.append(("key_other_form", {"key": named(found.source_key)}))
     if found.lookalikes:
         notes.append(("key_lookalikes", {"keys": listed(found.lookalikes)}))
+    if found.pending and LITERAL_ESCAPE.search(found.source_key):
+        notes.append(("key_literal_escape", {"key": named(found.source_key)}))
     return notes

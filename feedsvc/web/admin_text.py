@@ -73,13 +73,14 @@ def form_value(value: object) -> FormValue:
 
 
 def key_text(value: object) -> FormValue:
-    """The ``key_text`` filter: a stored key as the CLI prints it (``escape_controls``,
-    ``exact``: a backslash that would read as an escape doubled), so a key holding U+202E
-    (``K\\u202e1``) and one holding those six characters (``K\\\\u202e1``) never look alike
-    to an editor choosing the row to take down; the form that acts on it sends it exactly."""
-    from feedsvc.logs import escape_controls
+    """The ``key_text`` filter: a stored key as the CLI prints it (:func:`feedsvc.keys.spelled`:
+    ``escape_controls`` ``exact``, a backslash that would read as an escape doubled; a key not
+    in NFC code point by code point), so a key holding U+202E (``K\\u202e1``) and one holding
+    those six characters (``K\\\\u202e1``), or a key in NFD and its NFC, never look alike to
+    an editor choosing the row to take down; the form that acts on it sends it exactly."""
+    from feedsvc.keys import spelled
 
-    return FormValue(escape_controls(str(value), exact=True))
+    return FormValue(spelled(str(value)))
 
 
 def shown(value: object) -> object:

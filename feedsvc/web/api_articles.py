@@ -30,7 +30,8 @@ class HideIn(Body):
         False,
         description="Record the hide even when feedsvc knows no such key yet (an external "
         "CMS's article it has not read): applied when ingest stores the article. A key the "
-        "built-in source table holds is hidden ahead without it.",
+        "built-in source table holds is hidden ahead without it. A key recorded so is a new "
+        "key: 1–255 characters (a key typed for a stored article may be up to 765, its NFC).",
     )
 
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from feedsvc import __version__, limits
-from feedsvc.articles import MAX_KEY_LEN
 from feedsvc.digits import MAX_ID
+from feedsvc.keys import MAX_TYPED_KEY
 from feedsvc.web.api_base import Endpoint
 from feedsvc.web.api_models import ErrorOut
 
@@ -48,11 +48,12 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
 }
 #: The longest value each string path parameter takes, as the code applies it: a topic's slug
-#: (:data:`feedsvc.limits.SLUG`), an article's key (:data:`feedsvc.articles.MAX_KEY_LEN`, the
-#: hide/unhide routes' ``source_key_invalid``). One ``maxLength`` of 100 for every one told a
-#: client built from this document that a key of 101–255 characters could not be sent, while
-#: the routes take it; a new string parameter must be named here (:func:`path_schema`).
-PATH_TEXT_LIMITS: dict[str, int] = {"slug": limits.SLUG, "source_key": MAX_KEY_LEN}
+#: (:data:`feedsvc.limits.SLUG`), an article's key as typed (:data:`feedsvc.keys.MAX_TYPED_KEY`,
+#: a stored key's NFC: up to 3 × its 255; the hide/unhide routes' ``source_key_invalid``). One
+#: ``maxLength`` of 100 for every one told a client built from this document that a key of
+#: 101–255 characters could not be sent, while the routes take it; a new string parameter must
+#: be named here (:func:`path_schema`).
+PATH_TEXT_LIMITS: dict[str, int] = {"slug": limits.SLUG, "source_key": MAX_TYPED_KEY}
 
 
 def path_schema(endpoint: Endpoint, name: str) -> dict[str, Any]:

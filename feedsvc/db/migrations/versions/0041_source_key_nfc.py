@@ -16,6 +16,18 @@ written without the column by anything older is right as it is unless its key is
 which this upgrade fills in for every existing row. The keys themselves are not touched.
 Downgrade: the columns and their indexes go.
 
+The column is ``VARCHAR(765)``, not ``source_key``'s 255: NFC can make a text longer. The
+composition exclusions (U+0958 क़ and the other Devanagari/Bengali/Gurmukhi nukta letters,
+Hebrew presentation forms such as U+FB2C, U+0344) are DEcomposed by NFC, so 130 × U+0958 — a
+valid 130-character key — has a 260-character NFC and failed this upgrade on PostgreSQL
+(``StringDataRightTruncation``), and import, ingest and hides ahead with it. Unicode bounds
+the growth: NFC is at most 3 × the text's length in code points and in UTF-8 bytes (UAX #15
+Unicode Normalization Forms, and the Unicode Normalization FAQ, "maximum expansion factors":
+NFC ×3, e.g. U+1D160 → 3 code points), a bound the stability policy keeps. 3 × 255 = 765, a
+bounded type rather than ``TEXT``: every backend indexes it (MariaDB: 765 × 4 bytes is inside
+InnoDB's 3072-byte key; PostgreSQL compresses a B-tree entry over ~512 bytes) and the
+lookups compare it as they compare ``source_key``.
+
 Revision ID: 0041
 Revises: 0040
 Create Date: 2026-12-13 00:00:00
@@ -49,7 +61,7 @@ def _nfc(key: str) -> str | None:
 
 def upgrade() -> None:
     for name in TABLES:
-        op.add_column(name, sa.Column("source_key_nfc", sa.String(255), nullable=True))
+        op.add_column(name, sa.Column("source_key_nfc", sa.String(765), nullable=True))
         op.create_index(f"ix_{name}_source_key_nfc", name, ["source_key_nfc"])
     conn = op.get_bind()
     filled = {name: _fill(conn, name) for name in TABLES}
