@@ -12,6 +12,7 @@ import logging
 import os
 import resource
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -324,3 +325,15 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         cpu, wall = _cpu_seconds() - before, time.monotonic() - started
         with open(_CPU_LOG, "a", encoding="utf-8") as out:
             out.write(f"{cpu:.3f}\t{wall:.3f}\t{item.nodeid}\n")
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts (demo/run subprocesses): killed and reaped after it, however it
+    ended, so no test leaves a service holding a port or a lock."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +37,6 @@ def repo(tmp_path: Path) -> Path:
     topics = (ROOT / "config" / "topics.toml").read_text(encoding="utf-8")
     (tmp_path / "config" / "topics.toml").write_text(topics, encoding="utf-8")
     return tmp_path
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def _env(path_dirs: str | None = None) -> dict[str, str]:
