@@ -1,8 +1,9 @@
 """The admin's hide/unhide sends the editor back to the list filtered as before, unless the
-list would refuse that filter (over 255 characters, a control character): then filtered by the
-article's key, else the plain list. A hide from a list filtered by a 400-character text hid the
-article and answered 422 (the flash "Article A hidden." above the search box's error), so a
-script or a browser test read success as failure (tester 2, finding 9).
+list would refuse that filter (over ``MAX_SEARCH`` characters, a control character): then
+filtered by the article's key, else the plain list. A hide from a list filtered by a
+400-character text (over the limit then) hid the article and answered 422 (the flash
+"Article A hidden." above the search box's error), so a script or a browser test read success
+as failure (tester 2, finding 9).
 
 SQLite only (``backend_cases.on_sqlite`` and ``on_sqlite_only``): the point is where the editor
 is sent back; the list refuses the refused filters before any SQL, the hide is the same
@@ -20,6 +21,7 @@ from starlette.testclient import TestClient
 from test_lifecycle_editors import CSRF_FIELD, TOKEN, service, state
 
 from feedsvc.app import Service, create_app
+from feedsvc.lifecycle.editors import MAX_SEARCH
 
 __all__ = ["service"]  # the fixture, shared with test_lifecycle_editors
 
@@ -50,7 +52,9 @@ def act(client: TestClient, csrf: str, action: str, key: str, q: str) -> tuple[s
 
 @pytest.mark.parametrize(
     ("db_url", "q"),
-    on_sqlite_only(["z" * 256, "z" * 400, "khánh\x07thành"], label=lambda q: ascii(q)[1:21]),
+    on_sqlite_only(
+        ["z" * (MAX_SEARCH + 1), "z" * 1000, "khánh\x07thành"], label=lambda q: ascii(q)[1:21]
+    ),
     indirect=["db_url"],
 )
 def test_a_filter_the_list_refuses_is_replaced_by_the_key(
@@ -70,7 +74,7 @@ def test_a_filter_the_list_refuses_is_replaced_by_the_key(
 @on_sqlite
 def test_a_filter_it_takes_is_kept(admin: tuple[TestClient, str]) -> None:
     client, csrf = admin
-    at_limit = "z" * 255
+    at_limit = "z" * MAX_SEARCH
     where, status, _ = act(client, csrf, "hide", "TEST-00001", at_limit)
     assert (where, status) == (f"/admin/articles?q={at_limit}", 200)
     where, _, page = act(client, csrf, "unhide", "TEST-00001", "khánh thành")
@@ -81,6 +85,6 @@ def test_a_filter_it_takes_is_kept(admin: tuple[TestClient, str]) -> None:
 @on_sqlite
 def test_neither_usable_goes_to_the_plain_list(admin: tuple[TestClient, str]) -> None:
     client, csrf = admin
-    where, status, page = act(client, csrf, "hide", "K" * 300, "z" * 400)
+    where, status, page = act(client, csrf, "hide", "K" * 1000, "z" * 1000)
     assert (where, status) == ("/admin/articles", 200)
     assert 'class="flash bad"' in page  # no such article, said as before

@@ -23,6 +23,7 @@ from test_admin import CSRF_FIELD, login, make_client
 from feedsvc.app import Service
 from feedsvc.cli import cli
 from feedsvc.digest import ChatSettings
+from feedsvc.lifecycle.editors import MAX_SEARCH
 from feedsvc.store import digests as held
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
@@ -102,8 +103,9 @@ def test_article_search_is_whole_or_refused(admin: tuple[TestClient, Service]) -
     client, service = admin
     found = client.get("/admin/articles", params={"q": LONG_KEY})
     assert found.status_code == 200 and "Đồ Sơn" in found.text  # cut at 200 it found nothing
-    refused = client.get("/admin/articles", params={"q": "Kiến Thụy " + "x" * 300})
-    assert refused.status_code == 422 and "dài quá 255 ký tự" in refused.text
+    too_long = "Kiến Thụy " + "x" * MAX_SEARCH  # over the search's limit, a typed key's
+    refused = client.get("/admin/articles", params={"q": too_long})
+    assert refused.status_code == 422 and f"dài quá {MAX_SEARCH} ký tự" in refused.text
     assert "Kiến Thụy khánh thành" not in refused.text
     api = client.get("/api/articles", params={"q": LONG_KEY},
                      headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
@@ -113,8 +115,8 @@ def test_article_search_is_whole_or_refused(admin: tuple[TestClient, Service]) -
     env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
     cli_found = CliRunner().invoke(cli, ["articles", "find", LONG_KEY], env=env)
     assert cli_found.exit_code == 0 and cli_found.output.startswith(LONG_KEY + "\t")
-    cli_long = CliRunner().invoke(cli, ["articles", "find", "a" * 256], env=env)
-    assert cli_long.exit_code == 2 and "longer than 255" in cli_long.output
+    cli_long = CliRunner().invoke(cli, ["articles", "find", "a" * (MAX_SEARCH + 1)], env=env)
+    assert cli_long.exit_code == 2 and f"longer than {MAX_SEARCH}" in cli_long.output
 
 
 def test_over_long_reason_and_url_are_errors_not_cuts(admin: tuple[TestClient, Service]) -> None:

@@ -8,7 +8,8 @@ since 0001 can hold; :func:`queued_for_followers`, a topic, its followers and th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, insert, text
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, chats, deliveries, subscriptions, topics
+from feedsvc.store.bulk import BulkInsert
 
 # one article in the columns every revision has; :t is its times (a "YYYY-MM-DD HH:MM:SS" text)
 OLD_ARTICLE = (
@@ -30,6 +32,31 @@ def database_at(db_url: str, revision: str) -> Database:
     db = Database(db_url)
     upgrade(db, revision)
     return db
+
+
+@contextmanager
+def articles_inserted_without(column: str) -> Iterator[None]:
+    """Head's ``store.articles.insert_articles`` writing an article row as the code before
+    ``column``'s migration did: the column left out (an old revision's table has none, e.g.
+    ``source_key_nfc`` before 0041), the rest of the statement, the search rows and the ids
+    as head writes them."""
+    from feedsvc.store import articles as store
+
+    full = store._INSERT
+    at = full.names.index(column)
+
+    class _Without(BulkInsert):
+        def execute(
+            self, conn: Connection, rows: Sequence[Sequence[Any]], *, converted: bool = False
+        ) -> None:
+            kept = [(*row[:at], *row[at + 1 :]) for row in rows]
+            super().execute(conn, kept, converted=converted)
+
+    store._INSERT = _Without(full.table, full.names[:at] + full.names[at + 1 :])
+    try:
+        yield
+    finally:
+        store._INSERT = full
 
 
 def run_sql(db: Database, *statements: str, **params: Any) -> None:
