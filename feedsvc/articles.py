@@ -41,7 +41,7 @@ from feedsvc.article_errors import char_name
 from feedsvc.article_urls import checked_image_url, checked_url, dropped_fields
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.blank_text import shows_nothing
-from feedsvc.keys import trim_key
+from feedsvc.keys import MAX_KEY, trim_key
 from feedsvc.nfc import nfc
 from feedsvc.shown_values import shown_value
 from feedsvc.timestamps import edge_of_time, unparsable_reason
@@ -54,7 +54,6 @@ _VISIBLE_FIELDS = ("title",)
 #: The keys of the JSON form (SPEC §3, and §10's ``withdrawn``); a JSON line holding any other
 #: is refused (:mod:`feedsvc.unknown_keys`), a source row holds only these.
 JSON_FIELDS = (*TEXT_FIELDS, "tags", "published_at", "updated_at", "withdrawn")
-MAX_KEY_LEN = 255
 MAX_FIELD_LEN = 2_000_000  # a body larger than 2 MB is a broken export, not an article
 MAX_TAGS, MAX_TAG_LEN = 100, 500
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -237,12 +236,12 @@ def _source_key(value: str) -> str:
     """``source_key`` trimmed like ``url`` (:func:`feedsvc.keys.trim_key`, the one rule for the
     whitespace around identifiers, which migration 0019 applied to the keys stored before: a
     key kept as ``" spaced "`` could not be named to ``articles hide``), then one printable
-    line of at most :data:`MAX_KEY_LEN` characters."""
+    line of at most :data:`MAX_KEY` characters."""
     key = trim_key(value)
     if not key:  # only invisible characters (a ZERO WIDTH SPACE): no key
         raise ArticleError("source_key", "is required")
-    if len(key) > MAX_KEY_LEN:
-        raise ArticleError("source_key", f"longer than {MAX_KEY_LEN} characters")
+    if len(key) > MAX_KEY:
+        raise ArticleError("source_key", f"longer than {MAX_KEY} characters")
     bad = _KEY_BAD.search(key)
     if bad is not None:
         raise ArticleError(

@@ -5,12 +5,22 @@ Why one: :func:`email.utils.parsedate_to_datetime` raises four different excepti
 that is no date, and one of them, ``OverflowError`` (a year, day or hour of 11 digits), was
 not caught where the web's conditional GET read the header: any anonymous client turned every
 feed and page into a 500 with two logged tracebacks (a tester's). Pure.
+
+Also the one rounding of a moment to what an HTTP-date can say (:func:`utc_seconds`): every
+date feedsvc shows — a feed's item dates, ``Last-Modified``, a new version's later second — is
+in whole UTC seconds, so two places never disagree on one instant.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+
+def utc_seconds(dt: datetime) -> datetime:
+    """``dt`` (aware) in UTC with whole seconds: the instant as an HTTP-date or a feed's date
+    shows it (one-second resolution, RFC 9110 §5.6.7)."""
+    return dt.astimezone(UTC).replace(microsecond=0)
 
 
 def parse_http_date(text: str) -> datetime | None:

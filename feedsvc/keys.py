@@ -42,7 +42,8 @@ KEY_SPACE = (
 )
 
 
-#: The longest key stored (:data:`feedsvc.articles.MAX_KEY_LEN`, the ``source_key`` columns).
+#: The longest key stored, in code points (:func:`feedsvc.articles.parse_article` refuses a
+#: longer one; the ``source_key`` columns are ``String(255)``).
 MAX_KEY = 255
 #: How many times longer a text's NFC can be than the text, in code points (and UTF-8 bytes):
 #: Unicode bounds it at 3 (UAX #15, Unicode Normalization Forms, and the Unicode
@@ -63,7 +64,9 @@ def trim_key(value: str) -> str:
 
 def canonical(key: str) -> str:
     """``key`` in NFC: what every key canonically equivalent to it (the same text in another
-    Unicode form: composed, decomposed, partly composed, marks in another order) shares."""
+    Unicode form: composed, decomposed, partly composed, marks in another order) shares.
+    Plain NFC, not :func:`feedsvc.nfc.nfc` (which keeps a stretch that would compose with a
+    markup character, for HTML): a key is no markup, and equivalence is Unicode's own."""
     return key if key.isascii() else unicodedata.normalize("NFC", key)
 
 

@@ -8,12 +8,13 @@ of :func:`limit_changed`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
 from feedsvc.feeds.model import DATED_BY, EMPTY_FEED_DATE
+from feedsvc.http_dates import utc_seconds
 from feedsvc.store.article_reads import StoredArticle, topic_last_change
 from feedsvc.store.records import Topic
 from feedsvc.store.snapshots import SECOND, feed_mark
@@ -53,7 +54,7 @@ def shown_modified(last_modified: datetime, now: datetime) -> datetime | None:
     date was answered 304 (it kept a taken-down article). Shown a second earlier, the date gets
     that reader the next render once more; If-Modified-Since is compared with the render's own
     date, so a reader of an older version still gets this one."""
-    second = last_modified.astimezone(UTC).replace(microsecond=0)
+    second = utc_seconds(last_modified)
     return None if now >= second + SECOND else second - SECOND
 
 

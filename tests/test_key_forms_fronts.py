@@ -19,12 +19,15 @@ from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from lifecycle_world import entry_keys
-from test_lifecycle_editors import AUTH, CSRF_FIELD, TOKEN, make_service, state
+from test_admin_hide_back import admin
+from test_lifecycle_editors import AUTH, make_service, state
 
 from feedsvc.app import Service, create_app
 from feedsvc.cli import cli
 from feedsvc.logs import spell
 from feedsvc.store.source_articles import upsert_source_articles
+
+__all__ = ["admin"]  # the fixture, shared with test_admin_hide_back
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -159,23 +162,6 @@ async def test_api_ambiguous_key_is_409_listing_the_stored_keys(
     assert state(service, NFC).hidden_at is None
     doc = (await client.get("/api/openapi.json", headers=AUTH)).json()
     assert "409" in doc["paths"]["/api/articles/{source_key}/hide"]["post"]["responses"]
-
-
-@pytest.fixture
-def admin(service: Service) -> Iterator[Any]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-    client = TestClient(create_app(service), base_url="http://127.0.0.1")
-    with client:
-        found = CSRF_FIELD.search(client.get("/admin/login").text)
-        assert found
-        client.post("/admin/login", data={"token": TOKEN, "csrf": found.group(1)})
-        token = CSRF_FIELD.search(client.get("/admin/articles").text)
-        assert token
-        yield client, token.group(1)
 
 
 @on_backend("postgres")

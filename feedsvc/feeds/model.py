@@ -26,6 +26,7 @@ from feedsvc.feeds.sanitize import (
     xml_clean,
 )
 from feedsvc.feeds.words import feed_words
+from feedsvc.http_dates import utc_seconds
 
 FORMATS = ("rss", "atom", "json")
 #: The format with no feed-level date of its own, whose stored bytes date a topic feed's other
@@ -158,11 +159,6 @@ def search_feed_urls(public_url: str, query: str) -> dict[str, str]:
     base = public_url.rstrip("/")
     q = quote(query, safe="")
     return {fmt: f"{base}/feeds/search.{fmt}?q={q}" for fmt in FORMATS}
-
-
-def utc_seconds(dt: datetime) -> datetime:
-    """Aware UTC with whole seconds: every format shows the same instant the same way."""
-    return dt.astimezone(UTC).replace(microsecond=0)
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:

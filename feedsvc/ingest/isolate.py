@@ -25,9 +25,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import ProgrammingError
 
-from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
+from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
+from feedsvc.keys import MAX_KEY
 from feedsvc.source import SourceRow, SqlSource, WindowKey
 from feedsvc.source.recent import read_alone
 from feedsvc.store import quarantine
@@ -370,7 +371,7 @@ def quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:
     return Quarantined(
         str(row.id),
         row.cursor_ts,
-        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
+        key[:MAX_KEY] if isinstance(key, str) else None,
         stage,
         reason,
     )

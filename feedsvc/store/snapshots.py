@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from feedsvc.db.schema_service import feed_snapshots as t
 from feedsvc.db.schema_service import feed_watermark as w
+from feedsvc.http_dates import utc_seconds
 
 #: The one watermark row's name.
 WATERMARK = "feeds"
@@ -82,7 +83,7 @@ def next_modified(previous: datetime | None, now: datetime) -> datetime:
     gets the version once more when its second has come, and 304s after."""
     if previous is None:
         return now
-    after = previous.astimezone(UTC).replace(microsecond=0) + SECOND
+    after = utc_seconds(previous) + SECOND
     return max(now, after)
 
 

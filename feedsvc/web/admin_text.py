@@ -31,6 +31,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from feedsvc.article_errors import char_name as code_point
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.catalogue import REFUSED_CHARACTER
 from feedsvc.fieldtext import refused_chars, without_refused
@@ -123,7 +124,7 @@ def removal_note(t: Translator, label: str, value: object) -> str:
     if not gone:
         return ""
     named = [
-        t("box.char", char=f"U+{ord(c):04X}", name=char_name(c) or t("box.surrogate"), position=p)
+        t("box.char", char=code_point(c), name=char_name(c) or t("box.surrogate"), position=p)
         for p, c in gone[:NAMED]
     ]
     if len(gone) > NAMED:

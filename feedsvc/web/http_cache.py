@@ -47,7 +47,7 @@ from cachetools import TTLCache
 from starlette.datastructures import Headers as RequestHeaders
 from starlette.responses import Response
 
-from feedsvc.http_dates import parse_http_date
+from feedsvc.http_dates import parse_http_date, utc_seconds
 from feedsvc.web.security_headers import snapshot_headers
 
 #: Bodies smaller than this are sent as they are: gzip would save nothing worth a CPU cycle.
@@ -101,7 +101,7 @@ def content_type(media_type: str) -> str:
 
 def http_date(dt: datetime) -> str:
     """IMF-fixdate, e.g. ``Wed, 15 Dec 2021 03:34:00 GMT``."""
-    return format_datetime(dt.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return format_datetime(utc_seconds(dt), usegmt=True)
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -160,7 +160,7 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
         return False
     if since.timestamp() > time.time():
         return False
-    return last_modified.astimezone(UTC).replace(microsecond=0) <= since
+    return utc_seconds(last_modified) <= since
 
 
 def _matched_etag(inm: str, candidates: tuple[str, ...], current: str) -> str | None:
