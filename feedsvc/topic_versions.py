@@ -12,12 +12,20 @@ description, query or enabled do, by whichever path (CLI, API, admin, the topics
 a path added later), with nothing to compare across drivers' timestamp precisions and zones.
 One digest per field so the refusal can name the fields that changed. A change undone
 meanwhile (switched off, then on again) is no conflict: saving over it undoes nothing.
+
+A new-topic form has a version too (`absent_version`): "no topic yet, as of its opening". A
+topic found under the slug it creates that was created since then and holds exactly what the
+form sends is that form's own save sent again (Save double-clicked: two POSTs ~30 ms apart;
+the second was refused "already exists" and the admin, told the save failed, typed another
+slug and made a duplicate), answered as the first was: the same rule as an edit's, where a
+field changed meanwhile to what the save sends is no conflict. `absent_since` reads it back.
 Pure."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime, timedelta
 
 from feedsvc.store.records import TopicSpec
 
@@ -25,6 +33,10 @@ from feedsvc.store.records import TopicSpec
 FIELDS = ("title", "description", "query", "enabled")
 #: ``1`` (this format), a 16-hex-digit digest of title, description and query, enabled 0/1.
 _TOKEN = re.compile(r"1-([0-9a-f]{16})-([0-9a-f]{16})-([0-9a-f]{16})-([01])")
+#: ``0`` (no topic yet) and the microsecond since the Unix epoch the form was opened at, UTC.
+_ABSENT = re.compile(r"0-([0-9]{1,18})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _digest(text: str) -> str:
@@ -60,3 +72,23 @@ def changed_since(version: str, spec: TopicSpec) -> tuple[str, ...] | None:
         return None
     now = _parts(spec)
     return tuple(f for f, was, is_ in zip(FIELDS, found.groups(), now, strict=True) if was != is_)
+
+
+def absent_version(now: datetime) -> str:
+    """A new-topic form's version: no topic was there as of ``now`` (aware: the state DB's
+    clock, ``Database.now``, which also stamps a topic's ``created_at``), to the microsecond
+    as ``created_at`` is stored (``0-1767225600123456``)."""
+    return f"0-{(now - _EPOCH) // _MICROSECOND}"
+
+
+def absent_since(version: str) -> datetime | None:
+    """The moment :func:`absent_version` wrote into ``version`` (aware UTC), or None when it is
+    no such version (empty: a page from before it; an edit form's version; typed by hand; a
+    moment no calendar has)."""
+    found = _ABSENT.fullmatch(version.strip())
+    if found is None:
+        return None
+    try:
+        return _EPOCH + int(found.group(1)) * _MICROSECOND
+    except OverflowError:
+        return None

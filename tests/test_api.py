@@ -449,7 +449,10 @@ async def test_backfill(client: httpx.AsyncClient, service: Service) -> None:
     await post(client, "/api/topics", TOPIC)
     r = await post(client, "/api/topics/kien-thuy/backfill", {"days": 30})
     assert r.status_code == 200
-    assert r.json() == {"scanned": 25, "matched": 13, "added": 13, "removed": 0}
+    assert r.json() == {
+        "scanned": 25, "matched": 13, "added": 13, "removed": 0,
+        "in_feed": 13, "added_to_feed": 13, "not_in_feed": 0,
+    }  # fmt: skip
     r = await post(client, "/api/topics/kien-thuy/backfill")  # empty body: defaults
     assert r.json()["added"] == 0
     assert (await post(client, "/api/topics/nope/backfill", {"days": 0})).status_code == 404

@@ -113,7 +113,7 @@ def test_cli_backfill_reaches_the_running_service(
     client, service, config = served
     result: Any = CliRunner().invoke(cli, ["topics", "backfill", "kt", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "added 2" in result.output
+    assert "2 of them in the feed (2 newly added)" in result.output
     service.publisher.sync()  # what the service's feeds-sync job does every few seconds
     assert in_feeds(client)
 
@@ -148,13 +148,16 @@ def test_backfill_after_a_narrowed_query_empties_the_feed_of_it_everywhere(
     narrowed(client, service)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     r = client.post("/api/topics/kt/backfill", json={"days": 0}, headers=auth)
-    assert r.json() == {"scanned": 3, "matched": 1, "added": 0, "removed": 1}
+    assert r.json() == {
+        "scanned": 3, "matched": 1, "added": 0, "removed": 1,
+        "in_feed": 1, "added_to_feed": 0, "not_in_feed": 0,
+    }  # fmt: skip
     assert narrowed_in_feeds(client)
 
     narrowed(client, service)
     result: Any = CliRunner().invoke(cli, ["topics", "backfill", "kt", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "removed 1 no longer matching" in result.output
+    assert "; 1 removed (no longer matching)." in result.output
     service.publisher.sync()
     assert narrowed_in_feeds(client)
 
@@ -334,7 +337,8 @@ def test_cli_backfill_leaves_the_rendering_to_the_service_and_its_settings(
     )
     args = ["topics", "backfill", "kt", "--days", "0", "--config", str(cli_config)]
     result: Any = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0 and "added 2" in result.output, result.output
+    assert result.exit_code == 0, result.output
+    assert "2 of them in the feed (2 newly added)" in result.output, result.output
     service.publisher.sync()
     assert in_feeds(client)
     for fmt in ("rss", "atom", "json"):

@@ -308,7 +308,10 @@ def test_on_a_terminal_stderr_shows_progress_and_stdout_is_unchanged(
     assert "Traceback" not in terminal
     plain_code, plain_stdout, stderr = backfill(command, "u", tty=False)
     assert (plain_code, stderr) == (0, "")  # no terminal: nothing more than before
-    line = "scanned 5, matched 3, added 3 to the feed, removed 0 no longer matching\n"
+    line = (
+        "5 articles scanned, 3 match, 3 of them in the feed (3 newly added); 0 removed (no "
+        "longer matching).\n"
+    )
     assert (stdout, plain_stdout) == (f"t: {line}", f"u: {line}")
 
 

@@ -142,8 +142,10 @@ def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-u
     assert run("topics", "preview", '"công an').exit_code == 2
     run("topics", "add", "bong-da", "--title", "Bóng đá", "--query", '"bóng đá"')
     filled = run("topics", "backfill", "bong-da", "--days", "0")
-    assert filled.exit_code == 0 and "matched 1, added 1" in filled.output
-    assert "added 0" in run("topics", "backfill", "bong-da", "--days", "0").output
+    assert filled.exit_code == 0 and "1 match, 1 of them in the feed (1 newly added)" in (
+        filled.output
+    )
+    assert "(0 newly added)" in run("topics", "backfill", "bong-da", "--days", "0").output
     rendered = run("render", "bong-da", "--format", "json")
     assert [i["title"] for i in json.loads(rendered.output)["items"]] == ["Bóng đá"]
 

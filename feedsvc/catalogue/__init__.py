@@ -44,7 +44,7 @@ from . import (
 
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
-    from feedsvc.operations import OperationError
+    from feedsvc.operations import BackfillResult, OperationError
 
 Language = Literal["vi", "en"]
 #: Who wrote a query, for its error's hint (:meth:`Translator.query_error`).
@@ -232,6 +232,20 @@ class Translator:
         channels = ", ".join(f"{n} {self(f'channel.{c}')}" for c, n in sorted(counts.items()) if n)
         key = "topic_subs.one" if total == 1 else "topic_subs.other"
         return self(key, count=total, channels=channels)
+
+    def backfilled(self, slug: str, result: BackfillResult) -> str:
+        """A backfill's counts (:class:`feedsvc.operations.BackfillResult`), the one wording of
+        them: the admin's flash (the button, "backfill on save") and ``topics backfill``'s
+        line. "In the feed" and "added" count what readers see (``in_feed``,
+        ``added_to_feed``), the matches kept out (hidden, withdrawn, scheduled) said apart
+        when there are any: "12 added to the feed" was said of 12 hidden articles."""
+        said = self(
+            "backfilled", slug=slug, scanned=result.scanned, matched=result.matched,
+            shown=result.in_feed, added=result.added_to_feed, removed=result.removed,
+        )  # fmt: skip
+        if result.not_in_feed <= 0:
+            return said
+        return f"{said} {self('backfilled_out', held=result.not_in_feed)}"
 
     def chat_queries(self, shown: Sequence[tuple[int, int]], more: int = 0) -> str:
         """``(chat id, subscription id)`` pairs as "chat 1003 (subscription 8), … and 5 more":

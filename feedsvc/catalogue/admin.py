@@ -209,11 +209,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topic_on": ("bật", "on"),
     "topic_off": ("tắt", "off"),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
+    # a backfill's counts (the admin's flash, `topics backfill`'s line): "in the feed" and
+    # "added" only what readers see (public: not hidden, withdrawn or scheduled), as the live
+    # preview and the feed count them; the matches that stay out, said apart (backfilled_out)
     "backfilled": (
-        "{slug}: đã quét {scanned} bài, {matched} bài khớp, thêm {added} bài vào nguồn, "
-        "bỏ {removed} bài không còn khớp.",
-        "{slug}: {scanned} articles scanned, {matched} match, {added} added to the feed, "
-        "{removed} removed (no longer matching).",
+        "{slug}: đã quét {scanned} bài, {matched} bài khớp, trong đó {shown} bài có trong nguồn "
+        "tin (mới thêm {added} bài); bỏ {removed} bài không còn khớp.",
+        "{slug}: {scanned} articles scanned, {matched} match, {shown} of them in the feed "
+        "({added} newly added); {removed} removed (no longer matching).",
+    ),
+    "backfilled_out": (
+        "{held} bài khớp không có trong nguồn tin vì đang bị ẩn, đã bị rút hoặc chưa đến giờ đăng.",
+        "{held} matching articles are not in the feed: hidden, withdrawn or scheduled for later.",
     ),
     "backfill_db_failed": (
         "Chưa làm mới xong nguồn tin: cơ sở dữ liệu đang bận hoặc không truy cập được; phần đã "

@@ -229,10 +229,10 @@ def backfill(slug: str, days: int, config_file: str | None) -> None:
             " and the service's feeds show them.\n  Run the same backfill again to finish it."
         )
         raise SystemExit(terminate.exit_code(exc)) from None
-    click.echo(
-        f"{result.slug}: scanned {result.scanned}, matched {result.matched}, "
-        f"added {result.added} to the feed, removed {result.removed} no longer matching"
-    )
+    from feedsvc.catalogue import ENGLISH
+
+    # the admin's words (its flash): "in the feed" and "added" only what readers see
+    click.echo(ENGLISH.backfilled(result.slug, result))
 
 
 @topics.command("import")

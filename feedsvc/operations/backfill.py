@@ -20,6 +20,7 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.article_reads import count_since
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import row_to_article
+from feedsvc.store.lifecycle import public_ids
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,14 @@ class BackfillResult:
     matcher looked at (index candidates, or all of them without usable key sets); ``matched``:
     those the topic's query matches now; ``added``: matches recorded; ``removed``: matches of
     the window's articles dropped because the query no longer matches them (a narrowed query,
-    a referenced topic changed)."""
+    a referenced topic changed).
+
+    ``matched`` and ``added`` count hidden, withdrawn and scheduled articles too: their
+    matches are recorded so that they join the feed when public again (or when due). What
+    readers see is ``in_feed`` (of ``matched``, those public when their batch was written) and
+    ``added_to_feed`` (of ``added``); ``not_in_feed`` the rest. Every front end's "added to the
+    feed" is those (a tester's: after hiding articles, a topic matching only them was saved
+    with "12 match, 12 added to the feed" while its feed and the preview had none)."""
 
     scanned: int
     matched: int
@@ -37,6 +45,13 @@ class BackfillResult:
     #: the topic's slug as stored (the one given may name it in another case)
     slug: str = ""
     removed: int = 0
+    in_feed: int = 0
+    added_to_feed: int = 0
+
+    @property
+    def not_in_feed(self) -> int:
+        """Matched, but hidden, withdrawn or scheduled: not in the feed."""
+        return self.matched - self.in_feed
 
 
 def backfill_topic(
@@ -96,8 +111,9 @@ def backfill_topic(
     _run(plan, check, batch, stopping, _Progress(progress, plan.total))
     scanned = plan.scanned if plan.ids is not None else check.checked
     return BackfillResult(
-        scanned, check.matched, check.added, check.checked, slug, removed=check.removed
-    )
+        scanned, check.matched, check.added, check.checked, slug, removed=check.removed,
+        in_feed=check.in_feed, added_to_feed=check.added_to_feed,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -276,6 +292,8 @@ class _Recheck:
     matched: int = 0
     added: int = 0
     removed: int = 0
+    in_feed: int = 0
+    added_to_feed: int = 0
 
     def batch(self, rows: Sequence[Row[Any]], *, only_drop: bool = False) -> None:
         """Match ``rows`` (article rows); record new matches, drop stale ones. ``only_drop``:
@@ -297,12 +315,17 @@ class _Recheck:
             have = topic_store.matched_among(conn, self.topic_id, list(verdicts))
             hits = {i: t for i, t in verdicts.items() if t is not None and i not in have}
             stale = [i for i, t in verdicts.items() if t is None and i in have]
-            topic_store.add_topic_matches(conn, self.topic_id, hits, self.db.now())
+            now = self.db.now()
+            topic_store.add_topic_matches(conn, self.topic_id, hits, now)
             gone = topic_store.remove_topic_matches(conn, self.topic_id, stale, self.judged)
+            matching = [i for i, terms in verdicts.items() if terms is not None]
+            public = public_ids(conn, matching, now)  # what readers see of them, as written
         if not only_drop:
             self.checked += len(verdicts)
-            self.matched += sum(terms is not None for terms in verdicts.values())
+            self.matched += len(matching)
+            self.in_feed += len(public)
         self.added += len(hits)
+        self.added_to_feed += len(public.intersection(hits))
         self.removed += gone
 
     def _judge(self, row: Row[Any]) -> Any:

@@ -27,7 +27,7 @@ from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
-from feedsvc.topic_versions import changed_since
+from feedsvc.topic_versions import absent_since, changed_since
 from feedsvc.topics_file import SLUG_PROBLEMS, slug_problem
 
 if TYPE_CHECKING:
@@ -113,11 +113,14 @@ def save_topic(
 ) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
     title and description are saved as :mod:`feedsvc.fieldtext` normalises them.
-    ``create_only``: an existing slug is ``topic_exists``. ``update_only`` (the admin's edit
-    form, an API ``PUT`` with ``If-Match``): a topic that is gone — deleted since the form was
-    opened — is ``conflict`` ``topic_deleted_meanwhile``, never created again (an upsert did,
-    and said "created"; a topics-file topic deleted on purpose came back with it); one that
-    never was (no deletion recorded, :func:`_not_there`) is ``not_found`` ``topic_not_found``.
+    ``create_only``: an existing slug is ``topic_exists``, but for the same create sent again
+    (:func:`_created_since`: ``expected_version`` is a new-topic form's,
+    :func:`~feedsvc.topic_versions.absent_version`), answered ``created`` as the first was and
+    nothing written. ``update_only`` (the admin's edit form, an API ``PUT`` with
+    ``If-Match``): a topic that is gone — deleted since the form was opened — is ``conflict``
+    ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
+    topics-file topic deleted on purpose came back with it); one that never was (no deletion
+    recorded, :func:`_not_there`) is ``not_found`` ``topic_not_found``.
 
     ``expected_version``: the topic's version as the caller last saw it
     (:attr:`Topic.version`: the admin's form, an API ``If-Match``); None checks nothing (the
@@ -162,8 +165,11 @@ def _save(
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         current = existing.get(spec.slug)
         if create_only and current is not None:
+            if _created_since(conn, current, spec, expected_version):
+                return Saved("created", slug=spec.slug)  # as the first answer; no write
             raise topic_exists(spec.slug)
-        if (update_only or expected_version is not None) and current is None:
+        checked = update_only or (expected_version is not None and not create_only)
+        if checked and current is None:
             raise _not_there(conn, spec.slug)
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
@@ -261,6 +267,24 @@ def _check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
             params={"slug": current.slug, "fields": fields, "version": version,
                     "now": {f: getattr(current, f) for f in fields}},
         )  # fmt: skip
+
+
+def _created_since(
+    conn: Connection, current: Topic, saving: TopicSpec, expected: str | None
+) -> bool:
+    """Whether a create of ``saving`` finding ``current`` under its slug is that create sent
+    again (Save double-clicked: the second POST was refused "already exists", the page shown,
+    and the admin made a duplicate under another slug): ``expected``, a new-topic form's
+    version (:func:`~feedsvc.topic_versions.absent_since`), says no topic was there when it
+    was opened; the topic was created since and holds exactly what is sent, as stored. An
+    edit's rule (:func:`_check_version`): a change meanwhile to what the save sends is no
+    conflict. Any other form, a topic older than the form, no such version (the API's
+    ``POST``): ``topic_exists``."""
+    since = absent_since(expected) if expected is not None else None
+    if since is None or current.spec != saving:
+        return False
+    made = topic_store.identity(conn, current.slug)
+    return made is not None and made[1] >= since
 
 
 def _not_there(conn: Connection, slug: str) -> OperationError:

@@ -29,6 +29,7 @@ from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
+from feedsvc.topic_versions import absent_version
 from feedsvc.topics_file import slug_problem, stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
@@ -110,8 +111,9 @@ def page_routes(admin: Admin) -> list[Route]:
         return t("confirm_delete_topic_subs", slug=slug, subs=t.subscriptions(subs))
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
-        if request.method == "GET":
-            return editor(ctx, TopicSpec("", "", ""), new=True)
+        if request.method == "GET":  # "no topic yet, as of now": a repeated Save is told apart
+            version = absent_version(await db_call(db.now))
+            return editor(ctx, TopicSpec("", "", ""), new=True, version=version)
         return await save(request, ctx, None)
 
     async def topic_edit(request: Request, ctx: Ctx) -> Response:
@@ -127,15 +129,9 @@ def page_routes(admin: Admin) -> list[Route]:
         return await save(request, ctx, topic.slug)
 
     def backfilled(slug: str, r: Any) -> str:
-        """The flash after a backfill, by the button or on save."""
-        return t(
-            "backfilled",
-            slug=slug,
-            scanned=r.scanned,
-            matched=r.matched,
-            added=r.added,
-            removed=r.removed,
-        )
+        """The flash after a backfill, by the button or on save (:meth:`Translator.backfilled`:
+        "in the feed" and "added" only what readers see)."""
+        return t.backfilled(slug, r)
 
     def editor(
         ctx: Ctx,
@@ -149,7 +145,9 @@ def page_routes(admin: Admin) -> list[Route]:
     ) -> Response:
         """``version``: the topic's version the form saves against — the one it was opened
         with, kept through a refused save, the stored one after a conflict (saving again is
-        then a deliberate overwrite). ``backfill``: the "backfill on save" box as a refused
+        then a deliberate overwrite); a new topic's, "none yet" as of when it was opened
+        (:func:`~feedsvc.topic_versions.absent_version`: the same create sent again is
+        answered as the first). ``backfill``: the "backfill on save" box as a refused
         form sent it (None: a form just opened, ticked for a new topic). A query error is
         placed as the query's box shows it (:func:`feedsvc.fieldtext.shown_position`: the
         browser sent its line breaks as CR LF, the box and the live preview have LF)."""
@@ -198,8 +196,8 @@ def page_routes(admin: Admin) -> list[Route]:
             return editor(
                 ctx, spec, new=slug is None, error=error, version=sent, backfill=typed_backfill
             )
-        # an edit always states the version it was opened at; "" (no field) is refused there
-        expected = None if slug is None else sent
+        # an edit always states the version it was opened at; "" (no field) is refused there;
+        # a new topic's says since when none was there (ops: the same create sent again)
         try:
             outcome = await db_call(
                 lambda: ops.save_topic(
@@ -208,7 +206,7 @@ def page_routes(admin: Admin) -> list[Route]:
                     "admin",
                     create_only=slug is None,
                     update_only=slug is not None,
-                    expected_version=expected,
+                    expected_version=sent,
                 )
             )
         except ops.OperationError as exc:
@@ -217,7 +215,11 @@ def page_routes(admin: Admin) -> list[Route]:
             if exc.code == "topic_deleted_meanwhile":
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
                 # again creates the topic, deliberately (the edit URL never does)
-                return editor(ctx, spec, new=True, error=exc, status=409, backfill=typed_backfill)
+                version = absent_version(await db_call(db.now))
+                return editor(
+                    ctx, spec, new=True, error=exc, status=409, version=version,
+                    backfill=typed_backfill,
+                )  # fmt: skip
             if exc.code in ("topic_changed_meanwhile", "topic_version_missing"):
                 # what was typed kept, the stored version taken: Save again overwrites
                 status = 409 if exc.kind == "conflict" else 400

@@ -276,10 +276,28 @@ class BackfillIn(Body):
 
 
 class BackfillOut(Out):
-    scanned: int
-    matched: int
-    added: int
+    """``matched`` and ``added`` count every article the query matches, hidden, withdrawn and
+    scheduled ones too (their matches are kept for when they are public); what readers see in
+    the feed is ``in_feed`` and ``added_to_feed``."""
+
+    scanned: int = Field(description="articles published in the window")
+    matched: int = Field(
+        description="of those, the articles the query matches, hidden, withdrawn and scheduled "
+        "ones included"
+    )
+    added: int = Field(
+        description="matches recorded, hidden, withdrawn and scheduled articles included (they "
+        "join the feed when public)"
+    )
     removed: int = Field(description="matches dropped: the query no longer matches them")
+    in_feed: int = Field(
+        description="of `matched`, the articles readers see in the feed: public (not hidden, "
+        "withdrawn or scheduled)"
+    )
+    added_to_feed: int = Field(description="of `added`, the public articles: new in the feed")
+    not_in_feed: int = Field(
+        description="of `matched`, those hidden, withdrawn or scheduled: not in the feed"
+    )
 
 
 # -- stats ---------------------------------------------------------------------------------------

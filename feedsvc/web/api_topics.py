@@ -311,8 +311,10 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     finally:  # the feeds show what was added and removed now; also the batches done before
         service.publisher.refresh([slug])  # a 409 ``backfill_topic_changed`` stopped it
     return 200, BackfillOut(
-        scanned=result.scanned, matched=result.matched, added=result.added, removed=result.removed
-    )
+        scanned=result.scanned, matched=result.matched, added=result.added, removed=result.removed,
+        in_feed=result.in_feed, added_to_feed=result.added_to_feed,
+        not_in_feed=result.not_in_feed,
+    )  # fmt: skip
 
 
 ENDPOINTS = [
@@ -373,9 +375,12 @@ ENDPOINTS = [
         description="Matches stored articles of the last `days` (0: all) against the topic's "
         "current query: adds those it matches, drops (`removed`) the topic's matches it no "
         "longer makes, e.g. after the query was narrowed; re-renders the topic's feeds, which "
-        "show the result at once. Sends no alerts. 409 `backfill_topic_changed`: the query (or "
-        "one it references) changed meanwhile; the batches done stay (and are in the feeds), "
-        "run it again. 409 `backfill_topic_deleted`: the topic was deleted meanwhile. 503 "
+        "show the result at once. `matched` and `added` include hidden, withdrawn and "
+        "scheduled articles (kept for when they are public); what readers see: `in_feed`, "
+        "`added_to_feed`, the rest `not_in_feed`. Sends no alerts. 409 "
+        "`backfill_topic_changed`: the query (or one it references) changed meanwhile; the "
+        "batches done stay (and are in the feeds), run it again. 409 "
+        "`backfill_topic_deleted`: the topic was deleted meanwhile. 503 "
         "`backfill_stopped`: the service is stopping (SIGTERM); the batches done are stored, "
         "run it again once the service is back.",
     ),

@@ -1,12 +1,46 @@
-// feedsvc web admin: confirm dialogs and the topic editor's live preview (no dependencies).
+// feedsvc web admin: confirm dialogs, forms sent once and the topic editor's live preview
+// (no dependencies).
 "use strict";
 
 (function () {
   // Forms marked data-confirm ask before submitting (delete buttons).
+  // Forms marked data-once are sent once: a second click on Save (a double-click sent two
+  // POSTs ~30 ms apart) is ignored and the buttons are disabled while the answer is awaited.
+  // The server answers the same create sent again as the first anyway; this only spares it.
+  // The buttons come back after ONCE_MS (no answer: the admin may press again) and when the
+  // page is shown again from the back-forward cache.
+  var ONCE_MS = 15000;
+
+  function release(form) {
+    delete form.dataset.sent;
+    var buttons = form.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = false;
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) event.preventDefault();
+    if (event.defaultPrevented || !form.hasAttribute || !form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+    // disabled after this event: the submission is under way, and no button has a name
+    window.setTimeout(function () {
+      var buttons = form.querySelectorAll("button");
+      for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+    }, 0);
+    window.setTimeout(function () {
+      release(form);
+    }, ONCE_MS);
+  });
+
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    var forms = document.querySelectorAll("form[data-once]");
+    for (var i = 0; i < forms.length; i++) release(forms[i]);
   });
 
   var query = document.getElementById("query");
