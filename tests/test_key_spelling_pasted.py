@@ -289,6 +289,8 @@ def test_admin_rows_and_messages_tell_the_keys_apart(blanks: Service, admin: Any
     assert "Đã ẩn bài lrm\\u200eKEY." in html.unescape(page.text)
     assert state(blanks, "lrm\u200eKEY").hidden_at is not None
     assert state(blanks, "lrmKEY").hidden_at is None
+    missing = client.post("/admin/articles/hide", data={"key": "nope\u00a0KEY", "csrf": csrf})
+    assert "Không có bài nope\\u00a0KEY." in html.unescape(missing.text)
 
 
 def test_topics_preview_prints_a_sample_key_spelled(blanks: Service) -> None:
