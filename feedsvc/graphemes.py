@@ -12,6 +12,8 @@ clusters come from the ``regex`` package's ``\\X``, which follows the Unicode ve
 
 from __future__ import annotations
 
+import unicodedata
+
 import regex
 
 _CLUSTER = regex.compile(r"\X")
@@ -128,3 +130,40 @@ def shortened(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return prefix(text, limit - 1) + "…"
+
+
+def cluster_columns(cluster: str) -> int:
+    """How wide one grapheme cluster is drawn, in columns of about half an em (what a narrow
+    letter takes, pygal's and a terminal's unit): 2 for a cluster holding an East Asian wide
+    or fullwidth character (CJK, most emoji), a regional indicator (a flag) or U+FE0F (an
+    emoji drawn as one), else 1 (a letter with all its marks, in any Unicode form)."""
+    if cluster.isascii():
+        return 1
+    for char in cluster:
+        if char == "\ufe0f" or _is_ri(char) or unicodedata.east_asian_width(char) in "WF":
+            return 2
+    return 1
+
+
+def columns(text: str) -> int:
+    """How wide ``text`` is drawn, in columns (:func:`cluster_columns`, summed)."""
+    if text.isascii():
+        return len(text)
+    return sum(cluster_columns(match[0]) for match in _CLUSTER.finditer(text))
+
+
+def fitted(text: str, limit: int) -> str:
+    """``text`` when at most ``limit`` columns wide (:func:`columns`), else its longest start
+    of whole clusters that leaves a column for "…", spaces at its end dropped, and "…": a
+    label that keeps its room (a chart's axis) whatever the text, never cut inside a letter
+    and its tone marks or inside an emoji."""
+    if text.isascii() and len(text) <= limit:
+        return text
+    taken, cut = 0, 0
+    for match in _CLUSTER.finditer(text):
+        taken += cluster_columns(match[0])
+        if taken > limit:
+            return text[:cut].rstrip() + "…"
+        if taken <= limit - 1:
+            cut = match.end()
+    return text

@@ -31,7 +31,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedsvc.logs import escape_controls, spell
+from feedsvc.blank_chars import shows_blank
+from feedsvc.logs import spell
 from feedsvc.versions import VERSION_AHEAD, replaces, undated
 
 KEY_SPACE = (
@@ -80,15 +81,21 @@ def key_nfc(key: str) -> str | None:
 
 def spelled(key: str) -> str:
     """The one spelling of a key wherever feedsvc prints one for a person to read and paste
-    back (``articles find``'s rows, an ambiguous key's candidates, the notes on a key used in
-    another form or its lookalikes, the admin's rows), which every CLI argument naming a key
-    reads back exactly (:data:`feedsvc.cli.params.SHOWN`, :func:`feedsvc.logs.unescape_controls`):
-    a key in NFC (what a keyboard gives: nearly every key) as it is
-    (:func:`feedsvc.logs.escape_controls` ``exact``); any other key code point by code point
+    back (``articles find``'s rows and ``hide``/``unhide``'s notes, an ambiguous key's
+    candidates, the notes on a key used in another form or its lookalikes, ``topics preview``
+    and ``source check``, the admin's rows and messages), which every CLI argument naming a
+    key reads back exactly (:data:`feedsvc.cli.params.SHOWN`,
+    :func:`feedsvc.logs.unescape_controls`). A key in NFC (what a keyboard gives: nearly
+    every key) is printed as it is, but for what :func:`feedsvc.logs.escape_controls`
+    ``exact`` escapes and its :func:`feedsvc.blank_chars.shows_blank` characters — an LRM, a
+    zero-width joiner, a no-break space, a variation selector: what shows as nothing or as a
+    blank — each spelled ``\\u200e``; any other key code point by code point
     (:func:`feedsvc.logs.spell`: ``Tin-Kie\\u0302\\u0301n``), since it looks like its NFC
     and a terminal's copy and paste may compose it. So two stored keys that look the same
-    never print alike (at most one of them is NFC), and pasting either names that one."""
-    return escape_controls(key, exact=True) if canonical(key) == key else spell(key)
+    never print alike (at most one of them is NFC, and what tells two NFC keys apart is never
+    printed blank), and pasting either names that one. Letters of other scripts that look
+    like Latin ones are letters (:mod:`feedsvc.blank_chars`)."""
+    return spell(key, only=shows_blank) if canonical(key) == key else spell(key)
 
 
 def named(key: str) -> str:

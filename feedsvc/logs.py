@@ -173,22 +173,43 @@ def escape_controls(text: str, *, exact: bool = False) -> str:
     return shown
 
 
-def spell(text: str) -> str:
+def spell(text: str, only: Callable[[str], bool] | None = None) -> str:
     """``text`` spelled code point by code point: :func:`escape_controls` ``exact`` with every
     non-ASCII character as its ``\\uHHHH`` (``\\UHHHHHHHH`` beyond the BMP) too, a
     backslash that would then read as an escape doubled. Texts that look the same (a key in
     NFD and in NFC) are told apart, and :func:`unescape_controls` reads it back exactly: the
-    spelling a person can paste back to name that very text."""
-    return _SPELLED.sub(_spelled, text)
+    spelling a person can paste back to name that very text.
+
+    ``only``: spell only the non-ASCII characters it holds for (one character in, e.g.
+    :func:`feedsvc.blank_chars.shows_blank`), the rest as :func:`escape_controls` ``exact``
+    shows them (a leading combining mark spelled too): ``spell(t, lambda c: False) ==
+    escape_controls(t, exact=True)``. Read back the same way."""
+    if only is None:
+        return _SPELLED.sub(_spelled, text)
+    shown = _SPELLED.sub(lambda match: _spelled(match, only), text)
+    if text and _lone_mark(text[0]) and not only(text[0]):
+        return f"\\u{ord(text[0]):04x}" + shown[1:]
+    return shown
 
 
-def _spelled(match: re.Match[str]) -> str:
+def _spelled(match: re.Match[str], only: Callable[[str], bool] | None = None) -> str:
     char = match[0]
     if char == "\\":
-        return "\\\\" if _reads_as_escape(match[1]) else char
+        after = match[1]
+        if only is not None and len(after) == 1 and _kept(after, only):
+            return char  # the character after it is shown as it is: no escape begins here
+        return "\\\\" if _reads_as_escape(after) else char
     if _ESCAPED_CHAR.fullmatch(char):
         return _escape(match)
+    if only is not None and _kept(char, only):
+        return char
     return f"\\u{ord(char):04x}" if char <= "\uffff" else f"\\U{ord(char):08x}"
+
+
+def _kept(char: str, only: Callable[[str], bool]) -> bool:
+    """Whether :func:`spell` with ``only`` shows ``char`` as it is: a non-ASCII character
+    that is neither escaped by :func:`escape_controls` nor one ``only`` holds for."""
+    return char >= "\x80" and not only(char) and not _ESCAPED_CHAR.fullmatch(char)
 
 
 def quoted(text: str) -> str:

@@ -57,6 +57,26 @@ def test_the_sample_shows_each_row_on_one_line(tmp_path: Path, control: str) -> 
     assert control == "\n" or control not in out.output
 
 
+@pytest.mark.parametrize("blank", ["\u200e", "\u00a0", "\u200d", "\ufe0f"], ids=ascii)
+def test_the_sample_spells_a_key_as_articles_find_prints_it(tmp_path: Path, blank: str) -> None:
+    """The key the article will be stored under, as every command prints a key
+    (``keys.spelled``): an LRM or a no-break space inside it was shown raw, so the sample's
+    ``p<LRM>-1`` looked like ``p-1``."""
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
+                     " title TEXT, created TEXT, modified TEXT)")  # fmt: skip
+        conn.execute(
+            "INSERT INTO posts VALUES (1, ?, 'https://e.vn/1', 'Tin', '2026-11-30 10:00:00',"
+            " '2026-11-30 10:00:00')",
+            (f"p{blank}-1",),
+        )
+    out = source_check(source_config(tmp_path, cms))
+    [row] = [line for line in out.output.split("\n") if line.startswith("  id=1 ")]
+    assert f" → p\\u{ord(blank):04x}-1 | " in row, out.output
+    assert blank not in out.output
+
+
 def _check(tmp_path: Path, rows: list[tuple[object, ...]], visible: str) -> tuple[int, str]:
     cms = tmp_path / "cms.db"
     with sqlite3.connect(cms) as conn:

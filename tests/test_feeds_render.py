@@ -23,7 +23,7 @@ from feedsvc.feeds import (
     render_formats,
     render_opml,
 )
-from feedsvc.feeds.model import EMPTY_FEED_DATE
+from feedsvc.feeds.model import EMPTY_FEED_DATE, atom_tie_break
 
 ICT = timezone(timedelta(hours=7))
 PUBLIC = "https://tin.baohaiphong.example"
@@ -162,9 +162,12 @@ def test_dates_are_utc_in_every_format() -> None:
 def test_updated_comes_from_data() -> None:
     atom = parse("atom")
     newest = atom.entries[0]
-    assert newest.updated == "2021-12-16T02:00:00+00:00"  # updated_at 09:00 +07:00
+    # updated_at 09:00 +07:00, and the fraction of that second its id gives (Atom only)
+    edited = datetime(2021, 12, 16, 2, 0, tzinfo=UTC)
+    fraction = timedelta(microseconds=atom_tie_break(newest.id))
+    assert newest.updated == (edited + fraction).isoformat()
     assert newest.published == "2021-12-16T00:05:00+00:00"
-    assert atom.feed.updated == "2021-12-16T02:00:00+00:00"
+    assert atom.feed.updated == newest.updated  # never before an entry's
     assert parse("rss").feed.updated == "Thu, 16 Dec 2021 02:00:00 +0000"  # lastBuildDate
 
 

@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -33,12 +33,16 @@ import pytest
 from factories import article, builtin_ingestor
 from lxml import etree  # type: ignore[import-untyped]
 from migrated import premigrated
+from sqlalchemy import delete
 
 from feedsvc.app import Roles, Service, create_app
+from feedsvc.articles import Article, parse_article
 from feedsvc.cli.demo_cmd import demo_search_url
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.feeds.model import search_feed_urls
+from feedsvc.db.schema_service import feed_snapshots
+from feedsvc.feeds.model import clear_item_cache, search_feed_urls
+from feedsvc.http_dates import utc_seconds
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -365,3 +369,151 @@ async def test_every_feed_address_feedsvc_gives_names_itself_as_self(
     assert banner in given['search page "công an"']  # the page and the banner agree
     problems = validate(jobs)
     assert problems == {name: [] for name in problems}
+
+
+# --- entries of one time (a tester's: DuplicateUpdated) --------------------------------------
+
+#: a CMS storing minutes: a newsroom publishing several articles at 09:00 (+07:00)
+SAME_MINUTE = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
+#: one instant as different sources write it: offsets, Z, a fraction the store drops, naive
+#: (read in the source's zone, Asia/Ho_Chi_Minh)
+SAME_SECOND_SPELLINGS = [
+    SAME_MINUTE.astimezone(timezone(timedelta(hours=7))).isoformat(),
+    SAME_MINUTE.isoformat().replace("+00:00", "Z"),
+    SAME_MINUTE.replace(microsecond=750_000).isoformat(),
+    SAME_MINUTE.astimezone(timezone(timedelta(hours=7))).replace(tzinfo=None).isoformat(" "),
+    (SAME_MINUTE - timedelta(hours=2)).isoformat(),  # published earlier, edited at that second
+]
+DUP_TOPIC = TopicSpec("trung-gio", "Trùng giờ", '"qwdupzz"', "")
+
+
+def same_time_articles() -> list[Article]:
+    """Six articles published at one minute, five of them given that second in other
+    spellings (one as its edit time), and one control an hour earlier."""
+    same = [
+        article(200 + n, title=f"Tin qwdupzz số {n}", published_at=SAME_MINUTE) for n in range(6)
+    ]
+    spelled = []
+    for n, stamp in enumerate(SAME_SECOND_SPELLINGS):
+        record = article(300 + n, title=f"Bài qwdupzz {n}").to_json()
+        if n == len(SAME_SECOND_SPELLINGS) - 1:
+            record["published_at"], record["updated_at"] = stamp, SAME_SECOND_SPELLINGS[0]
+        else:
+            record["published_at"] = stamp
+        spelled.append(parse_article(record))
+    assert {utc_seconds(a.version) for a in spelled} == {SAME_MINUTE}
+    control = article(400, title="Tin qwdupzz cũ", published_at=SAME_MINUTE - timedelta(hours=1))
+    return [*same, *spelled, control]
+
+
+@pytest.fixture
+def same_time(tmp_path: Path) -> Iterator[Service]:
+    """The service at ``PUBLIC`` with :data:`DUP_TOPIC` and :func:`same_time_articles`."""
+    settings = load_config(
+        None,
+        {
+            "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": PUBLIC},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    with service.db.write() as conn:
+        save_topic(conn, DUP_TOPIC, "cli", datetime.now(UTC) - timedelta(days=1))
+        upsert_source_articles(conn, same_time_articles(), datetime.now(UTC))
+    service.ingest_tick()
+    service.publisher.sync()
+    yield service
+    service.web_db.dispose()
+    service.db.dispose()
+
+
+SAME_TIME_FEEDS = [
+    f"{PUBLIC}/feeds/trung-gio.{{fmt}}",
+    f"{PUBLIC}/feeds/trung-gio.{{fmt}}?limit=7",
+    f"{PUBLIC}/feeds/search.{{fmt}}?q=qwdupzz",
+    f"{PUBLIC}/feeds/search.{{fmt}}?q=%22qwdupzz%22",
+]
+
+
+async def fetched(service: Service, urls: list[str]) -> dict[str, bytes]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC, timeout=30) as client:
+        got = {url: await client.get(url, headers=READER) for url in urls}
+    assert {url: r.status_code for url, r in got.items()} == dict.fromkeys(urls, 200)
+    return {url: r.content for url, r in got.items()}
+
+
+def atom_updated_of(body: bytes) -> dict[str, str]:
+    """Each Atom entry's id → its ``<updated>`` as written."""
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = etree.fromstring(body).xpath("//a:entry", namespaces=ns)
+    return {e.findtext("a:id", namespaces=ns): e.findtext("a:updated", namespaces=ns)
+            for e in entries}  # fmt: skip
+
+
+async def test_entries_of_one_time_validate_clean_in_every_feed(
+    same_time: Service, tmp_path: Path
+) -> None:
+    """Atom warned ``DuplicateUpdated`` in the topic feed and the search feed (RSS was
+    clean); no warning at all now, in RSS and Atom, topic, ``?limit=`` and search feeds."""
+    validator_src()
+    urls = [u.format(fmt=fmt) for u in SAME_TIME_FEEDS for fmt in FORMATS]
+    bodies = await fetched(same_time, urls)
+    jobs = []
+    for n, (url, body) in enumerate(bodies.items()):
+        fmt = url.split("?")[0].rsplit(".", 1)[1]
+        if fmt == "atom":
+            assert len(atom_updated_of(body)) >= 7, url  # the same-time entries are there
+        path = tmp_path / f"same-{n}.{fmt}"
+        path.write_bytes(body)
+        jobs.append({"name": url, "path": str(path), "base": url,
+                     "content_type": CONTENT_TYPES[fmt]})  # fmt: skip
+    problems = validate(jobs)
+    assert problems == {name: [] for name in problems}
+
+
+async def test_an_entry_s_atom_updated_is_its_own_in_every_feed_and_render(
+    same_time: Service,
+) -> None:
+    """The same entry's Atom ``<updated>``: the same in the topic feed, its ``?limit=``
+    variant and every search feed it is in; the same after a full re-render and after other
+    articles of that second arrive; within the true second; RSS and JSON keep that second."""
+    urls = [u.format(fmt="atom") for u in SAME_TIME_FEEDS]
+    before = {url: atom_updated_of(body) for url, body in (await fetched(same_time, urls)).items()}
+    merged: dict[str, str] = {}
+    for url, entries in before.items():
+        for guid, updated in entries.items():
+            assert merged.setdefault(guid, updated) == updated, (url, guid)
+    # within the true second: the fraction only (the 11 of that second, the control's own)
+    seconds = {g: utc_seconds(datetime.fromisoformat(u)) for g, u in merged.items()}
+    same = {g: merged[g] for g, second in seconds.items() if second == SAME_MINUTE}
+    assert len(same) == 11 and len(set(same.values())) == 11, merged
+    assert sorted(set(seconds.values())) == [SAME_MINUTE - timedelta(hours=1), SAME_MINUTE]
+
+    topic_atom = (await fetched(same_time, [urls[0]]))[urls[0]]
+    clear_item_cache()
+    same_time.publisher.cache.clear()
+    with same_time.db.write() as conn:  # a full render from scratch, as after a restart
+        conn.execute(delete(feed_snapshots))
+    same_time.publisher.sync()
+    assert (await fetched(same_time, [urls[0]]))[urls[0]] == topic_atom  # byte-identical
+
+    with same_time.db.write() as conn:  # more articles of that second arrive
+        more = [article(500 + n, title=f"Thêm qwdupzz {n}", published_at=SAME_MINUTE)
+                for n in range(3)]  # fmt: skip
+        upsert_source_articles(conn, more, datetime.now(UTC))
+    same_time.ingest_tick()
+    same_time.publisher.sync()
+    same_time.publisher.cache.clear()
+    after = atom_updated_of((await fetched(same_time, [urls[0]]))[urls[0]])
+    assert {g: after[g] for g in same if g in after} == {g: same[g] for g in same if g in after}
+    assert len(set(after.values())) == len(after)
+
+    rss, json_feed = (await fetched(same_time, [urls[0].replace(".atom", f".{f}")
+                                                for f in ("rss", "json")])).values()  # fmt: skip
+    stamp = SAME_MINUTE.strftime("%d %b %Y %H:%M:%S +0000")
+    assert rss.decode().count(stamp) >= 6  # RSS: the true second
+    dates = [i["date_modified"] for i in json.loads(json_feed)["items"]]
+    assert dates.count(SAME_MINUTE.isoformat().replace("+00:00", "Z")) >= 6

@@ -67,6 +67,13 @@ TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm xxx", "en": "yyyy-MM-dd HH:mm xxx"}
 #: or a zero-width space unseen, a leading combining mark on the word before), by its start
 #: when long (:func:`feedsvc.echoes.echoed`); ``params`` keep it as sent (the API's JSON).
 TYPED_SLUG = frozenset({"topic_not_found", "topic_unknown", "topic_disabled", "slug_mismatch"})
+#: The codes whose ``key`` is an article's key (typed, or stored in the source table): worded
+#: in the one spelling of a printed key (:func:`feedsvc.keys.spelled`), as the CLI's messages
+#: name it, so a key holding an LRM or a no-break space does not read as another.
+ARTICLE_KEY = frozenset(
+    {"article_not_found", "article_not_ingested", "article_not_ingested_withdrawn",
+     "article_key_ambiguous"}
+)  # fmt: skip
 MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched for by the tests
 
 log = logging.getLogger(__name__)
@@ -267,6 +274,10 @@ class Translator:
             from feedsvc.echoes import echoed  # here: the grapheme rules import `regex`
 
             params["slug"] = quoted(echoed(slug))  # as typed, maybe hostile: one visible form
+        if exc.code in ARTICLE_KEY and isinstance(key := params.get("key"), str):
+            from feedsvc.keys import spelled
+
+            params["key"] = spelled(key)
         if isinstance(counts := params.pop("counts", None), dict):
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):

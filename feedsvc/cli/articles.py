@@ -88,8 +88,10 @@ def articles() -> None:
     A key (or TEXT) is read as these commands print it, so a printed key (a row of `find`, a
     key an error or note names) can be pasted back: \u0302 stands for U+0302 (any \uHHHH or
     \UHHHHHHHH naming a non-ASCII character: a key not in NFC is printed so, code point by
-    code point, as it looks like its NFC), \n for a line break, \\ for one backslash; any
-    other backslash is itself (a key printed K\\u0302 holds those six characters)."""
+    code point, as it looks like its NFC; so is a character that shows as nothing or as a
+    blank, an LRM \u200e or a no-break space \u00a0), \n for a line break, \\ for one
+    backslash; any other backslash is itself (a key printed K\\u0302 holds those six
+    characters)."""
 
 
 @articles.command("hide")

@@ -244,6 +244,7 @@ def _show_row(
     (:func:`~feedsvc.cli.source_cursor.held_back`), replaces that note on its line.
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
+    from feedsvc.keys import spelled
 
     if isinstance(row, tuple):
         id_, why = row
@@ -280,7 +281,7 @@ def _show_row(
         return str(row.id), keys, exc.reason
     state = sample_state(row, a.published_at, now)
     click.echo(
-        f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
+        f"  id={cell(row.id)} cursor={cell(row.cursor)} → {spelled(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.astimezone(settings.tz).isoformat()} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}"
         + (state_note(settings, state, a.published_at) if held is None else f" | {held}")

@@ -311,6 +311,7 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
     """How many stored articles QUERY (or @slug) matches, with highlighted samples: the whole
     archive through the search index, else the --scan latest."""
     from feedsvc.catalogue import Translator
+    from feedsvc.keys import spelled
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
 
@@ -336,6 +337,6 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
     for sample in result.samples:
         a = sample.stored.article
         title = cell(a.title, CELL_CHARS)
-        click.echo(f"\n{words.time(a.published_at)}  {cell(a.source_key)}  {title}")
+        click.echo(f"\n{words.time(a.published_at)}  {spelled(a.source_key)}  {title}")
         for hit in sample.explanation.hits:
             click.echo(f"    {cell(hit.term)} in {hit.field}: {cell(hit.snippet_text)}")

@@ -11,7 +11,9 @@ never lets a feedgen default reach the output:
   only the alternate link (whose ``rel`` is the default anyway) and write the image
   ``rel="enclosure"`` link ourselves in an entry extension. In RSS, where feedgen's enclosure
   is correct, we use it.
-* ``updated``/``lastBuildDate`` default to now(): every date is set from the data.
+* ``updated``/``lastBuildDate`` default to now(): every date is set from the data. An Atom
+  entry's ``updated`` carries a fraction of a second from its id
+  (:func:`feedsvc.feeds.model.atom_updated`: the validator's ``DuplicateUpdated``).
 * A name-only author is dropped from RSS: we emit ``dc:creator``.
 * RSS drops ``rel="hub"`` links: our channel extension writes ``atom:link rel="hub"``.
 * ``add_entry()`` prepends: items are added with ``order="append"`` in our (sorted) order.
@@ -32,7 +34,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 
-from feedsvc.feeds.model import MEDIA_TYPES, FeedItem, FeedMeta, feed_updated
+from feedsvc.feeds.model import MEDIA_TYPES, FeedItem, FeedMeta, atom_updated, feed_updated
 from feedsvc.feeds.sanitize import xml_clean
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -175,7 +177,7 @@ def _atom_entry(fg: Any, item: FeedItem) -> None:
     if item.categories:
         fe.category([{"term": term} for term in item.categories])
     fe.published(item.published)
-    fe.updated(item.updated)
+    fe.updated(atom_updated(item))  # its time and a fraction of a second its id gives
     if item.image_url and item.image_type:
         fe.feedsvc.image = (item.image_url, item.image_type)
 
@@ -195,7 +197,8 @@ def render_atom(meta: FeedMeta, items: Sequence[FeedItem], author: str) -> bytes
         fg.link(href=_clean(meta.hub_url), rel="hub")
     fg.language(meta.language)
     fg.generator(GENERATOR)
-    fg.updated(feed_updated(meta, items))
+    # never before an entry's: each entry's time carries its fraction of a second in Atom
+    fg.updated(max([feed_updated(meta, items), *(atom_updated(item) for item in items)]))
     for item in items:
         _atom_entry(fg, item)
     with RENDER_LOCK:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pygal
 from pygal.style import Style
 
 from feedsvc.catalogue import Translator
+from feedsvc.graphemes import columns, fitted
 from feedsvc.stats import Activity, TopicStats
 
 FONT = (
@@ -69,17 +71,83 @@ def activity_chart(data: Activity, t: Translator, tz: ZoneInfo) -> bytes:
     return bytes(chart.render())
 
 
+#: The widest a topic's label on the subscribers chart may be, in columns (about half an em
+#: each; a wide character or emoji takes two, :func:`feedsvc.graphemes.columns`): about a
+#: quarter of the chart's 960 px, so the bars keep the rest whatever the titles.
+LABEL_COLUMNS = 36
+#: pygal's estimate of a text's width: 0.6 em per code point (``pygal.util.text_len``).
+_EM_PER_CODE_POINT = 0.6
+#: pygal's default margin, px (``margin``), which the label room is added to.
+_MARGIN = 20
+
+
 def subscribers_chart(topics: Sequence[TopicStats], t: Translator) -> bytes:
-    """Horizontal bars: each topic's subscribers, one bar series per channel."""
+    """Horizontal bars: each topic's subscribers, one bar series per channel.
+
+    A topic's label is its title cut to :data:`LABEL_COLUMNS` between grapheme clusters
+    with "…" (:func:`feedsvc.graphemes.fitted`), the whole title its ``<title>`` (the
+    tooltip when the SVG is opened; the topics table above the chart shows it too). pygal
+    drew every title whole and reserved room for it by code points: one 150-character
+    title (or 120 emoji, each drawn two columns wide) took nearly the whole width, left the
+    bars a sliver and pushed other labels off the edge (a tester's)."""
     shown = [s for s in topics if s.enabled]
+    labels = [fitted(s.title, LABEL_COLUMNS) for s in shown]
     chart = pygal.HorizontalBar(
         js=[], style=STYLE, width=960, height=max(220, 60 + 34 * len(shown)),
         legend_at_bottom=True, truncate_label=-1, print_values=True, include_x_axis=True,
+        margin_left=_label_room_correction(labels),
     )  # fmt: skip
     chart.title = t("stats.chart_subscribers")
-    chart.x_labels = [s.title for s in shown]
+    chart.x_labels = labels
     channels = sorted({c for s in shown for c in s.subscribers}) or ["telegram"]
     chart.y_labels = whole_numbers([n for s in shown for n in s.subscribers.values()])
     for channel in channels:
         chart.add(t(f"channel.{channel}"), [s.subscribers.get(channel, 0) for s in shown])
+    titles = [s.title for s in shown]
+    chart.add_xml_filter(lambda svg: _title_labels(svg, labels, titles))
     return bytes(chart.render())
+
+
+def _label_room_correction(labels: Sequence[str]) -> int:
+    """``margin_left`` that makes pygal's room for the labels their drawn width: pygal adds
+    0.6 em per code point of the longest label (in code points) to the margin; a label is
+    drawn :func:`feedsvc.graphemes.columns` wide (an emoji two columns in one code point, a
+    letter with its marks in NFD one column in two or three). Never 0 (pygal reads 0 as
+    "unset": its own 20 px)."""
+    if not labels:
+        return _MARGIN
+    em = _EM_PER_CODE_POINT * STYLE.label_font_size
+    drawn = max(columns(label) for label in labels) * em
+    reserved = max(len(label) for label in labels) * em
+    return round(_MARGIN + drawn - reserved) or 1
+
+
+def _title_labels(svg: Any, labels: Sequence[str], titles: Sequence[str]) -> Any:
+    """pygal's SVG (its root element; an ``xml_filters`` step) with each topic label's
+    ``<title>`` (where pygal writes the label's position, ``0.125``) holding the topic's
+    whole title, in the order pygal draws them (the labels' own); left as it is if the
+    layout is not the one this expects."""
+    axis = next((g for g in svg.iter() if _is(g, "g") and _class(g).startswith("axis y")), None)
+    guides = [] if axis is None else [g for g in axis if _is(g, "g")]
+    if len(guides) != len(labels):
+        return svg
+    for group, label, title in zip(guides, labels, titles, strict=True):
+        text = next((node for node in group if _is(node, "text")), None)
+        if text is None or text.text != label:
+            return svg
+        named = next((node for node in group if _is(node, "title")), None)
+        if named is None:
+            named = group.makeelement("title", {})
+            group.append(named)
+        named.text = title
+    return svg
+
+
+def _is(node: Any, name: str) -> bool:
+    """Whether ``node`` is the SVG element ``name`` (pygal's tree holds plain names; a
+    namespaced one, ``{http://www.w3.org/2000/svg}g``, is the same)."""
+    return isinstance(node.tag, str) and node.tag.rsplit("}", 1)[-1] == name
+
+
+def _class(node: Any) -> str:
+    return str(node.get("class") or "")

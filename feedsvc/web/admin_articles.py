@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from feedsvc.fieldtext import control_char
-from feedsvc.keys import trim_key
+from feedsvc.keys import spelled, trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.typed_keys import key_notes
@@ -84,7 +84,7 @@ def article_routes(admin: Admin) -> list[Route]:
                 done = "hide_pending" if hide else "hide_pending_cancelled"
             # the stored key used when typed in another Unicode form, its lookalikes left alone
             notes = [t(code, **params) for code, params in key_notes(found)]
-            said = " ".join([t(done, key=found.source_key), *notes])
+            said = " ".join([t(done, key=spelled(found.source_key)), *notes])
             return admin.redirect(ctx, back, said)
 
         name = "hide" if hide else "unhide"
