@@ -39,15 +39,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _digest(text: str) -> str:
+def field_digest(text: str) -> str:
+    """16 hex digits of ``text`` (BLAKE2b, 8 bytes): one field's part of a version token (a
+    topic's here, a chat's options' in :mod:`feedsvc.digest.versions`)."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _parts(spec: TopicSpec) -> tuple[str, str, str, str]:
     return (
-        _digest(spec.title),
-        _digest(spec.description),
-        _digest(spec.query),
+        field_digest(spec.title),
+        field_digest(spec.description),
+        field_digest(spec.query),
         "1" if spec.enabled else "0",
     )
 

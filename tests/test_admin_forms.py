@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from test_admin import csrf_of
+from test_admin import csrf_of, hidden_of
 from test_admin_inputs import admin_world
 
 from feedsvc import operations as ops
@@ -91,7 +91,7 @@ def test_a_chats_page_reads_silent_as_the_editor_reads_its_boxes(
     path = f"/admin/chats/{sub.chat_id}"
 
     def post(silent: str) -> object:
-        data = {"csrf": csrf_of(client, path), "digest": "off", "quiet": "off", "silent": silent}
+        data = {**hidden_of(client, path), "digest": "off", "quiet": "off", "silent": silent}
         return client.post(path, data=data, follow_redirects=False)  # type: ignore[attr-defined]
 
     def silent() -> bool:

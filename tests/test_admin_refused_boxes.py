@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_admin import csrf_of, login, make_client, served  # noqa: F401  (served: the fixture)
+from test_admin import csrf_of, hidden_of, login, make_client, served  # noqa: F401  (served: the fixture)
 
 from feedsvc.catalogue import Translator
 from feedsvc.store import subscriptions as sub_store
@@ -352,7 +352,7 @@ def test_the_chat_pages_boxes_come_back_without_the_character(
         sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm Kiến Thụy", service.db.now())
     login(client)
     path = f"/admin/chats/{CHAT}"
-    sent = {"csrf": csrf_of(client, path), "digest": "08:00\x07", "quiet": "22:00-06:00\x1b"}
+    sent = {**hidden_of(client, path), "digest": "08:00\x07", "quiet": "22:00-06:00\x1b"}
     r = client.post(path, data=sent, follow_redirects=False)
     assert r.status_code == 422, r.text
     form = form_on(r.text, path)

@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 import pytest
-from test_admin import csrf_of, login, served  # noqa: F401  (served: the fixture)
+from test_admin import csrf_of, hidden_of, login, served  # noqa: F401  (served: the fixture)
 
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -118,7 +118,7 @@ def test_the_chat_page_keeps_silent_as_sent(
     login(client)
     path = f"/admin/chats/{CHAT}"
     if not silent:  # stored silent, unticked in the refused form
-        sent = {"csrf": csrf_of(client, path), "digest": "off", "quiet": "off", "silent": "on"}
+        sent = {**hidden_of(client, path), "digest": "off", "quiet": "off", "silent": "on"}
         assert client.post(path, data=sent, follow_redirects=False).status_code == 303
     data = {"csrf": csrf_of(client, path), **form, **({"silent": "on"} if silent else {})}
     r = client.post(path, data=data, follow_redirects=False)

@@ -27,8 +27,9 @@ from receiver import Receiver
 from sqlalchemy import select
 
 from feedsvc import operations as ops
-from feedsvc.channels.apprise import LIMITS, AppriseChannel, address_problem, mask, secret_parts
+from feedsvc.channels.apprise import LIMITS, AppriseChannel
 from feedsvc.channels.apprise_transport import retry_after_seconds
+from feedsvc.channels.apprise_urls import address_problem, mask, secret_parts
 from feedsvc.channels.base import OutcomeKind, Target
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries

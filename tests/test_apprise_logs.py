@@ -18,7 +18,8 @@ from factories import VN
 from receiver import Receiver
 from test_admin import TOKEN, csrf_of, login, make_client
 
-from feedsvc.channels.apprise import AppriseChannel, address_problem, mask
+from feedsvc.channels.apprise import AppriseChannel
+from feedsvc.channels.apprise_urls import address_problem, mask
 from feedsvc.channels.base import OutcomeKind, Target
 from feedsvc.notify.message import AlertMessage
 
@@ -186,7 +187,7 @@ def test_the_admin_form_and_the_api_log_nothing_of_a_refused_url(
         login(client)
         form = {"csrf": csrf_of(client, "/admin/subscriptions"), "url": url, "topic": "kt"}
         page = client.post("/admin/subscriptions/apprise", data=form)
-        assert 'class="flash bad"' in page.text
+        assert page.status_code == 422 and 'id="url-error"' in page.text, page.text
     service.db.dispose()
     log = service_logging.getvalue()
     assert "apprise" not in log, log

@@ -29,7 +29,8 @@ from test_apprise import receiver as receiver  # the fixture
 from test_apprise import topic as topic  # the autouse fixture
 
 from feedsvc import operations as ops
-from feedsvc.channels.apprise import AppriseChannel, mask
+from feedsvc.channels.apprise import AppriseChannel
+from feedsvc.channels.apprise_urls import mask
 from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.db.schema import chats, deliveries

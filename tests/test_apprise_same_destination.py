@@ -1,7 +1,7 @@
 """One Apprise destination, one recipient, however its URL is spelt (a tester's finding: three
 spellings of one webhook were three recipients, and one article reached it three times, which
 §6 forbids for any chat). Apprise's canonical form decides what is the same destination
-(``channels.apprise.same_destination``); spaces around a pasted address are dropped on every
+(``channels.apprise_urls.same_destination``); spaces around a pasted address are dropped on every
 channel. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from receiver import Receiver
 from test_apprise import dispatch, done, publish, rows
 
 from feedsvc import operations as ops
-from feedsvc.channels.apprise import AppriseChannel, same_destination
+from feedsvc.channels.apprise import AppriseChannel
+from feedsvc.channels.apprise_urls import same_destination
 from feedsvc.channels.recipients import recipient_spec
 from feedsvc.db import Database
 from feedsvc.store.subscriptions import list_subscriptions
@@ -117,15 +118,15 @@ def test_a_plugin_that_cannot_say_its_url_is_compared_by_text(
 ) -> None:
     """A reviewer's: one stored URL whose plugin raised in ``url()`` would have failed every
     new subscription."""
-    import feedsvc.channels.apprise as module
+    import feedsvc.channels.apprise_urls as module
 
     class Broken:
         def url(self, privacy: bool) -> str:
             raise RuntimeError("plugin bug")
 
-    real = module._instantiate
+    real = module.plugin_for
     monkeypatch.setattr(
-        module, "_instantiate", lambda url: Broken() if "broken" in url else real(url)
+        module, "plugin_for", lambda url: Broken() if "broken" in url else real(url)
     )
     assert same_destination(HOOK, ["json://127.0.0.1:9/broken", HOOK]) == HOOK
     assert same_destination("json://127.0.0.1:9/broken", [HOOK]) is None

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_admin import csrf_of, login, served  # noqa: F401  (served: the fixture)
+from test_admin import csrf_of, hidden_of, login, served  # noqa: F401  (served: the fixture)
 from test_admin_refused_boxes import form_on, new_topic, note_under
 from test_digest_admin_api import AUTH, client, service  # noqa: F401  (fixtures)
 from test_digest_admin_api import CHAT as API_CHAT
@@ -110,7 +110,7 @@ def test_the_admin_chat_page_takes_a_no_break_space(
         sub_store.ensure_chat(conn, CHAT, "supergroup", "Nhóm", svc.db.now())
     login(web)
     path = f"/admin/chats/{CHAT}"
-    data = {"csrf": csrf_of(web, path), "digest": "07:30\u00a0", "quiet": "22:00-06:00\u2028"}
+    data = {**hidden_of(web, path), "digest": "07:30\u00a0", "quiet": "22:00-06:00\u2028"}
     assert web.post(path, data=data, follow_redirects=False).status_code == 303
     with svc.db.read() as conn:
         settings = digest_store.get_settings(conn, CHAT)

@@ -10,6 +10,7 @@ keep both backends."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,12 +28,14 @@ from feedsvc.app import Roles, Service
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.digest import ChatSettings
+from feedsvc.digest.versions import version_of
 from feedsvc.store import digests as held
 from feedsvc.store.subscriptions import ensure_chat
 
 ADMIN_TOKEN = "adm-digest-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CHAT = 777
+VERSION_FIELD = re.compile(r'name="version" value="([^"]*)"')
 
 
 @pytest.fixture
@@ -69,7 +72,8 @@ async def test_get_and_patch_chat_options(client: httpx.AsyncClient, service: Se
     got = await client.get(f"/api/chats/{CHAT}", headers=AUTH)
     assert got.status_code == 200
     assert got.json() == {"chat_id": CHAT, "type": "private", "title": "Lan", "digest": "off",
-                          "quiet": None, "silent": False, "held": 1}  # fmt: skip
+                          "quiet": None, "silent": False, "held": 1,
+                          "version": version_of(ChatSettings())}  # fmt: skip
     change = {"digest": "18:00, 7h30", "quiet": "22:00-06:00"}
     patched = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=change)
     assert patched.status_code == 200
@@ -212,7 +216,7 @@ async def test_what_get_read_is_sent_back_with_a_change(
         sent = got | change
         patched = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=sent)
         assert patched.status_code == 200, patched.text
-        assert patched.json() == sent | {"held": 1}
+        assert patched.json() == sent | {"held": 1, "version": patched.json()["version"]}
         got = patched.json()
     with service.db.read() as conn:
         settings = held.get_settings(conn, CHAT)
@@ -255,9 +259,10 @@ def test_admin_chat_page_shows_and_changes_options(admin: TestClient) -> None:
     page = admin.get(f"/admin/chats/{CHAT}")
     assert page.status_code == 200 and "gửi ngay từng tin" in page.text
     assert "&lt;b&gt;Lan&lt;/b&gt;" in page.text  # the chat's title is text
-    csrf = CSRF_FIELD.search(page.text)
-    assert csrf
-    form = {"csrf": csrf.group(1), "digest": "hourly", "quiet": "22:00-06:00", "silent": "on"}
+    csrf, version = CSRF_FIELD.search(page.text), VERSION_FIELD.search(page.text)
+    assert csrf and version
+    form = {"csrf": csrf.group(1), "version": version.group(1), "digest": "hourly",
+            "quiet": "22:00-06:00", "silent": "on"}  # fmt: skip
     saved = admin.post(f"/admin/chats/{CHAT}", data=form, follow_redirects=True)
     assert saved.status_code == 200 and "mỗi giờ một bản tổng hợp" in saved.text
     assert "yên lặng 22:00-06:00" in saved.text and "không chuông" in saved.text

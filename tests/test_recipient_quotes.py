@@ -6,6 +6,8 @@ they are), a subscription matching other articles than meant, and nobody told.""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -72,7 +74,10 @@ def test_cli_api_and_admin_refuse_it(
     assert f"dấu {mark} mở một cụm từ nhưng không có dấu đóng" in out["message"]
     form = {"csrf": csrf_of(client), "url": "json://127.0.0.1:9/x", "topic": "", "query": query}
     page = client.post("/admin/subscriptions/apprise", data=form)
-    assert page.status_code in (200, 422) and 'class="flash bad"' in page.text, page.text
+    assert page.status_code == 422, page.text
+    # under the query box, placed as the API's column says it (the admin's words)
+    said = html.unescape(page.text)
+    assert f"mở một cụm từ nhưng không có dấu đóng (tại ký tự {column})</p>" in said, said
     assert queries(service.db) == []
 
 

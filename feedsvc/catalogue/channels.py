@@ -89,6 +89,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Địa chỉ phải có từ 1 đến 2.000 ký tự.",
         "The address must be 1 to 2,000 characters.",
     ),
+    # an Apprise URL a service takes while ignoring part of it (channels.apprise_urls); {detail}
+    # is Apprise's own warning, every piece of the URL in it replaced by ***
+    "op.address_part_ignored": (
+        "Apprise bỏ qua một phần của URL này vì cho là không hợp lệ ({detail}): tin sẽ không đến"
+        " được đó. Hãy sửa phần đó (chủ đề ntfy hay địa chỉ e-mail người nhận không nhận chữ"
+        " có dấu hoặc ngoài ASCII).",
+        "Apprise ignores part of this URL as invalid ({detail}): alerts would not reach it."
+        " Correct that part (an ntfy topic or an e-mail recipient takes no letters outside"
+        " ASCII).",
+    ),
     "channel.apprise": ("Apprise", "Apprise"),
     "channel_off_warning": (
         "Kênh {channel} chưa được cấu hình ({setting} chưa đặt): người nhận của kênh này không "

@@ -122,21 +122,50 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat_delivery": ("Cách nhận tin", "How alerts arrive"),
     "chat_held": ("{count} tin đang chờ bản tổng hợp", "{count} alerts held for a digest"),
     "chat_digest": ("Bản tin tổng hợp", "Digest"),
+    # an empty box is off here (web/admin_chats.py); the API refuses "" and takes null for off
     "chat_digest_help": (
         "off (gửi ngay từng tin), hourly (mỗi giờ) hoặc tối đa 4 giờ dạng 07:30,18:00 "
-        "hay 7h sáng, 6h chiều (giờ địa phương).",
-        "off (each alert at once), hourly, or up to 4 local times such as 07:30,18:00 or 7am, 6pm.",
+        "hay 7h sáng, 6h chiều (giờ địa phương). Để trống là off.",
+        "off (each alert at once), hourly, or up to 4 local times such as 07:30,18:00 or 7am, "
+        "6pm. Left empty, it is off.",
     ),
     "chat_quiet": ("Giờ yên lặng", "Quiet hours"),
     "chat_quiet_help": (
         "HH:MM-HH:MM (có thể qua nửa đêm, ví dụ 22:00-06:00 hay 10h tối-6h sáng) hoặc off."
-        " Tin trong giờ này được gửi thành một bản tổng hợp khi hết giờ.",
+        " Tin trong giờ này được gửi thành một bản tổng hợp khi hết giờ. Để trống là off.",
         "HH:MM-HH:MM (may cross midnight, e.g. 22:00-06:00 or 10pm-6am) or off. Alerts"
-        " inside go out as one digest when it ends.",
+        " inside go out as one digest when it ends. Left empty, it is off.",
     ),
     "chat_silent": ("Tin không chuông", "Alerts without sound"),
     "chat_saved": ("Đã lưu cách nhận tin của chat {chat}.", "Saved how chat {chat} gets alerts."),
     "chat_settings": ("Thiết lập", "Settings"),
+    # a Save from a page opened before the options changed (digest.options.ChatChangedMeanwhile);
+    # {fields}: the boxes' labels
+    "chat_changed_meanwhile": (
+        "Cách nhận tin của chat {chat} đã được đổi kể từ khi bạn mở trang này (trong chat, qua"
+        " API hoặc ở trang quản trị khác), đã đổi: {fields}; chưa lưu gì.",
+        "How chat {chat} gets alerts was changed since you opened this page (in the chat,"
+        " through the API or in another admin page), changed: {fields}; nothing was saved.",
+    ),
+    "chat_version_missing": (
+        "Biểu mẫu không có trường version (phiên bản cách nhận tin của chat {chat}): có thể"
+        " trang được mở từ trước khi cập nhật feedsvc. Chưa lưu gì.",
+        "The form has no version field (the version of how chat {chat} gets alerts): the page"
+        " may have been opened before feedsvc was updated. Nothing was saved.",
+    ),
+    "chat_changed_meanwhile_hint": (
+        "Nội dung bạn gõ vẫn ở dưới đây, giá trị đang lưu ở bên dưới thông báo này: xem lại"
+        " rồi bấm Lưu để ghi đè, hoặc mở lại trang để bỏ những gì đã gõ.",
+        "What you typed is below, the stored values under this message: review them, then"
+        " Save overwrites them, or open the page again to drop what you typed.",
+    ),
+    # PATCH /api/chats/{chat_id} with an If-Match the stored options no longer meet (412)
+    "api.chat_changed_meanwhile": (
+        "Cách nhận tin của chat {chat} đã được đổi kể từ phiên bản trong If-Match, đã đổi:"
+        " {fields}; chưa lưu gì. Hãy GET lại rồi gửi thay đổi với version mới.",
+        "How chat {chat} gets alerts was changed since the version in If-Match, changed:"
+        " {fields}; nothing was saved. GET it again, then send the change with the new version.",
+    ),
 }
 
 # The JSON API words a refused setting from the same entries (code ``setting_<code>``).

@@ -23,9 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",
         "The service is stopping and could not finish this request; retry in {seconds} s.",
     ),
+    # a topic's PUT and a chat's PATCH alike (web/preconditions.py)
     "api.if_match_invalid": (
-        'If-Match phải là một phiên bản của chủ đề như GET trả về ("version"), hoặc *.',
-        'If-Match must be one topic version as GET gives it ("version"), or *.',
+        'If-Match phải là một phiên bản như GET trả về (trường "version"), hoặc *.',
+        'If-Match must be one version as GET gives it (its "version"), or *.',
     ),
     "api.if_none_match_invalid": (
         "If-None-Match của một PUT phải là *: chỉ lưu một chủ đề chưa có.",

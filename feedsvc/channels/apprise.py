@@ -1,9 +1,10 @@
 """The Apprise channel: admin-configured destinations (Discord, Slack, Matrix, Mattermost,
 Teams, ntfy, e-mail, JSON/XML webhooks), one Apprise URL each (SPEC §11, FIELD-NOTES "Apprise").
 
-An Apprise URL holds credentials: it is a secret. It is validated on subscribe
-(:func:`address_problem`), shown only masked (:func:`mask`: the scheme and a fingerprint that
-tells destinations apart), and registered with :func:`feedsvc.logs.register_secret` (whole and
+An Apprise URL holds credentials: it is a secret. It is validated on subscribe and written in
+one form, its letters outside ASCII percent-encoded (:func:`.apprise_urls.checked_url`), shown
+only masked (:func:`.apprise_urls.mask`: the scheme and a fingerprint that tells destinations
+apart), and registered with :func:`feedsvc.logs.register_secret` (whole and
 by its credential-looking parts) before anything can log it. Apprise's own records tell the URL
 in forms no exact-match scrubber knows (abbreviated, decoded, rebuilt as an e-mail address):
 they are dropped while a URL is checked and cleaned of it during a send (:mod:`.apprise_logs`).
@@ -39,15 +40,11 @@ succeeded before the message failed is no part sent: that is retried as before.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import ipaddress
-import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, tzinfo
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.channels import apprise_logs
@@ -57,6 +54,7 @@ from feedsvc.channels.apprise_transport import (
     after_request_sent,
     watch_transport,
 )
+from feedsvc.channels.apprise_urls import mask, plugin_for, secret_parts
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert, plain_title
 from feedsvc.logs import register_secret
@@ -75,7 +73,6 @@ LIMITS = ChannelLimits(
     disable_after=3,  # 401/403/404/410 in a row (:func:`refusal`), as Telegram's blocked
     max_in_flight=8,  # also the thread pool's size
 )
-MAX_URL_CHARS = 2000
 CONNECT_TIMEOUT = 5.0  # seconds, Apprise's socket_connect_timeout
 READ_TIMEOUT = 10.0  # seconds, Apprise's socket_read_timeout
 SEND_TIMEOUT = 20.0  # seconds for one notify() in all (it may do several requests)
@@ -83,145 +80,6 @@ TITLE_CAP = 250
 #: Seconds a recipient is paused after a throttling answer that gave no usable Retry-After:
 #: the one default of every channel (:data:`feedsvc.notify.outcome.DEFAULT_RETRY_AFTER`).
 RETRY_AFTER_DEFAULT = DEFAULT_RETRY_AFTER
-
-
-def _split(url: str) -> SplitResult | None:
-    """``urlsplit(url)``, or None for a URL it refuses with ``ValueError``: an unclosed or stray
-    IPv6 bracket (``json://[::1``, ``json://a]b/``), a bracketed host that is no address
-    (``json://[x]/``). Such a typo was a 500 with a traceback from ``POST /api/subscriptions``
-    and a traceback from ``subs add`` and the admin's form; it is an invalid address."""
-    try:
-        return urlsplit(url)
-    except ValueError:
-        return None
-
-
-def secret_parts(url: str) -> list[str]:
-    """The parts of ``url`` that may be credentials: user, password, path segments and query
-    values (a Discord token is a path segment, a Slack token a host), and the host unless it is
-    a dotted name or an IP address. All are scrubbed from logs. Nothing for a URL ``urlsplit``
-    refuses (:func:`_split`): the caller registers the whole URL, and such a URL is refused
-    (:func:`address_problem`), never stored or sent."""
-    parts = _split(url)
-    if parts is None:
-        return []
-    found = [parts.username or "", parts.password or ""]
-    found += [unquote(seg) for seg in parts.path.split("/") if seg]
-    found += [value for _, value in parse_qsl(parts.query)]
-    host = parts.hostname or ""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if "." not in host:
-            found.append(host)
-    return [p for p in found if len(p) >= 6]
-
-
-def mask(url: str) -> str:
-    """``discord://***#3fa9c1``: the scheme, and the first 6 hex digits of the URL's SHA-256 (two
-    destinations tell apart, nothing of the credentials shows)."""
-    scheme = url.split("://", 1)[0] if "://" in url else "?"
-    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    return f"{scheme[:20]}://***#{digest}"
-
-
-def address_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an Apprise destination (an ``op.*`` error code), or None.
-
-    At most :data:`MAX_URL_CHARS` printable ASCII characters (percent-encode the rest), and a
-    URL one of Apprise's services accepts (``Apprise.instantiate``). Imports Apprise; what it
-    logs meanwhile is dropped (:func:`.apprise_logs.checking`: its "Could not load E-Mail URL:
-    mailto://bob:H...w@1...1" tells the URL in forms no scrubber knows), and the URL registered
-    as a secret all the same.
-    """
-    if not url or len(url) > MAX_URL_CHARS:
-        return "address_length"
-    if not url.isascii() or not url.isprintable() or " " in url or "://" not in url:
-        return "address_invalid"
-    register_secret(url, *secret_parts(url))
-    parts = _split(url)
-    if parts is None or _port_out_of_range(parts):
-        return "address_invalid"
-    return None if _instantiate(url) is not None else "address_invalid"
-
-
-def same_destination(url: str, others: Sequence[str]) -> str | None:
-    """The first of ``others`` that Apprise reads as the same destination with the same options
-    as ``url``, or None. Apprise's own canonical form decides (``URLBase.url(privacy=False)``:
-    the scheme's case, parameter order, a default spelled out or left out, a slash Apprise's
-    plugin ignores — ``ntfy://host/topic/`` — are not differences; a target, an option's value,
-    a webhook's path ``/hook`` against ``/hook/``, which a web server may route apart, are).
-    Why not ``url_id()``: Apprise leaves targets out of it, so two ntfy topics or two mail
-    recipients of one account share one. ``url`` must be valid (:func:`address_problem`); an
-    unparsable entry of ``others`` matches nothing. The canonical forms hold credentials: they
-    stay in this call."""
-    wanted = _canonical(url)
-    if wanted is None:
-        return None
-    return next((other for other in others if _canonical(other) == wanted), None)
-
-
-def _canonical(url: str) -> str | None:
-    """Apprise's canonical form of ``url``, or None when no plugin takes it or its plugin
-    fails to say it (one odd stored URL must not fail every new subscription)."""
-    plugin: Any = _instantiate(url)
-    if plugin is None:
-        return None
-    try:
-        with apprise_logs.checking():
-            canonical = str(plugin.url(privacy=False))
-    except Exception:  # a plugin's own bug: that URL is compared by its text alone
-        return None
-    return _host_lowered(canonical) if _names_a_host(plugin) else canonical
-
-
-def _names_a_host(plugin: object) -> bool:
-    """Whether every URL form of ``plugin``'s service (its Apprise ``templates``) has
-    ``{host}`` in the host position (``json://``, ``xml://``, ``form://``, ``mailto://``): a
-    name DNS reads in any case (RFC 3986 §3.2.2). Not where a form puts a token or a topic there
-    (``tgram://{bot_token}``, ``slack://{token_a}``, ``ntfy://{topic}``): its case may matter."""
-    templates = getattr(plugin, "templates", ())
-    hosts = [_HOST_SLOT.match(t) for t in templates if isinstance(t, str)]
-    return bool(hosts) and all(m is not None and m.group(1) == "host" for m in hosts)
-
-
-#: The placeholder in the host position of an Apprise URL template, after any ``…@``
-_HOST_SLOT = re.compile(r"\{schema\}://(?:[^/]*@)?\{(\w+)\}")
-
-
-def _host_lowered(url: str) -> str:
-    """``url`` with its host name in lower case (user, password, port, path kept)."""
-    parts = _split(url)
-    if parts is None or not parts.hostname:
-        return url
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if hostport.startswith("["):  # an IPv6 literal: hex digits, one address in any case
-        return url
-    host, colon, port = hostport.partition(":")
-    return parts._replace(netloc=f"{userinfo}{at}{host.lower()}{colon}{port}").geturl()
-
-
-def _port_out_of_range(parts: SplitResult) -> bool:
-    """Whether the host's port is a number no TCP port has (0, or above 65535). Apprise's
-    plugins take ``json://host:99999/x`` and only fail at the first send, in the delivery
-    log; a subscriber's typo belongs in the answer to ``subs add``. Only an all-digit port is
-    judged: a ``tgram://123456:TOKEN`` netloc's colon is no port's."""
-    netloc = parts.netloc.rpartition("@")[2]
-    if netloc.startswith("["):  # an IPv6 literal: its port follows the bracket
-        host, _, rest = netloc.partition("]")
-        colon, port = rest[:1], rest[1:]
-    else:
-        host, colon, port = netloc.rpartition(":")
-    return bool(colon == ":" and host and port.isdigit() and not 0 < int(port) <= 65535)
-
-
-def _instantiate(url: str) -> object | None:
-    """Apprise's plugin for ``url``, or None; Apprise's log records dropped meanwhile."""
-    apprise_logs.install()  # before the import: Apprise may log while loading its plugins
-    import apprise
-
-    with apprise_logs.checking():
-        return apprise.Apprise.instantiate(url)
 
 
 class AppriseChannel:
@@ -390,7 +248,7 @@ def _notify(url: str, title: str, body: str, read_timeout: float) -> tuple[bool 
     """One notification (blocking): its result (None when Apprise no longer takes the URL) and
     what its HTTP requests met. Apprise's records of WARNING and above are logged cleaned of
     the URL, under its mask (:func:`.apprise_logs.sending`)."""
-    plugin: Any = _instantiate(url)
+    plugin: Any = plugin_for(url)
     if plugin is None:
         return None, Watched()
     plugin.socket_connect_timeout = CONNECT_TIMEOUT

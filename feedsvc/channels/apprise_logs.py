@@ -10,9 +10,11 @@ off the root logger, with ``urllib3`` and ``requests`` (only Apprise's plugins u
 feedsvc; at DEBUG urllib3 logs each request line, the Discord token in its path), children
 included, and gives them one handler, :class:`Bridge`, which:
 
-- drops every record while a URL is checked (:func:`checking`, around ``Apprise.instantiate``):
+- passes on no record while a URL is checked (:func:`checking`, around ``Apprise.instantiate``):
   feedsvc says its own one line (``not an Apprise URL Apprise can send to`` on the CLI, a 422,
-  the admin's form error; a send's outcome), Apprise's would add nothing but the URL;
+  the admin's form error; a send's outcome), Apprise's would add nothing but the URL; one of
+  WARNING or above, cleaned as below, is handed to the check instead (a part of the URL
+  Apprise ignores: an ntfy topic, a mail recipient it finds invalid, refused naming it);
 - while a notification is sent (:func:`sending`) passes on a record of WARNING or above (why a
   destination refused, which feedsvc's outcome cannot say: an operator needs it) as one line
   of the ``feedsvc.apprise`` logger: the URL's mask (``json://***#36d83e``), then Apprise's text
@@ -32,7 +34,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 #: Where Apprise's records, cleaned, are written.
@@ -46,6 +48,8 @@ class _Scope:
     action: str
     label: str  # the URL's mask
     pieces: tuple[re.Pattern[str], ...]
+    #: while checking: Apprise's records of WARNING or above, cleaned (:func:`checking`)
+    heard: list[str] = field(default_factory=list)
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("feedsvc_apprise_scope", default=None)
@@ -97,11 +101,16 @@ def clean(text: str, pieces: tuple[re.Pattern[str], ...] = ()) -> str:
 
 
 @contextmanager
-def checking() -> Iterator[None]:
-    """Apprise's records dropped while this thread checks a URL."""
-    token = _scope.set(_Scope("check", "", ()))
+def checking(url: str = "") -> Iterator[list[str]]:
+    """Apprise's records dropped while this thread checks ``url``: passed on to no handler;
+    those of WARNING or above are kept in the list it yields, cleaned of ``url`` as a send's
+    records are (:func:`clean`: ``A specified ntfy topic (***) is invalid and will be
+    ignored``). What Apprise says there is a part of the URL it ignores: the caller refuses
+    the URL with it (:func:`feedsvc.channels.apprise_urls.checked_url`)."""
+    scope = _Scope("check", "", _patterns(url) if url else ())
+    token = _scope.set(scope)
     try:
-        yield
+        yield scope.heard
     finally:
         _scope.reset(token)
 
@@ -122,7 +131,7 @@ class Bridge(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         scope = _scope.get()
-        if record.levelno < logging.WARNING or (scope is not None and scope.action == "check"):
+        if record.levelno < logging.WARNING:
             return
         try:
             text = record.getMessage()
@@ -131,6 +140,9 @@ class Bridge(logging.Handler):
         text = clean(" ".join(text.split()), scope.pieces if scope else ())
         if record.exc_info and record.exc_info[0] is not None:
             text += f" ({record.exc_info[0].__name__})"
+        if scope is not None and scope.action == "check":
+            scope.heard.append(text)  # for the check's answer, never a handler
+            return
         label = scope.label if scope else record.name
         logging.getLogger(LOGGER).log(record.levelno, "%s: %s", label, text)
 
@@ -150,6 +162,9 @@ def install() -> None:
         if _bridge not in log.handlers:
             log.addHandler(_bridge)
         log.propagate = False
+    apprise_log = logging.getLogger("apprise")
+    if apprise_log.getEffectiveLevel() > logging.WARNING:  # (a root at ERROR): the check
+        apprise_log.setLevel(logging.WARNING)  # must hear what Apprise ignores; Bridge decides
     out = logging.getLogger(LOGGER)
     if not any(isinstance(h, logging.NullHandler) for h in out.handlers):
         out.addHandler(logging.NullHandler())

@@ -5,15 +5,16 @@ how an address is shown. One place for the rules, so all three surfaces agree.
   Telegram's chat types.
 - ``zalo``: a Zalo chat id (:func:`feedsvc.channels.zalo.updates.is_zalo_id`), ``private`` or
   ``group``.
-- ``apprise``: an Apprise URL (:func:`feedsvc.channels.apprise.address_problem`), type
-  ``destination``; a secret, shown masked everywhere.
+- ``apprise``: an Apprise URL (:func:`feedsvc.channels.apprise_urls.checked_url`: stored with
+  its letters outside ASCII percent-encoded, its host name in IDNA), type ``destination``; a
+  secret, shown masked everywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feedsvc.channels.apprise import address_problem, mask
+from feedsvc.channels.apprise_urls import MAX_URL_CHARS, UrlProblem, checked_url, mask
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.zalo.updates import is_zalo_id
 from feedsvc.db.schema import NON_TELEGRAM_IDS
@@ -107,10 +108,26 @@ def recipient_spec(
         if not is_zalo_id(address):
             raise RecipientError("address_invalid", "not a Zalo chat id", "address")
         return RecipientSpec(channel, None, address, kind)
-    problem = address_problem(address)
-    if problem is not None:
-        raise RecipientError(problem, "not an Apprise URL Apprise can send to", "address")
-    return RecipientSpec(channel, None, address, "destination")
+    try:
+        stored = checked_url(address)
+    except UrlProblem as exc:
+        raise RecipientError(
+            exc.code, APPRISE_PROBLEMS[exc.code].format(detail=exc.detail), "address",
+            **({"detail": exc.detail} if exc.detail else {}),
+        ) from None  # fmt: skip
+    return RecipientSpec(channel, None, stored, "destination")
+
+
+#: The English of each refusal of an Apprise URL (:class:`UrlProblem`); never the URL itself,
+#: ``{detail}`` is Apprise's warning with every piece of it replaced by ``***``.
+APPRISE_PROBLEMS = {
+    "address_length": f"an Apprise URL has 1 to {MAX_URL_CHARS} characters (as stored: letters "
+    "outside ASCII count as their percent-encoding)",
+    "address_invalid": "not an Apprise URL Apprise can send to",
+    "address_part_ignored": "Apprise ignores part of this URL as invalid ({detail}): alerts "
+    "would not reach it; correct that part (an ntfy topic or an e-mail recipient takes no "
+    "letters outside ASCII)",
+}
 
 
 def _one_of(names: tuple[str, ...]) -> str:

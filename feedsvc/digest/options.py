@@ -5,6 +5,12 @@ Changing the options also re-times what the chat already holds: switching to ins
 outside a quiet window) releases it now as one digest; another schedule moves it to that
 schedule's next digest. Validation is :mod:`feedsvc.digest.settings`' (errors are
 :class:`SettingError` with the field named).
+
+A change made from what someone saw (the admin's page, an API ``PATCH`` with ``If-Match``)
+gives that view's version (:mod:`feedsvc.digest.versions`): :func:`apply` then writes only the
+options that differ from it, and refuses (:class:`ChatChangedMeanwhile`) one also changed
+since by someone else, to another value — the check and the write in one transaction, on the
+chat's locked row.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import datetime, tzinfo
 
 from feedsvc.catalogue import Translator
 from feedsvc.db import Database
+from feedsvc.digest import versions
 from feedsvc.digest.schedule import release_at
 from feedsvc.digest.settings import (
     ChatSettings,
@@ -28,6 +35,31 @@ from feedsvc.store import digests as store
 
 class ChatNotFound(LookupError):
     """No chat with that id (the API answers 404)."""
+
+
+class ChatChangedMeanwhile(Exception):
+    """A change refused, nothing saved: made from a view of the chat's options (``seen``,
+    :func:`apply`) that is no longer what is stored. ``code``: ``chat_changed_meanwhile``
+    (``fields``: the options the caller changed that someone else changed since, to another
+    value) or ``chat_version_missing`` (``seen`` is no version: a page from before versions,
+    a form a script made; every option the caller gave is in ``fields``). ``now``: the stored
+    options, ``version`` their version — a form takes it, so saving again is deliberate —,
+    ``edited``: the options the caller changed from ``seen`` (all it gave when unknown)."""
+
+    def __init__(
+        self, code: str, chat_id: int, fields: tuple[str, ...], edited: tuple[str, ...],
+        now: ChatSettings,
+    ) -> None:  # fmt: skip
+        self.code, self.chat_id, self.fields, self.edited, self.now = (
+            code, chat_id, fields, edited, now,
+        )  # fmt: skip
+        self.version = versions.version_of(now)
+        said = ", ".join(fields)
+        if code == "chat_version_missing":
+            message = f"no version of chat {chat_id}'s options was given; nothing was saved"
+        else:
+            message = f"chat {chat_id}'s options were changed meanwhile ({said}); nothing was saved"
+        super().__init__(message)
 
 
 def parse_changes(
@@ -47,19 +79,50 @@ def parse_changes(
 
 def apply(
     db: Database, chat_id: int, changes: dict[str, object], tz: tzinfo,
-    now: datetime | None = None,
+    now: datetime | None = None, *, seen: str | None = None,
 ) -> ChatSettings:  # fmt: skip
     """Store ``changes`` (from :func:`parse_changes`) on the chat and re-time its held alerts;
-    returns the chat's settings now. Raises :class:`ChatNotFound`."""
+    returns the chat's settings now. Raises :class:`ChatNotFound`.
+
+    ``seen``: the version (:func:`feedsvc.digest.versions.version_of`) of the options the
+    caller's changes were made from — the admin's page, an API ``If-Match`` —; None (the bot,
+    a ``PATCH`` without ``If-Match``) writes every option given. **The one decision on a
+    change over a stale view**: an option given with the value ``seen`` had is not written
+    (the caller did not change it: someone else's change since stays); one the caller changed
+    that was also changed since to another value refuses the whole change
+    (:class:`ChatChangedMeanwhile` ``chat_changed_meanwhile``); one changed since to the
+    value given is no conflict (the same form sent twice). ``seen`` that is no version is
+    ``chat_version_missing``. Judged on the chat's row locked for the write
+    (:func:`feedsvc.store.digests.get_settings` ``lock``), never on an earlier read."""
+    edited = None if seen is None else versions.differing(seen, changes)
     with db.write() as conn:
-        current = store.get_settings(conn, chat_id)
+        current = store.get_settings(conn, chat_id, lock=True)
         if current is None:
             raise ChatNotFound(chat_id)
+        if seen is not None:
+            changes = _unseen_changes(chat_id, current, changes, seen, edited)
         updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
         store.save_settings(conn, chat_id, updated)
         at = now or db.now()
         store.retime_held(conn, chat_id, release_at(updated, at, tz) or at)
     return updated
+
+
+def _unseen_changes(
+    chat_id: int, current: ChatSettings, changes: dict[str, object], seen: str,
+    edited: tuple[str, ...] | None,
+) -> dict[str, object]:  # fmt: skip
+    """The part of ``changes`` that :func:`apply` writes over ``current`` for a caller who saw
+    ``seen`` (``edited``: the options it changed from it, None for no version); raises
+    :class:`ChatChangedMeanwhile`."""
+    if edited is None:
+        given = tuple(f for f in versions.FIELDS if f in changes)
+        raise ChatChangedMeanwhile("chat_version_missing", chat_id, given, given, current)
+    since = versions.differing(seen, versions.values_of(current)) or ()
+    clashes = tuple(f for f in edited if f in since and getattr(current, f) != changes[f])
+    if clashes:
+        raise ChatChangedMeanwhile("chat_changed_meanwhile", chat_id, clashes, edited, current)
+    return {f: changes[f] for f in edited}
 
 
 def read(db: Database, chat_id: int) -> ChatSettings:

@@ -167,12 +167,12 @@ def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> i
 
 def _known_spelling(conn: Connection, url: str) -> str:
     """The address of the Apprise recipient that is ``url``'s destination spelt otherwise
-    (``JSON://`` for ``json://``, options in another order: :func:`~feedsvc.channels.apprise.
+    (``JSON://`` for ``json://``, options in another order: :func:`~feedsvc.channels.apprise_urls.
     same_destination`), else ``url``. Why: each spelling was a recipient of its own, and an
     article matching topics subscribed under two spellings reached the destination twice (a
     tester's three POSTs for one article), which §6 forbids for any chat; masked, the admin
     could not see they were one."""
-    from feedsvc.channels.apprise import same_destination
+    from feedsvc.channels.apprise_urls import same_destination
 
     known = sub_store.recipient_addresses(conn, "apprise")
     return same_destination(url, known) or url

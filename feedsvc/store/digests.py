@@ -60,10 +60,17 @@ class Match:
     thread_id: int | None
 
 
-def get_settings(conn: Connection, chat_id: int) -> ChatSettings | None:
-    row = conn.execute(
-        select(chats.c.digest, chats.c.quiet, chats.c.silent).where(chats.c.chat_id == chat_id)
-    ).first()
+def get_settings(conn: Connection, chat_id: int, *, lock: bool = False) -> ChatSettings | None:
+    """The chat's options; ``lock``: in a write transaction that then saves them, the chat's
+    row locked until it ends (PostgreSQL ``FOR UPDATE``; SQLite's writer holds the database's
+    one write lock from ``BEGIN IMMEDIATE``), so the read, the check against what the caller
+    saw and the write are one step: two changes in flight each read the options the other
+    was about to replace, and the later one wrote them back (``/quiet`` lost to a ``/digest``
+    at the same moment; a stale admin page's check passed on a read the bot then changed)."""
+    stmt = select(chats.c.digest, chats.c.quiet, chats.c.silent).where(chats.c.chat_id == chat_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
     return None if row is None else ChatSettings.from_row(*row)
 
 

@@ -16,9 +16,10 @@ from starlette.routing import Route
 from feedsvc import delivery_states
 from feedsvc import operations as ops
 from feedsvc.channel_modes import MISSING_SETTING, off_channels
-from feedsvc.channels.apprise import mask
+from feedsvc.channels.apprise_urls import mask
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.recipients import shown_address
+from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -30,6 +31,7 @@ from feedsvc.web.admin_pages import (
     id_param,
     page_param,
 )
+from feedsvc.web.admin_text import field_words
 from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
@@ -37,6 +39,15 @@ if TYPE_CHECKING:
 
 #: Rows of the delivery log a page shows.
 DELIVERIES_PER_PAGE = 100
+#: The Apprise form's boxes by the request field a refusal names (``OperationError.field``).
+FORM_BOXES = {"address": "url", "query": "query", "topic": "topic"}
+
+
+def _given(text: str) -> str | None:
+    """A box's text as sent, None when it holds nothing (or only spaces): the form has both
+    a topic and a query box, and one of them is left empty. A character no save takes is
+    text, judged by the use case (``"\x1c"`` is no empty box, although ``str.strip`` takes it)."""
+    return text if text.strip() or control_char(text) is not None else None
 
 
 def recipient_routes(admin: Admin) -> list[Route]:
@@ -47,6 +58,14 @@ def recipient_routes(admin: Admin) -> list[Route]:
     # -- subscriptions --------------------------------------------------------------------
     async def subscriptions(request: Request, ctx: Ctx) -> Response:
         channel = channel_param(query_param(request, "channel", ""))
+        return await subscriptions_page(ctx, channel)
+
+    async def subscriptions_page(
+        ctx: Ctx, channel: str, status: int = 200, typed: dict[str, str] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Response:  # fmt: skip
+        """The page; ``typed``, ``error``: the Apprise form as a refused add sent it, and why
+        (:func:`refused_add`)."""
 
         def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat], Any]:
             with db.read() as conn:
@@ -57,17 +76,38 @@ def recipient_routes(admin: Admin) -> list[Route]:
         subs, chats, topics = await db_call(load)
         off = [c for c in off_channels(service.channel_modes) if any(s.channel == c for s in subs)]
         return admin.page(
-            "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel, off=off,
+            "subscriptions.html", ctx, status, subs=subs, chats=chats, channel=channel, off=off,
             channels=CHANNELS, topics=topics, shown_address=shown_address, setting=MISSING_SETTING,
+            typed=typed or {"url": "", "topic": "", "query": ""}, error=error,
         )  # fmt: skip
 
+    def refused_add(exc: ops.OperationError, typed: dict[str, str]) -> dict[str, Any]:
+        """Why an add was refused, for the form: the box it concerns (``address`` is the URL
+        box), the words under it — a query error placed as the box holds the query
+        (:func:`feedsvc.fieldtext.shown_position`, "at character 18" as the topic editor,
+        the API's ``column`` and the CLI's caret say it), a refused character's none (the
+        box's own note names it, :func:`feedsvc.web.admin_text.removal_note`) — and, for an
+        error of no box (too many subscriptions), the words above the form."""
+        box = FORM_BOXES.get(exc.field or "")
+        said = field_words(t, exc) if box else t.operation_error(exc)
+        if box == "query" and exc.position is not None:
+            shown = shown_position(typed["query"], exc.position) + 1
+            said = f"{said} ({t('at_position', position=shown)})"
+        return {"field": box, "text": said}
+
     async def apprise_add(request: Request, ctx: Ctx) -> Response:
-        """The admin's form: subscribe an Apprise URL to a topic or a query."""
+        """The admin's form: subscribe an Apprise URL to a topic or a query. Refused, the page
+        again (no redirect: what was typed would be lost) with the boxes as sent — the URL box
+        too, which only this admin's own page ever holds (``no-store``; never logged) — and
+        the error under its box. The URL and the query go to the use case as sent: it judges
+        a control character before trimming (``str.strip`` takes NEL and U+001C–U+001F), and
+        places a query error in the text as typed."""
         data = await form(request)
-        topic, query = data.get("topic") or None, data.get("query", "").strip() or None
-        url = data.get("url", "").strip()
+        typed = {name: data.get(name, "") for name in ("url", "topic", "query")}
+        topic, query = typed["topic"] or None, _given(typed["query"])
+        url = typed["url"]
         try:
-            await db_call(
+            sub, _ = await db_call(
                 lambda: ops.add_subscription(
                     db,
                     None,
@@ -80,9 +120,10 @@ def recipient_routes(admin: Admin) -> list[Route]:
                 )
             )
         except ops.OperationError as exc:
-            return admin.redirect(ctx, "/subscriptions", t.operation_error(exc), ok=False)
+            status = 409 if exc.kind == "conflict" else 422
+            return await subscriptions_page(ctx, "", status, typed, refused_add(exc, typed))
         return admin.redirect(
-            ctx, "/subscriptions?channel=apprise", t("apprise.added", address=mask(url))
+            ctx, "/subscriptions?channel=apprise", t("apprise.added", address=mask(sub.address))
         )
 
     def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:

@@ -15,6 +15,7 @@ from feedsvc.channels.recipients import shown_address
 from feedsvc.db import Database
 from feedsvc.digest import SettingError
 from feedsvc.digest import options as chat_options
+from feedsvc.digest import versions as chat_versions
 from feedsvc.status import collect_status
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
@@ -34,6 +35,7 @@ from feedsvc.web.api_recipient_models import (
     SubscriptionOut,
     SubscriptionParams,
 )
+from feedsvc.web.preconditions import if_match
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -112,7 +114,7 @@ def chat_options_out(db: Database, chat_id: int) -> ChatOptionsOut:
     return ChatOptionsOut(
         chat_id=chat.chat_id, type=chat.type, title=chat.title,
         digest=settings.digest.text(), quiet=settings.quiet.stored() if settings.quiet else None,
-        silent=settings.silent, held=held,
+        silent=settings.silent, held=held, version=chat_versions.version_of(settings),
     )  # fmt: skip
 
 
@@ -127,8 +129,12 @@ def get_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
 
 def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     """Validation is the bot's (:mod:`feedsvc.digest.options`): a refused value is a 400 that
-    names its field, in English, with the reason's ``code``."""
+    names its field, in English, with the reason's ``code``. ``If-Match`` (the ``version`` a
+    ``GET`` gave; :func:`feedsvc.web.preconditions.if_match`): written only what differs from
+    that version, and 412 ``chat_changed_meanwhile`` when an option sent was changed since to
+    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule)."""
     chat_id = call.int_param("chat_id")
+    seen = if_match(call.headers, chat_versions.readable, "chat")
     body = call.body_as(ChatOptionsIn)
     if body.chat_id is not None and body.chat_id != chat_id:  # a GET's body of another chat
         raise ApiError(
@@ -144,9 +150,17 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
             field=exc.field,
         ) from None  # fmt: skip
     try:
-        chat_options.apply(service.web_db, chat_id, changes, service.settings.tz)
+        chat_options.apply(
+            service.web_db, chat_id, changes, service.settings.tz,
+            seen=None if seen in (None, "*") else seen,
+        )  # fmt: skip
     except chat_options.ChatNotFound:
         raise _unknown_chat(chat_id) from None
+    except chat_options.ChatChangedMeanwhile as exc:
+        raise ApiError(
+            412, f"{exc} (If-Match not met)", code=exc.code,
+            params={"chat": chat_id, "fields": ", ".join(exc.fields)},
+        ) from None  # fmt: skip
     return 200, chat_options_out(service.web_db, chat_id)
 
 
@@ -218,14 +232,19 @@ ENDPOINTS = [
     Endpoint(
         "PATCH", "/api/chats/{chat_id}", patch_chat,
         "Change how a chat gets its alerts (digest, quiet hours, silent)", "subscriptions",
-        {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404),
+        {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404, 412),
         path_types={"chat_id": "integer"}, wakes_dispatcher=True,
         description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
-        "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean. Times are read as the bot "
-        "reads them (`7h tối, 6h sáng`, `10pm-6am`) and answered as `HH:MM`. "
+        "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean; null is `off` (false), an "
+        "empty text is refused (`setting_digest_empty`, `setting_quiet_format`). Times are "
+        "read as the bot reads them (`7h tối, 6h sáng`, `10pm-6am`) and answered as `HH:MM`. "
         "Fields left out are unchanged. "
         "A refused value: 400 with `field` and `code`. Alerts already held are re-timed to "
-        "the new schedule (released now when the chat becomes instant).",
+        "the new schedule (released now when the chat becomes instant). "
+        '`If-Match` (optional): the `version` a GET gave, quoted; only the fields whose value '
+        "differs from that version are written (sending back what GET read, with a change, "
+        "changes only that), and a field also changed since to another value is 412 "
+        "`chat_changed_meanwhile`, nothing saved; `If-Match: *` checks nothing.",
     ),
     Endpoint(
         "GET", "/api/deliveries", list_deliveries, "The delivery log", "deliveries",

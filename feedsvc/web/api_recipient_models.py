@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import ConfigDict, Field
 
 from feedsvc import limits
-from feedsvc.channels.apprise import MAX_URL_CHARS
+from feedsvc.channels.apprise_urls import MAX_URL_CHARS
 from feedsvc.web.api_models import Body, Channel, ChatId, DeliveryState, Out, Params, limited
 
 # -- subscriptions and chats -------------------------------------------------------------------
@@ -19,7 +19,7 @@ from feedsvc.web.api_models import Body, Channel, ChatId, DeliveryState, Out, Pa
 class SubscriptionIn(Body):
     channel: Channel = Field(default="telegram", description="where alerts go")
     chat_id: ChatId | None = Field(default=None, description="telegram: the chat id")
-    # an Apprise URL's limit is the channel's (channels.apprise.MAX_URL_CHARS, op.address_length)
+    # an Apprise URL's limit is the channel's (apprise_urls.MAX_URL_CHARS, op.address_length)
     address: Annotated[str | None, limited(MAX_URL_CHARS, "an address")] = Field(
         default=None,
         description="zalo: the Zalo chat id; apprise: the Apprise URL (a secret, shown masked); "
@@ -80,10 +80,11 @@ class ChatOptionsIn(Body):
     (:attr:`READ_ONLY`: ignored, and never judged as text — a Telegram chat's title is the
     chat's own and may hold a bidi control), so a client can send back what it read with its
     changes, as ``PUT /api/topics/{slug}`` takes a ``GET``'s body: it was a 400 "extra inputs"
-    for ``chat_id``, ``type``, ``title`` and ``held``. A ``chat_id`` given must be the path's
+    for ``chat_id``, ``type``, ``title`` and ``held`` (``version`` too: a precondition is
+    ``If-Match``). A ``chat_id`` given must be the path's
     (``api_admin.patch_chat``)."""
 
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"chat_id", "type", "title", "held"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"chat_id", "type", "title", "held", "version"})
 
     # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
     # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
@@ -98,6 +99,9 @@ class ChatOptionsIn(Body):
     type: str | None = Field(None, description="read-only, ignored")
     title: str | None = Field(None, description="read-only, ignored")
     held: int | None = Field(None, description="read-only, ignored")
+    version: str | None = Field(
+        None, description='read-only, ignored: a precondition is `If-Match: "<version>"`'
+    )
 
     def nulls_off(self) -> tuple[str | None, str | None, bool | None]:
         """``(digest, quiet, silent)`` as the settings' parser takes them (None: unchanged), a
@@ -121,6 +125,11 @@ class ChatOptionsOut(Out):
     quiet: str | None = Field(description="`HH:MM-HH:MM`, or null")
     silent: bool
     held: int = Field(description="alerts held for this chat's next digest")
+    version: str = Field(
+        description="the version of digest, quiet and silent: send it back as "
+        '`If-Match: "<version>"` on a PATCH to change only what you changed since this read '
+        "(412 `chat_changed_meanwhile` when someone else changed it meanwhile)"
+    )
 
 
 # -- deliveries and status ---------------------------------------------------------------------

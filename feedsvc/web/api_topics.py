@@ -44,6 +44,7 @@ from feedsvc.web.api_models import (
     TopicStatsRow,
 )
 from feedsvc.web.http_cache import request_list
+from feedsvc.web.preconditions import if_match as read_if_match
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -159,23 +160,10 @@ def _named_topic(service: Service, slug: str) -> str | None:
 
 
 def if_match(call: Call) -> str | None:
-    """A ``PUT``'s ``If-Match``: None (absent: no precondition), ``*`` (the topic must
-    exist), else the one version it names (:attr:`TopicOut.version`, quoted as an entity tag
-    or not); empty, a list of tags (on one line or several: the lines are one list,
-    :func:`feedsvc.web.http_cache.request_list`), ``*`` with a tag, a weak tag or any other
-    text is 400 ``if_match_invalid``."""
-    members = request_list(call.headers, "if-match")
-    if members is None or members == ["*"]:
-        return None if members is None else "*"
-    tag = members[0] if len(members) == 1 else ""
-    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
-        tag = tag[1:-1]
-    if not readable(tag):
-        raise ApiError(
-            400, "If-Match must be one topic version as GET gives it (\"version\"), or *",
-            code="if_match_invalid", field="If-Match",
-        )  # fmt: skip
-    return tag
+    """A ``PUT``'s ``If-Match``: None (absent), ``*`` (the topic must exist), else the one
+    topic version it names (:attr:`TopicOut.version`); anything else 400
+    (:func:`feedsvc.web.preconditions.if_match`)."""
+    return read_if_match(call.headers, readable, "topic")
 
 
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
