@@ -269,6 +269,33 @@ def _quarantine_line(e: QuarantineEntry, when: Callable[[datetime], str]) -> str
     )
 
 
+def quarantined_object(e: QuarantineEntry) -> dict[str, Any]:
+    """One quarantined row as data (``quarantined`` in ``/api/status`` and ``status --json``,
+    beside ``quarantined_rows``' lines, kept): its source, row id, key (None when it could not
+    be read), stage (``read``, ``parse``, ``store``, ``ahead``), the article field the reason
+    names first (``parse`` only, :func:`feedsvc.article_errors.named_field`; else None), the
+    reason as stored, and when it was first and last seen (UTC)."""
+    from feedsvc.article_errors import named_field
+    from feedsvc.articles import JSON_FIELDS
+
+    row = e.row
+    return {
+        "source": e.source,
+        "row_id": row.source_id,
+        "source_key": row.source_key,
+        "stage": row.stage,
+        "field": named_field(row.reason, JSON_FIELDS) if row.stage == "parse" else None,
+        "reason": row.reason,
+        "first_seen_at": e.first_seen_at.astimezone(UTC),
+        "last_seen_at": e.last_seen_at.astimezone(UTC),
+    }
+
+
+#: The JSON key of the quarantined rows as objects (:func:`quarantined_object`), beside
+#: ``quarantined_rows``' one-line texts (kept: scripts read them)
+QUARANTINED = "quarantined"
+
+
 def _iso(moment: datetime) -> str:
     """``moment`` as Pydantic's JSON mode writes an aware UTC time (``/api/status``):
     ``2026-12-03T02:45:02.311623Z``."""
@@ -309,8 +336,9 @@ def refused_by(fresh: Mapping[str, list[Refusal]]) -> dict[str, list[dict[str, A
 
 def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
-    :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
-    line (None: ISO 8601 UTC; the text's site time)."""
+    :data:`ALIASES` under both its keys; the quarantined rows as lines and as objects,
+    :data:`QUARANTINED`); ``when`` writes the times inside a quarantined row's line (None: ISO
+    8601 UTC; the text's site time)."""
     when = when or _iso
     out: dict[str, Any] = {}
     for fact in facts:
@@ -322,8 +350,9 @@ def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) ->
             out[fact.key], out[f"{fact.key}_as_of"] = fact.value, fact.detail
         elif fact.key == "ingest_cursor":  # its time as every other time here: ISO, Z
             out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
-        elif fact.kind == "quarantine":
+        elif fact.kind == "quarantine":  # lines for people, and the same rows as data
             out[fact.key] = [_quarantine_line(e, when) for e in fact.value]
+            out[QUARANTINED] = [quarantined_object(e) for e in fact.value]
         elif fact.kind == "channels":  # and which processes hold a refused token
             out[fact.key], out[REFUSED_BY] = fact.value, refused_by(fact.detail or {})
         else:

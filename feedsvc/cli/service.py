@@ -305,8 +305,9 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
 _SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 
 #: Keys ``--json`` gives that the text leaves out: a fact's second name
-#: (:data:`feedsvc.status.ALIASES`) and ``chat_pauses`` (``chats_not_receiving``'s lines).
-_JSON_ONLY = frozenset({"queue_depth", "chat_pauses"})
+#: (:data:`feedsvc.status.ALIASES`), ``chat_pauses`` (``chats_not_receiving``'s lines) and
+#: ``quarantined`` (:data:`feedsvc.status.QUARANTINED`: ``quarantined_rows``' lines as data).
+_JSON_ONLY = frozenset({"queue_depth", "chat_pauses", "quarantined"})
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 
