@@ -48,6 +48,8 @@ class Fact:
 #: source zone change (:func:`rereading`): the feeds are full, nothing was lost.
 IngestCode = Literal["never", "ok", "lagging", "failing", "first_sync", "rereading", "catching_up"]
 INGEST_CODES: tuple[IngestCode, ...] = get_args(IngestCode)
+#: The states of rows still behind the cursor (:func:`catching_up`), worded by what is left
+BACKLOG_CODES: frozenset[IngestCode] = frozenset({"first_sync", "rereading", "catching_up"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,21 @@ class IngestState:
     still behind it (a first sync, a catch-up after an outage: months, not the seconds since
     the last batch; a re-read, :func:`read_up_to`), else the last successful tick.
     ``failures`` counts failed ticks in a row.
+
+    While rows are behind the cursor (:data:`BACKLOG_CODES`), that lag is the age of the read
+    position, which grows while a batch of rows imported at one moment is worked through (the
+    built-in table's cursor is the import's time): the words lead with what is left instead
+    (``backlog`` rows, done in ``eta_seconds``: both None when not current,
+    :func:`progress_current`) and say the position as a time (``position``,
+    :func:`read_up_to`; ``catalogue.Translator.ingest``).
     """
 
     code: IngestCode
     lag_seconds: float | None
     failures: int = 0
+    position: datetime | None = None
+    backlog: int | None = None
+    eta_seconds: int | None = None
 
 
 def catching_up(cursor: Cursor) -> bool:
@@ -117,9 +129,12 @@ def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestSt
     if (now - cursor.last_success_at).total_seconds() > 3 * poll_seconds:
         return IngestState("lagging", lag)
     if catching_up(cursor):
-        if not cursor.first_sync:
-            return IngestState("catching_up", lag)
-        return IngestState("rereading" if rereading(cursor) else "first_sync", lag)
+        code: IngestCode = "catching_up"
+        if cursor.first_sync:
+            code = "rereading" if rereading(cursor) else "first_sync"
+        eta = eta_seconds(cursor) if progress_current(cursor, now, poll_seconds) else None
+        left = (cursor.backlog, eta) if cursor.backlog and eta else (None, None)
+        return IngestState(code, lag, 0, read_up_to(cursor), *left)
     return IngestState("ok", lag)
 
 
@@ -300,6 +315,11 @@ def _iso(moment: datetime) -> str:
     """``moment`` as Pydantic's JSON mode writes an aware UTC time (``/api/status``):
     ``2026-12-03T02:45:02.311623Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ingest_fact(facts: list[Fact]) -> IngestState | None:
+    """The ingest state among ``facts`` (what ``feedsvc status``' text words beside the lag)."""
+    return next((f.value for f in facts if isinstance(f.value, IngestState)), None)
 
 
 def collect_status(
