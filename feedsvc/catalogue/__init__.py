@@ -297,6 +297,11 @@ class Translator:
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):
             params["chats"] = self.chat_queries(*chats)
+        if isinstance(near := params.pop("near_keys", None), tuple):  # an unknown article key's
+            from feedsvc.keys import named  # each as the CLI spells it (typed_keys.listed)
+
+            keys = ", ".join(named(str(k)) for k in near)
+            params["near"] = self("article_near_keys", keys=keys) if near else ""
         if isinstance(fields := params.pop("fields", None), tuple):  # a topic's: "Title, Query"
             params["fields"] = ", ".join(self(f) for f in fields)
         if "state" in params:
