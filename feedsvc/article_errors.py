@@ -5,7 +5,7 @@ modules of their own without importing :mod:`feedsvc.articles`; import the error
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 
 class ArticleError(ValueError):
@@ -32,3 +32,12 @@ class ArticleError(ValueError):
 def char_name(c: str) -> str:
     """``U+D83D`` style name of one character for error messages."""
     return f"U+{ord(c):04X}"
+
+
+def named_field(message: str, fields: Collection[str]) -> str | None:
+    """The field the first problem of an :class:`ArticleError`'s message names (``title: is
+    required; published_at: …`` → ``title``), read back from the text — a quarantined row keeps
+    only its reason —, or None when it names none of ``fields`` (a problem of the record as a
+    whole, another error's text). Pure."""
+    name, colon, _ = message.partition(": ")
+    return name if colon and name in fields else None

@@ -48,6 +48,8 @@ class Fact:
 #: source zone change (:func:`rereading`): the feeds are full, nothing was lost.
 IngestCode = Literal["never", "ok", "lagging", "failing", "first_sync", "rereading", "catching_up"]
 INGEST_CODES: tuple[IngestCode, ...] = get_args(IngestCode)
+#: The states of rows still behind the cursor (:func:`catching_up`), worded by what is left
+BACKLOG_CODES: frozenset[IngestCode] = frozenset({"first_sync", "rereading", "catching_up"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,21 @@ class IngestState:
     still behind it (a first sync, a catch-up after an outage: months, not the seconds since
     the last batch; a re-read, :func:`read_up_to`), else the last successful tick.
     ``failures`` counts failed ticks in a row.
+
+    While rows are behind the cursor (:data:`BACKLOG_CODES`), that lag is the age of the read
+    position, which grows while a batch of rows imported at one moment is worked through (the
+    built-in table's cursor is the import's time): the words lead with what is left instead
+    (``backlog`` rows, done in ``eta_seconds``: both None when not current,
+    :func:`progress_current`) and say the position as a time (``position``,
+    :func:`read_up_to`; ``catalogue.Translator.ingest``).
     """
 
     code: IngestCode
     lag_seconds: float | None
     failures: int = 0
+    position: datetime | None = None
+    backlog: int | None = None
+    eta_seconds: int | None = None
 
 
 def catching_up(cursor: Cursor) -> bool:
@@ -117,9 +129,12 @@ def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestSt
     if (now - cursor.last_success_at).total_seconds() > 3 * poll_seconds:
         return IngestState("lagging", lag)
     if catching_up(cursor):
-        if not cursor.first_sync:
-            return IngestState("catching_up", lag)
-        return IngestState("rereading" if rereading(cursor) else "first_sync", lag)
+        code: IngestCode = "catching_up"
+        if cursor.first_sync:
+            code = "rereading" if rereading(cursor) else "first_sync"
+        eta = eta_seconds(cursor) if progress_current(cursor, now, poll_seconds) else None
+        left = (cursor.backlog, eta) if cursor.backlog and eta else (None, None)
+        return IngestState(code, lag, 0, read_up_to(cursor), *left)
     return IngestState("ok", lag)
 
 
@@ -269,10 +284,42 @@ def _quarantine_line(e: QuarantineEntry, when: Callable[[datetime], str]) -> str
     )
 
 
+def quarantined_object(e: QuarantineEntry) -> dict[str, Any]:
+    """One quarantined row as data (``quarantined`` in ``/api/status`` and ``status --json``,
+    beside ``quarantined_rows``' lines, kept): its source, row id, key (None when it could not
+    be read), stage (``read``, ``parse``, ``store``, ``ahead``), the article field the reason
+    names first (``parse`` only, :func:`feedsvc.article_errors.named_field`; else None), the
+    reason as stored, and when it was first and last seen (UTC)."""
+    from feedsvc.article_errors import named_field
+    from feedsvc.articles import JSON_FIELDS
+
+    row = e.row
+    return {
+        "source": e.source,
+        "row_id": row.source_id,
+        "source_key": row.source_key,
+        "stage": row.stage,
+        "field": named_field(row.reason, JSON_FIELDS) if row.stage == "parse" else None,
+        "reason": row.reason,
+        "first_seen_at": e.first_seen_at.astimezone(UTC),
+        "last_seen_at": e.last_seen_at.astimezone(UTC),
+    }
+
+
+#: The JSON key of the quarantined rows as objects (:func:`quarantined_object`), beside
+#: ``quarantined_rows``' one-line texts (kept: scripts read them)
+QUARANTINED = "quarantined"
+
+
 def _iso(moment: datetime) -> str:
     """``moment`` as Pydantic's JSON mode writes an aware UTC time (``/api/status``):
     ``2026-12-03T02:45:02.311623Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ingest_fact(facts: list[Fact]) -> IngestState | None:
+    """The ingest state among ``facts`` (what ``feedsvc status``' text words beside the lag)."""
+    return next((f.value for f in facts if isinstance(f.value, IngestState)), None)
 
 
 def collect_status(
@@ -309,8 +356,9 @@ def refused_by(fresh: Mapping[str, list[Refusal]]) -> dict[str, list[dict[str, A
 
 def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
-    :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
-    line (None: ISO 8601 UTC; the text's site time)."""
+    :data:`ALIASES` under both its keys; the quarantined rows as lines and as objects,
+    :data:`QUARANTINED`); ``when`` writes the times inside a quarantined row's line (None: ISO
+    8601 UTC; the text's site time)."""
     when = when or _iso
     out: dict[str, Any] = {}
     for fact in facts:
@@ -322,8 +370,9 @@ def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) ->
             out[fact.key], out[f"{fact.key}_as_of"] = fact.value, fact.detail
         elif fact.key == "ingest_cursor":  # its time as every other time here: ISO, Z
             out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
-        elif fact.kind == "quarantine":
+        elif fact.kind == "quarantine":  # lines for people, and the same rows as data
             out[fact.key] = [_quarantine_line(e, when) for e in fact.value]
+            out[QUARANTINED] = [quarantined_object(e) for e in fact.value]
         elif fact.kind == "channels":  # and which processes hold a refused token
             out[fact.key], out[REFUSED_BY] = fact.value, refused_by(fact.detail or {})
         else:

@@ -36,8 +36,9 @@ NOTE = (
     f"feedsvc: Article {KEY} is not ingested yet: the hide is recorded and applies when it is "
     "ingested (it is never public, never alerted). Unhide cancels it.\n"
 )
-#: what ``hide`` of a key found nowhere adds: feedsvc cannot tell a typo from a CMS key not read
-HINT = " (not read from the source yet? --pending hides it ahead)"
+#: what ``hide`` of a key found nowhere adds, with the built-in source (feedsvc sees the key is
+#: not imported; a CMS's: "not read from the source yet?", ``test_hide_near_keys``)
+HINT = " (not imported yet? --pending hides it ahead, so it arrives hidden)"
 
 
 def imported(service: Service, **fields: Any) -> None:

@@ -130,9 +130,19 @@ def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]
         yield client
 
 
-#: (outage, state code, days behind, the admin page's words)
-BEHIND = [(False, "first_sync", 90, "first sync under way, 3 months behind"),
-          (True, "catching_up", 10, "catching up, 1 week behind")]  # fmt: skip
+#: (outage, state code, days behind, the admin page's words: the state, then what is left and
+#: where reading stands, :func:`read_up_to_shown`; "3 months behind" before,
+#: ``test_status_backlog_words``)
+BEHIND = [(False, "first_sync", 90, "first sync under way"),
+          (True, "catching_up", 10, "catching up")]  # fmt: skip
+
+
+def read_up_to_shown(page: str) -> datetime:
+    """The moment the English admin's ingest words say the source is read up to (to the
+    minute, ``Translator.time``'s pattern)."""
+    found = re.search(r"source read up to (\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d)", page)
+    assert found is not None, page
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M %z")
 
 
 @pytest.mark.parametrize(
@@ -171,7 +181,9 @@ def test_every_view_says_how_far_behind(
     assert (days - 1) * DAY < lag < (days + 1) * DAY
     login(served)
     page = served.get("/admin/status").text
-    assert words in page and "up to date" not in page
+    assert words in page and "up to date" not in page and "behind" not in page
+    age = datetime.now(UTC) - read_up_to_shown(page)
+    assert timedelta(days=days - 1) < age < timedelta(days=days + 1), age
 
 
 def _cursor(**fields: Any) -> Cursor:

@@ -31,7 +31,7 @@ import pytest
 from cms_table import COLUMNS, Cms, cms_table
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
-from test_status_first_sync import _metrics_answered, _sqlalchemy_only
+from test_status_first_sync import _metrics_answered, _sqlalchemy_only, read_up_to_shown
 
 from feedsvc.app import Service
 from feedsvc.catalogue import Translator
@@ -41,7 +41,7 @@ from feedsvc.ingest import Ingestor, progress
 from feedsvc.roles import Roles
 from feedsvc.server import create_app
 from feedsvc.source import external_source
-from feedsvc.status import StatusReads, facts_from, flatten, ingest_state
+from feedsvc.status import IngestState, StatusReads, facts_from, flatten, ingest_state
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.records import Cursor
 from feedsvc.topic_index import TopicIndex
@@ -168,7 +168,7 @@ def says(
         assert words[language] in page, (language, page)
 
 
-FIRST = {"en": "first sync under way, 3 months behind", "vi": "đang đồng bộ lần đầu"}
+FIRST = {"en": "first sync under way", "vi": "đang đồng bộ lần đầu"}
 CHANGES: dict[str, tuple[SourceColumns, tzinfo]] = {
     "columns": (FEATURED, UTC),  # `visible` widened
     "zone": (COLUMNS, VN),  # source.timezone set: every naive time moves
@@ -219,7 +219,11 @@ def test_a_re_read_is_no_first_sync_anywhere(
         # behind by what waits after where the old cursor stood (70 minutes ago), not by the
         # re-read's own position in the archive (3 months)
         assert HOUR < view["ingest_lag_seconds"] < 2 * HOUR, view
-    assert "3 months behind" not in pages["en"] and "1 hour behind" in pages["en"]
+    # the words say where reading stands as a time: where the old cursor stood, not the
+    # re-read's own position in the archive
+    assert "behind" not in pages["en"]
+    age = datetime.now(UTC) - read_up_to_shown(pages["en"])
+    assert timedelta(hours=1) < age < timedelta(hours=2), age
 
     to_the_end(state, cms, columns, tz)  # caught up: the usual words again, everywhere
     says(
@@ -299,5 +303,8 @@ def test_state_and_lag_of_a_re_read(cursor: Cursor, code: str, lag: float) -> No
 @pytest.mark.parametrize(("language", "words"), [("en", REREAD_EN), ("vi", REREAD_VI)])
 def test_the_words_of_a_re_read(language: str, words: str) -> None:
     t = Translator(language)
-    said = t("ingest.rereading", lag=t.duration(HOUR))
-    assert said.startswith(words) and t.duration(HOUR) in said, said
+    said = t.ingest(ingest_state(_cursor(backlog=500, rate=100.0), NOW, 30.0))
+    assert said.startswith(words) and said.endswith(t.time(BOUNDARY)), said
+    assert t.number(500) in said and t.duration(5) in said, said
+    before = t.ingest(IngestState("rereading", HOUR))  # no position known: behind by the lag
+    assert before.startswith(words) and t.duration(HOUR) in before, before

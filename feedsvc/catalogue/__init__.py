@@ -45,6 +45,7 @@ from . import (
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
     from feedsvc.operations import BackfillResult, OperationError
+    from feedsvc.status import IngestState
 
 Language = Literal["vi", "en"]
 #: Who wrote a query, for its error's hint (:meth:`Translator.query_error`).
@@ -160,6 +161,31 @@ class Translator:
     def number(self, value: float) -> str:
         """``1.234`` (vi) / ``1,234`` (en)."""
         return _decimal(value, self.language)
+
+    # -- the ingest state ----------------------------------------------------------------
+    def ingest(self, state: IngestState, *, digits: bool = False) -> str:
+        """Ingest's state in words (``ingest.<code>``), the one wording of the admin's status
+        page and of ``feedsvc status``' text (``digits``: a count in plain digits, as every
+        CLI count). While rows are behind the cursor (:data:`feedsvc.status.BACKLOG_CODES`)
+        what is left and when it is done lead, and the read position is a time
+        (``ingest.progress``; ``ingest.position`` when nothing counts what is left now):
+        "first sync under way, 23 seconds behind" grew with every refresh while the rows
+        left fell. Without a position, the lag as before (``ingest.behind``)."""
+        if state.lag_seconds is None:  # no success yet: no lag to give
+            key = "ingest.failing_never" if state.code == "failing" else f"ingest.{state.code}"
+            return self(key, failures=state.failures, progress="")
+        lag = self.duration(state.lag_seconds)
+        if state.position is None:
+            progress = self("ingest.behind", lag=lag)
+        elif state.backlog and state.eta_seconds:
+            left = str(state.backlog) if digits else self.number(state.backlog)
+            progress = self(
+                "ingest.progress", backlog=left, eta=self.duration(state.eta_seconds),
+                time=self.time(state.position),
+            )  # fmt: skip
+        else:
+            progress = self("ingest.position", time=self.time(state.position))
+        return self(f"ingest.{state.code}", lag=lag, failures=state.failures, progress=progress)
 
     # -- errors by code -------------------------------------------------------------------
     def query_error(self, exc: QueryError, for_whom: QueryAuthor = "topic") -> str:
@@ -282,6 +308,11 @@ class Translator:
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):
             params["chats"] = self.chat_queries(*chats)
+        if isinstance(near := params.pop("near_keys", None), tuple):  # an unknown article key's
+            from feedsvc.keys import named  # each as the CLI spells it (typed_keys.listed)
+
+            keys = ", ".join(named(str(k)) for k in near)
+            params["near"] = self("article_near_keys", keys=keys) if near else ""
         if isinstance(fields := params.pop("fields", None), tuple):  # a topic's: "Title, Query"
             params["fields"] = ", ".join(self(f) for f in fields)
         if "state" in params:

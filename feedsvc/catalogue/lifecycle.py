@@ -59,7 +59,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "withdrawn_reason.source": ("Rút khi nhập dữ liệu", "Withdrawn in an import"),
     "withdrawn_reason.draft": ("Trở về bản nháp", "Back to draft"),
     "withdrawn_reason.deleted": ("Đã xoá khỏi nguồn", "Deleted from the source"),
-    "op.article_not_found": ("Không có bài {key}.", "There is no article {key}."),
+    # {near}: "" or article_near_keys (Translator.operation_error: part of a key typed)
+    "op.article_not_found": ("Không có bài {key}.{near}", "There is no article {key}.{near}"),
+    "article_near_keys": (
+        " Mã bài bắt đầu bằng hoặc chứa chuỗi này: {keys}.",
+        " Keys that begin with or contain it: {keys}.",
+    ),
     # `articles find KEY` of a key imported but not ingested yet, hidden by nobody (stderr)
     "op.article_not_ingested": (
         "Bài {key} có trong bảng nguồn nhưng chưa được nạp: lần nạp tới sẽ đăng nó (trong "
@@ -93,6 +98,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " trước: lệnh ẩn được ghi lại và áp dụng khi bài được nạp.",
         "There is no article {key}. If the source (CMS) has it and feedsvc has not read it"
         " yet, you can hide it ahead: the hide is recorded and applies when it is ingested.",
+    ),
+    # a search by key that found nothing, with the built-in source: feedsvc sees the table
+    "hide_ahead_builtin": (
+        "Không có bài {key}, và bảng nguồn cũng không có mã này: bài chưa được nhập (feedsvc"
+        " import). Mã bài được tìm nguyên văn, không theo một phần của mã.",
+        "There is no article {key}, and the source table does not hold this key: it has not"
+        " been imported (feedsvc import). A key is searched whole, not by a part of it.",
+    ),
+    # … offered only when no stored key begins with or contains it (not a part of a key)
+    "hide_ahead_import": (
+        "Nếu bài sẽ được nhập sau, có thể ẩn nó trước: bài đến nơi đã bị ẩn.",
+        "If it is to be imported later, you can hide it ahead, so that it arrives hidden.",
+    ),
+    # the stored keys that begin with or contain a key searched for that is none (links)
+    "near_keys": (
+        "Mã bài bắt đầu bằng hoặc chứa chuỗi đã nhập:",
+        "Keys that begin with or contain what was typed:",
     ),
     # a typed key that is the same text as several stored keys in other Unicode forms
     # (`lifecycle.typed_keys`): refused, each listed quoted and spelled by code point

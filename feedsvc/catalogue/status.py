@@ -160,19 +160,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "lỗi: chưa cập nhật thành công lần nào, đã thử lại {failures} lần",
         "failing: no successful ingest yet, failed attempts in a row: {failures}",
     ),
-    "ingest.first_sync": (
-        "đang đồng bộ lần đầu, còn chậm {lag}",
-        "first sync under way, {lag} behind",
-    ),
+    # rows still behind the cursor (status.BACKLOG_CODES): the state, then {progress}, what is
+    # left and where reading stands (Translator.ingest): "N behind" grew while the rows left
+    # fell (the built-in table's cursor is the import's time) and read as getting worse
+    "ingest.first_sync": ("đang đồng bộ lần đầu{progress}", "first sync under way{progress}"),
     # rereading: the source read again from its start after a [source.columns] or zone change
     # (feedsvc.ingest.remap); "first sync" made operators fear the stored articles were lost
     "ingest.rereading": (
-        "đang đọc lại nguồn sau khi đổi ánh xạ cột hoặc múi giờ (bài đã lưu vẫn giữ nguyên), "
-        "còn chậm {lag}",
+        "đang đọc lại nguồn sau khi đổi ánh xạ cột hoặc múi giờ (bài đã lưu vẫn giữ nguyên)"
+        "{progress}",
         "re-reading the source after a change to its column mapping or time zone (stored "
-        "articles stay), {lag} behind",
+        "articles stay){progress}",
     ),
-    "ingest.catching_up": ("đang đọc bù, còn chậm {lag}", "catching up, {lag} behind"),
+    "ingest.catching_up": ("đang đọc bù{progress}", "catching up{progress}"),
+    # {progress} while a batch works through the rows: how many are left and when it is done,
+    # then the read position as a time (the "Source read up to" fact's)
+    "ingest.progress": (
+        ": còn {backlog} bài nguồn, xong sau khoảng {eta}; đã đọc nguồn đến {time}",
+        ": {backlog} source rows left, done in about {eta}; source read up to {time}",
+    ),
+    # … when nothing counts what is left now (before the first count, no batch lately)
+    "ingest.position": ("; đã đọc nguồn đến {time}", "; source read up to {time}"),
+    # … when no position is known: the lag as it was said before
+    "ingest.behind": (", còn chậm {lag}", ", {lag} behind"),
     "ingest.standby": ("bản sao khác đang cập nhật", "another replica is ingesting"),
     # -- what people follow (feedsvc.stats) ---------------------------------------------------
     "stats.title": ("Người theo dõi", "Who follows what"),

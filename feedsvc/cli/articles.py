@@ -101,7 +101,8 @@ def articles() -> None:
     "--pending",
     is_flag=True,
     help="Record the hide even though feedsvc knows no such key yet (an external CMS's "
-    "article it has not read): ingest applies it when it stores the article.",
+    "article it has not read, or one to be imported): ingest applies it when it stores the "
+    "article.",
 )
 @_JSON_ONE
 @config_option
@@ -120,7 +121,10 @@ def hide(
         except OperationError as exc:  # feedsvc cannot tell a typo from a key not read yet
             if exc.code != "article_not_found":
                 raise
-            hint = f"{exc.message} (not read from the source yet? --pending hides it ahead)"
+            # the message names the keys that begin with or contain it (part of one typed);
+            # with the built-in table feedsvc knows it is not imported, a CMS it cannot see
+            yet = "not read from the source yet" if settings.source.url else "not imported yet"
+            hint = f"{exc.message} ({yet}? --pending hides it ahead, so it arrives hidden)"
             raise OperationError(exc.kind, hint, code=exc.code, params=exc.params) from None
 
     found, words = run_with_settings(work, config_file)
@@ -204,18 +208,21 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
     nothing did its work)."""
     from feedsvc.catalogue import ENGLISH
     from feedsvc.lifecycle.editors import find_articles, search_problem, waiting_problem
+    from feedsvc.lifecycle.typed_keys import listed, near_keys
 
     if (problem := search_problem(text)) is not None:  # named as the argument, not the web's q
         fail(ENGLISH(f"op.{problem.code}", **{**problem.params, "field": "TEXT"}), EXIT_USAGE)
 
     def work(
         db: Database, settings: Settings
-    ) -> tuple[list[EditorState], OperationError | None, Translator]:
+    ) -> tuple[list[EditorState], OperationError | None, list[str], Translator]:
         found = find_articles(db, text, limit + 1)  # one more: whether the list is cut
         waiting = waiting_problem(db, text) if not found and text else None
-        return found, waiting, _words(settings)
+        # part of a key typed (a key is matched whole): the keys it begins or is inside of
+        near = near_keys(db, text) if not found and text and waiting is None else []
+        return found, waiting, near, _words(settings)
 
-    found, waiting, words = run_with_settings(work, config_file, write=False)
+    found, waiting, near, words = run_with_settings(work, config_file, write=False)
     if cut := len(found) > limit:  # said, never silent: 20 lines read as "all there are"
         found = found[:limit]
     if as_json:
@@ -227,6 +234,8 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
         said = ENGLISH("cli.find_none", text=f'"{cell(text, exact=True)}"') if text else None
         if waiting is not None:  # imported, not ingested yet: not a typo
             said = waiting.message
+        elif near:
+            said = f"{said}; keys that begin with or contain it: {listed(near)}"
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
     elif cut:
         click.echo(f"feedsvc: {ENGLISH('cli.find_more', limit=limit)}", err=True)

@@ -1,6 +1,7 @@
 """Chats that receive no alerts now, and why a queued alert waits, in the CLI's English:
-``feedsvc status``'s ``chats_not_receiving``, ``chat_pauses`` and ``recent_errors``, and
-``feedsvc subs list``'s notes.
+``feedsvc status``'s ``chats_not_receiving``, ``chat_pauses`` and ``recent_errors`` (and the
+words beside its lag during a catch-up, :meth:`English.backlog`), and ``feedsvc subs list``'s
+notes.
 
 The catalogue (Babel) is imported only when there is something to word: the start-up cost of
 commands that usually have nothing."""
@@ -15,6 +16,8 @@ from feedsvc.cli.common import CELL_CHARS, cell
 if TYPE_CHECKING:
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
+    from feedsvc.status import IngestState
 
 
 class English:
@@ -58,6 +61,17 @@ class English:
             failure.state, failure.channel, failure.retry_kind
         )
         return cast("str", words)
+
+    def backlog(self, state: IngestState | None) -> str | None:
+        """What ``status``' text adds to the ``ingest_lag_seconds`` line while rows are behind
+        the cursor (``status.BACKLOG_CODES``): the admin's words for the state
+        (``Translator.ingest``, counts in plain digits) — what is left, when it is done, where
+        reading stands —, as the lag alone grew while the rows left fell. None otherwise."""
+        from feedsvc.status import BACKLOG_CODES
+
+        if state is None or state.code not in BACKLOG_CODES:
+            return None
+        return cast("str", self._translator().ingest(state, digits=True))
 
     def time(self, moment: datetime) -> str:
         """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""

@@ -225,9 +225,9 @@ def status(config_file: str | None, as_json: bool) -> None:
     when = None if as_json else partial(local_time, tz=settings.tz)
     with lite_read(settings) as reader:
         if reader is not None:
-            facts, pauses, errors = _lite_status(settings, reader, when)
+            facts, pauses, errors, ingest = _lite_status(settings, reader, when)
         else:
-            facts, pauses, errors = _db_status(settings, when)
+            facts, pauses, errors, ingest = _db_status(settings, when)
     english = English(settings.tz)
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
@@ -267,6 +267,8 @@ def status(config_file: str | None, as_json: bool) -> None:
                 click.echo(f"{'':{width}}    {line if key in _SHOWN_LISTS else cell(line)}")
         elif isinstance(value, datetime):
             click.echo(f"{key.ljust(width)}  {local_time(value, settings.tz)}")
+        elif key == "ingest_lag_seconds" and (said := english.backlog(ingest)) is not None:
+            click.echo(f"{key.ljust(width)}  {cell(value)} ({cell(said)})")
         elif key == "ingest_cursor" and isinstance(value, str):  # "<ISO UTC> / <row id>"
             at, _, row = value.partition(" / ")
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -305,8 +307,9 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
 _SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 
 #: Keys ``--json`` gives that the text leaves out: a fact's second name
-#: (:data:`feedsvc.status.ALIASES`) and ``chat_pauses`` (``chats_not_receiving``'s lines).
-_JSON_ONLY = frozenset({"queue_depth", "chat_pauses"})
+#: (:data:`feedsvc.status.ALIASES`), ``chat_pauses`` (``chats_not_receiving``'s lines) and
+#: ``quarantined`` (:data:`feedsvc.status.QUARANTINED`: ``quarantined_rows``' lines as data).
+_JSON_ONLY = frozenset({"queue_depth", "chat_pauses", "quarantined"})
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 
@@ -321,7 +324,8 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
     return str(len(value))
 
 
-_StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors
+#: facts, pauses, errors, the ingest state (``status.IngestState``: its words on the lag line)
+_StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any], Any]
 
 
 _When = Callable[[datetime], str] | None  # how a listed line writes a time (None: ISO UTC)
@@ -330,20 +334,19 @@ _When = Callable[[datetime], str] | None  # how a listed line writes a time (Non
 def _db_status(settings: Settings, when: _When) -> _StatusParts:
     """The facts, paused chats and recent errors through SQLAlchemy (any state DB)."""
     from feedsvc import operations as ops
-    from feedsvc.status import collect_status
+    from feedsvc.status import flatten, ingest_fact, status_facts
 
     db = open_db(settings, write=False)
-    view = _status_view(settings, db)
-    facts = collect_status(view, when=when)
+    facts = status_facts(_status_view(settings, db))
     details = ops.status_details(db, RECENT_ERRORS)
-    return facts, details.chat_pauses, details.recent_errors
+    return flatten(facts, when), details.chat_pauses, details.recent_errors, ingest_fact(facts)
 
 
 def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _StatusParts:
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.channel_modes import channel_modes
-    from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten
+    from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten, ingest_fact
     from feedsvc.store import lite
 
     source = _source_name(settings)
@@ -359,7 +362,8 @@ def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _Statu
         channels=channel_modes(settings, reads.tokens_seen),
     )
     pauses = lite.chat_pauses(reader, now)
-    return flatten(facts, when), pauses, lite.recent_errors(reader, RECENT_ERRORS)
+    errors = lite.recent_errors(reader, RECENT_ERRORS)
+    return flatten(facts, when), pauses, errors, ingest_fact(facts)
 
 
 def _source_name(settings: Settings) -> str:

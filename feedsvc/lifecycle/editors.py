@@ -28,7 +28,7 @@ from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
 from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, named, trim_key
-from feedsvc.lifecycle.typed_keys import noted, stored_article, waiting_hide
+from feedsvc.lifecycle.typed_keys import not_found, noted, stored_article, waiting_hide
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -66,7 +66,8 @@ def _key(source_key: str) -> str:
     (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL) except the bidi
     controls: import and ingest refuse keys holding one only since the change CHANGELOG calls
     "a key that could not be taken down", and a key stored before must still be found.
-    One that is not stored is refused as before (:func:`_not_found`)."""
+    One that is not stored is refused as before (:func:`~feedsvc.lifecycle.typed_keys.
+    not_found`)."""
     key = trim_key(source_key)  # the parser's and migration 0019's rule
     refuse_control("source_key", _BIDI.sub("", key))
     if not key or len(key) > MAX_TYPED_KEY:
@@ -81,19 +82,6 @@ def _invalid_key() -> OperationError:
         "invalid", f"source_key must be 1–{MAX_KEY} characters", code="source_key_invalid",
         field="source_key",
     )  # fmt: skip
-
-
-def _not_found(key: str) -> OperationError:
-    """``not_found``; for a key holding a bidi control, which no article can have any more,
-    the refused character (what it always was)."""
-    if _BIDI.search(key):
-        refuse_control("source_key", key)
-    return OperationError(
-        "not_found",
-        f"unknown article {named(key)}",
-        code="article_not_found",
-        params={"key": key},
-    )
 
 
 def waiting_problem(db: Database, text: str) -> OperationError | None:
@@ -170,8 +158,8 @@ def hide_article(
             found = _hide_stored(db, conn, key, text, by)
         if found is None:
             found = _hide_ahead(db, conn, key, text, by, pending)
-    if found is None:
-        raise _not_found(key)
+        if found is None:
+            raise not_found(conn, key)
     return found
 
 
@@ -231,7 +219,8 @@ def unhide_article(
         found = _unhide(db, key, release)
         if found is not None:
             return found
-    raise _not_found(key)
+    with db.read() as conn:
+        raise not_found(conn, key)
 
 
 def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> EditorState | None:
@@ -262,8 +251,8 @@ def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> Edito
         if released:
             assert held is not None
             _release(conn, held, release, now)
-    if found is None:
-        raise _not_found(key)
+        if found is None:
+            raise not_found(conn, key)
     found = noted(found, key, meant.lookalikes)
     return replace(found, released=True) if released else found
 
@@ -273,7 +262,7 @@ def _cancel(conn: Connection, key: str) -> EditorState:
     held = waiting_hide(conn, key)
     waiting = [] if held.key is None else pending_hides.pending_states(conn, [held.key], 1)
     if held.key is None or not waiting or pending_hides.cancel(conn, held.key) is None:
-        raise _not_found(key)
+        raise not_found(conn, key)
     # the answer says it (each front end's own words); a log line said it again on the CLI's
     # stderr
     log.debug("unhide: %s pending hide cancelled before ingest", held.key)

@@ -17,9 +17,12 @@ from dataclasses import replace
 
 from sqlalchemy import Connection
 
-from feedsvc.keys import named
-from feedsvc.operations import OperationError
-from feedsvc.store import pending_hides
+from feedsvc.bidi import BIDI_CONTROLS
+from feedsvc.db import Database
+from feedsvc.fieldtext import control_char
+from feedsvc.keys import MAX_TYPED_KEY, named, trim_key
+from feedsvc.operations import OperationError, refuse_control
+from feedsvc.store import article_keys, pending_hides
 from feedsvc.store.article_keys import Meant, article_meant, meant
 from feedsvc.store.lifecycle import EditorState
 
@@ -29,6 +32,9 @@ LITERAL_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 #: the error of a typed key several stored keys are the same text of (none of them exactly)
 AMBIGUOUS = "article_key_ambiguous"
+#: how many stored keys beginning with or containing an unknown typed key are named
+NEAR_KEYS = 10
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 def listed(keys: Sequence[str]) -> str:
@@ -92,3 +98,34 @@ def key_notes(found: EditorState) -> list[tuple[str, dict[str, object]]]:
     if found.pending and LITERAL_ESCAPE.search(found.source_key):
         notes.append(("key_literal_escape", {"key": named(found.source_key)}))
     return notes
+
+
+def not_found(conn: Connection, key: str) -> OperationError:
+    """``not_found`` ``article_not_found`` for ``key`` (a key as looked up, of no article and
+    no hide waiting for one), naming the stored keys that begin with or contain it
+    (``near_keys``, :func:`near_keys`' rule: part of a key typed); for a key holding a bidi
+    control, which no article can have any more, the refused character (what it always
+    was)."""
+    if _BIDI.search(key):
+        refuse_control("source_key", key)
+    near = article_keys.near_keys(conn, key, NEAR_KEYS)
+    said = f"; keys that begin with or contain it: {listed(near)}" if near else ""
+    return OperationError(
+        "not_found", f"unknown article {named(key)}{said}", code="article_not_found",
+        params={"key": key, "near_keys": tuple(near)},
+    )  # fmt: skip
+
+
+def near_keys(db: Database, text: str) -> list[str]:
+    """Stored keys (articles, and rows of the built-in source table not ingested yet) that
+    begin with or contain ``text`` typed as a key, at most :data:`NEAR_KEYS`, those that begin
+    with it first (:func:`feedsvc.store.article_keys.near_keys`); [] for a text that is no key
+    (empty, too long, a control character). Why: a key is looked up whole, so part of one
+    (``DEMO-20261206-0003`` for ``DEMO-20261206-00031``) found nothing and was offered a hide
+    ahead of ingest; an unknown key's answer names these instead (``articles hide|find``, the
+    API's 404 ``near_keys``, the admin's list of them)."""
+    key = trim_key(text)
+    if not key or len(key) > MAX_TYPED_KEY or control_char(key) is not None:
+        return []
+    with db.read() as conn:
+        return article_keys.near_keys(conn, key, NEAR_KEYS)

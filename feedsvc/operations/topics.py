@@ -22,12 +22,12 @@ from feedsvc.operations.errors import (
     topic_exists,
     unknown_topic,
 )
+from feedsvc.operations.topic_checks import check_version, created_since, not_there
 from feedsvc.query_users import broken_users
 from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
-from feedsvc.topic_versions import absent_since, changed_since
 from feedsvc.topics_file import SLUG_PROBLEMS, slug_problem
 
 if TYPE_CHECKING:
@@ -114,21 +114,22 @@ def save_topic(
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
     title and description are saved as :mod:`feedsvc.fieldtext` normalises them.
     ``create_only``: an existing slug is ``topic_exists``, but for the same create sent again
-    (:func:`_created_since`: ``expected_version`` is a new-topic form's,
-    :func:`~feedsvc.topic_versions.absent_version`), answered ``created`` as the first was and
-    nothing written. ``update_only`` (the admin's edit form, an API ``PUT`` with
-    ``If-Match``): a topic that is gone — deleted since the form was opened — is ``conflict``
-    ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
-    topics-file topic deleted on purpose came back with it); one that never was (no deletion
-    recorded, :func:`_not_there`) is ``not_found`` ``topic_not_found``.
+    (:func:`~feedsvc.operations.topic_checks.created_since`: ``expected_version`` is a
+    new-topic form's, :func:`~feedsvc.topic_versions.absent_version`), answered ``created`` as
+    the first was and nothing written. ``update_only`` (the admin's edit form, an API ``PUT``
+    with ``If-Match``): a topic that is gone — deleted since the form was opened — is
+    ``conflict`` ``topic_deleted_meanwhile``, never created again (an upsert did, and said
+    "created"; a topics-file topic deleted on purpose came back with it); one that never was
+    (no deletion recorded, :func:`~feedsvc.operations.topic_checks.not_there`) is
+    ``not_found`` ``topic_not_found``.
 
     ``expected_version``: the topic's version as the caller last saw it
     (:attr:`Topic.version`: the admin's form, an API ``If-Match``); None checks nothing (the
     CLI, the topics file, an API ``PUT`` without ``If-Match``). **The one decision** on a save
-    over a stale view (:func:`_check_version`): another change meanwhile is ``conflict``
-    ``topic_changed_meanwhile`` and nothing is saved; an empty or unreadable version is
-    ``invalid`` ``topic_version_missing``; a topic gone is ``topic_deleted_meanwhile`` (never
-    there: ``topic_not_found``)."""
+    over a stale view (:func:`~feedsvc.operations.topic_checks.check_version`): another change
+    meanwhile is ``conflict`` ``topic_changed_meanwhile`` and nothing is saved; an empty or
+    unreadable version is ``invalid`` ``topic_version_missing``; a topic gone is
+    ``topic_deleted_meanwhile`` (never there: ``topic_not_found``)."""
     return _save(
         db, spec, origin, create_only=create_only, update_only=update_only,
         expected_version=expected_version,
@@ -165,12 +166,12 @@ def _save(
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         current = existing.get(spec.slug)
         if create_only and current is not None:
-            if _created_since(conn, current, spec, expected_version):
+            if created_since(conn, current, spec, expected_version):
                 return Saved("created", slug=spec.slug)  # as the first answer; no write
             raise topic_exists(spec.slug)
         checked = update_only or (expected_version is not None and not create_only)
         if checked and current is None:
-            raise _not_there(conn, spec.slug)
+            raise not_there(conn, spec.slug)
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
         saved = current.query if current is not None else None
@@ -189,7 +190,7 @@ def _save(
             )
         _refuse_broken_chat_queries(spec.slug, broken.chats)
         if expected_version is not None and current is not None:  # last: all else is valid
-            _check_version(current, expected_version, spec)
+            check_version(current, expected_version, spec)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise deleted_meanwhile(spec.slug)
@@ -234,67 +235,6 @@ def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> Non
         params={"slug": slug, "chat_queries": (shown, more)},
         field="query",
     )
-
-
-def _check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
-    """Refuse a save made from a stale view of ``current`` (:mod:`feedsvc.topic_versions`):
-    ``topic_changed_meanwhile`` names the fields changed since ``expected`` was read and
-    carries the stored topic (``now``: field → value) and its ``version``, which the admin's
-    form takes, so that saving again overwrites deliberately; ``topic_version_missing`` when
-    ``expected`` is no version (a form from before versions, a script), with the same
-    ``version``: refused rather than unchecked, since such a form is exactly one opened long
-    ago, and what was typed is shown again, not lost. A field changed meanwhile to the value
-    ``saving`` writes is no conflict: nothing of the other change is lost (the same form sent
-    twice — Save pressed again while a backfill-on-save ran, an API client's retry — was
-    refused as "changed by someone else", naming fields that held what it sent)."""
-    changed = changed_since(expected, current.spec)
-    fields = changed and tuple(f for f in changed if getattr(current, f) != getattr(saving, f))
-    version = current.version
-    if changed is None:
-        raise OperationError(
-            "invalid",
-            f"the form has no topic version (field 'version'); nothing was saved: reload "
-            f"topic {current.slug} and save again",
-            code="topic_version_missing",
-            params={"slug": current.slug, "field": "version", "version": version},
-        )
-    if fields:
-        raise OperationError(
-            "conflict",
-            f"topic {current.slug} was changed meanwhile ({', '.join(fields)}); nothing was "
-            "saved",
-            code="topic_changed_meanwhile",
-            params={"slug": current.slug, "fields": fields, "version": version,
-                    "now": {f: getattr(current, f) for f in fields}},
-        )  # fmt: skip
-
-
-def _created_since(
-    conn: Connection, current: Topic, saving: TopicSpec, expected: str | None
-) -> bool:
-    """Whether a create of ``saving`` finding ``current`` under its slug is that create sent
-    again (Save double-clicked: the second POST was refused "already exists", the page shown,
-    and the admin made a duplicate under another slug): ``expected``, a new-topic form's
-    version (:func:`~feedsvc.topic_versions.absent_since`), says no topic was there when it
-    was opened; the topic was created since and holds exactly what is sent, as stored. An
-    edit's rule (:func:`_check_version`): a change meanwhile to what the save sends is no
-    conflict. Any other form, a topic older than the form, no such version (the API's
-    ``POST``): ``topic_exists``."""
-    since = absent_since(expected) if expected is not None else None
-    if since is None or current.spec != saving:
-        return False
-    made = topic_store.identity(conn, current.slug)
-    return made is not None and made[1] >= since
-
-
-def _not_there(conn: Connection, slug: str) -> OperationError:
-    """What an update of ``slug``, which no topic has, is refused as: ``topic_deleted_meanwhile``
-    when the store recorded its deletion (``store.topics.was_deleted``: a form or an ``If-Match``
-    read it before), else ``topic_not_found``: there never was one (``PUT`` with ``If-Match`` on
-    a typo), or it was deleted before migration 0034 recorded deletions."""
-    if topic_store.was_deleted(conn, slug):
-        return deleted_meanwhile(slug)
-    return unknown_topic(slug)
 
 
 def get_topic(db: Database, slug: str) -> Topic:

@@ -21,9 +21,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Table, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, case, func, or_, select
 
-from feedsvc.db.schema import articles
+from feedsvc.db.schema import articles, source_articles
 from feedsvc.keys import canonical
 
 CHUNK = 250  # keys per statement: two IN lists of up to twice that, inside every backend
@@ -124,3 +124,33 @@ def stored_lookalikes(conn: Connection, keys: Sequence[str]) -> dict[str, list[L
         if others:
             out[key] = sorted(others, key=lambda a: a.source_key)
     return out
+
+
+def near_keys(conn: Connection, typed: str, limit: int) -> list[str]:
+    """Stored keys that begin with or contain ``typed`` (a key, trimmed; compared in NFC and
+    in any case as the backend's ``lower`` folds it — SQLite: ASCII letters), among the
+    articles and the built-in source table's rows (imported, not ingested yet): at most
+    ``limit``, those that begin with it first, then the shortest, then in code point order.
+    What an editor who typed part of a key is shown (a key is looked up whole: part of one
+    found nothing, and the admin offered to hide that part ahead of ingest). ``%`` and ``_``
+    are matched literally. Each table is read once (``LIMIT``: a scan, as a title search is,
+    only when a search by key found nothing)."""
+    form = canonical(typed)
+    escaped = form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found: set[str] = set()
+    for table in (articles, source_articles):
+        shown = func.lower(func.coalesce(table.c.source_key_nfc, table.c.source_key))
+        begins = case((shown.like(func.lower(escaped + "%"), escape="\\"), 0), else_=1)
+        stmt = (
+            select(table.c.source_key)
+            .where(shown.like(func.lower("%" + escaped + "%"), escape="\\"))
+            .order_by(begins, func.length(table.c.source_key), table.c.source_key)
+            .limit(limit)
+        )
+        found.update(conn.execute(stmt).scalars())
+    folded = form.lower()
+
+    def rank(key: str) -> tuple[bool, int, str]:
+        return (not canonical(key).lower().startswith(folded), len(key), key)
+
+    return sorted(found, key=rank)[:limit]

@@ -5,6 +5,7 @@ the API); forms carry the CSRF token like every other admin form (:meth:`Admin.g
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -13,10 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from feedsvc.fieldtext import control_char
-from feedsvc.keys import spelled, trim_key
+from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, spelled, trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
-from feedsvc.lifecycle.typed_keys import key_notes
+from feedsvc.lifecycle.typed_keys import key_notes, near_keys
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_text import field_words
@@ -27,6 +28,19 @@ if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
 
 PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """What a search by key that found nothing shows (:func:`article_routes`' ``_ahead``):
+    ``note`` above it, the stored keys that begin with or contain the key typed (``near``:
+    each with its search's quoted text, a link listing that article with its own buttons),
+    and whether the form hiding ``key`` before ingest is offered (``offer``)."""
+
+    key: str
+    note: str
+    offer: bool
+    near: list[tuple[str, str]] = field(default_factory=list)
 
 
 def article_routes(admin: Admin) -> list[Route]:
@@ -46,17 +60,28 @@ def article_routes(admin: Admin) -> list[Route]:
         ahead = None if rows else await run_in_threadpool(_ahead, q)
         return admin.page("articles.html", ctx, q=q, rows=rows, error=None, ahead=ahead)
 
-    def _ahead(q: str) -> tuple[str, str] | None:
-        """A search that found nothing, for a text that can be a key: the key and what to say
-        above a form that hides it ahead of ingest (a takedown cannot wait for the next
-        poll): imported and waiting for ingest, or, for a source feedsvc cannot look into
-        (an external CMS), maybe there. None for a text that is no key."""
+    def _ahead(q: str) -> Ahead | None:
+        """A search that found nothing, for a text that can be a key: what to say, the stored
+        keys that begin with or contain it, and whether to offer to hide it ahead of ingest (a
+        takedown cannot wait for the next poll). A key the built-in source table holds,
+        imported and waiting for ingest: offered. One it does not hold, with the built-in
+        source, is not imported (feedsvc sees the table): said so, and offered — "so it
+        arrives hidden if it is imported" — only when no stored key begins with or contains
+        it (part of a key typed: a key is looked up whole, and the offer recorded a hide for
+        the part). For an external CMS, which feedsvc cannot look into, the key may be
+        there: offered. None for a text that is no key."""
         key = trim_key(q)
-        if not key or control_char(key) is not None or len(key) > 255:
+        if not key or control_char(key) is not None or len(key) > MAX_TYPED_KEY:
             return None  # a bidi control is found when stored, never hidden ahead
         waiting = editors.waiting_problem(db, key)
-        note = t.operation_error(waiting) if waiting else t("hide_ahead_note", key=key)
-        return key, note
+        if waiting:
+            return Ahead(key, t.operation_error(waiting), len(key) <= MAX_KEY)
+        near = [(k, _quote(k)) for k in near_keys(db, key)]
+        if service.settings.source.url:  # an external CMS's key feedsvc has not read: maybe
+            return Ahead(key, t("hide_ahead_note", key=key), len(key) <= MAX_KEY, near)
+        offer = not near and len(key) <= MAX_KEY
+        said = [t("hide_ahead_builtin", key=key), *([t("hide_ahead_import")] if offer else [])]
+        return Ahead(key, " ".join(said), offer, near)
 
     def action(hide: bool) -> Route:
         async def handler(request: Request, ctx: Ctx) -> Response:

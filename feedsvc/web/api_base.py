@@ -207,6 +207,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 position=exc.position,
                 column=exc.column,
                 source_keys=_listed(exc.params.get("source_keys")),
+                near_keys=_listed(exc.params.get("near_keys")) or None,
             )
             # the service is stopping: when to come back, as every other 503 says it
             retry = {"Retry-After": str(RETRY_AFTER)} if status == 503 else None
@@ -222,6 +223,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
 
 
 def _listed(keys: object) -> list[str] | None:
-    """An operation error's ``source_keys`` (an ambiguous article key's candidates) as the
-    answer lists them; None for any other error."""
+    """An operation error's ``source_keys`` (an ambiguous article key's candidates) or
+    ``near_keys`` (an unknown one's, ``lifecycle.typed_keys.not_found``) as the answer lists
+    them; None for any other error."""
     return [str(k) for k in keys] if isinstance(keys, tuple) else None

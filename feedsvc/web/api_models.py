@@ -117,6 +117,12 @@ class ErrorOut(Out):
         description="`article_key_ambiguous`: the stored article keys the key given is the "
         "same text as, in other Unicode forms (give one exactly)",
     )
+    near_keys: list[str] | None = Field(
+        None,
+        description="`article_not_found`: stored article keys that begin with or contain the "
+        "key given (up to 10, those that begin with it first; a key is looked up whole, so "
+        "part of one finds none); absent when none does",
+    )
 
 
 # -- topics ------------------------------------------------------------------------------------

@@ -213,6 +213,25 @@ class ChannelRefusalOut(Out):
     last_at: datetime = Field(description="its latest refusal")
 
 
+class QuarantinedOut(Out):
+    """A quarantined source row (``status.quarantined_object``): ``quarantined_rows``' line as
+    data."""
+
+    source: str = Field(description="the source: `builtin` or `external:<table>`")
+    row_id: str = Field(description="the source row's id")
+    source_key: str | None = Field(description="its key, when it could be read")
+    stage: str = Field(
+        description="where it failed: `read` (reading the source), `parse` (validation), "
+        "`store` (storing), `ahead` (held back: a cursor value in the future)"
+    )
+    field: str | None = Field(
+        description="the article field the reason names first (`parse` only), else null"
+    )
+    reason: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
 class StatusOut(Out):
     """``feedsvc status``'s facts (open-ended), plus the outbox's side."""
 
@@ -229,6 +248,14 @@ class StatusOut(Out):
     queue_depth: int
     chat_pauses: list[ChatPauseOut]
     recent_errors: list[DeliveryOut]
+    quarantined_rows: list[str] = Field(
+        default_factory=list,
+        description="the newest quarantined source rows (up to 20), one line each, for people",
+    )
+    quarantined: list[QuarantinedOut] = Field(
+        default_factory=list,
+        description="the same rows as `quarantined_rows`, in the same order, as objects",
+    )
     channel_refusals: dict[str, list[ChannelRefusalOut]] = Field(
         default_factory=dict,
         description="per channel, the running processes whose token it refuses now (newest "
