@@ -275,6 +275,7 @@ async def _serve(
 ) -> bool:
     """:func:`serve`'s start, run and stop, the signals on the loop; True when the service
     stopped itself (:mod:`feedsvc.schema_watch`: its state DB's schema changed under it)."""
+    from feedsvc.bounded_log import close_all
     from feedsvc.schema_watch import watch_schema
 
     service.exit_guard = signals.guard  # one countdown, whenever the signal came
@@ -323,6 +324,9 @@ async def _serve(
         else:
             await stop.wait()
     finally:
+        # HTTP has stopped: the lines a flood had counted are told before the stop's own
+        # (atexit would be after them, and an abandoned stop's exit runs no atexit)
+        close_all()
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()
