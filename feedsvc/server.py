@@ -90,6 +90,7 @@ def create_app(service: Service) -> FeedFastPath:
 
     from feedsvc.catalogue import Translator
     from feedsvc.web import routes
+    from feedsvc.web.address_headers import AddressHeaders
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.fast_path import FeedFastPath
@@ -137,7 +138,9 @@ def create_app(service: Service) -> FeedFastPath:
     # the fast path answers the root's feed polls, the rest reach the routes through it
     reserved = {getattr(route, "path", "/").split("/")[1] for route in app.routes}
     # a request the stop cut short (uvicorn's grace period over): a 503, not a traceback
-    mounted = Mounted(StopAnswer(app, service), mount_path(http), reserved)
+    # the API's cache headers and the feeds' cross-origin reads on every answer there, the
+    # stop's 503 included (web.address_headers), at the paths as routed
+    mounted = Mounted(AddressHeaders(StopAnswer(app, service)), mount_path(http), reserved)
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
         with_trusted_proxies(mounted, http.trusted_proxies),
@@ -275,6 +278,7 @@ async def _serve(
 ) -> bool:
     """:func:`serve`'s start, run and stop, the signals on the loop; True when the service
     stopped itself (:mod:`feedsvc.schema_watch`: its state DB's schema changed under it)."""
+    from feedsvc.bounded_log import close_all
     from feedsvc.schema_watch import watch_schema
 
     service.exit_guard = signals.guard  # one countdown, whenever the signal came
@@ -323,6 +327,9 @@ async def _serve(
         else:
             await stop.wait()
     finally:
+        # HTTP has stopped: the lines a flood had counted are told before the stop's own
+        # (atexit would be after them, and an abandoned stop's exit runs no atexit)
+        close_all()
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()

@@ -6,6 +6,8 @@ reader pressed it and heard nothing. Now the page has one polite live region (``
 visually hidden) that the button's script fills with the same words, in the site's language,
 changed on every copy so a second one is said too. Checked in Chromium's accessibility tree
 (Chrome DevTools Protocol): the region is exposed (not ignored), ``status``, ``live: polite``.
+Each button's name says what it copies ("Chép địa chỉ RSS", "Chép lệnh Zalo"; each was heard
+as "Chép" alone), and keeps saying it after a copy (the live region says "Đã chép").
 The admin has no copy button; its one feedback written by script, the topic editor's preview,
 is already a polite live region (``test_admin_browser``).
 """
@@ -56,6 +58,22 @@ def status_region(b: Any) -> dict[str, Any]:
     return {"ignored": region.get("ignored"), "properties": properties, "text": text}
 
 
+def button_names(b: Any) -> list[str]:
+    """Chromium's accessible name of each copy button (``button[data-copy]``), in page order."""
+    root = b.execute_cdp_cmd("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    found = b.execute_cdp_cmd(
+        "DOM.querySelectorAll", {"nodeId": root, "selector": "button[data-copy]"}
+    )
+    names = []
+    for node in found["nodeIds"]:
+        tree = b.execute_cdp_cmd(
+            "Accessibility.getPartialAXTree", {"nodeId": node, "fetchRelatives": False}
+        )
+        button = next(n for n in tree["nodes"] if n.get("role", {}).get("value") == "button")
+        names.append(button["name"]["value"])
+    return names
+
+
 @pytest.mark.parametrize("site_language", ["vi", "en"], indirect=True)
 def test_a_copy_is_announced_in_the_sites_language(
     site_language: str,
@@ -71,6 +89,11 @@ def test_a_copy_is_announced_in_the_sites_language(
         ("/?q=kien", "url-kien-thuy-atom", "zalo-kien-thuy"),
     ]:
         opened(b, f"{server}{path}")
+        if path.startswith("/topics/"):  # each button names what it copies
+            names = [t("reader.copy_zalo")] + [
+                t("reader.copy_feed", format=label) for label in ("RSS", "Atom", "JSON Feed")
+            ]
+            assert button_names(b) == names
         region = status_region(b)
         assert region["ignored"] is False and region["text"] == ""  # there, and silent
         assert region["properties"]["live"] == "polite"
@@ -92,6 +115,8 @@ def test_a_copy_is_announced_in_the_sites_language(
         wait(b).until(lambda _: status_region(b)["text"] == copied + "\u00a0")
         button.click()  # and a third
         wait(b).until(lambda _: status_region(b)["text"] == copied)
+        if path.startswith("/topics/"):  # the action's name, after copies as before
+            assert button_names(b) == names
     # the Zalo line is there in the page's language too
     opened(b, f"{server}/topics/kien-thuy")
     line = b.find_element(By.ID, "zalo-kien-thuy-private")

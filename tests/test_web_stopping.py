@@ -20,6 +20,7 @@ from factories import article
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
+from feedsvc.bounded_log import BURST, close_all
 from feedsvc.config import load_config
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
@@ -111,6 +112,35 @@ def test_a_request_cancelled_by_the_stop_is_answered_503_in_its_format(
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [f"GET {path}: not answered before the service's stop; answered 503"]
     assert all(r.exc_info is None for r in caplog.records)  # no traceback
+
+
+def test_many_requests_cut_short_are_a_few_lines_and_one_count(
+    stopping_service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client may hold as many requests open as the connection cap allows: their stop was a
+    WARNING each (2,000 lines at a stop); now the first few and one line counting the rest
+    (:mod:`feedsvc.bounded_log`, told at once by the service's stop: ``close_all``)."""
+    entered: list[int] = []
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        entered.append(1)
+        await asyncio.Event().wait()
+
+    app = StopAnswer(slow, stopping_service)
+
+    async def forty() -> None:
+        await asyncio.gather(
+            *(cancelled(app, scope(f"/topics/t{i}"), lambda: len(entered) == 40) for i in range(40))
+        )
+
+    with caplog.at_level(logging.WARNING, "feedsvc.web.stopping"):
+        asyncio.run(forty())
+        close_all()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == BURST + 1, lines
+    assert lines[0].endswith(": not answered before the service's stop; answered 503")
+    assert lines[-1].startswith("30 more requests cut short by the service's stop in ")
+    assert ", from 1 address; the first: GET /topics/t" in lines[-1]
 
 
 def test_a_cancellation_while_not_stopping_is_not_taken(stopping_service: Any) -> None:

@@ -20,10 +20,22 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from feedsvc.bounded_log import BoundedLog
 from feedsvc.config import Settings
 from feedsvc.ratelimit import TOKEN_FAILURES, TOKEN_WINDOW, FailureLimiter
 
 log = logging.getLogger(__name__)
+
+#: A wrong admin token, one WARNING per try (:func:`token_refused`): what an operator greps
+#: for a guesser's address. A client may send them as fast as it likes (the failure limit is
+#: per address), so bounded (:class:`~feedsvc.bounded_log.BoundedLog`).
+REFUSED_TOKENS = BoundedLog(log, ("admin token refused", "admin tokens refused"))
+#: ``admin.token_file`` unreadable: read on every admin and API request, so bounded too.
+UNREADABLE_TOKEN = BoundedLog(
+    log,
+    ("failed read of admin.token_file", "failed reads of admin.token_file"),
+    level=logging.ERROR,
+)
 
 SESSION_COOKIE = "feedsvc_admin"
 LOGIN_COOKIE = "feedsvc_login"  # pre-session nonce: the login form has a CSRF token too
@@ -50,7 +62,9 @@ def configured_token(settings: Settings) -> str | None:
         return settings.admin_token()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        log.error("admin.token_file %s cannot be read: %s", settings.admin.token_file, reason)
+        UNREADABLE_TOKEN.log(
+            "admin.token_file %s cannot be read: %s", settings.admin.token_file, reason
+        )
         return None
 
 
@@ -187,5 +201,12 @@ def check_bearer(
     if scheme.lower() == "bearer" and check_token(given.strip(), expected):
         limiter.succeeded(client)
         return BearerCheck(ok=True, offered=True)
-    limiter.failed(client)
+    token_refused(limiter, client, "Bearer token")
     return BearerCheck(ok=False, offered=True)
+
+
+def token_refused(limiter: FailureLimiter, client: str, how: str) -> None:
+    """A wrong admin token from ``client`` (``how``: the login form, a Bearer token): counted
+    against its address (``limiter``) and one bounded WARNING line, never the token sent."""
+    limiter.failed(client)
+    REFUSED_TOKENS.log("admin token refused from %s (%s)", client, how, source=client)

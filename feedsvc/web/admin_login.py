@@ -81,7 +81,7 @@ async def _login(admin: Admin, request: Request, key: bytes) -> Response:
         return response
     token = auth.configured_token(admin.settings) or ""
     if not auth.check_token(str(form.get("token", "")), token):
-        admin.limiter.failed(client)
+        auth.token_refused(admin.limiter, client, "login form")
         return _login_form(admin, key, next_path, admin.t("login_failed"), 401)
     admin.limiter.succeeded(client)
     done = RedirectResponse(admin.location(next_path.removeprefix(PREFIX)), 303)

@@ -8,8 +8,11 @@ which both protocol paths share; uvicorn's own was an English ``Invalid HTTP req
 received.`` whatever the site's language. A hostile or broken client is not a fault of the
 service: one WARNING line, no traceback, and nothing of the request's bytes (they may hold
 escape sequences for the operator's terminal, or someone's token): only the parser's reason,
-one of llhttp's fixed phrases, and the peer's address. An exception raised by our own code in a
-parser callback (not a client's doing) is the one case logged with its traceback, at ERROR.
+one of llhttp's fixed phrases, and the peer's address. Those lines are bounded
+(:data:`REFUSALS`, a :class:`feedsvc.bounded_log.BoundedLog`): the first few a minute in full,
+the rest counted in one summary line (a flood of bare-LF requests wrote 42,204 lines in 5 s).
+An exception raised by our own code in a parser callback (not a client's doing) is the one
+case logged with its traceback, at ERROR, and never held back.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ import logging
 
 import httptools
 
+from feedsvc.bounded_log import BoundedLog
+
 log = logging.getLogger(__name__)
+
+#: The refusals' log lines, bounded (:func:`log_refusal`).
+REFUSALS = BoundedLog(
+    log, ("malformed HTTP request answered 400", "malformed HTTP requests answered 400")
+)
 
 
 class TwoHosts(ValueError):
@@ -71,6 +81,8 @@ def printable(text: str) -> str:
 
 
 def log_refusal(client: tuple[str, int] | None, reason: str) -> None:
-    """The one line for a refused request: who and why (never the request's bytes)."""
+    """The one line for a refused request: who and why (never the request's bytes), through
+    :data:`REFUSALS` (counted by the client's address past the window's first lines)."""
     peer = f"{client[0]}:{client[1]}" if client else "unknown peer"
-    log.warning("malformed HTTP request from %s answered 400: %s", peer, reason)
+    source = client[0] if client else None
+    REFUSALS.log("malformed HTTP request from %s answered 400: %s", peer, reason, source=source)

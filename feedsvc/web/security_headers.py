@@ -19,12 +19,17 @@
   ``nosniff`` alone (:data:`SNAPSHOT_HEADERS`), built once per snapshot into the prepared
   header lines (:class:`feedsvc.web.http_cache.Replies`), so a feed poll pays nothing for it.
   No CSP there: a browser renders a feed with ``/feed.xsl``, whose output has its own inline
-  style, and the document's CSP would apply to that output.
+  style, and the document's CSP would apply to that output. A feed and the OPML also say that
+  any site's script may read them (:data:`FEED_HEADERS`, :mod:`feedsvc.web.cors`).
+* **The JSON API** (:data:`API_HEADERS`, on every answer under ``/api``, errors included:
+  :mod:`feedsvc.web.address_headers`): never stored by a cache (``no-store``: it holds
+  subscriptions, chats, delivery errors) and never sniffed (``nosniff``), as the admin's.
 """
 
 from __future__ import annotations
 
 from feedsvc.pages.inline import SCRIPT, STYLE, csp_hash
+from feedsvc.web.cors import PUBLIC_READ, feed_media_type
 
 NOSNIFF = {"x-content-type-options": "nosniff"}
 
@@ -50,12 +55,19 @@ READER_PAGE_HEADERS = {**NOSNIFF, "content-security-policy": READER_CSP}
 
 #: a snapshot that is not a page: a feed, the OPML, the XSL, a QR code
 SNAPSHOT_HEADERS = NOSNIFF
+#: a feed's or the OPML's snapshot: any site's script may read it (:mod:`feedsvc.web.cors`)
+FEED_HEADERS = {**NOSNIFF, **PUBLIC_READ}
+
+#: every answer of the JSON API, errors included (see the module doc)
+API_HEADERS = {"cache-control": "no-store", **NOSNIFF}
 
 
 def snapshot_headers(media_type: str) -> dict[str, str]:
     """The security headers of a snapshot of ``media_type`` (bare or with a charset)."""
     if media_type.partition(";")[0].strip().lower() == "text/html":
         return READER_PAGE_HEADERS
+    if feed_media_type(media_type):
+        return FEED_HEADERS
     return SNAPSHOT_HEADERS
 
 

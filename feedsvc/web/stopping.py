@@ -6,8 +6,9 @@ Why: on SIGTERM uvicorn gives open requests ``timeout_graceful_shutdown`` second
 plain-text ``500 Internal Server Error`` (a tester's, an admin's backfill during a restart). A
 cancelled request is no bug of the app: :class:`StopAnswer` answers it in the route's format
 (:func:`feedsvc.web.outage.unavailable`: JSON under ``/api/``, plain text for feeds, a page
-elsewhere) with ``Retry-After``, and logs one line. Work the request started in a worker thread
-goes on to its own stop point (a backfill: its next batch, ``backfill_stopped``).
+elsewhere) with ``Retry-After``, and logs one line (bounded, :data:`CUT_SHORT`: a client may hold
+many requests open). Work the request started in a worker thread goes on to its own stop point
+(a backfill: its next batch, ``backfill_stopped``).
 
 Only while the service is stopping (``Service.interrupted``): any other cancellation is
 re-raised untouched. A response already under way cannot be replaced: it is left to uvicorn,
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from feedsvc.bounded_log import BoundedLog
 from feedsvc.web.outage import Reason, unavailable
 
 if TYPE_CHECKING:
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 log = logging.getLogger(__name__)
+
+#: One line per request the stop cut short: as many as open requests (up to
+#: ``http.max_connections``, each a client's to hold open), so bounded.
+CUT_SHORT = BoundedLog(
+    log, ("request cut short by the service's stop", "requests cut short by the service's stop")
+)
 
 #: uvicorn's ERROR (``uvicorn.server.Server.shutdown``, logger ``uvicorn.error``) as its grace
 #: period ends with requests open; each of them is then one WARNING here.
@@ -75,10 +83,14 @@ class StopAnswer:
                 raise
             # the text formatter escapes the path's controls (once: escaping is not idempotent)
             what = f"{scope.get('method', '')} {scope.get('path', '')}"
+            client = scope.get("client")
+            source = str(client[0]) if client else None
             if started:
-                log.warning("%s: cut short by the service's stop mid-answer", what)
+                CUT_SHORT.log("%s: cut short by the service's stop mid-answer", what, source=source)
                 return  # uvicorn closes the connection of an unfinished answer
-            log.warning("%s: not answered before the service's stop; answered 503", what)
+            CUT_SHORT.log(
+                "%s: not answered before the service's stop; answered 503", what, source=source
+            )
             await unavailable(Request(scope), self.service, STOPPING)(scope, receive, send)
 
 
