@@ -37,6 +37,7 @@ from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db.schema import pending_hides
+from feedsvc.keys import spelled
 from feedsvc.store.source_articles import upsert_source_articles
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -105,8 +106,9 @@ def waiting_records(service: Service) -> int:
 
 
 def _links(page: str, keys: list[str]) -> None:
-    """``page`` links each of ``keys``' search, in that order."""
-    hrefs = [f'href="/admin/articles?q={quote(k, safe="")}"' for k in keys]
+    """``page`` links each of ``keys``' search, in that order, spelled as the search reads it
+    (:func:`feedsvc.keys.spelled`)."""
+    hrefs = [f'href="/admin/articles?q={quote(spelled(k), safe="")}"' for k in keys]
     places = [page.find(h) for h in hrefs]
     assert all(p >= 0 for p in places) and places == sorted(places), (hrefs, page)
 

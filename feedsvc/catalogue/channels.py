@@ -99,6 +99,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " Correct that part (an ntfy topic or an e-mail recipient takes no letters outside"
         " ASCII).",
     ),
+    # a part of an Apprise URL its service sends in an HTTP header no header can carry
+    # (channels.apprise_urls.header_problem); {detail} is the option's name, never its value
+    "op.address_header_invalid": (
+        "Apprise gửi phần {detail} của URL này trong một header HTTP, mà header không mang được"
+        " nó: tin sẽ không đến được đó. Tên header chỉ gồm chữ cái không dấu, chữ số và"
+        " - _ . ; giá trị header, tên người dùng, mật khẩu và token chỉ nhận chữ Latin-1"
+        " (é thì được, ả thì không).",
+        "Apprise sends the {detail} part of this URL in an HTTP header, which cannot carry it:"
+        " alerts would not reach it. A header name takes only ASCII letters, digits and - _ .;"
+        " a header value, user name, password or token only Latin-1 letters (é is fine, ả is"
+        " not).",
+    ),
     "channel.apprise": ("Apprise", "Apprise"),
     "channel_off_warning": (
         "Kênh {channel} chưa được cấu hình ({setting} chưa đặt): người nhận của kênh này không "

@@ -40,6 +40,7 @@ succeeded before the message failed is no part sent: that is retried as before.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,13 +55,15 @@ from feedsvc.channels.apprise_transport import (
     after_request_sent,
     watch_transport,
 )
-from feedsvc.channels.apprise_urls import mask, plugin_for, secret_parts
+from feedsvc.channels.apprise_urls import header_problem, mask, plugin_for, secret_parts
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert, plain_title
 from feedsvc.logs import register_secret
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
 from feedsvc.notify.tls import share_trust_with_requests
+
+log = logging.getLogger(__name__)
 
 LIMITS = ChannelLimits(
     name="apprise",
@@ -155,8 +158,35 @@ class AppriseChannel:
                     return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
                 deadline = started[0] + self.send_timeout  # began late: its own full bound
             except Exception as exc:  # Apprise or a plugin raised: the URL never appears
-                return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
-        return classify(result, watched)
+                return raised(url, exc)
+        outcome = classify(result, watched)
+        if outcome.kind is OutcomeKind.TRANSIENT and watched.errors:  # Apprise caught it
+            return raised(url, watched.errors[-1], outcome)
+        return outcome
+
+
+def raised(url: str, exc: BaseException, otherwise: SendOutcome | None = None) -> SendOutcome:
+    """The outcome of a send to ``url`` that raised ``exc`` (out of Apprise, or caught by it:
+    ``requests``' ``InvalidHeader``): ``chat_not_found`` when ``url`` has a part its service
+    sends in an HTTP header that no header can carry (:func:`.apprise_urls.header_problem`;
+    a URL stored before subscribing checked that, whose every alert raised
+    ``UnicodeEncodeError`` and was retried, unlogged, as transient), logged under the URL's
+    mask; ``bad_content`` for another ``UnicodeError`` (this message cannot be encoded: sent
+    again, it raises again); else ``otherwise``, or ``transient``."""
+    if isinstance(exc, ValueError):  # UnicodeError, InvalidHeader, InvalidURL are ValueErrors
+        part = header_problem(url)
+        if part is not None:
+            log.warning("apprise %s: address unusable, its %s cannot be sent in an HTTP "
+                        "header (%s)", mask(url), part, type(exc).__name__)  # fmt: skip
+            return SendOutcome.chat_not_found(
+                f"the address's {part} cannot be sent in an HTTP header ({type(exc).__name__})"
+            )
+    if isinstance(exc, UnicodeError):
+        log.warning(
+            "apprise %s: this message cannot be encoded (%s)", mask(url), type(exc).__name__
+        )
+        return SendOutcome.bad_content(f"Apprise raised {type(exc).__name__}")
+    return otherwise or SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
 
 
 def classify(result: bool | None, watched: Watched) -> SendOutcome:

@@ -13,7 +13,8 @@ percent-encoded like the rest and the service judges it. Apprise reads the encod
 reads the raw one (it decodes every part), so nothing changes for the destination, and the URL
 typed raw and the URL typed encoded are one recipient, one mask. (Not judged: a user name or
 password outside ASCII, taken encoded before as now, which a service sending it as text takes
-and one sending HTTP Basic credentials — ``json://``, ``ntfy://`` — cannot carry.)
+and one sending HTTP Basic credentials — ``json://``, ``ntfy://`` — cannot carry beyond
+Latin-1: that one is refused, :func:`header_problem`.)
 
 Why not refuse them, as feedsvc did (``url.isascii()`` since the channel came, issue 14, "percent-
 encode the rest"): the refusal said "not an Apprise URL Apprise can send to" of
@@ -59,7 +60,9 @@ def checked_url(url: str) -> str:
     ``address_length`` (empty, or more than :data:`MAX_URL_CHARS` characters as typed or as
     stored), ``address_invalid`` (a space, a character that is not printable, no ``://``, a
     URL ``urlsplit`` refuses, a port no TCP port has, none of Apprise's services takes it),
-    ``address_part_ignored`` (a service takes it and ignores part of it). Imports Apprise;
+    ``address_part_ignored`` (a service takes it and ignores part of it),
+    ``address_header_invalid`` (a part it sends in an HTTP header no header can carry:
+    :func:`header_problem`). Imports Apprise;
     what it logs meanwhile is no log line (:func:`.apprise_logs.checking`), and the URL, as
     typed and as stored, is registered as a secret all the same."""
     if not url or len(url) > MAX_URL_CHARS:
@@ -87,7 +90,68 @@ def checked_url(url: str) -> str:
         raise UrlProblem("address_invalid")
     if heard:
         raise UrlProblem("address_part_ignored", heard[0])
+    unsendable = header_problem(stored)
+    if unsendable is not None:
+        raise UrlProblem("address_header_invalid", unsendable)
     return stored
+
+
+#: An HTTP header name: a token (RFC 9110 §5.1, §5.6.2)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Per Apprise plugin class: the header each of its attributes is sent in (beyond ``headers``,
+#: the ``+name=value`` options of ``json://``, ``xml://``, ``form://`` and other HTTP services)
+_HEADER_ATTRS = {
+    "NotifyNtfy": {
+        "token": "Authorization", "email": "X-Email", "delay": "X-Delay",
+        "_NotifyNtfy__tags": "X-Tags", "_NotifyNtfy__actions": "X-Actions",
+    },
+}  # fmt: skip
+
+
+def header_problem(url: str) -> str | None:
+    """What of ``url`` its Apprise plugin would send in an HTTP header that no header can
+    carry, named for the ``address_header_invalid`` answer (the option's name, ``***`` for a
+    name that is itself unsendable; never a value), or None. A header's name must be a token
+    and its value Latin-1 with no line break (RFC 9110 §5.5; ``http.client`` encodes values
+    as Latin-1, ``requests`` its Basic credentials too): ``json://h/x?+X-Auth=ả`` was taken,
+    then every alert raised ``UnicodeEncodeError`` inside Apprise. The one check at subscribe
+    (:func:`checked_url`) and when a send raised (:mod:`.apprise`). None for a URL no plugin
+    takes."""
+    plugin: Any = plugin_for(url)
+    if plugin is None:
+        return None
+    sent: list[tuple[str, str, object]] = []  # (named as, header name, value)
+    headers = getattr(plugin, "headers", None)
+    if isinstance(headers, dict):
+        sent += [(f"+{k}" if _TOKEN.fullmatch(str(k)) else "+***", str(k), v)
+                 for k, v in headers.items()]  # fmt: skip
+    named = _HEADER_ATTRS.get(type(plugin).__name__, {})
+    if isinstance(headers, dict) or named:  # an HTTP service: Basic credentials are a header
+        sent += [("user", "Authorization", getattr(plugin, "user", None)),
+                 ("password", "Authorization", getattr(plugin, "password", None))]  # fmt: skip
+    for attr, header in named.items():
+        value = getattr(plugin, attr, None)
+        shown = attr.rpartition("__")[2]
+        sent.append(
+            (shown, header, ",".join(map(str, value)) if isinstance(value, list) else value)
+        )
+    for shown, header, value in sent:
+        if not _TOKEN.fullmatch(header) or not _header_value_ok(value):
+            return shown
+    return None
+
+
+def _header_value_ok(value: object) -> bool:
+    """Whether ``value`` can be an HTTP header's value: None (not sent), or text in Latin-1
+    with no CR, LF or NUL (what ``http.client`` refuses)."""
+    if value is None:
+        return True
+    text = str(value)
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any(c in text for c in "\r\n\0")
 
 
 def address_problem(url: str) -> str | None:

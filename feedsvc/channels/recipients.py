@@ -127,6 +127,9 @@ APPRISE_PROBLEMS = {
     "address_part_ignored": "Apprise ignores part of this URL as invalid ({detail}): alerts "
     "would not reach it; correct that part (an ntfy topic or an e-mail recipient takes no "
     "letters outside ASCII)",
+    "address_header_invalid": "Apprise sends the {detail} part of this URL in an HTTP header, "
+    "which cannot carry it: alerts would not reach it; a header name takes only ASCII letters, "
+    "digits and - _ .; a header value, user name, password or token only Latin-1 letters",
 }
 
 

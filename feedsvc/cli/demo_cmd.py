@@ -292,9 +292,11 @@ async def _demo(
     if not settings.telegram_token():
         await asyncio.to_thread(gen_module.subscribe_console, service.db)
 
+    from feedsvc.keys import spelled
+
     async def add() -> None:
         article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
-        log.info("demo: new source article %s: %s", article.source_key, article.title)
+        log.info("demo: new source article %s: %s", spelled(article.source_key), article.title)
 
     service.jobs.every("demo-generator", every, add, start_now=False)
     url = settings.http.public_url

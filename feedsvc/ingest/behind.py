@@ -35,6 +35,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from feedsvc.keys import spelled
 from feedsvc.source import SourceRow
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def say(rows: Sequence[SourceRow], cursor: datetime, lo: datetime, overlap: floa
             "overlap window (read back to %s), so no poll read it; read now. A CMS server "
             "whose clock runs slow, or a transaction that commits long after its timestamp: "
             "fix the clock, or raise source.overlap_seconds",
-            r.id, key if key is not None else "?", _utc(r.cursor_ts),
+            r.id, "?" if key is None else spelled(str(key)), _utc(r.cursor_ts),
             _span((cursor - r.cursor_ts).total_seconds()), _utc(cursor), _number(overlap),
             _utc(lo),
         )  # fmt: skip

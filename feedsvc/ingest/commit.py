@@ -32,6 +32,7 @@ from feedsvc.ingest.lease import LeaseLost
 from feedsvc.ingest.model import Change, TransactionHook
 from feedsvc.ingest.remap import Alerting
 from feedsvc.ingest.unapplied import SetAside
+from feedsvc.keys import spelled
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine, unapplied
 from feedsvc.store.articles import SourcePosition
@@ -226,7 +227,8 @@ class BatchCommit:
         if keys:
             log.info(
                 "source %s: %d article(s) withdrawn: their rows are not shown now (%s: %s)",
-                self.source.name, len(keys), self.source.withdraw_reason, ", ".join(keys[:5]),
+                self.source.name, len(keys), self.source.withdraw_reason,
+                ", ".join(map(spelled, keys[:5])),
             )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from feedsvc.article_urls import DROPPED
 from feedsvc.articles import Article
 from feedsvc.ingest.model import AfterCommit, Change, TickResult
+from feedsvc.keys import spelled
 from feedsvc.store.quarantine import Quarantined
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def report(
             "source %s row id=%s%s quarantined (%s): %s",
             source,
             q.source_id,
-            f" ({q.source_key})" if q.source_key else "",
+            f" ({spelled(q.source_key)})" if q.source_key else "",
             q.stage,
             q.reason,
         )
@@ -65,7 +66,7 @@ def say_dropped(
                 "source %s row id=%s (%s): %s %s %s",
                 source,
                 row_id,
-                article.source_key,
+                spelled(article.source_key),
                 name,
                 DROPPED,
                 article.url if name == "url" else article.image_url,

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
+from feedsvc.keys import spelled
 from feedsvc.source import SqlSource
 from feedsvc.store import unapplied as store
 from feedsvc.store.articles import Known, SourcePosition
@@ -118,14 +119,15 @@ def say(source: SqlSource, rows: Sequence[SetAside]) -> None:
         try:
             carrying = rows_with_keys(source, displaced)
         except Exception as exc:  # said or not, the decision is committed
-            log.debug("ingest: rows of keys %s not looked up: %s", displaced, exc)
+            said = [spelled(k) for k in displaced]
+            log.debug("ingest: rows of keys %s not looked up: %s", said, exc)
     for r in rows:
         if r.displaced and r.row.at.id not in carrying.get(r.row.key, ()):
             continue
         log.warning(
             "ingest: row id=%s carries key %s, held from row id=%s: not applied (the key column "
             "is not unique; the held row stays while it exists)",
-            r.row.at.id, r.row.key, r.held_from,
+            r.row.at.id, spelled(r.row.key), r.held_from,
         )  # fmt: skip
 
 
@@ -147,7 +149,7 @@ def _say_older(at: SourcePosition, key: str, version: datetime, held: Known) -> 
         return
     log.warning(
         "ingest: row id=%s (%s) not applied: an older version (%s) than the one held (%s)%s",
-        at.id, key, _utc(version), _utc(held.version), _ahead_note(held),
+        at.id, spelled(key), _utc(version), _utc(held.version), _ahead_note(held),
     )  # fmt: skip
 
 
@@ -196,7 +198,7 @@ def say_ahead(at: SourcePosition, article: Article, now: datetime) -> None:
         "ingest: row id=%s (%s): updated_at %s is %s after feedsvc's clock (%s): the CMS "
         "server that wrote it runs fast, or source.timezone is wrong (feedsvc source check); "
         "its version counts as the time it was read",
-        at.id, key, _utc(updated_at), _span(updated_at - now), _utc(now),
+        at.id, spelled(key), _utc(updated_at), _span(updated_at - now), _utc(now),
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from feedsvc.ingest.lookalikes import arriving_hides
 from feedsvc.ingest.model import Change
 from feedsvc.ingest.unapplied import SetAside, decide
 from feedsvc.ingest.unapplied import own_row as _own_row
+from feedsvc.keys import spelled
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
 from feedsvc.store import pending_hides, rekeyed
@@ -346,7 +347,7 @@ def _hand_over(
         log.info(
             "ingest: row id=%s now carries key %s: article %s handed over to it (withdrawn as "
             "re-keyed, its alerts moved)",
-            item.at.id, item.article.source_key, old.source_key,
+            item.at.id, spelled(item.article.source_key), spelled(old.source_key),
         )  # fmt: skip
     end_queued_deliveries(conn, list(handed.values()), f"withdrawn:{rekeyed.REKEYED}", now)
     return handed, was_public

@@ -27,7 +27,7 @@ from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
-from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, named, trim_key
+from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, named, spelled, trim_key
 from feedsvc.lifecycle.typed_keys import not_found, noted, stored_article, waiting_hide
 from feedsvc.matching import (
     Query,
@@ -265,7 +265,7 @@ def _cancel(conn: Connection, key: str) -> EditorState:
         raise not_found(conn, key)
     # the answer says it (each front end's own words); a log line said it again on the CLI's
     # stderr
-    log.debug("unhide: %s pending hide cancelled before ingest", held.key)
+    log.debug("unhide: %s pending hide cancelled before ingest", spelled(held.key))
     cancelled = replace(
         waiting[0], hidden_at=None, hidden_reason=None, hidden_by=None,
         hidden_unpublic=False, pending=False,
@@ -316,7 +316,9 @@ def _release(
         hook(conn, changes, now)
     mark_released(conn, [article_id], now)
     # the answer says it (``EditorState.released``): a CLI command's answer is its own output
-    log.debug("unhide: %s public for the first time, released as at its time", held.source_key)
+    log.debug(
+        "unhide: %s public for the first time, released as at its time", spelled(held.source_key)
+    )
 
 
 def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:

@@ -18,6 +18,7 @@ from feedsvc.keys import MAX_KEY, MAX_TYPED_KEY, spelled, trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.typed_keys import key_notes, near_keys
+from feedsvc.logs import unescape_controls
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_text import field_words
@@ -49,18 +50,19 @@ def article_routes(admin: Admin) -> list[Route]:
     t = admin.t
 
     async def listing(request: Request, ctx: Ctx) -> Response:
-        q = query_param(request, "q", "")
+        q = query_param(request, "q", "")  # as typed: kept so in the box
+        text = unescape_controls(q)  # read as the CLI reads the spelling both print (keys.spelled)
         try:  # searched whole: an over-long search is an error, never a cut of it
-            found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
+            found = await run_in_threadpool(editors.find_articles, db, text, PER_PAGE)
         except OperationError as exc:  # a refused character: said by the box (admin_text)
             error = field_words(t, exc)
             return admin.page("articles.html", ctx, 422, q=q, rows=[], error=error, ahead=None)
         now = db.now()
         rows = [(a, "pending" if a.pending else a.visibility(now).value) for a in found]
-        ahead = None if rows else await run_in_threadpool(_ahead, q)
+        ahead = None if rows else await run_in_threadpool(_ahead, text)
         return admin.page("articles.html", ctx, q=q, rows=rows, error=None, ahead=ahead)
 
-    def _ahead(q: str) -> Ahead | None:
+    def _ahead(text: str) -> Ahead | None:
         """A search that found nothing, for a text that can be a key: what to say, the stored
         keys that begin with or contain it, and whether to offer to hide it ahead of ingest (a
         takedown cannot wait for the next poll). A key the built-in source table holds,
@@ -69,24 +71,27 @@ def article_routes(admin: Admin) -> list[Route]:
         arrives hidden if it is imported" — only when no stored key begins with or contains
         it (part of a key typed: a key is looked up whole, and the offer recorded a hide for
         the part). For an external CMS, which feedsvc cannot look into, the key may be
-        there: offered. None for a text that is no key."""
-        key = trim_key(q)
+        there: offered. None for a text that is no key. ``text``: the search read back
+        (:func:`feedsvc.logs.unescape_controls`); every key shown, spelled
+        (:func:`feedsvc.keys.spelled`)."""
+        key = trim_key(text)
         if not key or control_char(key) is not None or len(key) > MAX_TYPED_KEY:
             return None  # a bidi control is found when stored, never hidden ahead
         waiting = editors.waiting_problem(db, key)
         if waiting:
             return Ahead(key, t.operation_error(waiting), len(key) <= MAX_KEY)
-        near = [(k, _quote(k)) for k in near_keys(db, key)]
+        near = [(k, _quote(spelled(k))) for k in near_keys(db, key)]
+        shown = spelled(key)
         if service.settings.source.url:  # an external CMS's key feedsvc has not read: maybe
-            return Ahead(key, t("hide_ahead_note", key=key), len(key) <= MAX_KEY, near)
+            return Ahead(key, t("hide_ahead_note", key=shown), len(key) <= MAX_KEY, near)
         offer = not near and len(key) <= MAX_KEY
-        said = [t("hide_ahead_builtin", key=key), *([t("hide_ahead_import")] if offer else [])]
+        said = [t("hide_ahead_builtin", key=shown), *([t("hide_ahead_import")] if offer else [])]
         return Ahead(key, " ".join(said), offer, near)
 
     def action(hide: bool) -> Route:
         async def handler(request: Request, ctx: Ctx) -> Response:
             form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
-            key = form.get("key", "")
+            key = unescape_controls(form.get("key", ""))  # sent spelled (``key_text``)
             back = _back(form.get("q", ""), key)
 
             ahead = form.get("pending") == "1"  # the "hide before ingest" form
@@ -126,10 +131,11 @@ def _back(q: str, key: str) -> str:
     """Where an action sends the editor: the list filtered as it was (``q``), else by the
     article's key — the first the listing takes (:func:`feedsvc.lifecycle.editors.
     search_problem`), else the plain list. A filter the listing refuses (over 255 characters,
-    a control character) carried into the redirect made a successful hide answer 422."""
-    for shown in (q, key):
-        if shown and editors.search_problem(shown) is None:
-            return "/articles?q=" + _quote(shown)
+    a control character) carried into the redirect made a successful hide answer 422.
+    ``q`` as typed, ``key`` as stored: carried as the listing reads them (spelled)."""
+    for typed in (q, spelled(key) if key else ""):
+        if typed and editors.search_problem(unescape_controls(typed)) is None:
+            return "/articles?q=" + _quote(typed)
     return "/articles"
 
 
