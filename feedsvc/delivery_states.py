@@ -34,6 +34,13 @@ RETRY_KINDS = (
     "token_refused", "topic_closed",
 )  # fmt: skip
 
+#: What a sent message is (``deliveries.message_kind``, migration 0042): a picture with the
+#: alert as its caption, or a text; read from the channel's answer to the send
+#: (:attr:`feedsvc.notify.outcome.SendOutcome.message_kind`), so the follow-up worker edits
+#: what is there, not what the settings suggest. NULL: not known.
+PHOTO, TEXT = "photo", "text"
+MESSAGE_KINDS = (PHOTO, TEXT)
+
 
 def waits_because(state: str, retry_kind: str | None) -> str | None:
     """Why a row in ``state`` waits now: its recorded ``retry_kind`` while it is unfinished;

@@ -51,7 +51,8 @@ def record_alert(
         held.set_notice(conn, d.id, "thread_gone")
         log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
     elif kind is OutcomeKind.SENT:
-        q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics, chat_id=d.chat_id)
+        q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics, chat_id=d.chat_id,
+                    kind=o.message_kind)  # fmt: skip
         dead_letters.chat_succeeded(conn, d.chat_id)
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)

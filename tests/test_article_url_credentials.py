@@ -45,6 +45,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestWords, format_digest
 from feedsvc.feeds import FeedMeta, render_feed
+from feedsvc.feeds.links import article_link
 from feedsvc.notify.message import format_alert
 from feedsvc.pages.render import page_article
 from feedsvc.store.articles import articles_by_ids
@@ -161,9 +162,11 @@ def test_every_output_drops_it_from_a_row_stored_before(raw: str, clean: str) ->
     for fmt in ("rss", "atom", "json"):
         assert no_secret(render_feed(meta, [a], fmt)), fmt
     alert = format_alert(a, ["Kiến Thụy"], TZ, with_image=True)
-    assert f'<a href="{html.escape(clean)}">' in alert.text and no_secret(alert.text)
-    assert no_secret(alert.photo_url or "")  # an upper-case scheme's photo is not sent
-    assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + clean)
+    link = feed_links(a)["rss"][0]  # alerts link the feeds' address (feeds.links)
+    assert link == article_link(clean)
+    assert f'<a href="{html.escape(link)}">' in alert.text and no_secret(alert.text)
+    assert no_secret(alert.photo_url or "")
+    assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + link)
     part = format_digest([DigestEntry(1, a, DigestGroup("Kiến Thụy"))], TZ, WORDS)[0]
     assert no_secret(part.message.text) and no_secret(part.message.plain_text)
     assert no_secret(page_article(a, SITE).url)

@@ -175,7 +175,9 @@ async def test_daily_digest_at_a_time_a_minute_ahead(env: Env) -> None:
     assert env.states() == ["sent"] * 3
     with env.db.read() as conn:
         ids = set(conn.execute(select(deliveries.c.message_id)).scalars())
+        kinds = set(conn.execute(select(deliveries.c.message_kind)).scalars())
     assert ids == {digest.message_id}  # one message carries them all
+    assert kinds == {"text"}  # as Telegram answered: what the follow-ups edit (0042)
     await env.step()
     assert len(env.fake.messages(CHAT)) == 1  # in at most one digest
     env.publish("Công an phường tuần tra")  # the next one waits for tomorrow's digest

@@ -75,7 +75,7 @@ def _check(parts: list[DigestPart], limit: int, count: int) -> None:
         assert part.delivery_ids  # no part without an article
         seen += part.delivery_ids
         for delivery in part.delivery_ids:  # an article's line whole, its link in one piece
-            assert f'href="https://news.example/a/{delivery}?x=1&amp;y=&lt;{delivery}&gt;"' in (
+            assert f'href="https://news.example/a/{delivery}?x=1&amp;y=%3C{delivery}%3E"' in (
                 part.message.text
             )
     assert sorted(seen) == list(range(count))

@@ -70,7 +70,8 @@ def test_everything_is_escaped() -> None:
     # Title, section and summary are CMS text (HTML): their visible text, escaped once.
     assert visible.count("A & B \"q\" 's' &") == 3
     assert "\n\nA &amp; B &quot;q&quot; &#x27;s&#x27; &amp;\n\n" in msg.text
-    assert 'href="https://x.example/?a=&quot;&lt;&gt;&quot;"' in msg.text
+    # the link: the feeds' address (feeds.links), escaped once more as an attribute
+    assert 'href="https://x.example/?a=%22%3C%3E%22"' in msg.text
 
 
 ISSUE_TITLE = "Bão số 3 &amp; mưa lớn: Công an &quot;trắng đêm&quot; <b>Kiến Thụy</b>"

@@ -83,7 +83,8 @@ async def test_sent_as_html_with_link_preview_setting(
 ) -> None:
     first = await sender.send(42, MSG, link_preview=False)
     second = await sender.send(42, MSG, link_preview=True)
-    assert (first, second) == (SendOutcome.sent(1), SendOutcome.sent(2))
+    text = {"photo": False}  # Telegram's answer: a text message (what follow-ups edit)
+    assert (first, second) == (SendOutcome.sent(1, **text), SendOutcome.sent(2, **text))
     delivered = fake.messages(42)
     assert delivered[0].parse_mode == "HTML" and delivered[0].text == MSG.text
     assert delivered[0].link_preview_disabled and not delivered[1].link_preview_disabled
@@ -214,14 +215,14 @@ async def test_a_photo_refused_by_rights_falls_back_to_text(
     fake.script(
         9, Fault(400, "Bad Request: not enough rights to send photos to the chat", photo_only=True)
     )
-    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(1)
+    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(1, photo=False)
     assert [m.method for m in fake.messages(9)] == ["sendmessage"]
 
 
 async def test_parse_error_then_plain(fake: FakeBotAPI, sender: TelegramSender) -> None:
     fake.script(5, Fault.parse_error())
     assert (await sender.send(5, MSG, link_preview=False)).kind is OutcomeKind.PARSE_ERROR
-    assert await sender.send_plain(5, MSG, link_preview=False) == SendOutcome.sent(1)
+    assert await sender.send_plain(5, MSG, link_preview=False) == SendOutcome.sent(1, photo=False)
     plain = fake.messages(5)[0]
     assert plain.parse_mode is None and plain.text == MSG.plain_text
 
@@ -239,7 +240,8 @@ async def test_photo_and_fallback_to_text(fake: FakeBotAPI, sender: TelegramSend
     assert PHOTO_MSG.is_caption
     assert (await sender.send(9, PHOTO_MSG, link_preview=False)).delivered
     fake.script(9, Fault.photo_rejected())
-    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(2)
+    # recorded as what went: a text (its follow-ups edit the text, never add a picture)
+    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(2, photo=False)
     photo, text = fake.messages(9)
     assert (photo.method, photo.photo, photo.caption) == (
         "sendphoto",
@@ -286,7 +288,7 @@ async def test_the_text_after_a_refused_photo_is_paced_like_any_call(
 
 async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, sender: TelegramSender) -> None:
     fake.script(3, Fault.slow(0.2))
-    assert await sender.send(3, MSG, link_preview=False) == SendOutcome.sent(1)
+    assert await sender.send(3, MSG, link_preview=False) == SendOutcome.sent(1, photo=False)
 
 
 async def test_late_answer_is_ambiguous_and_delivered(
@@ -386,10 +388,12 @@ def test_scrub_token() -> None:
 async def test_console_sender_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="feedsvc.notify")
     console = ConsoleSender(clock=lambda: 1_764_560_000.5)  # the clock stands still: +1
-    assert await console.send(5, MSG, link_preview=True) == SendOutcome.sent(1_764_560_000_500)
-    assert await console.send_plain(5, PHOTO_MSG, link_preview=True) == SendOutcome.sent(
-        1_764_560_000_501
-    )
+    sent = await console.send(5, MSG, link_preview=True)
+    assert sent == SendOutcome.sent(1_764_560_000_500, photo=False)
+    # the plain fallback is a text, as Telegram's is, even of a photo alert
+    plain = await console.send_plain(5, PHOTO_MSG, link_preview=True)
+    assert plain == SendOutcome.sent(1_764_560_000_501, photo=False)
+    assert (await console.send(5, PHOTO_MSG, link_preview=True)).photo is True
     assert "A < B & C" in caplog.text and "chat 5" in caplog.text
 
 

@@ -17,6 +17,8 @@ from feedsvc.retraction.plan import (
     decide,
     first_method,
     is_correction,
+    is_photo,
+    left_as,
 )
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -144,3 +146,33 @@ def test_a_group_upgraded_to_a_supergroup_ends_unreachable() -> None:
     for kind, method in ((RETRACT, "delete"), (RETRACT, "text"), (CORRECT, "caption")):
         got = decide(kind, method, _o(EditKind.MIGRATED), 0)
         assert got == Next("unreachable", error="words for migrated")
+
+
+@pytest.mark.parametrize(
+    ("kind", "digest", "guess", "photo"),
+    [
+        ("text", False, True, False),  # a photo refused, sent as text: the guess is wrong
+        ("photo", False, False, True),  # images switched off since: a photo all the same
+        ("photo", True, True, False),  # a digest is a text, whatever its rows say
+        (None, False, False, False),  # not known (before 0042): a text edit first
+        (None, False, True, True),  # not known, a restore: the guess its notice was made by
+    ],
+)  # fmt: skip
+def test_what_the_message_is(kind: str | None, digest: bool, guess: bool, photo: bool) -> None:
+    assert is_photo(kind, digest, guess) is photo
+
+
+@pytest.mark.parametrize(
+    ("method", "outcome", "kind"),
+    [
+        ("text", "edited", "text"), ("text_plain", "unchanged", "text"),
+        ("caption", "edited", "photo"), ("cover", "edited", "photo"),
+        ("cover_plain", "edited", "photo"), ("photo", "unchanged", "photo"),
+        ("delete", "deleted", None), ("text", None, None), ("cover", "failed", None),
+        (None, "cancelled", None),
+    ],
+)  # fmt: skip
+def test_what_an_edit_left_the_message_as(
+    method: str | None, outcome: str | None, kind: str | None
+) -> None:
+    assert left_as(method, outcome) == kind

@@ -29,7 +29,7 @@ from combos import each_choice
 from sqlalchemy import create_engine, text
 
 from feedsvc.db import Database
-from feedsvc.db.revision import head_revision
+from feedsvc.db.revision import head_revision, known_revisions
 from feedsvc.schema_watch import schema_problem
 
 #: ``feedsvc`` with the check every 0.3 s instead of every minute.
@@ -88,7 +88,7 @@ def wait_exit(process: subprocess.Popen[str], timeout: float = 20.0) -> tuple[in
 
 
 NEWER = f"{int(head_revision()) + 1:04d}"
-OLDER = f"{int(head_revision()) - 1:04d}"
+OLDER = max(r for r in known_revisions() if r < head_revision())  # numbers may skip
 CHANGES = {
     "newer (db upgrade of a later release)": (NEWER, "newer than this feedsvc knows"),
     "older (a backup restored)": (OLDER, "run `feedsvc db upgrade`"),

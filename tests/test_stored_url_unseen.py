@@ -7,10 +7,12 @@ stored before holds them raw, and the outputs deleted the bidi controls from it
 (``feeds.sanitize.xml_clean``): ``https://x.vn/\\u202e/a`` was linked as ``https://x.vn//a`` —
 another page — by the RSS, Atom and JSON feeds, the reader's topic page, the Telegram alert and
 its photo, the Zalo/Apprise text, the digest and the admin's articles page, and the JSON API
-gave it raw. Now every output writes a stored URL through
-:func:`feedsvc.feeds.sanitize.link_url`: the characters encoded as ingest encodes them, a
-Vietnamese letter as each output wrote it before (as written in alerts, encoded in feeds and
-pages, which need URIs), a C0 control still never in a feed.
+gave it raw. Now every output links a stored URL to one address,
+:func:`feedsvc.feeds.links.article_link` (through :func:`feedsvc.feeds.sanitize.link_url`): the
+characters encoded as ingest encodes them, then the whole a URI as the feeds need it — a
+Vietnamese letter percent-encoded in the alerts too, since a chat tester's report
+(``tests/test_article_links.py``) —, a C0 control still never in a feed; the JSON API gives
+the stored URL (``encoded``).
 
 The service test's places are given one state DB backend each, rotating
 (``backend_cases.on_backends``): each case stores every character on its backend, and where in
@@ -131,12 +133,12 @@ def test_every_output_links_to_the_encoded_url(c: str, place: str) -> None:
     want_image = uri(image) if image else None
     assert feeds == {fmt: (uri(url), want_image) for fmt in ("rss", "atom", "json")}
     alert = format_alert(a, ["Kiến Thụy"], TZ, with_image=True)
-    assert f'<a href="{html.escape(encoded(url))}">' in alert.text
-    assert alert.photo_url == (encoded(image) if image else None)
-    assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + encoded(url))
+    assert f'<a href="{html.escape(uri(url))}">' in alert.text
+    assert alert.photo_url == (uri(image) if image else None)
+    assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + uri(url))
     part = format_digest([DigestEntry(1, a, DigestGroup("Kiến Thụy"))], TZ, WORDS)[0]
-    assert f'<a href="{html.escape(encoded(url))}">' in part.message.text
-    assert "\n  " + encoded(url) in part.message.plain_text
+    assert f'<a href="{html.escape(uri(url))}">' in part.message.text
+    assert "\n  " + uri(url) in part.message.plain_text
     assert page_article(a, SITE).url == uri(url)
 
 
@@ -147,14 +149,14 @@ def test_the_shown_input() -> None:
     assert format_plain_alert(a, [], TZ).endswith("\nhttps://x.vn/%E2%80%AE/a")
 
 
-def test_a_vietnamese_letter_is_linked_as_before() -> None:
-    """(A pin.) Only the invisible characters change: an alert links the letters as written,
-    a feed as a URI."""
+def test_a_vietnamese_letter_is_linked_as_the_feeds_link_it() -> None:
+    """An alert links the letters percent-encoded, as a feed does (``feeds.links``: Zalo's
+    plain text, where a linkifier's idea of a link's letters varies, gets the same address)."""
     a = old_row(1, "https://x.vn/tin-tức/kiến-thụy-1.html", None)
-    assert (
-        feed_links(a)["atom"][0] == "https://x.vn/tin-t%E1%BB%A9c/ki%E1%BA%BFn-th%E1%BB%A5y-1.html"
-    )
-    assert 'href="https://x.vn/tin-tức/kiến-thụy-1.html"' in format_alert(a, [], TZ).text
+    want = "https://x.vn/tin-t%E1%BB%A9c/ki%E1%BA%BFn-th%E1%BB%A5y-1.html"
+    assert feed_links(a)["atom"][0] == want
+    assert f'href="{want}"' in format_alert(a, [], TZ).text
+    assert format_plain_alert(a, [], TZ).endswith("\n" + want)
 
 
 @pytest.mark.parametrize("c", ["\x01", "\x0b", "\x1f", "\x85", "\ud800", "\ufffe"])
@@ -256,20 +258,20 @@ def test_rows_stored_raw_link_encoded_everywhere(service: Service, place: str) -
         admin = client.get("/admin/articles", params={"q": "Kiến Thụy"})
         assert admin.status_code == 200
         for url, _ in urls:  # the admin's link to each article
-            assert f'href="{html.escape(encoded(url))}"' in admin.text
+            assert f'href="{html.escape(uri(url))}"' in admin.text
     with service.db.read() as conn:
         ids = list(conn.execute(select(articles.c.id).order_by(articles.c.id)).scalars())
         held = articles_by_ids(conn, ids)
     for a in held.values():
         url, image = by_title[a.title]
         alert = format_alert(a, ["Kiến Thụy"], TZ, with_image=True)
-        assert f'<a href="{html.escape(encoded(url))}">' in alert.text
-        assert alert.photo_url == (encoded(image) if image else None)
-        assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + encoded(url))
+        assert f'<a href="{html.escape(uri(url))}">' in alert.text
+        assert alert.photo_url == (uri(image) if image else None)
+        assert format_plain_alert(a, ["Kiến Thụy"], TZ).endswith("\n" + uri(url))
     entries = [DigestEntry(i, a, DigestGroup("Kiến Thụy")) for i, a in held.items()]
     text = "".join(p.message.text for p in format_digest(entries, TZ, WORDS))
     for url, _ in urls:
-        assert f'<a href="{html.escape(encoded(url))}">' in text
+        assert f'<a href="{html.escape(uri(url))}">' in text
 
 
 def feed_items(fmt: str, body: bytes) -> dict[str, tuple[str, str | None]]:

@@ -59,6 +59,24 @@ def articles_inserted_without(column: str) -> Iterator[None]:
         store._INSERT = full
 
 
+@contextmanager
+def sent_without_kind() -> Iterator[None]:
+    """Head's send record (``store.deliveries.mark_sent``) as the code before 0042 wrote it:
+    no ``message_kind`` (an old revision's ``deliveries`` has none), the rest as head."""
+    from feedsvc.store import deliveries as store
+
+    full = store.mark_sent
+
+    def old(*args: Any, kind: str | None = None, **kw: Any) -> bool:
+        return full(*args, **kw)
+
+    store.mark_sent = old  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        store.mark_sent = full  # type: ignore[assignment]
+
+
 def run_sql(db: Database, *statements: str, **params: Any) -> None:
     """Run raw ``statements`` with the same ``params`` in one transaction."""
     with db.engine.begin() as conn:

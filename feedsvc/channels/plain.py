@@ -34,7 +34,8 @@ from datetime import tzinfo
 
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
-from feedsvc.feeds.sanitize import link_url, plain_lines, shown_summary
+from feedsvc.feeds.links import article_link, spelled_link
+from feedsvc.feeds.sanitize import plain_lines, shown_summary
 from feedsvc.notify.message import (
     MIN_SUMMARY,
     TITLE_CAP,
@@ -52,7 +53,7 @@ LINK_CAP = 1000  # a longer article URL is left out rather than crowd out the me
 def plain_title(article: Article) -> str:
     """The alert's title: the article's visible title (its link when that shows nothing), at
     most ``TITLE_CAP`` UTF-16 units; the first line of a titled alert, Apprise's title field."""
-    return trim_utf16(visible_text(article.title) or link_url(article.url), TITLE_CAP)
+    return trim_utf16(visible_text(article.title) or article_link(article.url), TITLE_CAP)
 
 
 def plain_summary(article: Article) -> str:
@@ -76,7 +77,7 @@ def format_plain_alert(
     units (``limit`` ≥ 1,800 leaves room for the capped title, meta, topics and link), whatever
     the article holds. ``titled=False`` leaves the title line out, for a channel that sends the
     title apart (Apprise: :func:`plain_title`; see the module docstring)."""
-    url = link_url(article.url)
+    url = spelled_link(article_link(article.url))  # the feeds' address, all of it clickable
     link = url if utf16_len(url) <= LINK_CAP else ""
     meta = meta_line(article, tz)
     tail = "\n".join(part for part in (topic_line(topic_titles), link) if part)

@@ -269,7 +269,7 @@ def _json_row(a: EditorState, message: str | None = None) -> dict[str, Any]:
     return {
         "source_key": a.source_key,
         "title": a.title,
-        "url": link_url(a.url),  # the page every output links to, as the API's
+        "url": link_url(a.url),  # as stored, as the API's (outputs link feeds.links.article_link)
         "published_at": utc(a.published_at),
         "state": a.state(now),
         "pending": a.pending,

@@ -309,6 +309,13 @@ deliveries = Table(
     # (in ``sent_chat_id``; migration 0040): the parts of one digest share it, so a part laid
     # out again later keeps its place, ``(1/3)``, and part 1 the digest's count
     Column("digest_head", BigInteger),
+    # what the sent message is (migration 0042; ``delivery_states.MESSAGE_KINDS``): ``photo``
+    # (a picture with the alert as its caption) or ``text``, from the channel's answer to the
+    # send, kept up to date by the follow-ups that edit it (a notice's blank picture makes a
+    # photo); NULL: not known (sent before 0042, or a channel that does not say). A retraction
+    # guessed it from ``telegram.images`` and the article's image, and a text alert sent
+    # after its photo was refused became a grey picture under the notice
+    Column("message_kind", String(10)),
     UniqueConstraint("chat_id", "article_id"),
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)

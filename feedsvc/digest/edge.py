@@ -31,7 +31,7 @@ from feedsvc.digest.message import (
 from feedsvc.digest.schedule import release_at
 from feedsvc.digest.settings import ChatSettings
 from feedsvc.digits import MAX_ID, ascii_int
-from feedsvc.feeds.sanitize import link_url
+from feedsvc.feeds.links import article_link
 from feedsvc.graphemes import shortened
 from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
@@ -293,7 +293,7 @@ class DigestEdge:
                 silent,
                 _thread(topics, labels, threads),
                 self.buttons_for(
-                    link_url(article.url) if article else "",
+                    article_link(article.url) if article else "",
                     topics,
                     (undo or {}).get(delivery_id, ()),
                 ),

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from feedsvc.articles import Article
+from feedsvc.feeds.links import article_link, spelled_link
 from feedsvc.feeds.sanitize import link_url, xml_clean
 from feedsvc.notify.message import (
     TEXT_LIMIT,
@@ -106,12 +107,15 @@ def _sorted_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
 def _item(entry: DigestEntry, tz: tzinfo, *, with_link: bool = True) -> _Line:
     """An article's line; ``with_link=False`` leaves the spelled-out link out of the plain form
     (the HTML keeps it in ``href``, which Telegram does not count)."""
-    url = link_url(entry.article.url)
+    url = article_link(entry.article.url)  # the one address of an article (feeds.links)
     title = trim_utf16(visible_text(entry.article.title) or url, TITLE_CAP)
     when = entry.article.published_at.astimezone(tz).strftime("%H:%M %d/%m")
-    link = url if with_link and utf16_len(url) <= URL_CAP else ""
+    spelled = spelled_link(url)
+    link = spelled if url and with_link and utf16_len(spelled) <= URL_CAP else ""
+    shown = html.escape(title)
+    linked = f'<a href="{html.escape(url)}">{shown}</a>' if url else shown
     return _Line(
-        f'• <a href="{html.escape(url)}">{html.escape(title)}</a> <i>{when}</i>',
+        f"• {linked} <i>{when}</i>",
         f"• {title} ({when})" + (f"\n  {link}" if link else ""),
         entry.delivery_id,
     )
@@ -128,7 +132,7 @@ def _read_all(group: DigestGroup, words: DigestWords) -> _Line | None:
         return None
     url = link_url(group.url)
     return _Line(f'<a href="{html.escape(url)}">{html.escape(words.read_all)} »</a>',
-                 f"{words.read_all}: {url}")  # fmt: skip
+                 f"{words.read_all}: {spelled_link(url)}")  # fmt: skip
 
 
 class _Parts:

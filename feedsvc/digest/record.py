@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -62,9 +63,10 @@ def record_part(
     kind = o.kind
     backoff = policy.backoff(max(r.attempts for r in batch.rows))
     if kind is OutcomeKind.SENT:
+        known: dict[str, Any] = {} if o.message_kind is None else {"message_kind": o.message_kind}
         store.finish_rows(conn, part, owner, state="sent", message_id=o.message_id or 0,
                           sent_chat_id=batch.chat_id, finished_at=now, attempt=True,
-                          error=o.note, digest_head=head)  # fmt: skip
+                          error=o.note, digest_head=head, **known)  # fmt: skip
         dead_letters.chat_succeeded(conn, batch.chat_id)
         return True
     if kind in GOES_ON:  # this part can never go as it is; the next one may

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
+from feedsvc.feeds.links import article_link
 from feedsvc.feeds.sanitize import (
     absolute_url,
     field_text,
@@ -193,7 +194,7 @@ def _image(article: Article) -> tuple[str | None, str | None]:
 def prepare_item(site_url: str, article: Article, language: str) -> FeedItem:
     """Clean one article, its words in ``language`` (the feed's, ``FeedMeta.language``);
     never raises on odd content (that is the point)."""
-    url = absolute_url(article.url, site_url) or site_url
+    url = article_link(article.url, site_url)  # the one address of an article (feeds.links)
     words = feed_words(language)
     html_of = partial(sanitize_html, base_url=url, language=language)
     summary = shown_summary(article.summary)

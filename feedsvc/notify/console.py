@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from feedsvc.notify.edits import ConsoleEditor
 from feedsvc.notify.message import AlertMessage
@@ -51,7 +52,9 @@ class ConsoleSender:
         message_id = self._next_id()
         photo = f" [photo {msg.photo_url}]" if msg.photo_url else ""
         log.info("alert to chat %s (#%s)%s:\n%s", chat_id, message_id, photo, msg.plain_text)
-        return SendOutcome.sent(message_id)
+        return SendOutcome.sent(message_id, photo=bool(msg.photo_url and msg.is_caption))
 
     async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
-        return await self.send(chat_id, msg, link_preview)
+        """A text, as Telegram's plain fallback is (never a photo)."""
+        return await self.send(chat_id, replace(msg, photo_url=None, is_caption=False),
+                               link_preview)  # fmt: skip

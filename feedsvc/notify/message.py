@@ -18,9 +18,10 @@ from datetime import tzinfo
 
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
+from feedsvc.feeds.links import article_link, spelled_link
 from feedsvc.feeds.sanitize import (
+    absolute_url,
     field_text,
-    link_url,
     plain_text,
     shown_summary,
     xml_clean,
@@ -205,12 +206,12 @@ def format_alert(
     image the text is a caption (1024 units), else a message (4096 units); ``caption`` keeps
     the caption budget even without an image (a correction of an alert sent as a photo).
     """
-    photo = link_url(article.image_url) if with_image and article.image_url else None
-    if photo is not None and not photo.startswith(("http://", "https://")):
-        photo = None
+    # the feeds' enclosure: an http(s) URI against the article's page, else no photo
+    image = article.image_url if with_image else None
+    photo = absolute_url(image, article.url) if image else None
     limit = CAPTION_LIMIT if photo or caption else TEXT_LIMIT
 
-    url = link_url(article.url)
+    url = article_link(article.url)  # the one address of an article (feeds.links)
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     meta = meta_line(article, tz)
     topics_line = topic_line(topic_titles)
@@ -224,11 +225,9 @@ def format_alert(
         room = limit - fixed - 2
         body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
         esc = html.escape if as_html else _identity
-        head = (
-            f'<a href="{html.escape(url)}"><b>{esc(title)}</b></a>\n<i>{esc(meta)}</i>'
-            if as_html
-            else f"{title}\n{meta}"
-        )
+        bold = f"<b>{esc(title)}</b>"
+        linked = f'<a href="{html.escape(url)}">{bold}</a>' if url else bold
+        head = f"{linked}\n<i>{esc(meta)}</i>" if as_html else f"{title}\n{meta}"
         parts = [head]
         if body:
             parts.append(esc(body))
@@ -237,7 +236,8 @@ def format_alert(
         text = "\n\n".join(parts)
         return f"{text}\n{link}" if link else text
 
-    plain_link = url if utf16_len(url) <= URL_CAP else None
+    spelled = spelled_link(url)  # the plain text's: all of it a linkifier's
+    plain_link = spelled if url and utf16_len(spelled) <= URL_CAP else None
     if plain_link and utf16_len(plain_link) + TITLE_CAP + META_CAP + TOPICS_CAP + 8 > limit:
         plain_link = None  # a URL too long for a caption: the fallback goes without it
     return AlertMessage(

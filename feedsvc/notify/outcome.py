@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from feedsvc.delivery_states import PHOTO, TEXT
 from feedsvc.digits import MAX_ID
 from feedsvc.feeds.sanitize import xml_clean
 from feedsvc.notify.message import AlertMessage
@@ -133,6 +134,9 @@ class SendOutcome:
     #: False: nothing was handed to the channel (the dispatcher's own refusal, an article no
     #: longer stored), so the delivery counts no attempt
     attempted: bool = True
+    #: SENT: the message is a photo with a caption (True) or a text (False), as the channel's
+    #: answer says (Telegram's ``Message.photo``); None when it does not say
+    photo: bool | None = None
 
     def __post_init__(self) -> None:
         """What the outbox stores of an outcome is outside data (the API's words, its message
@@ -151,8 +155,8 @@ class SendOutcome:
             object.__setattr__(self, "message_id", 0)  # also a text or a float a server gave
 
     @classmethod
-    def sent(cls, message_id: int, description: str = "") -> SendOutcome:
-        return cls(OutcomeKind.SENT, message_id=message_id, description=description)
+    def sent(cls, message_id: int, description: str = "", photo: bool | None = None) -> SendOutcome:
+        return cls(OutcomeKind.SENT, message_id=message_id, description=description, photo=photo)
 
     @classmethod
     def retry_after(cls, seconds: float, description: str = "") -> SendOutcome:
@@ -203,6 +207,17 @@ class SendOutcome:
     @property
     def delivered(self) -> bool:
         return self.kind is OutcomeKind.SENT
+
+    @property
+    def message_kind(self) -> str | None:
+        """What a delivery this outcome finishes as ``sent`` records the message to be
+        (``deliveries.message_kind``: ``photo``, ``text``; None: not known): the follow-up
+        worker's edit of it — the notice, a correction — goes by it. Alerts
+        (:func:`feedsvc.send_record.record_alert`) and digest parts
+        (:func:`feedsvc.digest.record.record_part`) alike."""
+        if self.kind is not OutcomeKind.SENT or self.photo is None:
+            return None
+        return PHOTO if self.photo else TEXT
 
     @property
     def note(self) -> str | None:

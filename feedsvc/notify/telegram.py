@@ -295,7 +295,9 @@ async def classify_outcome(request: Awaitable[object], token: str | None = None)
         # been sent (a proxy, a local Bot API server): unknown, re-sent once at most. Raised
         # out of here, the dispatcher retried it as transient, up to 25 copies.
         return SendOutcome.ambiguous(f"unreadable answer ({type(exc).__name__})")
-    return SendOutcome.sent(result.message_id if isinstance(result, Message) else 0)
+    if isinstance(result, Message):  # what Telegram made of it: a photo after all, or a text
+        return SendOutcome.sent(result.message_id, photo=bool(result.photo))
+    return SendOutcome.sent(0)
 
 
 # How the Bot API words "this chat can never receive from the bot" (403s and some 400s), as

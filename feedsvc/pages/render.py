@@ -25,6 +25,7 @@ from markupsafe import Markup
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.echoes import echoed
+from feedsvc.feeds.links import article_link
 from feedsvc.feeds.model import (
     FORMAT_LABELS,
     MEDIA_TYPES,
@@ -33,7 +34,6 @@ from feedsvc.feeds.model import (
     search_feed_urls,
 )
 from feedsvc.feeds.sanitize import (
-    absolute_url,
     field_text,
     plain_text,
     shown_summary,
@@ -103,7 +103,7 @@ def page_article(article: Article, site_url: str, language: str = "vi") -> PageA
     summary = plain_text(shown, SUMMARY_CHARS) if shown else ""
     return PageArticle(
         field_text(article.title) or feed_words(language).untitled,
-        absolute_url(article.url, site_url) or site_url,
+        article_link(article.url, site_url),
         article.published_at,
         field_text(article.section) if article.section else None,
         summary,

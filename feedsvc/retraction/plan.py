@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from feedsvc.articles import Article
+from feedsvc.delivery_states import PHOTO, TEXT
 from feedsvc.notify.edits import EditKind, EditOutcome
 from feedsvc.notify.message import alert_shows
 
@@ -105,14 +106,41 @@ def part_change(kind: str, outcome: str | None, lists_any: bool) -> str | None:
     return None
 
 
+def is_photo(kind: str | None, digest: bool, guess: bool) -> bool:
+    """Whether a sent message is a photo with the alert as its caption, for the follow-up's
+    first call: its recorded ``kind`` (``deliveries.message_kind``: what Telegram answered
+    to the send — a photo refused and sent as text is a text — kept by the edits since,
+    :func:`left_as`); a digest is a text. Not known (sent before migration 0042): ``guess``,
+    which the worker gives only for a restore (``telegram.images`` and the article's image:
+    the rule the notice it takes back was made by), else a text first — Telegram's "there is
+    no text in the message to edit" turns it to the caption or the cover, one call more.
+    Guessing a photo from the settings sent ``editMessageMedia`` to a text alert, which
+    today's Bot API turns into a grey picture under the notice (a chat tester's report)."""
+    if digest:
+        return False
+    if kind is not None:
+        return kind == PHOTO
+    return guess
+
+
+def left_as(method: str | None, outcome: str | None) -> str | None:
+    """What a follow-up's call left the message as, when it says (``photo`` after a caption
+    edit, a cover or a restored picture, ``text`` after a text edit): recorded on the delivery
+    (``store.followups.message_became``) so the next follow-up edits what is there. None: no
+    call, a delete, or a call that did not succeed."""
+    if method is None or method == "delete" or outcome not in ("edited", "unchanged"):
+        return None
+    return PHOTO if method.startswith(("caption", "cover", "photo")) else TEXT
+
+
 def first_method(
     kind: str, on_withdraw: OnWithdraw, sent_at: datetime | None, now: datetime, caption: bool
 ) -> str:
     """The first call for a follow-up. ``sent_at`` is when the alert was recorded sent (UTC);
-    ``caption``: the alert was most likely a photo caption (images on, the article has one) —
-    a wrong guess costs one call (Telegram says "there is no text/caption to edit"). A photo
-    alert's notice covers its picture too (:func:`notice_method`); a restore
-    (:data:`RESTORE_METHOD`) of a photo alert puts the article's picture back (``photo``)."""
+    ``caption``: the message is a photo with a caption (:func:`is_photo`); a wrong answer
+    costs one call (Telegram says "there is no text/caption to edit"). A photo alert's notice
+    covers its picture too (:func:`notice_method`); a restore (:data:`RESTORE_METHOD`) of a
+    photo alert puts the article's picture back (``photo``)."""
     if (
         kind == RETRACT
         and on_withdraw is OnWithdraw.DELETE
@@ -139,8 +167,9 @@ def notice_method(caption: bool) -> str:
     the very picture a takedown is often for (a wrong suspect, a minor; a tester's report):
     every retraction past Telegram's 48 h delete window, or with ``on_withdraw = "edit"``.
     (core.telegram.org/bots/api#editmessagemedia: the current Bot API also adds media to a
-    text message, so a wrong guess there shows the notice under the blank picture; an older
-    server's "there is no media in the message" turns it to the text edit.)"""
+    text message, so ``caption`` must be what the message is — :func:`is_photo`, never a
+    guess from the settings — or a text alert shows the notice under a blank picture; an
+    older server's "there is no media in the message" turns it to the text edit.)"""
     return "cover" if caption else "text"
 
 

@@ -50,6 +50,8 @@ from feedsvc.retraction.plan import (
     OnWithdraw,
     decide,
     first_method,
+    is_photo,
+    left_as,
     part_change,
     restore_method,
 )
@@ -69,7 +71,7 @@ log = logging.getLogger(__name__)
 class FollowupSettings:
     on_withdraw: OnWithdraw = OnWithdraw.DELETE
     lease: timedelta = timedelta(seconds=60)
-    images: bool = False  # alerts may be photo captions (the first edit guesses caption)
+    images: bool = False  # a restore's guess for an alert of unknown kind (sent before 0042)
     language: str = "vi"  # the notice's language (site.language)
     max_in_flight: int = 16
     max_attempts: int = 25
@@ -254,12 +256,16 @@ class FollowupWorker:
         ]
         return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
 
-    def _record(self, job: Job, nxt: Next, called: bool) -> None:
+    def _record(self, job: Job, nxt: Next, called: str | None) -> None:
+        """``called``: the method called (None: no call was made)."""
         f = job.followup
         with self.db.write() as conn:
             now = self.db.now()
             if called:  # anchor the chat's next slot on the answer, as sends do
                 book_next_send(conn, f.chat_id, self.limits.interval(f.chat_type), now)
+            became = left_as(called, nxt.outcome)
+            if became is not None and became != f.message_kind and not f.digest_message:
+                q.message_became(conn, f.delivery_id, became)
             if nxt.pause_chat:
                 block_chat_until(conn, f.chat_id, now + timedelta(seconds=nxt.pause_chat))
             if nxt.outcome is not None:
@@ -304,24 +310,27 @@ class FollowupWorker:
             # the dispatcher does after each send
             self.wake.set()
 
-    async def _attempt(self, job: Job) -> tuple[Next, bool]:
-        """One Bot API call, or a decision that none is needed; (what next, called?)."""
+    async def _attempt(self, job: Job) -> tuple[Next, str | None]:
+        """One Bot API call, or a decision that none is needed; (what next, the method
+        called or None)."""
         f = job.followup
         if f.delivery_state != "sent" or f.message_id is None:
-            return Next("cancelled", error=f"no message was sent ({f.delivery_state})"), False
+            return Next("cancelled", error=f"no message was sent ({f.delivery_state})"), None
         if f.kind == RETRACT and job.public:
-            return Next("cancelled", error="public again"), False
+            return Next("cancelled", error="public again"), None
         if f.kind == CORRECT and (not job.public or job.article is None):
-            return Next("cancelled", error="not public"), False
+            return Next("cancelled", error="not public"), None
         if f.migrated_away:  # the old group is deactivated: nothing there can be changed
             error = (f"message in group {f.message_chat}, since upgraded to supergroup "
                      f"{f.chat_id}: Telegram no longer lets the bot change it")  # fmt: skip
-            return Next(UNREACHABLE, error=error), False
+            return Next(UNREACHABLE, error=error), None
         if len(job.digest_now) > 1:  # its public articles no longer fit one message
             error = f"digest message of {len(f.siblings) + 1}: too long to lay out again"
-            return Next("kept", error=error), False
+            return Next("kept", error=error), None
         assert self.editor is not None  # settled as "kept" at claim time otherwise
-        caption = self._caption_guess(job.article) and not (f.digest or f.digest_message)
+        guess = self._caption_guess(job.article)
+        caption = is_photo(f.message_kind, f.digest or f.digest_message,
+                           guess if f.method == RESTORE_METHOD else False)  # fmt: skip
         if job.digest_now:  # a digest still carrying public articles: edited to list them
             method = f.method if f.method in ("text", "text_plain") else "text"
         else:
@@ -339,10 +348,14 @@ class FollowupWorker:
                 f.kind, method, result, f.attempts, caption=caption,
                 max_attempts=self.cfg.max_attempts, backoff_base=self.cfg.backoff_base,
             ),
-            True,
+            method,
         )  # fmt: skip
 
     def _caption_guess(self, article: Article | None) -> bool:
+        """A photo alert, as guessed from the settings and the article (``telegram.images``,
+        an http(s) image): only for a message whose kind was never recorded (sent before
+        migration 0042) being restored, as the notice it takes back was made by this guess
+        (:func:`~feedsvc.retraction.plan.is_photo`)."""
         url = article.image_url if article is not None else None
         return self.cfg.images and bool(url and url.startswith(("http://", "https://")))
 

@@ -210,13 +210,18 @@ def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
 def mark_sent(
     conn: Connection, id_: int, owner: str, message_id: int, now: datetime,
     note: str | None = None, topics: Sequence[str] | None = None, *, chat_id: int | None = None,
+    kind: str | None = None,
 ) -> bool:  # fmt: skip
     """Finish a leased delivery as sent; ``note``: what went wrong in a send that still counts
     as sent (an Apprise notification that reached some of its targets), kept as its error;
     ``topics``: the labels it went out with (:mod:`feedsvc.wanted`), when given. ``chat_id``:
     the chat the message was sent to (the claimed row's; default the row's own), kept as
-    ``sent_chat_id``: a migration may move the row later, never its message."""
-    labels = {} if topics is None else {"topics": list(topics)}
+    ``sent_chat_id``: a migration may move the row later, never its message. ``kind``: what
+    the message is, ``photo`` or ``text`` (``delivery_states.MESSAGE_KINDS``; None: not
+    known), as the channel answered."""
+    labels: dict[str, Any] = {} if topics is None else {"topics": list(topics)}
+    if kind is not None:  # a row is sent once: one not known stays NULL
+        labels["message_kind"] = kind
     return _finish(
         conn, id_, owner, state="sent", message_id=message_id,
         sent_chat_id=deliveries.c.chat_id if chat_id is None else chat_id, finished_at=now,

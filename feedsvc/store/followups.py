@@ -62,6 +62,9 @@ class Followup:
     # part 1's message id when it went in a part of a digest sent in several
     # (``deliveries.digest_head``, migration 0040), part 1 itself included
     digest_head: int | None = None
+    # what the message is, ``photo`` or ``text`` (``deliveries.message_kind``, migration
+    # 0042: the send's answer, kept by the follow-ups that change it); None: not known
+    message_kind: str | None = None
     # articles of the OTHER deliveries recorded with the same message (a digest: one message,
     # several alerts); deleting or editing that message touches them all
     siblings: tuple[int, ...] = ()
@@ -197,7 +200,7 @@ def claim(
             deliveries.c.chat_id, chats.c.type, deliveries.c.message_id,
             deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
             deliveries.c.plain_text, chats.c.link_preview, deliveries.c.sent_chat_id,
-            deliveries.c.digest, deliveries.c.digest_head,
+            deliveries.c.digest, deliveries.c.digest_head, deliveries.c.message_kind,
         )
         .join(deliveries, deliveries.c.id == f.c.delivery_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
@@ -262,6 +265,14 @@ def again(
         state="pending", due_at=due, method=method, error=error[:1000] if error else None,
         attempts=f.c.attempts + 1,
     )  # fmt: skip
+
+
+def message_became(conn: Connection, delivery_id: int, kind: str) -> None:
+    """Record what a follow-up's edit left the message as (``photo``, ``text``:
+    ``deliveries.message_kind``): a notice's blank picture makes a text alert of unknown kind
+    a photo, so the restore of that notice edits a photo, and an edit Telegram refused for
+    the kind (``there is no text in the message to edit``) is not tried again."""
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(message_kind=kind))
 
 
 @dataclass(frozen=True, slots=True)

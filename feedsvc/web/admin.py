@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from feedsvc.catalogue import translator
 from feedsvc.echoes import echoed
-from feedsvc.feeds.sanitize import link_url
+from feedsvc.feeds.links import article_link
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
@@ -113,7 +113,7 @@ class Admin:
             box=box,  # every editable box's value: never `shown`'s escapes (admin_text)
             removed=removed,
             key_text=key_text,
-            link_url=link_url,  # a stored article URL as every output links to it
+            article_link=article_link,  # the address every output links an article to
         )
 
     # -- helpers --------------------------------------------------------------------------

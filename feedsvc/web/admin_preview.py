@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from feedsvc.feeds.sanitize import link_url
+from feedsvc.feeds.links import article_link
 from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
@@ -107,7 +107,7 @@ def preview_routes(admin: Admin) -> list[Route]:
                 # outside text as every admin page shows it (its bidi controls as ``\u202e``):
                 # the script writes it as it is, and a U+202E reversed the rest of the title
                 "title": shown(s.stored.article.title),
-                "url": link_url(s.stored.article.url),
+                "url": article_link(s.stored.article.url),  # as every output links it
                 "published": t.time(s.stored.article.published_at),
                 "hits": [
                     {"term": h.term, "field": t(f"field.{h.field}"), "snippet_html": h.snippet_html}

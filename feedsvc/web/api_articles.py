@@ -79,7 +79,7 @@ def article_out(a: EditorState, now: datetime, message: str | None = None) -> Ar
     return ArticleStateOut(
         source_key=a.source_key,
         title=a.title,
-        url=link_url(a.url),  # the page every output links to (feeds.sanitize.link_url)
+        url=link_url(a.url),  # as stored (every output links to feeds.links.article_link of it)
         published_at=a.published_at,
         state=a.state(now),
         withdrawn_at=a.withdrawn_at,
