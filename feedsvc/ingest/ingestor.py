@@ -235,7 +235,8 @@ class Ingestor(BatchPipeline):
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:
-            log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
+            log.info("ingest from %s: caught up, %s", self.source.name,
+                     progress.caught_up(len(batch.held)))  # fmt: skip
         # the tick's bookkeeping without a batch (success, failures reset), or the end of a
         # catch-up whose last batch was full (the one read after it found nothing): nothing is
         # behind the cursor that can be read now, so the backlog is 0 — rows held back as
