@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from logging import INFO, WARNING
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from logging import INFO, WARNING
 
 from sqlalchemy import Connection
 

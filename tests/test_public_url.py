@@ -26,9 +26,7 @@ from feedsvc.cli import cli
 from feedsvc.config import load_config
 
 
-def said(
-    tmp_path: Path, text: str, env: dict[str, str] | None = None
-) -> tuple[int, list[str]]:
+def said(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
     """``feedsvc config check`` of ``text`` (and the FEEDSVC_ variables ``env``: the secrets,
     which the file may not hold): exit code and every line it printed."""
     config = tmp_path / "feedsvc.toml"

@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
-from sqlalchemy import text, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text, update
 from test_dispatch import PRIVATE, READ_TIMEOUT, Env, make_env, subscribe_chat
 
 from feedsvc.db import Database
@@ -180,9 +180,8 @@ def test_a_records_lines_wait_for_its_commit(
 ) -> None:
     d = claimed(db, ambiguous=1)
     caplog.set_level(logging.INFO)
-    with failing_commits(db, "deliveries"), pytest.raises(sa_exc.DBAPIError):
-        with db.write() as conn:
-            record_alert(conn, datetime.now(UTC), "tester", d, outcome, None, POLICY)
+    with failing_commits(db, "deliveries"), pytest.raises(sa_exc.DBAPIError), db.write() as conn:
+        record_alert(conn, datetime.now(UTC), "tester", d, outcome, None, POLICY)
     assert lines(caplog, words) == [] and lines(caplog, f"chat {d.chat_id}") == []
     with db.write() as conn:
         record_alert(conn, datetime.now(UTC), "tester", d, outcome, None, POLICY)
