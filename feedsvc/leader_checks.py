@@ -7,19 +7,32 @@
   come by ``import``, which moves its cursor);
 * every ``source.reconcile_seconds``, source rows deleted are withdrawn (:class:`Reconciler`).
 
-Each pass logs its error and leaves the next to try again: nothing changes on an error.
+Each pass leaves the next to try again: nothing changes on an error. Its failures are told as
+the rest of the service's are (a tester's: "reconciliation failed, nothing withdrawn: …" every
+``source.reconcile_seconds`` through a state DB outage, and through a CMS outage too): an outage
+of the state DB is counted on its :class:`~feedsvc.db.outage.Outage` (a start, a summary a
+minute, an end); a source that does not answer is the ingest's to tell (its tick fails on it,
+:mod:`feedsvc.ingest.failures`); any other failure (a mapping's SQL error, a statement timeout
+of this pass alone) is a WARNING when it starts or changes, again every
+:data:`~feedsvc.failure_log.REMIND_SECONDS`, and one INFO line when the pass works again
+(:class:`Told`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from feedsvc.config import Settings
-from feedsvc.db import Database
+from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
+from feedsvc.db.where import marked
+from feedsvc.failure_log import REMIND_SECONDS, FailureLog, spoken
 from feedsvc.ingest import Change, Ingestor
+from feedsvc.ingest.backoff import Outage
+from feedsvc.ingest.failures import SIDE
 from feedsvc.lifecycle.due import DueCheck
 from feedsvc.lifecycle.published import PublishedCheck
 from feedsvc.lifecycle.reconcile import Reconciler
@@ -27,6 +40,48 @@ from feedsvc.source import SqlSource
 from feedsvc.source.recent import NotReconcilable
 
 log = logging.getLogger("feedsvc.app")  # the service's log lines keep their logger name
+
+
+class Told:
+    """How the leader's passes tell their failures (see the module docstring): one
+    :class:`FailureLog` per pass; ``failures`` says which side does not answer (the ingestor's
+    probe, :meth:`feedsvc.ingest.failures.Failures.outage`)."""
+
+    def __init__(
+        self, failures: Callable[[], Outage | None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.failures = failures
+        self.clock = clock  # the failure logs' (tests move it)
+        self.logs: dict[str, FailureLog] = {}
+
+    def failed(self, what: str, exc: Exception, effect: str) -> None:
+        """``what`` (a pass: "reconciliation") failed with ``exc``; ``effect``: what that
+        left ("nothing withdrawn")."""
+        where = marked(exc)
+        if where is not None and where.role == "state DB" and outage.report(exc, what):
+            return  # the state DB's outage: its lines
+        side = self.failures()
+        if side is not None:  # the state DB's outage is told by its engines, the CMS's by ingest
+            log.debug("%s failed, %s: the %s does not answer: %s", what, effect,
+                      SIDE[side], describe(exc))  # fmt: skip
+            return
+        told = self.logs.setdefault(what, FailureLog(self.clock))
+        kind = told.failed(what, describe(exc))
+        again = f" for {spoken(told.lasting())}" if kind == "reminder" else ""
+        log.log(
+            logging.DEBUG if kind is None else logging.WARNING,
+            "%s failed%s, %s: %s (tried again at each pass; said again in %s if it goes on)",
+            what, again, effect, describe(exc), spoken(REMIND_SECONDS),
+        )  # fmt: skip
+
+    def worked(self, what: str) -> None:
+        """``what`` went through: the end of a run of its told failures, in one line."""
+        told = self.logs.get(what)
+        ended = told.ended() if told is not None else None
+        if ended is not None:
+            seconds, tries = ended
+            log.info("%s works again after %s of failures (%d failed pass%s)",
+                     what, spoken(seconds), tries, "" if tries == 1 else "es")  # fmt: skip
 
 
 class LeaderChecks:
@@ -54,6 +109,7 @@ class LeaderChecks:
             ingestor.remap.published = self.published.alerts
         self._reconciler: Reconciler | None = None
         self._reconcile_off = False  # the mapping cannot bound the window (logged once)
+        self.told = Told(lambda: ingestor.failures.outage())
 
     def after_tick(self, ingested: bool) -> None:
         """On the leader after its tick (``ingested``: the tick had no error)."""
@@ -61,11 +117,15 @@ class LeaderChecks:
             try:  # drafts a CMS published by their status alone: stored and alerted now
                 self.published.run()
             except Exception as exc:  # nothing changed: the next tick looks again
-                log.warning("draft re-check failed, nothing changed: %s", describe(exc))
+                self.told.failed("draft re-check", exc, "nothing changed")
+            else:
+                self.told.worked("draft re-check")
         try:
             self.due.run()
-        except Exception as exc:  # logged and retried next tick, like an ingest error
-            log.warning("due check failed: %s", describe(exc))
+        except Exception as exc:  # told and retried next tick, like an ingest error
+            self.told.failed("due check", exc, "nothing released")
+        else:
+            self.told.worked("due check")
 
     def reconcile(self) -> str:
         """One reconciliation pass (deleted source rows, SPEC §10); errors are logged and the
@@ -86,6 +146,7 @@ class LeaderChecks:
             self._reconcile_off = True
             return "reconciliation off"
         except Exception as exc:
-            log.warning("reconciliation failed, nothing withdrawn: %s", describe(exc))
+            self.told.failed("reconciliation", exc, "nothing withdrawn")
             return "reconciliation failed"
+        self.told.worked("reconciliation")
         return "reconciliation ran"

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from feedsvc.chat_queries import ChatQueryIndex
 from feedsvc.db import Database
+from feedsvc.db.committed import say
 from feedsvc.ingest import Change
 from feedsvc.matching import document_from_article
 from feedsvc.store import deliveries
@@ -119,8 +120,9 @@ class Outbox:
                 if chat_id in owed
             ]
         queued = deliveries.enqueue(conn, rows)
-        if queued:
-            log.info("outbox: %d alert(s) queued for %d article(s)", queued, len(fresh))
+        if queued:  # once committed: a commit that fails (a full disk) queued nothing
+            say(conn, log, logging.INFO, "outbox: %d alert(s) queued for %d article(s)",
+                queued, len(fresh))  # fmt: skip
 
     def _may_owe(self, change: Change) -> bool:
         """A new version may owe alerts: it gained a topic, or chats have own queries (which

@@ -7,7 +7,9 @@ chat; a migration is followed (never one naming the chat itself, which would dro
 retried like a failure); a parse error is retried once as plain text; a refused bot token
 waits for the operator, no attempt spent; a second unknown outcome ends as
 ``unknown_outcome`` (never re-sent blindly); other failures back off until
-``max_attempts``.
+``max_attempts``. What a record did is logged once it has committed (:mod:`feedsvc.db.committed`:
+a batch written again row by row said it twice, a failed commit once too often), and an alert
+sent again after an unknown outcome says so, naming the delivery and the chat.
 The same rules, applied to a set of rows, record a digest part (:mod:`feedsvc.digest.record`,
 whose :class:`~feedsvc.digest.record.Policy` both take).
 """
@@ -18,10 +20,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from logging import INFO, WARNING
 
 from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
+from feedsvc.db.committed import say
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import (
@@ -49,32 +53,37 @@ def record_alert(
         held.forget_thread(conn, d.chat_id, thread)
         q.retry_later(conn, d.id, owner, now, text, kind="thread_gone")
         held.set_notice(conn, d.id, "thread_gone")
-        log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
+        say(conn, log, INFO, "chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id,
+            thread)  # fmt: skip
     elif kind is OutcomeKind.SENT:
         q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics, chat_id=d.chat_id,
                     kind=o.message_kind)  # fmt: skip
         dead_letters.chat_succeeded(conn, d.chat_id)
+        if d.ambiguous:  # the one way an alert reaches a chat twice: said where it happens
+            say(conn, log, INFO, "delivery %s to chat %s: sent again after %d earlier send(s) "
+                "whose outcome is unknown (no answer, or a lease that ran out mid-send): the chat "
+                "may have it twice", d.id, d.chat_id, d.ambiguous)  # fmt: skip
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, d.chat_id, until)
         q.retry_later(conn, d.id, owner, until, text, kind="rate_limited")
-        log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
+        say(conn, log, WARNING, "chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
     elif kind is OutcomeKind.TOKEN_REFUSED:  # the operator's to fix: no attempt spent
         due = now + timedelta(seconds=TOKEN_RETRY_SECONDS)
         q.retry_later(conn, d.id, owner, due, text, kind="token_refused", attempted=False)
     elif kind is OutcomeKind.TOPIC_CLOSED:  # the chat's admins may reopen it: no attempt spent
         due = now + timedelta(seconds=TOPIC_CLOSED_RETRY_SECONDS)
         q.retry_later(conn, d.id, owner, due, text, kind="topic_closed", attempted=False)
-        log.warning(topic_closed_line(d.chat_id, thread))
+        say(conn, log, WARNING, "%s", topic_closed_line(d.chat_id, thread))
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text, kind="migrated")
         chat_migration.follow_migration(conn, d.chat_id, o.new_chat_id, now)
-        log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
+        say(conn, log, INFO, "chat %s migrated to %s", d.chat_id, o.new_chat_id)
     elif kind.chat_level:
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)
         reason = stored_reason(kind.value, text)  # worded when shown, in any language
         if dead_letters.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
-            log.warning("chat %s disabled: %s", d.chat_id, text)
+            say(conn, log, WARNING, "chat %s disabled: %s", d.chat_id, text)
     elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
         q.retry_later(conn, d.id, owner, now, text, kind="plain_text", plain_text=True)
     elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
@@ -82,7 +91,7 @@ def record_alert(
     elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= policy.max_unknown_resends:
         # Telegram may hold this message already, maybe twice: a human decides (re-send)
         q.mark_terminal(conn, d.id, owner, "unknown_outcome", text, now, ambiguous=True)
-        log.warning("delivery %s: outcome unknown again, not re-sent: %s", d.id, text)
+        say(conn, log, WARNING, "delivery %s: outcome unknown again, not re-sent: %s", d.id, text)
     elif d.attempts + 1 >= policy.max_attempts:
         q.mark_terminal(conn, d.id, owner, "failed", text, now)
     else:  # transient, or a first unknown outcome: try again later (may duplicate, counted)

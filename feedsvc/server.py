@@ -53,21 +53,25 @@ async def learn_bot_username(
     from telegram import Bot
     from telegram.error import TelegramError
 
-    from feedsvc.notify.answers import not_bot_api_hint
+    from feedsvc.notify.answers import NotBotApiAnswer
+    from feedsvc.notify.not_bot_api import watch_of
     from feedsvc.notify.telegram import bare_request, scrub_token
 
     configured = service.settings.telegram.username
     base_url = service.settings.telegram.base_url
+    watch = watch_of("telegram.base_url", base_url)  # the bot's too: one line between them
     for attempt in range(attempts):
         try:
             async with Bot(
                 token, base_url=base_url, request=bare_request(), get_updates_request=bare_request()
             ) as bot:
                 username = bot.username
+        except NotBotApiAnswer as exc:
+            watch.failed(exc)
         except (TelegramError, OSError) as exc:
-            log.warning("bot username (getMe) failed: %s%s", scrub_token(str(exc), token),
-                        not_bot_api_hint(exc, base_url))  # fmt: skip
+            log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
         else:
+            watch.answered()
             if configured and configured.lower() == username.lower():  # Telegram: any case
                 return
             if configured:

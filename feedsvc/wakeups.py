@@ -16,6 +16,16 @@ within ``POLL_SECONDS`` of :meth:`WakeListener.stop` (unless blocked in a call o
 connection, which the state DB's timeouts bound; the thread is a daemon, so it never holds up
 the process's exit). A connection that dies silently sends no error: every ``CHECK_SECONDS``
 the listener asks the server something, so a dead connection is noticed and replaced.
+
+Its failures are told as the rest of the service's are (a tester's: a 75 s outage of the state
+DB wrote 6-7 "wake-up listener: connection failed … reconnecting in N s" lines beside the
+outage's own, ~120 an hour at the 30 s cap): a connection up for a while that is lost is
+replaced at once, in silence; a failure to connect that is an outage of the state DB
+(:func:`feedsvc.db.outage.is_outage`) is counted on its :class:`~feedsvc.db.outage.Outage`,
+whose lines are the start, a summary a minute and the end; any other failure (a refused
+``LISTEN``, a bug) is a WARNING when it starts or changes, again every
+:data:`~feedsvc.failure_log.REMIND_SECONDS`, and one INFO line when the listener listens again
+(:class:`~feedsvc.failure_log.FailureLog`).
 """
 
 from __future__ import annotations
@@ -28,7 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from feedsvc.db import outage
+from feedsvc.db.errors import describe
 from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class, libpq_params
+from feedsvc.db.where import state_db
+from feedsvc.failure_log import FailureLog, spoken
 
 if TYPE_CHECKING:  # psycopg is imported where a listener runs: a PostgreSQL state DB only
     import psycopg
@@ -38,6 +52,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 CHECK_SECONDS = 30.0
+#: A connection lost after at least this many seconds up is replaced at once, without a word
+#: (a server's idle timeout, a proxy's cycle); one lost sooner backs off as a failure does.
+STEADY_SECONDS = 10.0
 
 
 def connect_params(sqlalchemy_url: str) -> dict[str, Any]:
@@ -65,6 +82,10 @@ class WakeListener:
         self.timeouts = timeouts or DbTimeouts()
         self.channel = channel
         self.on_wake = on_wake
+        #: the state DB whose outage a failure to connect is (the engines' Outage)
+        self.where = state_db(url)
+        #: failures that are no outage of it, told bounded
+        self.told = FailureLog()
         self.received = 0  # this schema's notifications seen (tests, status)
         self.ignored = 0  # other schemas' notifications on the same channel
         self._stop = threading.Event()
@@ -85,13 +106,15 @@ class WakeListener:
 
         delay = 1.0
         while not self._stop.is_set():
+            up: float | None = None  # when this connection began listening
             try:
                 params = {**self.params, **libpq_params(self.timeouts)}  # create_engine's order
                 with bounded_connection_class().connect(autocommit=True, **params) as conn:
                     conn.read_timeout = self.timeouts.read
                     conn.execute(f"LISTEN {self.channel}")
                     schema = _current_schema(conn)
-                    delay = 1.0
+                    up, delay = time.monotonic(), 1.0
+                    self._listening()
                     self.on_wake()  # anything queued while we were not listening
                     checked = time.monotonic()
                     while not self._stop.is_set():
@@ -99,13 +122,40 @@ class WakeListener:
                         if time.monotonic() - checked > CHECK_SECONDS:
                             conn.execute("SELECT 1")  # a dead connection fails here
                             checked = time.monotonic()
-            except psycopg.Error as exc:
-                log.warning("wake-up listener: %s; reconnecting in %.0f s", exc, delay)
+            except Exception as exc:  # never let the hint path die, nor fill the log
+                if self._stop.is_set():
+                    return
+                if up is not None and time.monotonic() - up >= STEADY_SECONDS:
+                    log.debug("wake-up listener: connection lost (%s); reconnecting", exc)
+                    continue  # replaced at once; a failure to connect is told below
+                self._failed(exc, isinstance(exc, psycopg.Error))
                 self._stop.wait(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
-            except Exception:  # never let the hint path die silently
-                log.exception("wake-up listener failed; reconnecting")
-                self._stop.wait(delay)
+
+    def _failed(self, exc: Exception, database: bool) -> None:
+        """One failed try (``database``: the driver's error, else a bug here): the state DB's
+        outage tells an outage; anything else is told when it starts or changes, and again
+        every :data:`~feedsvc.failure_log.REMIND_SECONDS`."""
+        if database and outage.report(exc, "wake-up listener", self.where):
+            return
+        error = describe(exc) if database else f"{type(exc).__name__}: {exc}"
+        kind = self.told.failed("listen", error)
+        lasting = f" (failing for {spoken(self.told.lasting())})" if kind == "reminder" else ""
+        log.log(
+            logging.DEBUG if kind is None else logging.WARNING,
+            "wake-up listener: %s%s; reconnecting (the dispatchers poll meanwhile)",
+            error, lasting,
+            exc_info=exc if kind is not None and not database else None,  # a bug: where
+        )  # fmt: skip
+
+    def _listening(self) -> None:
+        """Connected and listening: a run of failures that were no outage ends with one line
+        (an outage's end is told by the engines, whose statements complete again)."""
+        ended = self.told.ended()
+        if ended is not None:
+            seconds, tries = ended
+            log.info("wake-up listener: listening again after %s (%d failed tr%s)",
+                     spoken(seconds), tries, "y" if tries == 1 else "ies")  # fmt: skip
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]], schema: str) -> str:
         """Wake for ``schema``'s notifications (and empty ones) in the next batch to arrive

@@ -94,7 +94,7 @@ def test_first_sync_reports_progress_and_never_alerts(
     lines = [r.getMessage() for r in caplog.records]
     assert any("1200 rows behind the cursor" in line for line in lines)
     assert any("300 / 1200 rows (25.0%)" in line and "ETA" in line for line in lines)
-    assert any("caught up, 1200 / 1200 rows" in line for line in lines)
+    assert any("caught up, 1200 rows, " in line for line in lines)
     # one format for counts in a sync: it logged "1200 rows behind" and then "300 / 1,200"
     assert not [line for line in lines if re.search(r"\d,\d{3}", line)]
     backlogs = [b for b, _ in seen]

@@ -19,7 +19,7 @@ from processes import free_port
 from sqlalchemy import create_engine
 
 from feedsvc.db import Database
-from feedsvc.ingest.failure_log import REMIND_SECONDS, FailureLog, spoken
+from feedsvc.failure_log import REMIND_SECONDS, FailureLog, spoken
 from feedsvc.store.source_articles import upsert_source_articles
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from processes import free_port, wait_until
@@ -143,7 +144,10 @@ def test_demo_start_up_log(tmp_path: Path) -> None:
 class _HtmlErrorPage(BaseHTTPRequestHandler):
     """A reverse proxy in front of the Bot API that has lost it: a 502 page of ~2 KB."""
 
+    calls: ClassVar[list[str]] = []  # the methods asked, in order
+
     def do_POST(self) -> None:
+        self.calls.append(self.path.rsplit("/", 1)[-1])
         self.rfile.read(int(self.headers.get("content-length") or 0))
         body = b"<html><body><h1>502 Bad Gateway</h1>" + b"<p>nginx</p>" * 160 + b"</body></html>"
         self.send_response(502)
@@ -158,7 +162,9 @@ class _HtmlErrorPage(BaseHTTPRequestHandler):
 
 def test_a_bot_api_answering_html_is_one_bounded_warning(tmp_path: Path) -> None:
     """PTB logged an ERROR with a traceback and the whole page at every retry, and the bot's
-    warning carried the page too: now one warning line per retry, page cut short, no token."""
+    warning carried the page too: now one warning line naming ``telegram.base_url`` (not one
+    per retry: ``test_not_bot_api.py``), the page's size only, no token."""
+    _HtmlErrorPage.calls = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlErrorPage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     token = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"
@@ -177,8 +183,8 @@ def test_a_bot_api_answering_html_is_one_bounded_warning(tmp_path: Path) -> None
                 stderr=subprocess.STDOUT,
             )
             try:
-                wait_until(lambda: log_file.read_text("utf-8").count("cannot start polling") >= 2,
-                           60, "the bot to retry once")  # fmt: skip
+                wait_until(lambda: _HtmlErrorPage.calls.count("getMe") >= 2, 60,
+                           "the bot to retry once")  # fmt: skip
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
@@ -187,8 +193,10 @@ def test_a_bot_api_answering_html_is_one_bounded_warning(tmp_path: Path) -> None
     text = log_file.read_text("utf-8")
     assert "Traceback" not in text and "Can not load invalid JSON" not in text, text
     assert " ERROR " not in text and token not in text and "ABCDEFGHIJ" not in text
-    warnings = [line for line in text.splitlines() if "cannot start polling" in line]
-    assert all(len(line) < 450 and "502" in line for line in warnings), warnings
+    warnings = [line for line in text.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1, warnings
+    assert "telegram.base_url http://127.0.0.1:" in warnings[0], warnings
+    assert len(warnings[0]) < 450 and "HTTP 502 answer of" in warnings[0], warnings
 
 
 async def test_a_long_tick_making_progress_is_not_reported_one_that_stops_is(

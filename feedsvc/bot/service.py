@@ -12,7 +12,12 @@ and stops only when the lease it last renewed has expired by its own clock (coun
 names another holder.
 
 Nothing here may take the service down: a dead network, a wrong token or a database hiccup is
-logged (token-free) and retried, while the web server and the dispatcher keep running.
+logged (token-free) and retried, while the web server and the dispatcher keep running. Logged
+as an outage is: once when it starts or changes, again every
+:data:`~feedsvc.failure_log.REMIND_SECONDS`, never at each retry (a tester's: a
+``telegram.base_url`` answering 200 ``{}`` logged "bot: lease loop error: KeyError: 'result'"
+at every loop); a base URL that answers something that is not the Bot API is named as such
+(:mod:`feedsvc.notify.not_bot_api`).
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from feedsvc.channels.tokens import TokenWatch
 from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
+from feedsvc.failure_log import FailureLog, Told, spoken
 from feedsvc.logs import brief_error
-from feedsvc.notify.answers import not_bot_api_hint
+from feedsvc.notify.answers import NotBotApiAnswer
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
+from feedsvc.notify.not_bot_api import BaseUrlWatch, watch_of
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.notify.tls import tls_context
 from feedsvc.store import leases
@@ -108,6 +115,9 @@ class BotService:
         self._valid_until = 0.0  # time.monotonic() at which the lease we hold expires
         self._renew_failed = False  # the last renewal attempt could not reach a verdict
         self.polling = False
+        #: how a start that fails and the loop's own errors are told (once, now and then)
+        self.start_failures = FailureLog(clock)
+        self.loop_errors = FailureLog(clock)
         self.lease_checks = 0  # lets tests wait for "the standby looked N times" without sleeps
         self.polling_lapses = 0  # times polling stopped because the lease expired unrenewed
 
@@ -185,15 +195,25 @@ class BotService:
         )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------
+    @property
+    def base_url(self) -> BaseUrlWatch:
+        """What ``telegram.base_url`` answered, told once for the process (the reader pages'
+        getMe reports to it too)."""
+        return watch_of("telegram.base_url", self.settings.telegram.base_url)
+
     async def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             try:
                 failures = await self._step(failures)
             except Exception as exc:  # a bug here must not end polling for good: reset, retry
-                log.error("bot: lease loop error: %s", self._scrub(exc))
+                error = self._scrub(exc)
+                told = _level(self.loop_errors.failed("loop", error), logging.ERROR)
+                log.log(told, "bot: lease loop error: %s", error)
                 await self._stop_polling()
                 failures += 1
+            else:
+                self.loop_errors.ended()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._delay(failures))
 
@@ -287,12 +307,19 @@ class BotService:
                 error_callback=self._polling_error,
             )
         except TelegramError as exc:
-            log.warning("bot: cannot start polling yet (%s%s); will retry", self._scrub(exc),
-                        not_bot_api_hint(exc, self.settings.telegram.base_url))  # fmt: skip
+            if isinstance(exc, NotBotApiAnswer):  # the setting's: named, once for the process
+                self.base_url.failed(exc)
+            else:
+                error = self._scrub(exc)
+                told = _level(self.start_failures.failed("start", error), logging.WARNING)
+                log.log(told, "bot: cannot start polling yet (%s); will retry", error)
             await self._stop_polling()
             return False
+        self.base_url.answered()
         self.polling = True
-        log.info("bot: polling as @%s (lease holder %s)", app.bot.username, self.holder)
+        ended = self.start_failures.ended()
+        after = f" after {spoken(ended[0])} of failed starts" if ended else ""
+        log.info("bot: polling as @%s (lease holder %s)%s", app.bot.username, self.holder, after)
         # getMe answered: the token works (a later start without it waits, channels.tokens)
         await asyncio.to_thread(TokenWatch("telegram", stand_in=False).record, self.db)
         return True
@@ -318,12 +345,20 @@ class BotService:
             log.warning("bot: set_my_commands failed: %s", self._scrub(exc))
 
     def _polling_error(self, exc: TelegramError) -> None:
+        if isinstance(exc, NotBotApiAnswer):
+            self.base_url.failed(exc)
+            return
         log.warning("bot: getUpdates failed (PTB retries): %s", self._scrub(exc))
 
     def _scrub(self, exc: BaseException) -> str:
         """``exc`` for a log line without the token (PTB's error for a non-JSON answer carries
         the whole page it got: :func:`feedsvc.logs.brief_error` bounds it)."""
         return brief_error(exc, lambda text: scrub_token(text, self._token))
+
+
+def _level(kind: Told | None, level: int) -> int:
+    """The level of a line a :class:`FailureLog` said is due (``kind``), else DEBUG."""
+    return logging.DEBUG if kind is None else level
 
 
 async def _done_by(task: asyncio.Future[bool], seconds: float) -> bool:

@@ -172,35 +172,45 @@ def load_settings(
     """The settings, or exit 2 naming every problem. ``secrets=False``: the command needs no
     secret (``status``, ``topics list``, ``render``…), so a ``*_file`` secret this user cannot
     read (the service's, mode 0600) is one warning line naming it, taken as unset, instead of a
-    refusal; commands that use a secret (``run``, ``subs add``'s channel check, ``config
-    show``) keep refusing, exit 2, naming the file."""
+    refusal, and a secret written in the config file one warning line too; commands that use a
+    secret (``run``, ``subs add``'s channel check, ``config show``) refuse both, exit 2, naming
+    the key."""
     from feedsvc.config import ConfigError, config_path, load_config
 
     try:
-        settings = load_config(config_path(config_file), secrets=secrets)
+        path = config_path(config_file)
+        settings = load_config(path, secrets=secrets)
     except ConfigError as exc:
         click.echo(f"feedsvc: invalid configuration ({exc.source}):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     if not secrets:
-        from feedsvc.config.secrets import unreadable_secret_files
+        from feedsvc.config.secrets import secrets_in_config_file, unreadable_secret_files
 
         for problem, _path in unreadable_secret_files(settings):
-            if problem not in _WARNED:  # once a process (`render` loads the settings twice)
-                _WARNED.add(problem)
-                click.echo(
-                    f"feedsvc: warning: {problem} (this command needs no secret and goes on "
-                    "without it; run it as the service's user to read it)",
-                    err=True,
-                )
+            _warn_once(problem, "without it; run it as the service's user to read it")
+        for problem in secrets_in_config_file(path):
+            _warn_once(problem, "all the same; `run` and `config check` refuse it")
     if logging_:
         configure_logging(settings)
     return settings
 
 
-#: The unreadable secret files a command of this process warned about (:func:`load_settings`).
+#: The secret problems a command of this process warned about (:func:`load_settings`): an
+#: unreadable secret file, a secret written in the config file.
 _WARNED: set[object] = set()
+
+
+def _warn_once(problem: object, goes_on: str) -> None:
+    """``problem`` of a secret as one warning line on stderr, once a process (`render` loads
+    the settings twice), for a command that needs no secret and goes on ``goes_on``."""
+    if problem not in _WARNED:
+        _WARNED.add(problem)
+        click.echo(
+            f"feedsvc: warning: {problem} (this command needs no secret and goes on {goes_on})",
+            err=True,
+        )
 
 
 def configure_logging(settings: Settings) -> None:

@@ -26,7 +26,7 @@ def check(config_file: str | None) -> None:
         advice,
         check_config,
         config_path,
-        secret_warnings,
+        secret_first,
         source_warnings,
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
@@ -36,6 +36,7 @@ def check(config_file: str | None) -> None:
         path = config_path(config_file)
         source = str(path) if path else source
         settings, found = check_config(path)
+        found = secret_first(found)  # a secret written in the file: that is its key's line
     except ConfigError as exc:  # the file does not read or parse: nothing more can be said
         settings, found, source = None, exc.problems, str(path or exc.source)
     problems = [str(p) for p in found]
@@ -59,7 +60,7 @@ def check(config_file: str | None) -> None:
         # a key with a problem was read at its default: no advice about that default (and
         # none of http.public_url's, "an address of this machine", on a name no one resolves)
         bad = {p.key for p in found} | ({"http.public_url"} if host_refused else set())
-        warnings += secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
+        warnings += [w for w in advice(settings) if w.key not in bad]
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:

@@ -2,7 +2,8 @@
 
 Validation collects *every* problem with its dotted key before giving up, because an operator
 fixing a config one error per restart is a bad afternoon. Secrets are ``SecretStr`` so they
-never show up in reprs or logs, and may come from env or ``*_file`` keys.
+never show up in reprs or logs, and come only from env or ``*_file`` keys (one written in the
+file is refused by every command that uses it).
 
 One module per concern, every name importable from ``feedsvc.config`` as before:
 ``models`` (the sections, keys, defaults and bounds: pydantic, the one validator), ``sources``
@@ -19,7 +20,14 @@ neither a plain ``sqlite://`` one nor a PostgreSQL one ``feedsvc.db.urls`` reads
 
 from __future__ import annotations
 
-from feedsvc.config.checks import BUILT_IN, advice, check_config, load_config, source_warnings
+from feedsvc.config.checks import (
+    BUILT_IN,
+    advice,
+    check_config,
+    load_config,
+    secret_first,
+    source_warnings,
+)
 from feedsvc.config.cores import match_processes
 from feedsvc.config.display import printable
 from feedsvc.config.models import (
@@ -39,7 +47,7 @@ from feedsvc.config.problems import ConfigError, Problem
 from feedsvc.config.secrets import (
     MIN_ADMIN_TOKEN_CHARS,
     SECRET_KEYS,
-    secret_warnings,
+    secrets_in_config_file,
     weak_token_warnings,
 )
 from feedsvc.config.sources import (
@@ -77,7 +85,8 @@ __all__ = [
     "load_config",
     "match_processes",
     "printable",
-    "secret_warnings",
+    "secret_first",
+    "secrets_in_config_file",
     "source_warnings",
     "weak_token_warnings",
 ]

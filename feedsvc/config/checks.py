@@ -1,8 +1,10 @@
-"""Checking a configuration: :func:`check_config` finds every problem in one pass (the models'
-and those that need the settings as a whole or the file system: token files, the source's time
-zone and URL, Zalo's webhook secret), :func:`load_config` refuses a configuration with any;
-:func:`weak_token_warnings`, :func:`secret_warnings` and :func:`source_warnings` (an SQLite
-source file not there now: an outage, not a wrong configuration) are advice, not refusals."""
+"""Checking a configuration: :func:`check_config` finds every problem in one pass (a secret
+written in the file, the models' and those that need the settings as a whole or the file
+system: token files, the source's time zone and URL, Zalo's webhook secret), :func:`load_config`
+refuses a configuration with any (a command that needs no secret takes a secret in the file as
+a warning, ``cli.common.load_settings``); :func:`weak_token_warnings` and
+:func:`source_warnings` (an SQLite source file not there now: an outage, not a wrong
+configuration) are advice, not refusals."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from pydantic import ValidationError
 from feedsvc.config.models import Settings
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.secrets import (
+    SecretInFile,
     secret_problems,
+    secrets_in_file,
     telegram_token_warnings,
     unreadable_secret_files,
     weak_token_warnings,
@@ -48,13 +52,16 @@ def load_config(
     for a command that needs no secret, a ``*_file`` secret this user cannot read is no
     problem but unset (:func:`unreadable_secret_files` words them for the command's warning):
     an operator's ``feedsvc status`` refused to run because the bot token file was the service
-    user's, mode 0600."""
+    user's, mode 0600; and a secret written in the file (:class:`SecretInFile`) is the
+    command's warning too, not a refusal (blocking ``status`` during an incident helps no one;
+    ``run`` refuses it)."""
     settings, problems = check_config(path, overrides)
     unread = unreadable_secret_files(settings) if settings is not None and not secrets else []
     # by key and words (an env override adds "(set by FEEDSVC_…)" to the words)
     problems = [
-        p for p in problems
+        p for p in (secret_first(problems) if secrets else problems)
         if not any(p.key == u.key and p.message.startswith(u.message) for u, _ in unread)
+        and (secrets or not isinstance(p, SecretInFile))
     ]  # fmt: skip
     if problems or settings is None:
         # no file: the built-in defaults (and the environment), as `config check` says it
@@ -74,6 +81,8 @@ def check_config(
     problems. Raises :class:`ConfigError` only for a file that cannot be read or parsed as
     TOML: nothing more can be said then."""
     data = read_toml(path) if path is not None else {}
+    # a secret in the file, first (:func:`secret_first`: the one line of its key, when refused)
+    in_file = secrets_in_file(data, str(path)) if path is not None else []
     env = env_values(os.environ)
     # ``overrides`` last: what a command sets for itself (the demo's throw-away DB, the port it
     # listens on) is not undone by a FEEDSVC_* variable meant for the real service
@@ -90,7 +99,16 @@ def check_config(
     if settings is not None:
         seen = {p.key for p in problems}
         problems += [_from_env(p, env) for p in _semantic_problems(settings) if p.key not in seen]
-    return settings, problems
+    return settings, in_file + problems
+
+
+def secret_first(problems: list[Problem]) -> list[Problem]:
+    """``problems`` with one line for a secret written in the file (:class:`SecretInFile`):
+    what else its key's value has wrong (its shape, a list for a text) is moot once it moves
+    out, and told then. For the commands that refuse such a secret (``config check``, and
+    :func:`load_config` with its secrets)."""
+    refused = {p.key for p in problems if isinstance(p, SecretInFile)}
+    return [p for p in problems if isinstance(p, SecretInFile) or p.key not in refused]
 
 
 def _from_env(problem: Problem, env: dict[str, Any]) -> Problem:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from feedsvc.config.models import Settings
@@ -265,20 +267,40 @@ def weak_token_warnings(settings: Settings) -> list[Problem]:
     ]
 
 
-def secret_warnings(path: Path | None) -> list[Problem]:
-    """Secrets written into the config file work, but belong in env or a ``*_file``."""
+class SecretInFile(Problem):
+    """A secret written into the config file itself (:func:`secrets_in_file`): refused by
+    every command that uses the secrets, a warning for one that needs none
+    (``cli.common.load_settings(secrets=False)``)."""
+
+
+def secrets_in_file(data: Mapping[str, Any], source: str) -> list[Problem]:
+    """Each secret (:data:`SECRET_KEYS`) the config file ``source`` (its parsed ``data``)
+    holds, worded with what to do instead, never with any of the secret. SPEC §7: secrets come
+    only from the environment or a ``*_file``; a file that holds one is copied, committed and
+    shared (a token in a repository is anyone's). It was a warning of `config check` only, and
+    `run` started without a word (a tester's)."""
+    problems: list[Problem] = []
+    for section, key in SECRET_KEYS:
+        part = data.get(section)
+        value = part.get(key) if isinstance(part, dict) else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue  # an empty or blank value is no secret: its own problem says so
+        env = f"FEEDSVC_{section.upper()}__{key.upper()}"
+        problems.append(SecretInFile(
+            f"{section}.{key}",
+            f"a secret may not be written in the config file ({source}): delete this line and "
+            f"give the value as the environment variable {env}, or write it alone in a file "
+            f"only the service's user can read (chmod 600) and set {section}.{key}_file to "
+            "that file's path",
+        ))  # fmt: skip
+    return problems
+
+
+def secrets_in_config_file(path: Path | None) -> list[Problem]:
+    """:func:`secrets_in_file` of the config file at ``path`` (none: no file, no secret)."""
     if path is None or not path.is_file():
         return []
-    data = read_toml(path)
-    return [
-        Problem(
-            f"{section}.{key}",
-            "secret in the config file; prefer env "
-            f"FEEDSVC_{section.upper()}__{key.upper()} or {section}.{key}_file",
-        )
-        for section, key in SECRET_KEYS
-        if isinstance(data.get(section), dict) and data[section].get(key)
-    ]
+    return secrets_in_file(read_toml(path), str(path))
 
 
 def unreadable_secret_files(settings: Settings) -> list[tuple[Problem, Path]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from feedsvc.db.committed import told_after_commit
 from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
 from feedsvc.db.outage import watch_answers
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
@@ -126,9 +127,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
+        """A write transaction; what its code said of its effects (:mod:`.committed`) is
+        logged once it has committed, never when it rolls back."""
         with self.engine.connect() as conn:
             conn.execution_options(write=True)
-            with conn.begin():
+            with told_after_commit(conn), conn.begin():
                 yield conn
 
     def now(self) -> datetime:

@@ -44,7 +44,8 @@ def is_outage(exc: BaseException) -> bool:
     in time, a lock, a read-only or unopenable database, a missing privilege, a full disk.
 
     A ``ProgrammingError`` (bad SQL) or ``IntegrityError`` is not one: it is a bug or one row's
-    fault, and keeps its traceback.
+    fault, and keeps its traceback. A driver's own error (psycopg's, raised where no engine
+    wraps it: the wake-up listener) is read by its DB-API class the same way.
     """
     if not is_database_error(exc):
         return False
@@ -62,7 +63,15 @@ def is_outage(exc: BaseException) -> bool:
         )
     import sqlite3
 
-    return isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError)
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+        return True
+    # a driver's own error, not wrapped by SQLAlchemy (the wake-up listener's psycopg): its
+    # DB-API class, as SQLAlchemy would have wrapped it
+    return any(c.__name__ in _DBAPI_OUTAGES for c in type(exc).__mro__)
+
+
+#: The DB-API classes of a driver's error that say the database is unavailable.
+_DBAPI_OUTAGES = frozenset({"OperationalError", "InterfaceError"})
 
 
 #: Outages in which reads still work (WAL readers beside a held write lock, a full disk, a

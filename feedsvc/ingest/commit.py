@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from feedsvc.db import Database
+from feedsvc.db.committed import savepoint
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.isolate import UNPUBLISHED, SystemicError, set_aside
@@ -154,7 +155,7 @@ class BatchCommit:
             pending = pending_hides.read_locked(conn, keys) if isolate else None
             for item in items if isolate else ():
                 try:
-                    with conn.begin_nested():
+                    with savepoint(conn):  # a row refused: its lines are not said either
                         one, say = writer.apply(
                             conn, self.index, [item], now, name, self.source.withdraw_reason,
                             pending,

@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, refusal_advice
+from feedsvc.failure_log import FailureLog, spoken
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.failure_log import FailureLog, spoken
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.model import TickResult
 from feedsvc.source import SourceError, SqlSource

@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
+from feedsvc.failure_log import FailureLog
 from feedsvc.ingest import unordered
 from feedsvc.ingest.ahead import ReadAhead, up_to_date
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.behind import behind, wanted
 from feedsvc.ingest.behind import say as say_behind
-from feedsvc.ingest.failure_log import FailureLog
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import by_id, hold_back
 from feedsvc.ingest.lease import IngestLease, LeaseLost
@@ -83,7 +83,7 @@ class Ingestor(BatchPipeline):
         self.hooks: list[TransactionHook] = []
         self.after_commit: list[AfterCommit] = []
         self.backoff = Backoff(poll_seconds)
-        #: how often a run of failed ticks is told in the log (:mod:`feedsvc.ingest.failure_log`)
+        #: how often a run of failed ticks is told in the log (:mod:`feedsvc.failure_log`)
         self.failure_log = FailureLog()
         self.lease = lease
         self._stop = threading.Event()
@@ -235,7 +235,8 @@ class Ingestor(BatchPipeline):
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:
-            log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
+            log.info("ingest from %s: caught up, %s", self.source.name,
+                     progress.caught_up(len(batch.held)))  # fmt: skip
         # the tick's bookkeeping without a batch (success, failures reset), or the end of a
         # catch-up whose last batch was full (the one read after it found nothing): nothing is
         # behind the cursor that can be read now, so the backlog is 0 — rows held back as

@@ -10,7 +10,8 @@ So, in the ingest transaction that inserts the articles (:func:`feedsvc.ingest.w
 
 * a hide recorded ahead (:mod:`feedsvc.store.pending_hides`) applies to the article arriving
   under its key or one canonically equivalent to it (said when the forms differ);
-* a new key canonically equivalent to a stored article's other key is a WARNING naming both:
+* a new key canonically equivalent to a stored article's other key is a WARNING naming both
+  (once the transaction commits, :mod:`feedsvc.db.committed`):
   the rows stay two articles (never merged: distinct CMS rows), and the operator learns of it;
 * such a new article arrives hidden when its stored lookalike is hidden by an editor, with
   that hide's reason and author: the two look the same to every reader, and a takedown must
@@ -25,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from feedsvc.db.committed import say
 from feedsvc.keys import canonical, named
 from feedsvc.store import pending_hides
 from feedsvc.store.article_keys import Lookalike, stored_lookalikes
@@ -45,7 +47,8 @@ def arriving_hides(
     hides = pending_hides.take(conn, keys, pending)
     for key, hide in hides.items():
         if hide.source_key != key:
-            log.warning(
+            say(
+                conn, log, logging.WARNING,
                 "the hide recorded ahead for %s applies to the article arriving as %s: the same "
                 "key in another Unicode form", _named(hide.source_key), _named(key),
             )  # fmt: skip
@@ -56,19 +59,20 @@ def arriving_hides(
         if inherited:
             first = hidden[0]
             hides[key] = PendingHide(first.source_key, first.hidden_reason, first.hidden_by, now)
-        log.warning("%s", _lookalike_words(key, others, inherited=inherited))
-    _same_batch(keys)
+        say(conn, log, logging.WARNING, "%s", _lookalike_words(key, others, inherited=inherited))
+    _same_batch(conn, keys)
     return hides
 
 
-def _same_batch(keys: Sequence[str]) -> None:
+def _same_batch(conn: Connection, keys: Sequence[str]) -> None:
     """A WARNING for new keys of one batch that are one key in other Unicode forms."""
     forms: dict[str, list[str]] = {}
     for key in keys:
         forms.setdefault(canonical(key), []).append(key)
     for alike in forms.values():
         if len(alike) > 1:
-            log.warning(
+            say(
+                conn, log, logging.WARNING,
                 "new articles %s are the same key in other Unicode forms (distinct source rows):"
                 " stored as %d articles, so feeds and alerts show each",
                 ", ".join(_named(k) for k in alike), len(alike),

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from feedsvc.db import Database
+from feedsvc.db.committed import say
 from feedsvc.ingest.model import Change
 from feedsvc.ingest.writer import Item
 from feedsvc.source.builtin import BUILTIN_NAME
@@ -166,10 +167,10 @@ class MappingCheck:
             if decision != "superseded" and cursors.apply_mapping(
                 conn, source.name, (key, visible), zone, now
             ):
-                log.warning("ingest: [source.columns] or source.timezone changed since the "
-                            "stored articles were read: reading every row of %s again to "
-                            "apply it (rows the cursor had passed do not alert)",
-                            source.name)  # fmt: skip
+                say(conn, log, logging.WARNING,
+                    "ingest: [source.columns] or source.timezone changed since the stored "
+                    "articles were read: reading every row of %s again to apply it (rows the "
+                    "cursor had passed do not alert)", source.name)  # fmt: skip
             cursor = cursors.get_cursor(conn, source.name)
         if decision == "superseded":
             self._warn(source, recorded, decision)

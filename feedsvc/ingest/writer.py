@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
+from feedsvc.db.committed import say
 from feedsvc.ingest import unapplied
 from feedsvc.ingest.lookalikes import arriving_hides
 from feedsvc.ingest.model import Change
@@ -344,7 +345,8 @@ def _hand_over(
             continue
         rekeyed.hand_over(conn, old.id, aid, now)
         handed[aid] = old.id
-        log.info(
+        say(
+            conn, log, logging.INFO,
             "ingest: row id=%s now carries key %s: article %s handed over to it (withdrawn as "
             "re-keyed, its alerts moved)",
             item.at.id, spelled(item.article.source_key), spelled(old.source_key),

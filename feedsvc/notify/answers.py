@@ -1,4 +1,4 @@
-"""What an HTTP error answer to a Bot API call says, before python-telegram-bot reads it.
+"""What an HTTP answer to a Bot API call says, before python-telegram-bot reads it.
 
 PTB reads any error status as Telegram's verdict: a 403 as :class:`~telegram.error.Forbidden`,
 a 400 as :class:`~telegram.error.BadRequest`, whatever the body. Between feedsvc and Telegram
@@ -9,6 +9,12 @@ alert a dead letter. The Bot API always answers a JSON object with ``"ok": false
 "Making requests"; FIELD-NOTES "Fake Bot API"): any other error body is the path's failure,
 not the chat's or the message's, so it is a :class:`NotBotApiAnswer`, a ``NetworkError`` the
 classifier (:func:`feedsvc.notify.telegram.classify_outcome`) retries like a 5xx.
+
+A 2xx answer is the Bot API's only as a JSON object with ``"ok": true`` and a ``"result"``:
+a ``telegram.base_url`` at a server answering 200 ``{}`` (``[]``, ``{"ok": true}``, a page)
+made PTB raise ``KeyError: 'result'`` out of every call, logged as a bug in the bot's loop at
+each retry (a tester's). It is a :class:`ForeignSuccess`: a send's unknown outcome, any other
+call's failure, told once naming the setting (:mod:`feedsvc.notify.not_bot_api`).
 
 The answer's ``parameters`` are outside data too: PTB builds a timedelta from ``retry_after``
 (one of 10**15 seconds or more, or ``1e999``, raised ``OverflowError`` out of the send) and
@@ -38,13 +44,20 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from feedsvc.db.schema import NON_TELEGRAM_IDS
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, bounded_pause, retry_after_seconds
-from feedsvc.url_credentials import masked
 
 TOO_MANY_REQUESTS = 429
 
 
 class NotBotApiAnswer(NetworkError):
     """An error status whose body is not the Bot API's: nothing was sent; retry later."""
+
+
+class ForeignSuccess(NotBotApiAnswer):
+    """A 2xx answer whose body is not the Bot API's (no ``"ok": true`` with a ``"result"``: a
+    web server's ``{}``, a proxy's page): whatever answered may have passed a message on, so
+    a send is an unknown outcome (:func:`feedsvc.notify.telegram.classify_outcome`); for any
+    other call it is the path's failure, retried, and told naming ``telegram.base_url``
+    (:mod:`feedsvc.notify.not_bot_api`). PTB read such a body as ``KeyError: 'result'``."""
 
 
 class DefaultPause(RetryAfter):
@@ -59,16 +72,25 @@ class DefaultPause(RetryAfter):
         return self.__class__, (self.message,)
 
 
-def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> TelegramError | None:
+def read_error_answer(
+    status: int, payload: bytes, chat: int | None = None, *, api_call: bool = True
+) -> TelegramError | None:
     """The exception to raise for the answer ``(status, payload)`` to a call naming ``chat``
-    instead of PTB's reading, or None when PTB reads it right (a 2xx, or a Bot API error it
-    takes as it is)."""
-    if 200 <= status <= 299:
+    instead of PTB's reading, or None when PTB reads it right (a Bot API answer: a 2xx one with
+    ``"ok": true`` and a ``"result"``, or a Bot API error it takes as it is). A 2xx answer to
+    an ``api_call`` without them is a :class:`ForeignSuccess` (not an API call: a file's
+    download, PTB's GET, whose 2xx answer is the file's bytes)."""
+    success = 200 <= status <= 299
+    if success and not api_call:
         return None
     try:
         body: Any = json.loads(payload.decode("utf-8"))
     except (ValueError, RecursionError):  # not UTF-8 JSON (UnicodeDecodeError is a ValueError)
         body = None
+    if success:
+        if isinstance(body, dict) and body.get("ok") is True and "result" in body:
+            return None
+        return ForeignSuccess(_foreign(status, payload, NO_RESULT))
     if not isinstance(body, dict) or body.get("ok") is not False:
         return _refused(status, _foreign(status, payload, "not a Bot API answer"))
     parameters = body.get("parameters")
@@ -95,14 +117,8 @@ def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> T
     return RetryAfter(1)  # a negative one on another status: the shortest pause, as before
 
 
-def not_bot_api_hint(exc: BaseException, base_url: str) -> str:
-    """What to add to a log line about ``exc`` when it is a :class:`NotBotApiAnswer` at
-    ``base_url`` (``telegram.base_url``; it holds no token, ``config.urls``): at start, a
-    wrong base URL answers so on every call, and a page of a proxy's own may be the cause."""
-    if not isinstance(exc, NotBotApiAnswer):
-        return ""
-    shown = masked(base_url)  # a proxy's user and password never logged
-    return f" (is telegram.base_url {shown} a Bot API? a proxy's own page answers so too)"
+#: What a 2xx answer that is not the Bot API's lacks, in words.
+NO_RESULT = 'not a Bot API answer (no "ok": true with a "result")'
 
 
 def _refused(status: int, what: str) -> TelegramError:

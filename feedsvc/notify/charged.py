@@ -99,7 +99,7 @@ class ChargedRequest(HTTPXRequest):
             if self.charge is not None and message:
                 await self.charge(chat)
             status, payload = await sent(url, method, request_data, *args, **kwargs)
-            error = read_error_answer(status, payload, chat)
+            error = read_error_answer(status, payload, chat, api_call=method != "GET")
             if error is not None:
                 raise error
             return status, payload

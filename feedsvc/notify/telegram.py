@@ -38,7 +38,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from feedsvc.notify.answers import pause_seconds
+from feedsvc.notify.answers import ForeignSuccess, pause_seconds
 from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
@@ -275,6 +275,8 @@ async def classify_outcome(request: Awaitable[object], token: str | None = None)
             # Nothing (or an incomplete request) reached the server: Telegram cannot act on it.
             return SendOutcome.transient(_describe(exc, token, cause))
         return SendOutcome.ambiguous(_describe(exc, token, cause))
+    except ForeignSuccess as exc:  # a 2xx answer of no Bot API: whatever answered may have sent
+        return SendOutcome.ambiguous(_describe(exc, token))
     except NetworkError as exc:
         cause = exc.__cause__
         if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
@@ -289,9 +291,9 @@ async def classify_outcome(request: Awaitable[object], token: str | None = None)
             return SendOutcome.ambiguous(text)
         return SendOutcome.transient(text)  # Conflict, EndPointNotFound
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
-        # PTB wraps every HTTP error status and transport failure in a TelegramError; these
-        # come from reading a 2xx JSON answer that is not the Bot API's shape (no "result":
-        # {"ok": false} with 200; a result that is no Message: null, no date). It may have
+        # PTB wraps every HTTP error status and transport failure in a TelegramError, and a
+        # 2xx answer without "ok": true and a "result" is a ForeignSuccess (above); these come
+        # from a result that is no Message (null, no date). It may have
         # been sent (a proxy, a local Bot API server): unknown, re-sent once at most. Raised
         # out of here, the dispatcher retried it as transient, up to 25 copies.
         return SendOutcome.ambiguous(f"unreadable answer ({type(exc).__name__})")

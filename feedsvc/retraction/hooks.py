@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from feedsvc.db.committed import say
 from feedsvc.ingest import Change
 from feedsvc.retraction.plan import EDIT_WINDOW, is_correction
 from feedsvc.store.followup_queue import queue_corrections
@@ -40,5 +41,6 @@ class Corrections:
             public = public_ids(conn, ids, now)
             ids = [i for i in ids if i in public]
         queued = queue_corrections(conn, ids, now, self.window)
-        if queued:
-            log.info("%d sent alert(s) to correct for %d article(s)", queued, len(ids))
+        if queued:  # once committed (feedsvc.db.committed)
+            say(conn, log, logging.INFO, "%d sent alert(s) to correct for %d article(s)",
+                queued, len(ids))  # fmt: skip

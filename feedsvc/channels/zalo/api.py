@@ -67,6 +67,15 @@ class ZaloError(Exception):
         self.foreign = foreign
 
 
+class ForeignAnswer(httpx.DecodingError):
+    """A 2xx answer that is not the API's (no JSON object with ``"ok"``, or ``"ok": true``
+    without a ``"result"``: a web server's ``{}``, a proxy's page): did a send go? unknown (the
+    channel's ``ambiguous``); any other call failed, told naming ``zalo.base_url``
+    (:mod:`feedsvc.notify.not_bot_api`). Its words: the answer's status and size, never its
+    body. ``{"ok": true}`` was read as no update, and the poller asked again at once, for
+    ever."""
+
+
 class _TokenFilter(logging.Filter):
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -104,6 +113,7 @@ class ZaloBotAPI:
     ) -> None:
         self.charge = charge
         self._token = token
+        self.base_url = base_url  # ``zalo.base_url`` (no token), for what names it
         self._base = f"{base_url.rstrip('/')}/bot{token}/"
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
         self._limits = httpx.Limits(max_connections=pool_size)
@@ -149,19 +159,19 @@ class ZaloBotAPI:
             body = response.json()
         except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
             body = None
-        if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
-            # not the API's answer (FIELD-NOTES: always an object with "ok"): a proxy's page,
-            # a body cut short. 2xx: did it send? unknown. An error status: the path failed,
-            # never the API's verdict on the chat or the message (a proxy's 403 read as Zalo's
-            # disabled every recipient it reached)
-            if response.is_success:
-                raise httpx.DecodingError("unreadable Zalo answer", request=response.request)
-            raise ZaloError(
-                response.status_code,
+        ok = body.get("ok") if isinstance(body, dict) else None
+        if not isinstance(ok, bool) or (ok and response.is_success and "result" not in body):
+            # not the API's answer (FIELD-NOTES: always an object with "ok", "result" with a
+            # true one): a proxy's page, a body cut short. 2xx: did it send? unknown. An error
+            # status: the path failed, never the API's verdict on the chat or the message (a
+            # proxy's 403 read as Zalo's disabled every recipient it reached)
+            said = (
                 f"HTTP {response.status_code} answer of {len(response.content)} bytes: "
-                "not a Zalo Bot API answer",
-                foreign=True,
+                "not a Zalo Bot API answer"
             )
+            if response.is_success:
+                raise ForeignAnswer(said, request=response.request)
+            raise ZaloError(response.status_code, said, foreign=True)
         if body["ok"]:
             return body.get("result")
         code = body.get("error_code")

@@ -19,7 +19,7 @@ import httpx
 from feedsvc.articles import Article
 from feedsvc.budget import send_budget
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
-from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
@@ -81,6 +81,8 @@ def classify(exc: BaseException) -> SendOutcome:
         return SendOutcome.transient(name)
     if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
         return SendOutcome.ambiguous(name)
+    if isinstance(exc, ForeignAnswer):  # its words: the answer's status and size
+        return SendOutcome.ambiguous(str(exc))
     if isinstance(exc, httpx.DecodingError):
         return SendOutcome.ambiguous(name)
     return SendOutcome.transient(name)

@@ -8,7 +8,10 @@ and takes over when the lease expires or is released by a clean stop. A database
 renewing is not a lost lease: polling goes on while the last renewal is still valid.
 
 Nothing here takes the service down: API and network errors are logged token-free and retried
-with backoff.
+with backoff, told as an outage is — when they start or change, again every
+:data:`~feedsvc.failure_log.REMIND_SECONDS`, and when polling works again — never at each retry
+(every 60 s at most, for as long as it lasts); a ``zalo.base_url`` that answers something that is
+not the Zalo Bot API is named as such (:mod:`feedsvc.notify.not_bot_api`).
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ import httpx
 
 from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget, bot_budget
-from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.channel import LIMITS
 from feedsvc.config.checks import ZALO_WEBHOOK_PATH
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
+from feedsvc.failure_log import FailureLog, spoken
 from feedsvc.logs import brief_error
+from feedsvc.notify.not_bot_api import watch_of
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.zalo")
@@ -62,6 +67,9 @@ class ZaloPoller:
         self.holder = holder or leases.this_process()
         self.polling = False
         self.polls = 0  # lets tests wait for "N polls done" without sleeping
+        self.told = FailureLog()  # getUpdates failures: once, now and then, their end
+        #: what zalo.base_url answered, told once for the process
+        self.base_url = watch_of("zalo.base_url", api.base_url, "the Zalo Bot API", log.name)
         self._renewed_at = 0.0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -98,18 +106,39 @@ class ZaloPoller:
                     failures, updates = 0, []
                 else:
                     failures += 1
-                    log.warning("zalo: getUpdates failed: %s", exc.description)
+                    self._failed(exc, exc.description, exc.foreign)
                     await self._wait(min(MAX_BACKOFF, 2.0**failures))
                     continue
             except Exception as exc:  # transport errors, and anything a broken answer raises:
                 failures += 1  # the poller task must not end (the bot would fall silent)
-                log.warning("zalo: getUpdates failed: %s", brief_error(exc, self.api.scrub))
+                words = brief_error(exc, self.api.scrub)
+                self._failed(exc, words, isinstance(exc, ForeignAnswer))
                 await self._wait(min(MAX_BACKOFF, 2.0**failures))
                 continue
             failures = 0
+            self._polled()
             self.polls += 1
             for update in updates:
                 self.bot.accept(update)
+
+    def _failed(self, exc: Exception, words: str, foreign: bool) -> None:
+        """A failed poll: an answer that is not the API's is the base URL's to tell; any other
+        failure is told when it starts or changes and again every 15 minutes."""
+        if foreign:
+            self.base_url.failed(str(exc) if isinstance(exc, ForeignAnswer) else words)
+            return
+        kind = self.told.failed("getUpdates", words)
+        still = f" (for {spoken(self.told.lasting())} now)" if kind == "reminder" else ""
+        log.log(logging.DEBUG if kind is None else logging.WARNING,
+                "zalo: getUpdates failed%s: %s; retrying", still, words)  # fmt: skip
+
+    def _polled(self) -> None:
+        """A poll the API answered: the end of a run of failures, in one line."""
+        self.base_url.answered()
+        ended = self.told.ended()
+        if ended is not None:
+            log.info("zalo: getUpdates works again after %s (%d failed poll(s))",
+                     spoken(ended[0]), ended[1])  # fmt: skip
 
     async def _wait(self, seconds: float) -> None:
         with suppress(TimeoutError):

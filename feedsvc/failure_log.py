@@ -1,14 +1,18 @@
-"""How often a failing ingest is told in the log: at its start, when it changes, now and then.
+"""How often a run of failures is told in the log: at its start, when it changes, now and then.
 
 Why: during a CMS outage the same WARNING came at every retry of the backoff (every 5 minutes
 at most, for hours: a night's log full of one line) and nothing said when it ended or how
-long it had lasted. :class:`FailureLog` (one per ingestor) decides: the first failure of a run
-of failures is a WARNING (what fails, when it is tried again); a different failure (another
-side, another error) is one too; the same failure again is logged at DEBUG only, except a
-reminder every :data:`REMIND_SECONDS`; the first success after failures is one INFO line with
-how long it lasted and how many tries failed (:meth:`FailureLog.ended`). ``feedsvc status``,
-``/readyz?ingest=1`` and the metrics say the current state at any time, whatever was logged.
-Pure bookkeeping over a monotonic clock (tests pass their own).
+long it had lasted. :class:`FailureLog` (one per ingestor; one per leader pass,
+:mod:`feedsvc.leader_checks`; the wake-up listener's, :mod:`feedsvc.wakeups`; a bot's poller
+and a Bot API base URL that answers something else, :mod:`feedsvc.notify.not_bot_api`)
+decides: the first failure of a run of failures is a WARNING (what fails, when it is tried
+again); a different failure (another side, another error) is one too; the same failure again is
+logged at DEBUG only, except a reminder every :data:`REMIND_SECONDS`; the first success after
+failures is one INFO line with how long it lasted and how many tries failed
+(:meth:`FailureLog.ended`). ``feedsvc status``, ``/readyz?ingest=1`` and the metrics say the
+current state at any time, whatever was logged. A state DB outage is told by
+:mod:`feedsvc.db.outage` instead (a start, a summary a minute, an end). Pure bookkeeping over a
+monotonic clock (tests pass their own).
 """
 
 from __future__ import annotations
