@@ -116,4 +116,5 @@ async def test_ids_increase_whatever_the_clock_does() -> None:
     console = ConsoleSender(clock=lambda: next(times))
     msg = AlertMessage(text="<b>A</b>", plain_text="A")
     got = [await console.send(CHAT, msg, link_preview=False) for _ in range(5)]
-    assert got == [SendOutcome.sent(i) for i in (100_000, 100_001, 100_002, 100_003, 200_000)]
+    ids = (100_000, 100_001, 100_002, 100_003, 200_000)
+    assert got == [SendOutcome.sent(i, photo=False) for i in ids]

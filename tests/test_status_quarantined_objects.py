@@ -41,8 +41,7 @@ BAD = {2: ({"url": "javascript:alert(1)"}, "url"), 3: ({"title": "   "}, "title"
 def _config(db_url: str, tmp_path: Path) -> Path:
     config = tmp_path / "feedsvc.toml"
     config.write_text(
-        f'[database]\nurl = "{db_url}"\n[topics]\nimport_on_start = false\n'
-        f'[admin]\ntoken = "{TOKEN}"\n',
+        f'[database]\nurl = "{db_url}"\n[topics]\nimport_on_start = false\n',
         encoding="utf-8",
     )
     return config
@@ -119,6 +118,7 @@ def _without_reason(objects: list[dict[str, Any]], lines: list[str]) -> list[dic
 def test_quarantined_rows_are_objects_too(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)  # a secret never in the config file
     config = _config(db_url, tmp_path)
     service = _quarantine(config)
     with service.db.read() as conn:
@@ -127,7 +127,6 @@ def test_quarantined_rows_are_objects_too(
     assert sorted(ids) == ["TEST-00002", "TEST-00003"], ids
     expected = _expected(ids)
     try:
-        monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
         with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
             api = client.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"})
             schema = client.get("/api/openapi.json")
