@@ -236,6 +236,16 @@ def _bounded_logs_closed() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _forget_base_urls_told() -> None:
+    """Each test starts with no Bot API base URL told as answering something else
+    (``feedsvc.notify.not_bot_api``: one watch per URL and process): a later test's fake on a
+    port the OS gave again would otherwise find its first such answer already told."""
+    watches = sys.modules.get("feedsvc.notify.not_bot_api")
+    if watches is not None:
+        watches._watches.clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_rows_said() -> None:
     """Each test starts with no source row said "not applied" yet: ingest says an older
     version of an article's own row once per (key, row id, version) and process

@@ -9,11 +9,14 @@ It was a warning of ``config check`` only, and ``run`` started without a word (a
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from migrated import copy_template
+from processes import free_port
 
 from feedsvc.cli import cli
 from feedsvc.config import ConfigError, load_config
@@ -46,7 +49,17 @@ def config(where: Path, text: str) -> Path:
     return path
 
 
-def invoke(argv: list[str]) -> tuple[int, str]:
+def invoke(argv: list[str]) -> tuple[int | None, str]:
+    """``feedsvc ARGV``: its exit code and output. ``run`` in a process of its own, with a
+    deadline (one that starts serves until stopped: None then)."""
+    if argv[0] == "run":
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+        command = [sys.executable, "-m", "feedsvc", "run", "--port", str(free_port()), *argv[1:]]
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired as exc:
+            return None, str(exc.stdout or "") + str(exc.stderr or "")
+        return done.returncode, done.stdout + done.stderr
     result = CliRunner().invoke(cli, argv, input="")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{argv}: uncaught {result.exception!r}\n{result.output}")
