@@ -108,7 +108,9 @@ def test_cli_topic_commands_take_the_slug_in_any_case(run: Any) -> None:
     assert run("topics", "backfill", "Kien-Thuy").output.startswith(
         "kien-thuy: 0 articles scanned,"
     )
-    assert run("render", "AN-NINH").output == run("render", "an-ninh").output
+    # the same feed either way; an empty feed is dated when rendered, and two renders may
+    # straddle a second (ci3 at e14c328)
+    assert _undated(run("render", "AN-NINH").output) == _undated(run("render", "an-ninh").output)
     assert apprise(run, "an-ninh").exit_code == 0
     refused = run("topics", "remove", "AN-NINH")
     assert refused.exit_code == 1 and "topics disable an-ninh`" in refused.output
@@ -352,3 +354,9 @@ def test_a_pasted_invisible_character_still_redirects(browser: TestClient, char:
                      (f"/topics/{char}AN-NINH", "/topics/an-ninh")):  # fmt: skip
         got = browser.get(path, follow_redirects=False)
         assert (got.status_code, got.headers.get("location")) == (301, to), path
+
+
+def _undated(feed: str) -> str:
+    """``feed`` without its own date (RSS ``lastBuildDate``), which is the render's time for a
+    feed without items."""
+    return re.sub(r"<lastBuildDate>[^<]*</lastBuildDate>", "", feed)
