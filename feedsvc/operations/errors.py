@@ -125,3 +125,17 @@ def deleted_meanwhile(slug: str) -> OperationError:
         code="topic_deleted_meanwhile",
         params={"slug": slug},
     )
+
+
+def deleted_since_opened(slug: str) -> OperationError:
+    """``conflict`` ``topic_deleted_since_opened``: a new-topic form opened before ``slug``'s
+    topic was last deleted (:func:`feedsvc.operations.topic_checks.deleted_since`), most likely
+    the form that had created it sent again (the browser's Back, then Save): nothing created;
+    the admin's editor keeps what was typed in a fresh form, whose Save creates it
+    deliberately."""
+    return OperationError(
+        "conflict",
+        f"topic {slug} was deleted after this form was opened; nothing was saved",
+        code="topic_deleted_since_opened",
+        params={"slug": slug},
+    )

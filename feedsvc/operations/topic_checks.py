@@ -2,7 +2,8 @@
 the version's own rule, pure): the decisions :func:`feedsvc.operations.topics.save_topic` takes
 under ``store.topics.serialize`` — a save over a stale view refused (:func:`check_version`), a
 create sent again answered as the first (:func:`created_since`), an update of a slug no topic
-has told apart as deleted meanwhile or never there (:func:`not_there`). Apart from
+has told apart as deleted meanwhile or never there (:func:`not_there`), a stale new-topic form
+over a topic deleted since it was opened refused (:func:`deleted_since`). Apart from
 ``operations.topics`` so that module stays the save's and delete's flow (and under ~400 lines).
 """
 
@@ -10,7 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from feedsvc.operations.errors import OperationError, deleted_meanwhile, unknown_topic
+from feedsvc.operations.errors import (
+    OperationError,
+    deleted_meanwhile,
+    deleted_since_opened,
+    unknown_topic,
+)
 from feedsvc.store import topics as topic_store
 from feedsvc.topic_versions import absent_since, changed_since
 
@@ -79,3 +85,20 @@ def not_there(conn: Connection, slug: str) -> OperationError:
     if topic_store.was_deleted(conn, slug):
         return deleted_meanwhile(slug)
     return unknown_topic(slug)
+
+
+def deleted_since(conn: Connection, slug: str, expected: str | None) -> None:
+    """Refuse a create of ``slug``, which no topic has, from a new-topic form opened before a
+    topic under it was deleted (``expected``: the form's
+    :func:`~feedsvc.topic_versions.absent_version`; ``deleted_topics.deleted_at``, the same
+    clock): ``topic_deleted_since_opened``. Such a form is most likely the one that created
+    it, sent again (the browser's Back, then Save) after someone deleted it on purpose; it
+    was created again, silently, with its subscribers' feed back. A form opened after the
+    deletion, or no such version (the CLI, the API's ``POST``, a plain ``PUT``: deliberate
+    creates), creates it."""
+    since = absent_since(expected) if expected is not None else None
+    if since is None:
+        return
+    gone = topic_store.deleted_at(conn, slug)
+    if gone is not None and gone >= since:
+        raise deleted_since_opened(slug)

@@ -22,7 +22,12 @@ from feedsvc.operations.errors import (
     topic_exists,
     unknown_topic,
 )
-from feedsvc.operations.topic_checks import check_version, created_since, not_there
+from feedsvc.operations.topic_checks import (
+    check_version,
+    created_since,
+    deleted_since,
+    not_there,
+)
 from feedsvc.query_users import broken_users
 from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
@@ -116,11 +121,13 @@ def save_topic(
     ``create_only``: an existing slug is ``topic_exists``, but for the same create sent again
     (:func:`~feedsvc.operations.topic_checks.created_since`: ``expected_version`` is a
     new-topic form's, :func:`~feedsvc.topic_versions.absent_version`), answered ``created`` as
-    the first was and nothing written. ``update_only`` (the admin's edit form, an API ``PUT``
-    with ``If-Match``): a topic that is gone — deleted since the form was opened — is
-    ``conflict`` ``topic_deleted_meanwhile``, never created again (an upsert did, and said
-    "created"; a topics-file topic deleted on purpose came back with it); one that never was
-    (no deletion recorded, :func:`~feedsvc.operations.topic_checks.not_there`) is
+    the first was and nothing written; a slug whose topic was deleted since that form was
+    opened is ``conflict`` ``topic_deleted_since_opened``
+    (:func:`~feedsvc.operations.topic_checks.deleted_since`). ``update_only`` (the admin's edit
+    form, an API ``PUT`` with ``If-Match``): a topic that is gone — deleted since the form was
+    opened — is ``conflict`` ``topic_deleted_meanwhile``, never created again (an upsert did,
+    and said "created"; a topics-file topic deleted on purpose came back with it); one that
+    never was (no deletion recorded, :func:`~feedsvc.operations.topic_checks.not_there`) is
     ``not_found`` ``topic_not_found``.
 
     ``expected_version``: the topic's version as the caller last saw it
@@ -169,6 +176,8 @@ def _save(
             if created_since(conn, current, spec, expected_version):
                 return Saved("created", slug=spec.slug)  # as the first answer; no write
             raise topic_exists(spec.slug)
+        if create_only:  # a stale form over a topic deleted since: never created again silently
+            deleted_since(conn, spec.slug, expected_version)
         checked = update_only or (expected_version is not None and not create_only)
         if checked and current is None:
             raise not_there(conn, spec.slug)

@@ -224,6 +224,16 @@ def was_deleted(conn: Connection, slug: str) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def deleted_at(conn: Connection, slug: str) -> datetime | None:
+    """When the topic under exactly ``slug`` was last deleted (:func:`delete_topic`'s ``now``,
+    the state DB's clock), None when it was not or was created again since: a new-topic form
+    opened before that moment may be the one that had created it (the browser's Back, then
+    Save: ``operations.topic_checks.deleted_since``)."""
+    stmt = select(deleted_topics.c.deleted_at).where(deleted_topics.c.slug == slug)
+    found = conn.execute(stmt).scalar()
+    return found if isinstance(found, datetime) else None
+
+
 def deleted_file_entries(conn: Connection) -> dict[str, str]:
     """slug → the file entry last applied to a file topic deleted in the state DB since."""
     stmt = select(deleted_file_topics.c.slug, deleted_file_topics.c.file_entry)

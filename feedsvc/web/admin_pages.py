@@ -212,9 +212,9 @@ def page_routes(admin: Admin) -> list[Route]:
         except ops.OperationError as exc:
             if exc.code == "topic_not_found":  # an edit of a topic that never was: as its GET
                 return admin.message(t("not_found"), 404, ctx)
-            if exc.code == "topic_deleted_meanwhile":
-                # 409, and what the editor typed is kept, in a "new topic" form: saving it
-                # again creates the topic, deliberately (the edit URL never does)
+            if exc.code in ("topic_deleted_meanwhile", "topic_deleted_since_opened"):
+                # 409, and what the editor typed is kept, in a "new topic" form opened now:
+                # saving it again creates the topic, deliberately (the edit URL never does)
                 version = absent_version(await db_call(db.now))
                 return editor(
                     ctx, spec, new=True, error=exc, status=409, version=version,
