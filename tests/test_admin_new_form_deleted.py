@@ -173,9 +173,9 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
             said = html.unescape(late.text)
             assert (
                 "Topic kien-thuy was deleted after this form was opened (in another admin page, "
-                "through the API or the command line): this form may be the one that created it "
-                "(Back, then Save again); nothing was saved. What you typed is below: Save "
-                "creates the topic again, or Cancel." in said
+                "through the API or the command line): this form may be the one that created it, "
+                "sent again from the browser's history; nothing was saved. What you typed is "
+                "below: Save creates the topic again, or Cancel." in said
             ), said
     finally:
         service.web_db.dispose()

@@ -285,11 +285,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # creates carry no form version); the editor adds admin.deleted_meanwhile_hint
     "op.topic_deleted_since_opened": (
         "Chủ đề {slug} đã bị xoá sau khi trang này được mở (ở trang quản trị khác, qua API hoặc "
-        "dòng lệnh): có thể chính biểu mẫu này đã tạo nó trước đó (bấm Quay lại rồi Lưu lần "
-        "nữa); chưa lưu gì.",
+        "dòng lệnh): có thể chính biểu mẫu này đã tạo nó và vừa được gửi lại từ lịch sử trình "
+        "duyệt; chưa lưu gì.",
         "Topic {slug} was deleted after this form was opened (in another admin page, through "
-        "the API or the command line): this form may be the one that created it (Back, then "
-        "Save again); nothing was saved.",
+        "the API or the command line): this form may be the one that created it, sent again "
+        "from the browser's history; nothing was saved.",
     ),
     # the API's 412 and the admin's 409 alike; the admin adds admin.changed_meanwhile_hint
     "op.topic_changed_meanwhile": (
