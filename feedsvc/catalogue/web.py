@@ -28,6 +28,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'If-Match phải là một phiên bản như GET trả về (trường "version"), hoặc *.',
         'If-Match must be one version as GET gives it (its "version"), or *.',
     ),
+    # weak tags only: valid, and never matching (RFC 9110 §13.1.1: a strong comparison), 412
+    "api.if_match_weak": (
+        "If-Match chỉ có thẻ thực thể yếu (W/...), không bao giờ khớp: hãy gửi phiên bản (trường "
+        '"version") như GET trả về, dạng thẻ mạnh; chưa lưu gì.',
+        "If-Match names only weak entity tags (W/...), which never match: send the version as "
+        'GET gives it (its "version") as a strong tag; nothing was saved.',
+    ),
     "api.if_none_match_invalid": (
         "If-None-Match của một PUT phải là *: chỉ lưu một chủ đề chưa có.",
         "If-None-Match on a PUT must be *: save only a topic that does not exist yet.",

@@ -134,7 +134,12 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     that version, and 412 ``chat_changed_meanwhile`` when an option sent was changed since to
     another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule)."""
     chat_id = call.int_param("chat_id")
-    seen = if_match(call.headers, chat_versions.readable, "chat")
+    try:
+        seen = if_match(call.headers, chat_versions.readable, "chat")
+    except ApiError as exc:  # not met (weak tags only): an unknown chat is still 404 (§13.2.1)
+        if exc.status == 412:
+            chat_options_out(service.web_db, chat_id)
+        raise
     body = call.body_as(ChatOptionsIn)
     if body.chat_id is not None and body.chat_id != chat_id:  # a GET's body of another chat
         raise ApiError(

@@ -161,7 +161,7 @@ def _named_topic(service: Service, slug: str) -> str | None:
 
 def if_match(call: Call) -> str | None:
     """A ``PUT``'s ``If-Match``: None (absent), ``*`` (the topic must exist), else the one
-    topic version it names (:attr:`TopicOut.version`); anything else 400
+    topic version it names (:attr:`TopicOut.version`); weak tags only 412, anything else 400
     (:func:`feedsvc.web.preconditions.if_match`)."""
     return read_if_match(call.headers, readable, "topic")
 

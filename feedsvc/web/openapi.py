@@ -27,8 +27,9 @@ ERROR_TEXT = {
     409: "Conflict with the current state",
     412: "`If-Match` not met: the topic changed (`topic_changed_meanwhile`) or was deleted "
     "(`topic_deleted_meanwhile`) since its `version` was read, or there is no such topic "
-    "(`topic_not_found`); `If-None-Match: *` not met: the topic exists (`topic_exists`); "
-    "nothing was saved",
+    "(`topic_not_found`), or a chat's options changed (`chat_changed_meanwhile`); weak "
+    'entity tags only (`W/"…"`), which never match (`if_match_weak`, RFC 9110 §13.1.1); '
+    "`If-None-Match: *` not met: the topic exists (`topic_exists`); nothing was saved",
     413: "Request body too large",
     429: "Too many wrong admin tokens from this client address (the admin login form's limit, "
     "one budget with it: 5 failures a minute); `token_limited`, even with the right token, "
