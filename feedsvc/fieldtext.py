@@ -100,6 +100,15 @@ def refusal_code(char: str) -> str:
     return "not_text" if "U+D800" <= char <= "U+DFFF" else "control_character"
 
 
+def refusal_words(field: str, char: str) -> str:
+    """The English refusal of ``char`` (``U+000B``, as :func:`control_char` names it) in
+    ``field``: ``operations.errors.refused_character``'s message, and the CLI's for a query it
+    reads without the operations (``match --query``, ``topics preview``:
+    :func:`feedsvc.cli.query_caret.refuse_controls`), so a VT or NEL is named alike there."""
+    what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
+    return f"{field} contains {what} ({char})"
+
+
 def one_line(text: str) -> str:
     """Every whitespace run (line breaks, tabs, no-break and other Unicode spaces, U+2028)
     as one space, trimmed; in NFC (:func:`feedsvc.nfc.nfc`: "Kiến" typed decomposed is stored

@@ -154,8 +154,10 @@ def match(
         _run_topics(topics_file, config_file)
         return
     assert query_text is not None
+    from feedsvc.cli.query_caret import refuse_controls
     from feedsvc.matching import QueryError, parse_typed
 
+    refuse_controls(query_text)
     try:
         query = parse_typed(query_text)
     except QueryError as exc:

@@ -29,6 +29,22 @@ def query_failed(text: str, exc: QueryError) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
+def refuse_controls(text: str) -> None:
+    """A query typed on the command line that holds a character no topic's query may hold
+    (:func:`feedsvc.fieldtext.control_char`: VT, FF, NEL, a C0 or C1 control, a bidi override…)
+    refused as ``topics add``, the admin, the API and the topics file refuse it, named by its
+    code point at its place: ``match --query`` and ``topics preview`` read it as whitespace and
+    matched a query no topic can be saved with. Tab, CR and LF pass: whitespace."""
+    from feedsvc.fieldtext import control_char, refusal_code, refusal_words
+    from feedsvc.matching import QueryError
+
+    if (char := control_char(text)) is None:
+        return
+    position = text.index(chr(int(char[2:], 16)))
+    words = refusal_words("query", char)
+    query_failed(text, QueryError(words, position, "remove it", code=refusal_code(char)))
+
+
 #: Characters of a query shown around an error's position (a terminal's line, less the indent).
 CARET_WINDOW = 72
 

@@ -122,6 +122,11 @@ _CF_RE = re.compile(_char_class(_CF_CODES))
 INVISIBLE_RE = _CF_RE
 #: Line breaks other than "\n".
 _LINE_CODES = [0x0D, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
+#: Every line break :func:`clean_text` reads as one: "\n" and :data:`_LINE_CODES`.
+LINE_BREAKS = "\n" + "".join(map(chr, _LINE_CODES))
+#: A run of whitespace holding a line break (a phrase wrapped over lines, ``\r\n`` and the
+#: indent after it): what a query's phrase label shows as one space.
+LINE_RUN_RE = re.compile(rf"\s*{_char_class([ord(c) for c in LINE_BREAKS])}\s*")
 _LINES_RE = re.compile("\r\n?|" + _char_class(_LINE_CODES))
 #: Either of the above: one scan decides whether any clean-up is needed (the common case: none).
 _SPECIAL_RE = re.compile(_char_class(_CF_CODES + _LINE_CODES))
@@ -343,12 +348,24 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
+def query_spaces(text: str) -> str:
+    """``text`` of a query :func:`clean_text` cleaned, each of its line breaks a space: the one
+    rule that a line break inside a query's phrase is whitespace (:func:`normalize_query_terms`;
+    the parser's labels show a phrase so too)."""
+    return clean_text(text).replace("\n", " ")
+
+
 def normalize_query_terms(text: str) -> list[list[tuple[str, str]]]:
     """Syllable keys of query text, one list per sentence: ``[[(exact, folded), ...], ...]``.
 
-    Uses the very same cleaning and scan as documents; the parser rejects a phrase that has more
-    than one sentence (it could never match). Memoised: thousands of topics repeat the same
-    place names, and building a 5,000-topic matcher spent a quarter of its time here.
+    Uses the very same cleaning and scan as documents, but for line breaks: in a query a line
+    break (``\\n``, CR LF, CR, U+2028/9, NEL, VT, FF, any run of them: each that
+    :func:`clean_text` reads as ``\\n``) is whitespace, as a tab or NBSP is — a phrase wrapped
+    in a multi-line box or a pasted query (``"Kiến`` / ``Thụy"``) means ``"Kiến Thụy"``; in a
+    document a line is a paragraph or ``<br>``, a sentence end (SPEC §4), but nobody types a
+    paragraph inside a phrase. The parser rejects a phrase that has more than one sentence (it
+    could never match): only punctuation splits one now. Memoised: thousands of topics repeat
+    the same place names, and building a 5,000-topic matcher spent a quarter of its time here.
     """
     return [list(group) for group in _query_terms(text)]
 
@@ -357,7 +374,7 @@ def normalize_query_terms(text: str) -> list[list[tuple[str, str]]]:
 def _query_terms(text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     groups: list[tuple[tuple[str, str], ...]] = []
     current: list[tuple[str, str]] = []
-    text = clean_text(text)
+    text = query_spaces(text)
     for m in _ITEM_RE.finditer(text):
         if m.group(1) is None:
             if _abbreviation_item(text, m):

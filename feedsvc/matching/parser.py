@@ -7,7 +7,7 @@ import unicodedata
 from feedsvc.limits import too_long
 
 from .lexer import Tok, earlier_readings, lex, typed_refusal
-from .normalize import normalize_query_terms
+from .normalize import LINE_RUN_RE, normalize_query_terms
 from .query import (
     DEFAULT_MASK,
     FIELDS,
@@ -229,7 +229,8 @@ class _Parser:
             )
         keys = tuple(k[1] if fold else k[0] for k in groups[0])
         label = ("~" if fold else "") + (f"{field}:" if field else "")
-        label += f'"{raw}"' if phrase else raw
+        # a phrase wrapped over lines is shown on one, as it is read (normalize.query_spaces)
+        label += f'"{LINE_RUN_RE.sub(" ", raw)}"' if phrase else raw
         mask = FIELDS[field] if field else DEFAULT_MASK
         return Term(keys, fold, mask, label, tok.pos)
 

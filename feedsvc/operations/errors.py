@@ -4,7 +4,7 @@ CLI turns into exit codes, the API into HTTP statuses and the admin into catalog
 from __future__ import annotations
 
 from feedsvc.echoes import echoed
-from feedsvc.fieldtext import control_char, refusal_code
+from feedsvc.fieldtext import control_char, refusal_code, refusal_words
 from feedsvc.limits import TooLong
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError
@@ -81,9 +81,8 @@ def refused_character(field: str, char: str) -> OperationError:
     catalogue's ``op.<code>``. Raised by :func:`refuse_control`, a topic's fields and the JSON
     API's check of everything it is sent (:mod:`feedsvc.web.api_text`)."""
     code = refusal_code(char)
-    what = "a lone surrogate" if code == "not_text" else "a control character"
     return OperationError(
-        "invalid", f"{field} contains {what} ({char})", code=code,
+        "invalid", refusal_words(field, char), code=code,
         params={"field": field, "char": char}, field=field,
     )  # fmt: skip
 
