@@ -16,7 +16,9 @@ row ("1 of all 4" with 3 of the 4 scheduled).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from feedsvc.backfill_window import BACKFILL_DAYS, window_start
 from feedsvc.bot.typed import keyboard_phrases, plain_quotes
 from feedsvc.db import Database
 from feedsvc.matching import (
@@ -125,12 +127,28 @@ class PreviewResult:
     indexed: bool = False
     checked: int = 0
     exact: bool = True
+    #: of ``count``, the matches published within the default backfill window
+    #: (:data:`~feedsvc.backfill_window.BACKFILL_DAYS`): what a save's backfill puts in the feed
+    in_window: int = 0
+    #: ``in_window`` is the true number (False: a lower bound, the newest ``scan`` checked
+    #: all lay within the window and more were not)
+    window_exact: bool = True
+    window_days: int = BACKFILL_DAYS
 
     def english(self) -> str:
         """``3 of all 30000 published articles match``; ``at least 2000 of …`` when the count was
         cut at ``scan`` (it read as the number of matches where 3,000 matched)."""
         least = "" if self.exact else "at least "
         return f"{least}{self.count} of {scope(self.scanned, self.indexed)} match"
+
+    def english_window(self) -> str:
+        """``topics preview``'s line on the backfill window, beside :meth:`english`."""
+        least = "" if self.window_exact else "at least "
+        return (
+            f"({least}{self.in_window} of them published in the last {self.window_days} days: "
+            f"what a backfill puts in the feed, `topics backfill` without --days and the admin's "
+            f"backfill on save)"
+        )
 
     @property
     def warnings(self) -> list[str]:
@@ -179,6 +197,9 @@ def preview(
             total = count_public(conn, now)
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
+    since = window_start(now)
+    cut = not result.exact if result.indexed else len(checked) >= scan  # more not looked at
+    result.window_exact = _window_exact(checked, since, cut=cut)
     result.operator_words = operator_words(query)
     result.keyboard_quotes = keyboard_quotes(query)
     checked = [stored for stored in checked if not stored.retired]
@@ -197,6 +218,7 @@ def preview(
                 continue
             labels = {t.label for t in positives if term_in_document(t, document)}
         result.count += 1
+        result.in_window += since is None or stored.article.published_at >= since
         for term in labels:
             term_counts[term] = term_counts.get(term, 0) + 1
     # among candidates only, counts are lower bounds when not exact: broad terms may go unflagged
@@ -206,3 +228,12 @@ def preview(
                 broad = BroadTerm(term, n, result.scanned, result.indexed, result.exact)
                 result.broad_terms.append(broad)
     return result
+
+
+def _window_exact(checked: list[StoredArticle], since: datetime | None, *, cut: bool) -> bool:
+    """Whether the matches counted in the backfill window are all of them: every article
+    looked at (``checked``, newest first) was all there was to look at (``cut`` False), or
+    the oldest reaches back before the window, so none of it was left unchecked."""
+    if not cut or since is None:
+        return not cut
+    return bool(checked) and min(s.article.published_at for s in checked) < since

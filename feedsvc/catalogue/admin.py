@@ -66,9 +66,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "backfill": ("Làm mới nguồn tin từ bài đã lưu", "Refresh feed from stored articles"),
     "backfill_on_save": (
         "Sau khi lưu, nạp các bài đã lưu khớp truy vấn vào nguồn tin và bỏ các bài không còn "
-        "khớp (30 ngày)",
+        "khớp ({days} ngày)",
         "After saving, fill the feed with matching stored articles and drop those no longer "
-        "matching (30 days)",
+        "matching ({days} days)",
     ),
     "no_topics": ("Chưa có chủ đề nào.", "No topics yet."),
     "preview": ("Xem trước", "Preview"),
@@ -90,6 +90,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(đã kiểm tra {checked} bài ứng viên mới nhất).",
         "At least {count} of all {scanned} published articles match "
         "(the newest {checked} candidates were checked).",
+    ),
+    # after preview_count*: of those matches, the ones a backfill puts in the feed
+    # (feedsvc.backfill_window): "15 of 355 match" was read as what a save delivers (13)
+    "preview_in_window": (
+        "Trong đó {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là các bài "
+        "được thêm vào nguồn tin khi lưu có chọn nạp bài.",
+        "{count} of them are within the backfill window ({days} days): those are added to the "
+        "feed on save when filling the feed is ticked.",
+    ),
+    "preview_in_window_min": (
+        "Trong đó ít nhất {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là "
+        "các bài được thêm vào nguồn tin khi lưu có chọn nạp bài.",
+        "At least {count} of them are within the backfill window ({days} days): those are "
+        "added to the feed on save when filling the feed is ticked.",
     ),
     "preview_error": ("Lỗi truy vấn", "Query error"),
     # the preview's script, when no worded answer came (the page passes them: admin.js has none)

@@ -25,7 +25,7 @@ from feedsvc.cli.common import (
 )
 from feedsvc.cli.output import STDOUT, OutputFile, write_output
 from feedsvc.cli.params import Int, PathParam, config_option
-from feedsvc.cli.query_caret import query_failed
+from feedsvc.cli.query_caret import query_failed, refuse_controls
 
 if TYPE_CHECKING:
     from feedsvc import operations as ops
@@ -193,7 +193,7 @@ def disable(slug: str, config_file: str | None) -> None:
 @click.option(
     "--days",
     type=Int(0, 36500),  # whole days, as the README's N and the API's `days`
-    default=30,
+    default=30,  # feedsvc.backfill_window.BACKFILL_DAYS (only Click imported up here)
     show_default=True,
     help="Only articles published in the last N days (0: all).",
 )
@@ -315,6 +315,7 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
 
+    refuse_controls(query)
     settings = load_settings(config_file, secrets=False)
     # a sample's time in site.timezone with its offset, as the admin's live preview shows it:
     # it printed the UTC wall time with no zone, 03:34 for an article published 10:34 +07:00
@@ -332,6 +333,8 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
             f"candidate{'' if result.checked == 1 else 's'} checked, "
             f"count is {bound})"
         )
+    if result.count:
+        click.echo(result.english_window())
     for warning in result.warnings:
         click.echo(f"warning: {cell(warning)}")
     for sample in result.samples:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from feedsvc.backfill_window import BACKFILL_DAYS, window_start
 from feedsvc.db import Database
 from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article, references
 from feedsvc.operations.errors import OperationError, query_invalid
@@ -57,7 +58,7 @@ class BackfillResult:
 def backfill_topic(
     db: Database,
     slug: str,
-    days: int | None = 30,
+    days: int | None = BACKFILL_DAYS,
     batch: int = 2000,
     stopping: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -104,7 +105,7 @@ def backfill_topic(
     if slug in matcher.errors:
         raise query_invalid(matcher.errors[slug])
     judged = db.now()  # matches recorded after this were judged by ingest, not here
-    since = judged - timedelta(days=days) if days else None
+    since = window_start(judged, days)
     plan = _plan(db, topic.id, candidate_key_sets(matcher.queries()[slug]), since, batch)
     basis = _Basis(slug, version, _reached(slug, known), identity)
     check = _Recheck(db, topic.id, basis, matcher, judged)

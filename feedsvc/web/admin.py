@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from feedsvc.backfill_window import BACKFILL_DAYS
 from feedsvc.catalogue import translator
 from feedsvc.echoes import echoed
 from feedsvc.feeds.links import article_link
@@ -101,6 +102,7 @@ class Admin:
         self.env.globals.update(
             t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site,
             slug_pattern=SLUG.pattern,  # the slug field's check in the browser: the server's rule
+            backfill_days=BACKFILL_DAYS,  # what "backfill on save" covers (backfill_window)
             # under an editable box: what `box` took out of it, and a save's error (admin_text)
             removal_note=partial(removal_note, self.t), field_words=partial(field_words, self.t),
         )  # fmt: skip

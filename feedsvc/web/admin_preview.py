@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from feedsvc import preview_words
 from feedsvc.feeds.links import article_link
 from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.matching import QueryError
@@ -120,33 +121,10 @@ def preview_routes(admin: Admin) -> list[Route]:
             {
                 "count": result.count,
                 "scanned": result.scanned,
-                "summary": t(
-                    ("preview_count_all" if result.exact else "preview_count_min")
-                    if result.indexed
-                    else "preview_count",
-                    count=result.count,
-                    scanned=result.scanned,
-                    checked=result.checked,
-                ),
+                "summary": preview_words.summary(t, result),
+                "in_backfill_window": result.in_window,
                 "exact": result.exact,
-                "warnings": [
-                    t("warn.operator_word", word=w.word, operator=w.operator, position=w.position)
-                    for w in result.operator_words
-                ]
-                + [
-                    t("warn.keyboard_quotes", typed=q.typed, phrase=q.phrase, position=q.position)
-                    for q in result.keyboard_quotes
-                ]
-                + [
-                    t(
-                        "warn.broad_term" if b.exact else "warn.broad_term_least",
-                        term=b.term,
-                        count=t.number(b.count),
-                        scanned=t.number(b.scanned),
-                        share=b.share,
-                    )
-                    for b in result.broad_terms
-                ],
+                "warnings": [w.message for w in preview_words.warnings(t, result)],
                 "samples": samples,
             },
             headers=ADMIN_HEADERS,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from feedsvc import limits
+from feedsvc.backfill_window import BACKFILL_DAYS
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.topics_file import SLUG_RULE
 
@@ -268,7 +269,26 @@ class PreviewOut(Out):
     indexed: bool = Field(False, description="candidates came from the archive search index")
     checked: int = Field(0, description="articles the matcher re-checked")
     exact: bool = Field(True, description="count is exact (all candidates were checked)")
-    warnings: list[str]
+    in_backfill_window: int = Field(
+        0,
+        description="of the matches, those published within the backfill window "
+        "(`backfill_window_days`): what a backfill without `days` puts in the topic's feed",
+    )
+    in_backfill_window_exact: bool = Field(
+        True, description="in_backfill_window is exact (false: a lower bound)"
+    )
+    backfill_window_days: int = Field(
+        BACKFILL_DAYS, description="the default backfill window, in days (`days` of a backfill)"
+    )
+    warnings: list[str] = Field(
+        description="warnings in the request's Accept-Language (vi or en), as the admin's live "
+        "preview words them"
+    )
+    warning_codes: list[str] = Field(
+        default_factory=list,
+        description="each warning's code, in the order of `warnings`: `operator_word`, "
+        "`keyboard_quotes`, `broad_term`",
+    )
     samples: list[SampleOut]
 
 
@@ -278,7 +298,7 @@ class BackfillIn(Body):
 
     days: Annotated[
         int, Field(ge=0, le=36_500, description="whole days; 0: every stored article")
-    ] = 30
+    ] = BACKFILL_DAYS
 
 
 class BackfillOut(Out):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
+from feedsvc import preview_words
+from feedsvc.catalogue import Translator
 from feedsvc.echoes import echoed
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.sanitize import link_url
@@ -262,6 +264,10 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
                          slug=body.slug)  # fmt: skip
     except QueryError as exc:
         raise ops.query_invalid(exc) from None
+    # worded as the API's other messages, in the request's language (the admin's words)
+    settings = service.settings
+    words = call.words or Translator(settings.admin.language, settings.site.timezone)
+    said = preview_words.warnings(words, result)
     samples = []
     for sample in result.samples:
         a = sample.stored.article
@@ -284,7 +290,11 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
         indexed=result.indexed,
         checked=result.checked,
         exact=result.exact,
-        warnings=result.warnings,
+        in_backfill_window=result.in_window,
+        in_backfill_window_exact=result.window_exact,
+        backfill_window_days=result.window_days,
+        warnings=[w.message for w in said],
+        warning_codes=[w.code for w in said],
         samples=samples,
     )
 
