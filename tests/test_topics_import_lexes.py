@@ -61,7 +61,8 @@ def test_a_changed_query_still_finds_the_topics_it_breaks(db: Database) -> None:
     from feedsvc.topics_sync import BreaksQueries
 
     chain = [TopicSpec("base", "Base", '"gốc"')]
-    chain += [TopicSpec(f"r{i}", f"R{i}", f"@{'base' if i == 0 else f'r{i - 1}'}") for i in range(9)]
+    refs = ["base", *(f"r{i}" for i in range(8))]
+    chain += [TopicSpec(f"r{i}", f"R{i}", f"@{ref}") for i, ref in enumerate(refs)]
     with db.write() as conn:
         sync_topics(conn, chain, datetime.now(UTC))
     deeper = [TopicSpec("base", "Base", "@leaf"), TopicSpec("leaf", "Leaf", '"lá"'), *chain[1:]]

@@ -27,7 +27,7 @@ from feedsvc.store.topics import get_topic, list_topics
 from feedsvc.topics_file import import_at_start
 from feedsvc.topics_sync import SWITCHED_OFF_SHOWN, sync_topics
 
-ONE = "[[topic]]\nslug = \"cat-ba\"\ntitle = \"Cát Bà\"\nquery = '\"Cát Bà\"'\n"
+ONE = '[[topic]]\nslug = "cat-ba"\ntitle = "Cát Bà"\nquery = \'"Cát Bà"\'\n'
 
 
 def _file_topics(db: Database, count: int) -> list[str]:
