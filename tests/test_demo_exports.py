@@ -23,7 +23,6 @@ import pytest
 from test_demo_banner_feeds import ROOT, Start, _banner, _named, demo  # noqa: F401
 
 from feedsvc.cli.demo_cmd import _demo_settings
-from feedsvc.cli.demo_exports import SERVING_ONLY, export_line, exports
 from feedsvc.config import config_path, load_config
 
 ONE = '[[topic]]\nslug = "cat-ba"\ntitle = "Cát Bà"\nquery = \'"Cát Bà"\'\n'
@@ -42,6 +41,8 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _seen(settings: Any) -> dict[str, Any]:
     """Every setting but the serving-only ones, paths absolute, an empty source URL unset."""
+    from feedsvc.cli.demo_exports import SERVING_ONLY
+
     flat = _flat(settings.model_dump())
     flat["topics.file"] = Path(flat["topics.file"]).absolute()
     flat["source.url"] = flat["source.url"] or None
@@ -55,6 +56,8 @@ def _seen(settings: Any) -> dict[str, Any]:
 def test_a_cli_with_the_printed_exports_sees_the_demos_settings(
     clean_cli: Path, monkeypatch: pytest.MonkeyPatch, setup: str
 ) -> None:
+    from feedsvc.cli.demo_exports import export_line, exports
+
     monkeypatch.delenv("FEEDSVC_CONFIG")
     here = clean_cli / "here"
     (here / "config").mkdir(parents=True)

@@ -5,7 +5,7 @@ A newsroom admin imported a file of ONE topic on the demo's database with the ba
 (no ``topics.file`` among them: the whole-file meaning) and read ``one.toml: 1 created,
 0 updated, 0 unchanged, 1005 disabled``, exit 0: every other topic, the demo's own with their
 subscribers, was off, and none was named. Now the topics switched off are named with their
-subscriptions (those with subscribers first), at most ``SWITCHED_OFF_SHOWN`` of them and "and K
+subscriptions (those with subscribers first), at most ``SWITCHED_OFF_SHOWN`` (20) of them and "and K
 more"; a start's log line says the same. Both backends (``db``: SQLite and PostgreSQL).
 """
 
@@ -25,7 +25,10 @@ from feedsvc.store.records import TopicSpec
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import get_topic, list_topics
 from feedsvc.topics_file import import_at_start
-from feedsvc.topics_sync import SWITCHED_OFF_SHOWN, sync_topics
+from feedsvc.topics_sync import sync_topics
+
+#: topics_sync.SWITCHED_OFF_SHOWN: the names a switched-off line gives before "and K more"
+SHOWN = 20
 
 ONE = '[[topic]]\nslug = "cat-ba"\ntitle = "Cát Bà"\nquery = \'"Cát Bà"\'\n'
 
@@ -76,8 +79,8 @@ def test_the_topics_a_whole_file_import_switches_off_are_named(
     [line] = [ln for ln in done.output.splitlines() if "switched off" in ln]
     assert line.startswith(f"{clean_cli / 'one.toml'}: switched off {count} topic(s)"), line
     named = _named(line)
-    # those with subscribers first (most first), then by slug; at most SWITCHED_OFF_SHOWN
-    assert named == slugs[: min(count, SWITCHED_OFF_SHOWN)], line
+    # those with subscribers first (most first), then by slug; at most SHOWN
+    assert named == slugs[: min(count, SHOWN)], line
     assert "bt-0000 (2 subscriptions (2 Telegram))" in line
     if count > 1:
         assert "bt-0001 (1 subscription (1 Telegram))" in line
