@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from feedsvc.matching import QueryError, parse_chat_query, parse_topic, references, users_of
+from feedsvc.matching import (
+    QueryError,
+    parse_chat_query,
+    parse_topic,
+    references,
+    users_of_any,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -53,7 +59,7 @@ def broken_users(
     from feedsvc.store import subscriptions as sub_store
 
     changed = set(changed)
-    reach: set[str] = set().union(*(users_of(s, after) for s in changed)) if changed else set()
+    reach = set(users_of_any(changed, after))  # every query lexed once, however many changed
     broken = Broken()
     for slug in sorted(reach - changed):
         problem = _problem(after[slug], after, slug)

@@ -18,7 +18,13 @@ from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_topic
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
-from feedsvc.topics_sync import Applied, FileNotApplied, relisted_words, sync_topics
+from feedsvc.topics_sync import (
+    Applied,
+    FileNotApplied,
+    relisted_words,
+    switched_off_words,
+    sync_topics,
+)
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
     from feedsvc.catalogue import Translator
@@ -308,6 +314,8 @@ def log_applied(path: str, applied: Applied) -> None:
             path, len(applied.kept_deleted), ", ".join(sorted(applied.kept_deleted)),
             _bring_back(),
         )  # fmt: skip
+    if (off := switched_off_words(applied)) is not None:  # their alerts and feeds stop
+        log.info("topics file %s: %s", path, off)
     if applied.kept:
         log.info(
             "topics file %s: %d topic(s) edited in the state DB are kept (their entries in "

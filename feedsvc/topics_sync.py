@@ -133,6 +133,9 @@ class Applied:
     kept_on: list[str] = field(default_factory=list)
     kept_deleted: list[str] = field(default_factory=list)
     recreated: list[str] = field(default_factory=list)
+    #: slug → its subscriptions by channel (``{}``: none), for each topic the configured
+    #: file's import switched off because the file no longer lists it (:func:`switched_off_words`)
+    switched_off: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """``1 created, 0 updated, 3 unchanged, 2 kept (edited in the state DB), 0 disabled``
@@ -154,6 +157,38 @@ def relisted_words(fields: list[str]) -> str:
     return (
         "listed in the file again (leaving it out had switched it off): its entry is applied "
         f"({', '.join(fields)})"
+    )
+
+
+#: Topics a switched-off line names before "and K more" (a file of one topic imported over a
+#: thousand switched off all of them: a line of every slug would bury the summary).
+SWITCHED_OFF_SHOWN = 20
+
+
+def switched_off_words(
+    applied: Applied, command: str = "feedsvc", shown: int = SWITCHED_OFF_SHOWN
+) -> str | None:
+    """The topics an import switched off because the file does not list them, as
+    ``switched off 3 topic(s) the file does not list: an-ninh (2 subscriptions (2 Telegram)),
+    kien-thuy (no subscription), … and 1 more; `feedsvc topics enable SLUG` switches one on
+    again`` (``command``: how this user runs feedsvc) — those with subscribers first (most first),
+    then by slug, at most ``shown`` named; None when it switched none off. ``topics import``'s
+    line and a start's log line: "1005 disabled" alone, after a one-topic file was imported
+    with the whole-file meaning, left a newsroom admin to find which alerts had stopped."""
+    if not applied.switched_off:
+        return None
+    from feedsvc.catalogue import ENGLISH
+
+    order = sorted(applied.switched_off.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    named = [
+        f"{slug} ({ENGLISH.subscriptions(subs) if sum(subs.values()) else 'no subscription'})"
+        for slug, subs in order[:shown]
+    ]
+    more = len(order) - len(named)
+    return (
+        f"switched off {len(order)} topic(s) the file does not list: {', '.join(named)}"
+        + (f" and {more} more" if more else "")
+        + f"; `{command} topics enable SLUG` switches one on again"
     )
 
 
@@ -211,6 +246,8 @@ def sync_topics(
         _apply_entry(conn, spec, current.get(spec.slug), memory, applied, now, explicit, configured)
     if configured:
         _switch_off_removed(conn, {s.slug for s in specs}, current, memory, applied, now, explicit)
+        if applied.switched_off:
+            _count_subscriptions(conn, applied.switched_off)
     from feedsvc.query_users import broken_users  # the matcher: only once a file is applied
 
     before = {t.slug: t.query for t in current.values()}
@@ -288,5 +325,16 @@ def _switch_off_removed(
             applied.kept_on.append(topic.slug)
         elif topic.enabled and set_enabled(conn, topic.slug, False, now):
             applied.counts["disabled"] += 1
+            applied.switched_off[topic.slug] = {}
         if last != REMOVED:
             set_file_entry(conn, topic.slug, REMOVED)
+
+
+def _count_subscriptions(conn: Connection, counts: dict[str, dict[str, int]]) -> None:
+    """Fill ``counts`` (slug → channel → subscriptions) for its slugs: whose alerts stop."""
+    from feedsvc.store.subscriptions import list_subscriptions
+
+    for sub in list_subscriptions(conn):
+        by_channel = counts.get(sub.topic_slug) if sub.topic_slug is not None else None
+        if by_channel is not None:
+            by_channel[sub.channel] = by_channel.get(sub.channel, 0) + 1

@@ -259,7 +259,6 @@ async def _demo(
     rest, and ``serve`` stops the service in order. ``config``: the config file it read (its
     ``[site]`` the CLI hint hands on)."""
     import asyncio
-    import shlex
 
     from feedsvc import demo as gen_module
     from feedsvc.app import Roles, Service, serve
@@ -294,15 +293,20 @@ async def _demo(
 
     from feedsvc.keys import spelled
 
-    async def add() -> None:
-        article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
-        log.info("demo: new source article %s: %s", spelled(article.source_key), article.title)
+    new_articles = gen_module.NewArticles(service.db, gen)
+
+    async def add() -> None:  # an article the state DB could not take waits for the next tick
+        article = await asyncio.to_thread(new_articles.tick)
+        if article is not None:
+            log.info("demo: new source article %s: %s", spelled(article.source_key), article.title)
 
     service.jobs.every("demo-generator", every, add, start_now=False)
     url = settings.http.public_url
     # the file's [site] too: a command run from another directory read another file, or none,
-    # and rendered another title (a verifier's)
-    config_export = f" FEEDSVC_CONFIG={shlex.quote(str(config))}" if config else ""
+    # and rendered another title (a verifier's); its topics.file: a CLI without it imported
+    # a file of one topic as the whole file and switched the demo's topics off (a tester's)
+    from feedsvc.cli.demo_exports import export_line, exports
+
     # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path; its file exported above
     cmd = command_name(config=False)
     from feedsvc.topics_file import load_topics_file
@@ -320,8 +324,7 @@ async def _demo(
         f"  database {settings.database.url}\n"
         f"  topics   {settings.topics.file}\n"
         "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
-        f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}"
-        f" FEEDSVC_HTTP__PUBLIC_URL={shlex.quote(url)}{config_export}\n"
+        f"           export {export_line(exports(settings, config))}\n"
         f"           {cmd} topics list; {cmd} status; {cmd} topics backfill {slugs[0]}\n"
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"

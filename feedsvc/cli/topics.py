@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from feedsvc import operations as ops
     from feedsvc.config import Settings
     from feedsvc.db import Database
+    from feedsvc.store.records import TopicSpec
+    from feedsvc.topics_sync import Applied
 
 
 @click.group()
@@ -237,11 +239,18 @@ def backfill(slug: str, days: int, config_file: str | None) -> None:
 
 @topics.command("import")
 @click.argument("file", required=False, type=PathParam(dir_okay=False))
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what the import would do (created, updated, switched off: named) and write nothing.",
+)
 @config_option
-def import_cmd(file: str | None, config_file: str | None) -> None:
-    """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
+def import_cmd(file: str | None, dry_run: bool, config_file: str | None) -> None:
+    """Apply a topics TOML file (default: topics.file); nothing is written if it has errors.
+    Topics the file does not list that an earlier import of topics.file created are switched
+    off, and named (--dry-run shows them first)."""
     from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
-    from feedsvc.topics_sync import FileNotApplied, relisted_words, sync_topics
+    from feedsvc.topics_sync import FileNotApplied, relisted_words, switched_off_words
 
     settings = load_settings(config_file, secrets=False)
     path = Path(file) if file else settings.topics.file
@@ -254,22 +263,52 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     configured = is_start_file(path, settings.topics)
     db = open_db(settings, write=True)
     try:
-        with db.write() as conn:
-            applied = sync_topics(conn, specs, datetime.now(UTC), configured=configured)
+        applied = _apply(db, specs, configured, dry_run)
     except FileNotApplied as exc:
         topics_file_problems(str(path), [str(exc)])
-    click.echo(f"{path}: {applied.summary()}")
+    would = "would be " if dry_run else ""
+    click.echo(f"{path}: {would}{applied.summary()}")
     if not configured:
         click.echo(
-            f"{path} is not topics.file ({settings.topics.file}): its topics were applied as "
-            "edits in the state DB (none switched off); a start applies an entry of "
+            f"{path} is not topics.file ({settings.topics.file}): its topics {would or 'were '}"
+            "applied as edits in the state DB (none switched off); a start applies an entry of "
             "topics.file over them only when that entry changes"
         )
+    said = "(dry run) " if dry_run else ""
     for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
         done = ", ".join(fields)
-        click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")
+        click.echo(f"{said}{slug}: the file's version replaced the state DB's edits ({done})")
     for slug, fields in applied.relisted.items():
-        click.echo(f"{slug}: {relisted_words(fields)}")
+        click.echo(f"{said}{slug}: {relisted_words(fields)}")
+    if (off := switched_off_words(applied, command_name())) is not None:
+        said_off = off.replace("switched off", "would switch off", 1) if dry_run else off
+        click.echo(f"{path}: {said_off}")  # whose alerts and feeds stop
+    if dry_run:
+        click.echo(f"{path}: dry run: nothing was written")
+
+
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll it back, carrying what it did."""
+
+    def __init__(self, applied: Applied) -> None:
+        self.applied = applied
+
+
+def _apply(db: Database, specs: list[TopicSpec], configured: bool, dry_run: bool) -> Applied:
+    """The file applied in one transaction (its checks against the state DB, the queries it
+    would break, are all-or-nothing), rolled back for ``dry_run``: the very same code
+    decides what a dry run says, on the state DB as it is (PostgreSQL's advisory lock and
+    SQLite's write lock held as briefly as the import's)."""
+    from feedsvc.topics_sync import sync_topics
+
+    try:
+        with db.write() as conn:
+            applied = sync_topics(conn, specs, datetime.now(UTC), configured=configured)
+            if dry_run:
+                raise _DryRun(applied)
+    except _DryRun as done:
+        return done.applied
+    return applied
 
 
 def _no_default_file(path: Path) -> NoReturn:

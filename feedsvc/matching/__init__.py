@@ -13,7 +13,7 @@ from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
 from .parser import parse_chat_query, parse_query, parse_topic, parse_typed
 from .query import FIELDS, Query, QueryError, Term
-from .references import referenced_by, references, users_of
+from .references import referenced_by, references, users_of, users_of_any
 
 __all__ = [
     "FIELDS",
@@ -41,5 +41,6 @@ __all__ = [
     "search_keys",
     "syllable_keys",
     "users_of",
+    "users_of_any",
     "visible_text",
 ]

@@ -5,7 +5,7 @@ query can break. Read from the lexer's tokens (:mod:`.lexer`), never from charac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .lexer import read_tokens
 from .query import QueryError
@@ -37,9 +37,16 @@ def users_of(slug: str, queries: Mapping[str, str]) -> frozenset[str]:
     references at any depth: ``a`` → ``@b``, ``b`` → ``@slug`` gives ``{a, b}``. A change to
     ``slug``'s query can break each of them (nesting depth, expanded terms), not only those
     naming it (a 10-deep chain grew to 11 and its first topic was skipped by the matcher)."""
+    return users_of_any([slug], queries)
+
+
+def users_of_any(slugs: Iterable[str], queries: Mapping[str, str]) -> frozenset[str]:
+    """:func:`users_of` for several slugs at once: the union, with every query lexed once.
+    Asked slug by slug, a topics file of 1,000 new topics lexed every query 1,000 times (a
+    million lexes, 30 s of ``topics import`` holding SQLite's write lock: a tester's)."""
     named_by = referenced_by(queries)
     found: set[str] = set()
-    todo = [slug]
+    todo = list(slugs)
     while todo:
         for user in named_by.get(todo.pop(), ()):
             if user not in found:
