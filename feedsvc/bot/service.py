@@ -47,7 +47,7 @@ from feedsvc.logs import brief_error
 from feedsvc.notify.answers import NotBotApiAnswer
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.not_bot_api import BaseUrlWatch, watch_of
-from feedsvc.notify.telegram import install_log_scrubber, scrub_token
+from feedsvc.notify.telegram import install_log_scrubber, never_reached, scrub_token
 from feedsvc.notify.tls import tls_context
 from feedsvc.store import leases
 
@@ -165,12 +165,14 @@ class BotService:
 
     def _build(self, token: str) -> BotApp:
         base = self.settings.telegram.base_url
+        budget = self.budget
+        replies = self._request(16, budget.charge, budget.refused, unsent=never_reached)
         app = (
             ApplicationBuilder()
             .token(token)
             .base_url(base)
             .base_file_url(file_url(base))
-            .request(self._request(pool=16, charge=self.budget.charge, refused=self.budget.refused))
+            .request(replies)
             .get_updates_request(self._request(pool=1))
             .job_queue(None)
             .concurrent_updates(PerChatUpdates())  # replies wait for the budget: not in turn
@@ -182,16 +184,18 @@ class BotService:
         return app
 
     def _request(
-        self, pool: int, charge: Charge | None = None, refused: Refused | None = None
-    ) -> HTTPXRequest:
+        self, pool: int, charge: Charge | None = None, refused: Refused | None = None,
+        unsent: Callable[[Exception], bool] | None = None,
+    ) -> HTTPXRequest:  # fmt: skip
         """PTB's HTTP client; with ``charge``, every message call awaits it first; with
         ``refused``, one answered 429 waits the pause and goes again (an answer is not
-        dropped for a short pause)."""
+        dropped for a short pause); with ``unsent``, one that never reached Telegram (a
+        connect timeout) goes again, a few times."""
         connect, read = self._timeouts
         return ChargedRequest(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
-            charge=charge, refused=refused,
+            charge=charge, refused=refused, unsent=unsent,
         )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ as :func:`feedsvc.notify.answers.read_error_answer` says, for the alert sender a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,7 +24,11 @@ from telegram.request import HTTPXRequest, RequestData
 
 from feedsvc.digits import ascii_int
 from feedsvc.notify.answers import pause_seconds, read_error_answer
-from feedsvc.notify.outcome import REPLY_RESENDS
+from feedsvc.notify.outcome import REPLY_RESENDS, REPLY_RETRIES
+
+log = logging.getLogger(__name__)
+#: Seconds before an answer that never reached the service goes again (times the try's number).
+REPLY_RETRY_DELAY = 0.5
 
 # Bot API methods that send, edit or delete a message (lower case: Telegram's method names are
 # case-insensitive). Deletes count as the follow-up worker has always counted them (SPEC §10).
@@ -73,15 +78,18 @@ class ChargedRequest(HTTPXRequest):
     the sender sets its budget's). With ``refused`` (the bot's), a message call answered 429
     waits the pause asked and goes again, at most
     :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, when ``refused`` says so; otherwise
-    the ``RetryAfter`` is raised as before."""
+    the ``RetryAfter`` is raised as before. With ``unsent`` too (the bot's:
+    :func:`feedsvc.notify.telegram.never_reached`), one that never reached Telegram goes again
+    (:func:`resent_after_pause`). The alert sender has neither: its outbox decides."""
 
     def __init__(
         self, *args: Any, charge: Charge | None = None, refused: Refused | None = None,
-        **kwargs: Any,
+        unsent: Callable[[Exception], bool] | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.charge = charge
         self.refused = refused
+        self.unsent = unsent
 
     async def do_request(
         self,
@@ -106,7 +114,7 @@ class ChargedRequest(HTTPXRequest):
 
         if not message or self.refused is None:
             return await once()
-        return await resent_after_pause(once, _telegram_pause, self.refused, chat)
+        return await resent_after_pause(once, _telegram_pause, self.refused, chat, self.unsent)
 
 
 def _telegram_pause(exc: Exception) -> float | None:
@@ -118,17 +126,31 @@ async def resent_after_pause(
     pause_of: Callable[[Exception], float | None],
     refused: Refused,
     chat: int | str | None,
+    unsent: Callable[[Exception], bool] | None = None,
 ) -> T:
     """``send()`` (a bot's answer, any channel's), sent again after the pause a 429 asks —
     ``pause_of`` reads the seconds from what ``send`` raised, None for anything else — at
     most :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, while ``refused`` (the budget's:
-    it records the chat's pause) says to wait. Raises what the last try raised otherwise."""
-    for resend in range(REPLY_RESENDS + 1):
+    it records the chat's pause) says to wait; and after a failure ``unsent`` (the channel's
+    classifier) says never reached the service (a connection not made), at most
+    :data:`~feedsvc.notify.outcome.REPLY_RETRIES` times, :data:`REPLY_RETRY_DELAY` apart and
+    longer each time. A transient blip (a connect timeout) dropped the answer, and the
+    apology after it went into the same blip. Raises what the last try raised otherwise."""
+    pauses = retries = 0
+    while True:
         try:
             return await send()
         except Exception as exc:
             seconds = pause_of(exc)
-            if seconds is None or resend == REPLY_RESENDS or not await refused(chat, seconds):
+            if seconds is not None:
+                if pauses == REPLY_RESENDS or not await refused(chat, seconds):
+                    raise
+                pauses += 1
+            elif unsent is not None and retries < REPLY_RETRIES and unsent(exc):
+                retries += 1
+                seconds = REPLY_RETRY_DELAY * retries
+                log.debug("an answer was not sent (%s); again in %.1f s", type(exc).__name__,
+                          seconds)  # fmt: skip
+            else:
                 raise
         await asyncio.sleep(seconds)
-    raise AssertionError("unreachable: the last try returns or raises")

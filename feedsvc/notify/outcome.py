@@ -95,6 +95,8 @@ DEFAULT_RETRY_AFTER = 30.0
 REPLY_PAUSE_WAIT = 30.0
 #: How often a reply refused with a 429 is sent again after waiting (then dropped, logged).
 REPLY_RESENDS = 2
+#: How often a reply that never reached the service (no connection made) is sent again.
+REPLY_RETRIES = 2
 
 
 def bounded_pause(seconds: float) -> float:

@@ -261,45 +261,68 @@ async def classify_outcome(request: Awaitable[object], token: str | None = None)
     an inline message) or another object (getMe's User) is ``SENT`` with message id 0."""
     try:
         result = await request
-    except RetryAfter as exc:
+    except Exception as exc:
+        outcome = failure_outcome(exc, token)
+        if outcome is None:
+            raise
+        return outcome
+    if isinstance(result, Message):  # what Telegram made of it: a photo after all, or a text
+        return SendOutcome.sent(result.message_id, photo=bool(result.photo))
+    return SendOutcome.sent(0)
+
+
+def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | None:
+    """What a Bot API call that raised ``exc`` came to (None: not a call's failure, a bug to
+    raise): the one reading of PTB's errors, for the alert sender (:func:`classify_outcome`)
+    and the bot's answers (:func:`never_reached`). The order of the checks matters (module
+    docstring)."""
+    if isinstance(exc, RetryAfter):
         return SendOutcome.retry_after(pause_seconds(exc), _describe(exc, token))
-    except ChatMigrated as exc:
+    if isinstance(exc, ChatMigrated):
         return SendOutcome.migrated(exc.new_chat_id, _describe(exc, token))
-    except Forbidden as exc:
+    if isinstance(exc, Forbidden):
         return classify_refusal(_describe(exc, token), forbidden=True)
-    except BadRequest as exc:
+    if isinstance(exc, BadRequest):
         return classify_refusal(_describe(exc, token))
-    except TimedOut as exc:
+    if isinstance(exc, TimedOut):
         cause = exc.__cause__
         if isinstance(cause, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.WriteTimeout):
             # Nothing (or an incomplete request) reached the server: Telegram cannot act on it.
             return SendOutcome.transient(_describe(exc, token, cause))
         return SendOutcome.ambiguous(_describe(exc, token, cause))
-    except ForeignSuccess as exc:  # a 2xx answer of no Bot API: whatever answered may have sent
-        return SendOutcome.ambiguous(_describe(exc, token))
-    except NetworkError as exc:
+    if isinstance(exc, ForeignSuccess):  # a 2xx answer of no Bot API: whatever answered may
+        return SendOutcome.ambiguous(_describe(exc, token))  # have sent
+    if isinstance(exc, NetworkError):
         cause = exc.__cause__
         if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
             # The connection died after the request went out: it may have been processed.
             return SendOutcome.ambiguous(_describe(exc, token, cause))
         return SendOutcome.transient(_describe(exc, token, cause))  # 5xx, connect errors
-    except InvalidToken as exc:  # 401 or 404 (PTB): the token or base_url, never a chat's
+    if isinstance(exc, InvalidToken):  # 401 or 404 (PTB): the token or base_url, never a chat's
         return SendOutcome.token_refused(_describe(exc, token))
-    except TelegramError as exc:
+    if isinstance(exc, TelegramError):
         text = _describe(exc, token)
         if "invalid server response" in text.lower():  # 2xx with a body we cannot read
             return SendOutcome.ambiguous(text)
         return SendOutcome.transient(text)  # Conflict, EndPointNotFound
-    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+    if isinstance(exc, KeyError | AttributeError | TypeError | ValueError):
         # PTB wraps every HTTP error status and transport failure in a TelegramError, and a
         # 2xx answer without "ok": true and a "result" is a ForeignSuccess (above); these come
         # from a result that is no Message (null, no date). It may have
         # been sent (a proxy, a local Bot API server): unknown, re-sent once at most. Raised
         # out of here, the dispatcher retried it as transient, up to 25 copies.
         return SendOutcome.ambiguous(f"unreadable answer ({type(exc).__name__})")
-    if isinstance(result, Message):  # what Telegram made of it: a photo after all, or a text
-        return SendOutcome.sent(result.message_id, photo=bool(result.photo))
-    return SendOutcome.sent(0)
+    return None
+
+
+def never_reached(exc: Exception) -> bool:
+    """Whether a Bot API call that raised ``exc`` may be sent again as it is: Telegram cannot
+    have acted on it (``TRANSIENT``: no connection made, an error page not Telegram's; a 5xx
+    of the Bot API is raised by PTB after the request, never here) — a bot's answer is, a few
+    times (:func:`feedsvc.notify.charged.resent_after_pause`); an alert goes back to the
+    outbox instead."""
+    outcome = failure_outcome(exc)
+    return outcome is not None and outcome.kind is OutcomeKind.TRANSIENT
 
 
 # How the Bot API words "this chat can never receive from the bot" (403s and some 400s), as

@@ -133,14 +133,16 @@ class ZaloBot:
     async def _reply(self, chat_id: str, text: str) -> None:
         """Send one answer. One refused with a 429 waits the pause asked and goes again when
         :attr:`refused` says so (the pause recorded for the chat's alerts too), as on Telegram
-        (:func:`feedsvc.notify.charged.resent_after_pause`); otherwise, or on any other
+        (:func:`feedsvc.notify.charged.resent_after_pause`), and so does one that never
+        reached Zalo (a connection not made), a few times; otherwise, or on any other
         failure, it is dropped with a log line."""
         try:
             if self.refused is None:
                 await self.api.send_message(chat_id, text)
             else:
                 await resent_after_pause(lambda: self.api.send_message(chat_id, text),
-                                         _zalo_pause, self.refused, chat_id)  # fmt: skip
+                                         _zalo_pause, self.refused, chat_id,
+                                         _never_reached)  # fmt: skip
         except (ZaloError, httpx.HTTPError) as exc:
             log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
 
@@ -251,3 +253,10 @@ def _zalo_pause(exc: Exception) -> float | None:
     """The pause a 429 asks (the channel's one classifier), None for any other failure."""
     outcome = classify(exc)
     return outcome.seconds if outcome.kind is OutcomeKind.RETRY_AFTER else None
+
+
+def _never_reached(exc: Exception) -> bool:
+    """Whether an answer that raised ``exc`` may go again as it is: a transport failure
+    the channel's one classifier says ``TRANSIENT`` (no connection made, the request not
+    complete); never an answer of the API's (a 5xx may have been acted on), nor a bug."""
+    return isinstance(exc, httpx.TransportError) and classify(exc).kind is OutcomeKind.TRANSIENT
