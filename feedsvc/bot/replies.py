@@ -31,14 +31,16 @@ async def reply(message: Message, text: str) -> None:
     ("an error occurred, try again") told a reader whose ``/sub`` had worked that it had not
     (a 502 on the answer), or came before the answer itself (a slow one). One line: WARNING
     for a passing failure (an unknown outcome says the answer may have arrived after all),
-    INFO for a chat that refuses the bot, ERROR for an answer Telegram refuses as it is."""
+    INFO for a chat that refuses the bot. An answer Telegram refuses as it is (bad content, "can't
+    parse entities") is the bot's own fault: raised on, ERROR with its traceback and the apology
+    (``tests/test_bot_blocked.py``)."""
     try:
         preview = LinkPreviewOptions(is_disabled=True)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=preview)
     except TelegramError as exc:
         outcome = failure_outcome(exc, message.get_bot().token)
-        if outcome is None:
-            raise
+        if outcome is None or not (outcome.kind in PASSING or outcome.kind.chat_level):
+            raise  # an answer refused as it is: the bot's fault, ERROR and apology (Handlers.error)
         reply_failed(message.chat.id, outcome)
 
 
@@ -55,7 +57,5 @@ def reply_failed(chat_id: int, outcome: SendOutcome) -> None:
     elif kind is OutcomeKind.TRANSIENT:
         log.warning("bot: reply to %s not delivered after %d tries: %s", name,
                     REPLY_RETRIES + 1, said)  # fmt: skip
-    elif kind.chat_level:
-        log.info("bot: reply to %s not delivered: %s", name, said)
     else:
-        log.error("bot: reply to %s refused (%s): %s", name, kind.value, said)
+        log.info("bot: reply to %s not delivered: %s", name, said)
