@@ -60,14 +60,14 @@ def record_alert(
                     kind=o.message_kind)  # fmt: skip
         dead_letters.chat_succeeded(conn, d.chat_id)
         if d.ambiguous:  # the one way an alert reaches a chat twice: said where it happens
-            say(conn, log, INFO, "delivery %s to chat %s: sent again after %d earlier send(s) "
+            say(conn, log, INFO, "delivery %s to %s: sent again after %d earlier send(s) "
                 "whose outcome is unknown (no answer, or a lease that ran out mid-send): the chat "
-                "may have it twice", d.id, d.chat_id, d.ambiguous)  # fmt: skip
+                "may have it twice", d.id, _named(d), d.ambiguous)  # fmt: skip
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, d.chat_id, until)
         q.retry_later(conn, d.id, owner, until, text, kind="rate_limited")
-        say(conn, log, WARNING, "chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
+        say(conn, log, WARNING, "%s: 429, paused %.0f s", _named(d), o.seconds or 1)
     elif kind is OutcomeKind.TOKEN_REFUSED:  # the operator's to fix: no attempt spent
         due = now + timedelta(seconds=TOKEN_RETRY_SECONDS)
         q.retry_later(conn, d.id, owner, due, text, kind="token_refused", attempted=False)
@@ -83,7 +83,7 @@ def record_alert(
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)
         reason = stored_reason(kind.value, text)  # worded when shown, in any language
         if dead_letters.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
-            say(conn, log, WARNING, "chat %s disabled: %s", d.chat_id, text)
+            say(conn, log, WARNING, "%s disabled: %s", _named(d), text)
     elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
         q.retry_later(conn, d.id, owner, now, text, kind="plain_text", plain_text=True)
     elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
@@ -153,3 +153,11 @@ class BatchRecorder:
                 done.set_exception(exc)
             else:
                 done.set_result(None)
+
+
+def _named(d: q.Claimed) -> str:
+    """The recipient as operators know it (:func:`feedsvc.channels.recipients.recipient_name`:
+    ``zalo chat zb``, an Apprise URL masked), never feedsvc's internal chat number alone."""
+    from feedsvc.channels.recipients import recipient_name
+
+    return recipient_name(d.channel, d.address or str(d.chat_id))

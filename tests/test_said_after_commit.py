@@ -234,7 +234,7 @@ async def test_an_alert_sent_again_after_a_late_answer_says_so(
     assert timing_env.states() == [(PRIVATE, "sent", 1)]
     assert len(timing_env.fake.messages(PRIVATE)) == 2
     [line] = lines(caplog, "sent again")
-    assert f"to chat {PRIVATE}: sent again after 1 earlier send(s)" in line, line
+    assert f"to telegram chat {PRIVATE}: sent again after 1 earlier send(s)" in line, line
     assert "may have it twice" in line and line.startswith("delivery ")
 
 
@@ -254,4 +254,4 @@ async def test_an_alert_whose_record_was_lost_says_so_when_sent_again(
     await timing_env.dispatch_until_done()
     assert timing_env.states() == [(PRIVATE, "sent", 1)]
     [line] = lines(caplog, "sent again")
-    assert f"delivery {d.id} to chat {PRIVATE}: sent again after 1 earlier send(s)" in line
+    assert f"delivery {d.id} to telegram chat {PRIVATE}: sent again after 1 earlier send(s)" in line

@@ -204,14 +204,17 @@ def subscribe(
 def start_topic(
     db: Database, target: Target, slug: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
 ) -> str:
-    """A deep link's ``/start <slug>``: greet and subscribe to that topic. An unknown slug gets
-    a friendly pointer to /topics, never a query subscription to the slug's text."""
+    """A deep link's ``/start <slug>``: greet and subscribe to that topic. The payload names a
+    topic as ``/sub`` reads a slug (:func:`~feedsvc.bot.meaning.typed_topic`): a link's payload
+    is ``A-Za-z0-9_-`` only, and ``/start an_ninh`` was "no such topic" while ``/sub an_ninh``
+    subscribed to ``an-ninh``. An unknown slug gets a friendly pointer to /topics, never a
+    query subscription to the slug's text. Both bots (Zalo's ``/start`` too)."""
     register(db, target)
     with db.read() as conn:
-        known = find_topic(conn, slug) is not None
-    if not known:
+        topic = typed_topic(conn, normalise(slug))
+    if topic is None:
         return texts.start_unknown_topic(slug)
-    return texts.t("start") + "\n\n" + subscribe(db, target, slug, per_user=per_user)
+    return texts.t("start") + "\n\n" + subscribe(db, target, topic.slug, per_user=per_user)
 
 
 def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:

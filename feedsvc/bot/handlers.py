@@ -22,8 +22,8 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Chat, LinkPreviewOptions, Message, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram import Chat, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -48,10 +48,12 @@ from feedsvc.bot.incoming import (
     own_target,
     sender_key,
 )
+from feedsvc.bot.replies import PASSING
+from feedsvc.bot.replies import reply as _reply
 from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
 from feedsvc.notify.answers import pause_seconds
-from feedsvc.notify.telegram import scrub_token
+from feedsvc.notify.telegram import failure_outcome, scrub_token
 
 log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
@@ -203,9 +205,13 @@ class Handlers:
             log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
 
     async def error(self, update: object, context: Context) -> None:
-        """Log (token-free, traceback included) and apologise; never show a traceback. A reply
-        the chat refuses (403: the user blocked the bot) is no fault: one line, no apology; nor
-        is one Telegram keeps refusing with 429 (the chat's pause is recorded for its alerts)."""
+        """A handler's own failure, before its effect (a reply's failure never comes here:
+        :func:`replies.reply`): logged token-free and apologised for; never a traceback shown. A
+        passing failure of a Bot API call (a 5xx, a timeout: the channel's ``TRANSIENT`` or
+        ``AMBIGUOUS``) is one WARNING line; anything else is ERROR with its traceback (a bug).
+        A call the chat refuses (403: the user blocked the bot) is no fault: one line, no
+        apology; nor is one Telegram keeps refusing with 429 (the chat's pause is recorded for
+        its alerts)."""
         err = context.error
         if isinstance(err, Forbidden):
             return log.info("bot: reply not delivered: %s", scrub_token(str(err), self._token))
@@ -213,13 +219,15 @@ class Handlers:
             # its re-sends (the budget's REPLY_PAUSE_WAIT): an apology would be refused too
             return log.warning("bot: reply not delivered: Telegram asked to wait %.0f s",
                                pause_seconds(err))  # fmt: skip
-        detail = "".join(traceback.format_exception(err)) if err else "unknown error"
-        log.error("bot handler failed: %s", scrub_token(detail, self._token))
+        outcome = failure_outcome(err, self._token) if isinstance(err, TelegramError) else None
+        if outcome is not None and outcome.kind in PASSING:
+            log.warning("bot: a command was not done: Telegram did not answer a call (%s)",
+                        outcome.description)  # fmt: skip
+        else:
+            detail = "".join(traceback.format_exception(err)) if err else "unknown error"
+            log.error("bot handler failed: %s", scrub_token(detail, self._token))
         if isinstance(update, Update) and update.effective_message is not None:
-            try:
-                await _reply(update.effective_message, texts.t("apology"))
-            except TelegramError as exc:
-                log.warning("could not apologise: %s", scrub_token(str(exc), self._token))
+            await _reply(update.effective_message, texts.t("apology"))
 
     # --- helpers ----------------------------------------------------------------------------
     def _checked(self, callback: Callback) -> Callback:
@@ -382,9 +390,3 @@ def _message(update: Update) -> Message:
 def _chat(update: Update) -> Chat:
     assert update.effective_chat is not None
     return update.effective_chat
-
-
-async def _reply(message: Message, text: str) -> None:
-    await message.reply_text(
-        text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-    )

@@ -153,3 +153,12 @@ def telegram_type_fits(chat_id: int, chat_type: str) -> bool:
 def shown_address(channel: str, address: str) -> str:
     """The address as a person may see it: Apprise URLs masked, other addresses as they are."""
     return mask(address) if channel == "apprise" else address
+
+
+def recipient_name(channel: str, address: str) -> str:
+    """**The one naming of a recipient for operators**: its channel and the channel's own id
+    (Telegram's chat id, Zalo's chat id, an Apprise URL masked as :func:`shown_address` shows
+    it: ``zalo chat zb``, ``apprise chat json://***#1edd70``), never feedsvc's internal chat
+    number (``4503599627370497``: nobody can find it in Zalo or in the config). Used by every
+    log line, ``status`` field and CLI note that names a chat."""
+    return f"{channel} chat {shown_address(channel, address)}"

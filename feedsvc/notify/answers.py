@@ -38,6 +38,7 @@ import json
 import math
 import warnings
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 from telegram.error import NetworkError, RetryAfter, TelegramError
@@ -58,6 +59,14 @@ class ForeignSuccess(NotBotApiAnswer):
     a send is an unknown outcome (:func:`feedsvc.notify.telegram.classify_outcome`); for any
     other call it is the path's failure, retried, and told naming ``telegram.base_url``
     (:mod:`feedsvc.notify.not_bot_api`). PTB read such a body as ``KeyError: 'result'``."""
+
+
+class ServerError(NetworkError):
+    """A 5xx answer of the Bot API (Telegram's own JSON, ``"ok": false``): nothing was sent,
+    the classifier's ``TRANSIENT`` as PTB's ``NetworkError`` for it is. Raised at the request
+    edge (:func:`server_error`) only for the bot's answers, which are sent again there
+    (:func:`feedsvc.notify.charged.resent_after_pause`): PTB raises its own only after
+    ``do_request`` has returned, where no retry can see it."""
 
 
 class DefaultPause(RetryAfter):
@@ -115,6 +124,23 @@ def read_error_answer(
     if isinstance(retry, bool) or not isinstance(retry, int | float) or retry != retry:  # NaN
         return NotBotApiAnswer(_foreign(status, payload, "a retry_after that is no number"))
     return RetryAfter(1)  # a negative one on another status: the shortest pause, as before
+
+
+def server_error(status: int, payload: bytes) -> ServerError | None:
+    """The :class:`ServerError` of a 5xx answer (worded as PTB words it: the answer's
+    ``description``, else the status's phrase and number), None for any other status."""
+    if status < HTTPStatus.INTERNAL_SERVER_ERROR:
+        return None
+    try:
+        body: Any = json.loads(payload.decode("utf-8"))
+    except (ValueError, RecursionError):
+        body = None
+    said = body.get("description") if isinstance(body, dict) else None
+    try:
+        phrase = f"{HTTPStatus(status).phrase} ({status})"
+    except ValueError:
+        phrase = f"HTTP {status}"
+    return ServerError(said if isinstance(said, str) and said else phrase)
 
 
 #: What a 2xx answer that is not the Bot API's lacks, in words.

@@ -317,8 +317,9 @@ def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | N
 
 def never_reached(exc: Exception) -> bool:
     """Whether a Bot API call that raised ``exc`` may be sent again as it is: Telegram cannot
-    have acted on it (``TRANSIENT``: no connection made, an error page not Telegram's; a 5xx
-    of the Bot API is raised by PTB after the request, never here) — a bot's answer is, a few
+    have acted on it (``TRANSIENT``: no connection made, an error page not Telegram's, a 5xx
+    of the Bot API, raised at the request edge for the bot: ``answers.server_error``) — a
+    bot's answer is, a few
     times (:func:`feedsvc.notify.charged.resent_after_pause`); an alert goes back to the
     outbox instead."""
     outcome = failure_outcome(exc)

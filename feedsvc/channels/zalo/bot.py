@@ -41,6 +41,7 @@ import httpx
 from feedsvc.bot import actions, gate, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.channels.base import OutcomeKind
+from feedsvc.channels.recipients import recipient_name
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.channel import classify
 from feedsvc.channels.zalo.lanes import ChatLanes
@@ -55,6 +56,7 @@ from feedsvc.channels.zalo.updates import (
 from feedsvc.db import Database
 from feedsvc.graphemes import utf16_units
 from feedsvc.notify.charged import Refused, resent_after_pause
+from feedsvc.notify.outcome import REPLY_RETRIES
 from feedsvc.store import subscriptions as subs
 from feedsvc.store import zalo_updates
 
@@ -134,8 +136,10 @@ class ZaloBot:
         """Send one answer. One refused with a 429 waits the pause asked and goes again when
         :attr:`refused` says so (the pause recorded for the chat's alerts too), as on Telegram
         (:func:`feedsvc.notify.charged.resent_after_pause`), and so does one that never
-        reached Zalo (a connection not made), a few times; otherwise, or on any other
-        failure, it is dropped with a log line."""
+        reached Zalo or that Zalo did not act on (a connection not made, a 5xx), a few times;
+        otherwise, or on any other failure, it is dropped with one WARNING line naming the
+        chat (an unknown outcome: it may have arrived). No apology: the command has had its
+        effect."""
         try:
             if self.refused is None:
                 await self.api.send_message(chat_id, text)
@@ -144,7 +148,12 @@ class ZaloBot:
                                          _zalo_pause, self.refused, chat_id,
                                          _never_reached)  # fmt: skip
         except (ZaloError, httpx.HTTPError) as exc:
-            log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
+            said = self.api.scrub(f"{type(exc).__name__} {exc}".strip())
+            kind = classify(exc).kind
+            why = {OutcomeKind.AMBIGUOUS: "no answer from Zalo; not sent again: it may have "
+                   "arrived", OutcomeKind.TRANSIENT: "not sent, tried "
+                   f"{REPLY_RETRIES + 1} times"}.get(kind, "not sent")  # fmt: skip
+            log.warning("zalo: reply to %s: %s (%s)", recipient_name("zalo", chat_id), why, said)
 
     def _answer_once(self, incoming: Incoming) -> str | None:
         """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise. Any
@@ -153,7 +162,10 @@ class ZaloBot:
         if not self._first_delivery(incoming):
             return None
         if actions.heard_from(self.db, "zalo", incoming.chat_id):
-            log.info("zalo: chat %s re-enabled: it wrote to the OA again", incoming.chat_id)
+            log.info(
+                "zalo: %s re-enabled: it wrote to the OA again",
+                recipient_name("zalo", incoming.chat_id),
+            )
         return self.answer(incoming)
 
     def _first_delivery(self, incoming: Incoming) -> bool:
@@ -256,7 +268,9 @@ def _zalo_pause(exc: Exception) -> float | None:
 
 
 def _never_reached(exc: Exception) -> bool:
-    """Whether an answer that raised ``exc`` may go again as it is: a transport failure
-    the channel's one classifier says ``TRANSIENT`` (no connection made, the request not
-    complete); never an answer of the API's (a 5xx may have been acted on), nor a bug."""
-    return isinstance(exc, httpx.TransportError) and classify(exc).kind is OutcomeKind.TRANSIENT
+    """Whether an answer that raised ``exc`` may go again as it is: what the channel's one
+    classifier says ``TRANSIENT`` (no connection made, the request not complete, a 5xx, an
+    error page not Zalo's), as an alert goes again; never an unknown outcome (a read timeout:
+    :func:`feedsvc.notify.charged.resent_after_pause` says why), a refusal, nor a bug."""
+    failed = isinstance(exc, ZaloError | httpx.TransportError)
+    return failed and classify(exc).kind is OutcomeKind.TRANSIENT
