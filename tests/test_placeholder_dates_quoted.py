@@ -41,8 +41,11 @@ def test_a_value_outside_the_range_is_quoted_as_given(
     assert f"{quoted} is outside 1900-01-01..2200-01-01 UTC" in said, said
 
 
-def test_source_check_in_ho_chi_minh_shows_no_local_mean_time(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cms.db'}"
+@pytest.mark.postgres
+def test_source_check_in_ho_chi_minh_shows_no_local_mean_time(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL's naive ``TIMESTAMP`` comes as a naive ``datetime`` (SQLite's as text, quoted
+    as written before too)."""
+    url = pg_url
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(

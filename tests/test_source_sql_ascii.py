@@ -27,7 +27,6 @@ from source_checks import run_check
 from feedsvc.cli import cli
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
-from feedsvc.db.client_encoding import client_encoding
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.failures import Failures
 from feedsvc.ingest.model import TickResult
@@ -196,6 +195,7 @@ def test_a_state_db_in_sql_ascii_works(clean_cli: Path, monkeypatch: pytest.Monk
 
 def test_the_wake_up_listeners_connection_asks_for_utf8_too() -> None:
     """Its parameters are built apart from the engine's: the same rule."""
+    from feedsvc.db.client_encoding import client_encoding
     from feedsvc.wakeups import connect_params
 
     params = connect_params(f"postgresql://postgres@{SERVER}/db")
@@ -215,4 +215,6 @@ def test_the_wake_up_listeners_connection_asks_for_utf8_too() -> None:
     ],
 )
 def test_the_rule(given: dict[str, object], added: dict[str, str]) -> None:
+    from feedsvc.db.client_encoding import client_encoding
+
     assert client_encoding(given) == added
