@@ -148,7 +148,9 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
     except (OverflowError, ValueError):  # year 1 at +07:00 is year 0 in UTC
         instant = None
     if instant is None or not MIN_DATE <= instant < MAX_DATE:
-        shown = value if isinstance(value, str) else dt.isoformat()
+        # the value as the source gave it: a naive one dressed in ``tz`` showed that zone's
+        # local mean time before 1900 ('0001-01-01T00:00:00+07:06:30' for Asia/Ho_Chi_Minh)
+        shown = value if isinstance(value, str) else value.isoformat()
         raise ArticleError(
             field_name,
             f"{shown!r} is outside {MIN_DATE:%Y-%m-%d}..{MAX_DATE:%Y-%m-%d} UTC"

@@ -30,6 +30,7 @@ from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
 from feedsvc.db.where import marked
 from feedsvc.failure_log import REMIND_SECONDS, FailureLog, spoken
+from feedsvc.failure_log import Told as Told_
 from feedsvc.ingest import Change, Ingestor
 from feedsvc.ingest.backoff import Outage
 from feedsvc.ingest.failures import SIDE
@@ -65,14 +66,32 @@ class Told:
             log.debug("%s failed, %s: the %s does not answer: %s", what, effect,
                       SIDE[side], describe(exc))  # fmt: skip
             return
-        told = self.logs.setdefault(what, FailureLog(self.clock))
-        kind = told.failed(what, describe(exc))
-        again = f" for {spoken(told.lasting())}" if kind == "reminder" else ""
+        kind, again = self._note(what, describe(exc))
         log.log(
             logging.DEBUG if kind is None else logging.WARNING,
             "%s failed%s, %s: %s (tried again at each pass; said again in %s if it goes on)",
             what, again, effect, describe(exc), spoken(REMIND_SECONDS),
         )  # fmt: skip
+
+    def refused(self, what: str, why: str, source: str) -> None:
+        """``what`` ran but withdrew nothing, ``why`` (a safety rule: an empty window, too
+        many at once), told by the rule of a failure: a WARNING when it starts or changes,
+        again every :data:`~feedsvc.failure_log.REMIND_SECONDS` (an emptied CMS table said it
+        at every pass, 12 lines an hour; a tester's), its end by :meth:`worked`."""
+        kind, again = self._note(what, why)
+        log.log(
+            logging.DEBUG if kind is None else logging.WARNING,
+            "%s withdrew nothing%s: %s (%s; tried again at each pass, said again in %s if it "
+            "goes on)",
+            what, again, why, source, spoken(REMIND_SECONDS),
+        )  # fmt: skip
+
+    def _note(self, what: str, error: str) -> tuple[Told_ | None, str]:
+        """One more failure of ``what``: how to tell it (None: DEBUG only) and, for a
+        reminder, how long it has lasted (" for 45 min")."""
+        told = self.logs.setdefault(what, FailureLog(self.clock))
+        kind = told.failed(what, error)
+        return kind, f" for {spoken(told.lasting())}" if kind == "reminder" else ""
 
     def worked(self, what: str) -> None:
         """``what`` went through: the end of a run of its told failures, in one line."""
@@ -140,7 +159,7 @@ class LeaderChecks:
                 reread=ingestor.reread, recover=ingestor.recover,
             )  # fmt: skip
         try:
-            self._reconciler.run()
+            done = self._reconciler.run()
         except NotReconcilable as exc:
             log.warning("reconciliation off: %s", exc)
             self._reconcile_off = True
@@ -148,5 +167,8 @@ class LeaderChecks:
         except Exception as exc:
             self.told.failed("reconciliation", exc, "nothing withdrawn")
             return "reconciliation failed"
+        if done.refused is not None:
+            self.told.refused("reconciliation", done.refused, self.ingestor.source.name)
+            return "reconciliation withdrew nothing"
         self.told.worked("reconciliation")
         return "reconciliation ran"

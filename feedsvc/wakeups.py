@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from feedsvc.db import outage
+from feedsvc.db.client_encoding import client_encoding
 from feedsvc.db.errors import describe
 from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class, libpq_params
 from feedsvc.db.where import state_db
@@ -108,7 +109,9 @@ class WakeListener:
         while not self._stop.is_set():
             up: float | None = None  # when this connection began listening
             try:
-                params = {**self.params, **libpq_params(self.timeouts)}  # create_engine's order
+                params = {  # create_engine's order
+                    **self.params, **libpq_params(self.timeouts), **client_encoding(self.params)
+                }  # fmt: skip
                 with bounded_connection_class().connect(autocommit=True, **params) as conn:
                     conn.read_timeout = self.timeouts.read
                     conn.execute(f"LISTEN {self.channel}")

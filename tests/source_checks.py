@@ -13,14 +13,17 @@ from feedsvc.cli import cli
 
 
 def run_check(
-    tmp_path: Path, url: str, table: str, columns: dict[str, str], command: str = "source"
-) -> Result:
-    """``feedsvc <command> check --config …`` with ``columns`` as ``[source.columns]``."""
+    tmp_path: Path, url: str, table: str, columns: dict[str, str], command: str = "source",
+    source: str = "", site: str = "",
+) -> Result:  # fmt: skip
+    """``feedsvc <command> check --config …`` with ``columns`` as ``[source.columns]``;
+    ``source``/``site``: more lines of ``[source]`` and ``[site]``."""
     mapping = "".join(f'{key} = "{value}"\n' for key, value in columns.items())
     config = tmp_path / "feedsvc.toml"
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "{url}"\ntable = "{table}"\n[source.columns]\n{mapping}',
+        f'[source]\nurl = "{url}"\ntable = "{table}"\n{source}[source.columns]\n{mapping}'
+        f"[site]\n{site}",
         encoding="utf-8",
     )
     env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}

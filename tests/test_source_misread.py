@@ -73,3 +73,33 @@ def test_source_check_warns_of_a_latin1_column_holding_utf8(tmp_path: Path) -> N
     said = "warning: source.columns.author: row id=1 reads 'Nguyá»…n VÄƒn ToÃ\\xa0n', UTF-8"
     assert said in result.output and "('Nguyễn Văn Toàn' was meant)" in result.output
     assert "CONVERT(CAST(author AS BINARY) USING utf8mb4)" in result.output
+
+
+@pytest.mark.parametrize("charset", ["latin1", "utf8mb4"])
+def test_a_latin1_table_over_any_url_charset_is_read_without_a_traceback(
+    tmp_path: Path, charset: str
+) -> None:
+    """The MariaDB side of an SQL_ASCII PostgreSQL CMS (``test_source_sql_ascii``): a latin1
+    database and table, the URL's ``charset`` latin1 or not: feedsvc reads utf8mb4 whatever the
+    URL says (``db.drivers.MYSQL_CHARSET``), so the server converts; Latin-1 text reads as it
+    is, and the sample's rows are shown, never a driver's traceback."""
+    with mariadb_database("latin1url") as url:
+        engine = create_engine(url.replace("charset=utf8mb4", "charset=latin1"))
+        with engine.begin() as conn:
+            conn.execute(text("ALTER DATABASE CHARACTER SET latin1"))
+            conn.execute(text(
+                "CREATE TABLE news (id INT PRIMARY KEY, slug VARCHAR(50), link VARCHAR(200),"
+                " title VARCHAR(200), created DATETIME, modified DATETIME)"
+                " DEFAULT CHARSET=latin1"
+            ))  # fmt: skip
+            conn.execute(
+                text("INSERT INTO news VALUES (1, 'M-004', 'https://e.vn/1', :title,"
+                     " '2026-12-05 08:00:00', '2026-12-05 08:01:00')"),
+                {"title": "Café crème à la une"},
+            )  # fmt: skip
+        engine.dispose()
+        result = run_check(tmp_path, url.replace("charset=utf8mb4", f"charset={charset}"),
+                           "news", {"cursor": "modified", "source_key": "slug", "url": "link",
+                                    "title": "title", "published_at": "created"})  # fmt: skip
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "M-004 | Café crème à" in result.output, result.output

@@ -138,6 +138,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "một dịch vụ đang chạy gửi tin; shell này không có token",
         "sent by a running service; this shell has no token",
     ),
+    # console/off in `feedsvc status`: this command has no token (unset here, or a *_file it
+    # may not read: taken as unset) and the state DB no word of one (a service whose token no
+    # Bot API has answered yet records none): what a service started so would do, not what
+    # the running one does (a tester's: "console" read as "alerts go to the log" while the
+    # service, its token in its own environment, said "on")
+    "channel_note.console": (
+        "token không có ở lệnh này: dịch vụ chạy không token sẽ ghi tin vào log; chế độ của "
+        "dịch vụ đang chạy xem ở /api/status",
+        "token not available to this command: a service without one logs its alerts; the "
+        "running service's own mode is on /api/status",
+    ),
+    "channel_note.off": (
+        "token không có ở lệnh này: dịch vụ chạy không token không gửi được; chế độ của dịch "
+        "vụ đang chạy xem ở /api/status",
+        "token not available to this command: a service without one cannot send; the "
+        "running service's own mode is on /api/status",
+    ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------

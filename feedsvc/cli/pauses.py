@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from feedsvc.status import IngestState
 
 
+#: The shown modes ``status`` adds a note to (:meth:`English.channel_note`).
+NOTED = ("sent_elsewhere", "console", "off")
+
+
 class English:
     """A stored switch-off reason (a code) worded in English, and a pause's end in the site's
     zone, from the catalogue, which is imported only when a chat has one (it brings Babel:
@@ -37,10 +41,12 @@ class English:
         return self._words
 
     def channel_note(self, shown: str) -> str | None:
-        """What ``status``'s text adds to a channel's shown mode (``channel_note.<mode>``;
-        None for a mode that says itself: ``on``, ``off``…). Only ``sent_elsewhere`` has
-        one: a shell without the token while a running service sends with it."""
-        if shown != "sent_elsewhere":
+        """What ``status`` adds to a channel's shown mode (``channel_note.<mode>``; None for
+        a mode that says itself: ``on``, ``waiting``…): ``sent_elsewhere``, a shell without
+        the token while a running service sends with it; ``console`` and ``off``, this
+        command's reading without a token (README: a secret it cannot read is taken as
+        unset), which says nothing of a running service's own token."""
+        if shown not in NOTED:
             return None
         return cast("str", self._translator()(f"channel_note.{shown}"))
 

@@ -233,6 +233,10 @@ def status(config_file: str | None, as_json: bool) -> None:
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
         facts["chat_pauses"] = pause_objects(pauses, english)
     facts["recent_errors"] = error_lines(errors, english)
+    if as_json:  # the text's notes on the channels: this command's reading, not the service's
+        shown_modes = facts.get("channels") or {}
+        noted = {k: english.channel_note(v) for k, v in shown_modes.items()}
+        facts["channel_notes"] = {k: v for k, v in noted.items() if v is not None}
     if as_json:
         # as /api/status writes them (pydantic's JSON mode): ISO 8601 times, "Z" for UTC;
         # json's default=str wrote "2026-12-01 10:02:08.923653+00:00"
@@ -308,8 +312,9 @@ _SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 
 #: Keys ``--json`` gives that the text leaves out: a fact's second name
 #: (:data:`feedsvc.status.ALIASES`), ``chat_pauses`` (``chats_not_receiving``'s lines) and
-#: ``quarantined`` (:data:`feedsvc.status.QUARANTINED`: ``quarantined_rows``' lines as data).
-_JSON_ONLY = frozenset({"queue_depth", "chat_pauses", "quarantined"})
+#: ``quarantined`` (:data:`feedsvc.status.QUARANTINED`: ``quarantined_rows``' lines as data),
+#: ``channel_notes`` (the channels line's notes).
+_JSON_ONLY = frozenset({"queue_depth", "chat_pauses", "quarantined", "channel_notes"})
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 

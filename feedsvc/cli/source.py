@@ -100,6 +100,7 @@ def check(config_file: str | None, rows: int) -> None:
 
     from feedsvc.source import SourceError
     from feedsvc.source.diagnose import probe
+    from feedsvc.source.driver_failed import DriverFailed
 
     settings = load_settings(config_file, logging_=False, secrets=False)
     src, where = _open(settings)
@@ -112,6 +113,9 @@ def check(config_file: str | None, rows: int) -> None:
     except SQLAlchemyError as exc:
         said = f"cannot connect to the source: {first_line(exc)}{connect_advice(exc)}"
         click.echo(f"feedsvc: {said}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    except DriverFailed as exc:  # the database answered; its driver failed: named, no traceback
+        click.echo(f"feedsvc: cannot read the source: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     finally:
         if settings.source.url:

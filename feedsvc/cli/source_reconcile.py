@@ -49,6 +49,7 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
     from feedsvc.cli.source import connect_advice, first_line, report_mapping
     from feedsvc.lifecycle.reconcile import Reconciler
     from feedsvc.source import SourceError, external_source
+    from feedsvc.source.driver_failed import DriverFailed
     from feedsvc.source.recent import NotReconcilable
 
     settings = load_settings(config_file, logging_=False)
@@ -69,6 +70,8 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
         report_mapping(exc.problems)
     except SQLAlchemyError as exc:
         fail(f"cannot read the source: {first_line(exc)}{connect_advice(exc)}", EXIT_FAILED)
+    except DriverFailed as exc:  # the database answered; its driver failed (named in one line)
+        fail(f"cannot read the source: {exc}", EXIT_FAILED)
     finally:
         src.dispose()
     _report(done, window, dry_run)

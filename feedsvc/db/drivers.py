@@ -50,9 +50,10 @@ def driver_url(url: URL) -> URL:
 
 
 def source_connect_args(url: URL, timeouts: DbTimeouts) -> dict[str, Any]:
-    """``create_engine(connect_args=…)`` for a source at ``url``: the timeouts' bounds and, on
+    """``create_engine(connect_args=…)`` for a source at ``url``: the timeouts' bounds, on
+    PostgreSQL UTF-8 unless the URL names an encoding (``feedsvc.db.client_encoding``) and, on
     MariaDB/MySQL, :data:`MYSQL_CHARSET` (these win over the URL's query)."""
-    args = connect_args(url.get_backend_name(), timeouts)
+    args = connect_args(url.get_backend_name(), timeouts, url.query)
     if url.get_backend_name() in MYSQL_BACKENDS:
         args["charset"] = MYSQL_CHARSET
     return args

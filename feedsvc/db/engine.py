@@ -103,7 +103,7 @@ class Database:
             if parsed.drivername in DEFAULT_DRIVERS:  # plain postgresql://: psycopg 3
                 parsed = driver_url(parsed)
                 url = parsed.render_as_string(hide_password=False)
-            kwargs["connect_args"] = connect_args(self.dialect, bounds)
+            kwargs["connect_args"] = connect_args(self.dialect, bounds, parsed.query)
         self.engine = create_engine(url, **kwargs, **(pool or {}))
         where = state_db(self.url)
         watch(self.engine, where)  # its errors name it (the CLI's one line)

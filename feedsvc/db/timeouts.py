@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -181,10 +181,16 @@ def _mysql_session(dbapi_conn: Any, cur: Any, t: DbTimeouts) -> None:
         cur.execute(f"SET SESSION max_execution_time = {int(t.statement * 1000)}")
 
 
-def connect_args(url_backend: str, t: DbTimeouts) -> dict[str, Any]:
-    """``create_engine(connect_args=...)`` for a backend name ("postgresql", "mysql", …)."""
+def connect_args(
+    url_backend: str, t: DbTimeouts, query: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``create_engine(connect_args=...)`` for a backend name ("postgresql", "mysql", …) whose
+    URL's query is ``query``: on PostgreSQL the client encoding too
+    (:func:`feedsvc.db.client_encoding.client_encoding`: connect args win over the query)."""
     if url_backend == "postgresql":
-        return libpq_params(t)
+        from feedsvc.db.client_encoding import client_encoding
+
+        return {**libpq_params(t), **client_encoding(query or {})}
     if url_backend in ("mysql", "mariadb"):
         return pymysql_params(t)
     return {}

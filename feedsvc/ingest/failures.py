@@ -21,12 +21,13 @@ from feedsvc.ingest.backoff import Backoff, Outage
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.model import TickResult
 from feedsvc.source import SourceError, SqlSource
+from feedsvc.source.driver_failed import DriverFailed
 from feedsvc.store import cursors
 
 log = logging.getLogger("feedsvc.ingest.ingestor")  # the tick's own logger: one place to read
 
 #: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
-EXPECTED = (SQLAlchemyError, SourceError, SystemicError, OSError, UnicodeError)
+EXPECTED = (SQLAlchemyError, SourceError, SystemicError, OSError, UnicodeError, DriverFailed)
 
 #: How each side is named in the log line.
 SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
@@ -45,7 +46,9 @@ class Failures:
         """The backoff probe: one ``SELECT 1`` to the side that was down."""
         try:
             (self.db.ping if side == "state" else self.source.ping)()
-        except Exception:  # any failure means "not yet"
+        except DriverFailed:  # it answered: its driver failed on what it said (named as such)
+            return True
+        except Exception:  # any other failure means "not yet"
             return False
         return True
 

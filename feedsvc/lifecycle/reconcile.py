@@ -272,7 +272,9 @@ class Reconciler:
         self, held: list[str], seen: set[str], why: str, back: tuple[str, ...] = (),
         gone: tuple[tuple[str, str], ...] = (),
     ) -> Pass:  # fmt: skip
-        log.warning("reconciliation withdrew nothing: %s (%s)", why, self.source.name)
+        # told by the caller: the service's leader checks, as its failures (at most every
+        # 15 minutes while it lasts), `source reconcile` on its own lines
+        log.debug("reconciliation withdrew nothing: %s (%s)", why, self.source.name)
         return Pass(len(held), len(seen), (), why, back, gone=gone)
 
 

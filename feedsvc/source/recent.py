@@ -4,6 +4,7 @@ rows, not on the table's size (``bench/reconcile.py``)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Label, func, select
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from feedsvc.keys import trim_key
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.rows import SourceRow, WindowKey
 from feedsvc.source.sql import ID_CHUNK, SqlSource
@@ -143,14 +145,30 @@ DUPLICATE_SCAN = 10_000
 
 
 def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) -> list[str]:
-    """Up to ``limit`` keys that more than one of the newest ``scan`` rows carry."""
+    """Up to ``limit`` keys that more than one of the newest ``scan`` rows carry, compared as
+    ingest compares them: exactly, once trimmed (:func:`feedsvc.keys.trim_key`), among the
+    keys the database's grouping puts together (keys apart only by blanks at their ends, on a
+    collation that keeps them apart, are not found: as before).
+
+    Why here, not in SQL: the database compares by the column's collation, and MariaDB's
+    default ``utf8mb4_general_ci`` (MySQL's ``…_0900_ai_ci``, a PostgreSQL nondeterministic
+    collation, SQLite's ``NOCASE``) makes ``M-004`` and ``m-004`` one key, which ingest stores
+    as two articles: ``source check`` called them one (a tester's). The database's grouping
+    finds the candidates — every key that equals another by its collation, a superset of the
+    exact duplicates on every collation —, and only their rows' keys cross the wire."""
     b = source.bind()
     key = _key_column(source).label("k")
-    newest = select(key).select_from(b.table).order_by(b.ts.desc(), b.id.desc()).limit(scan)
-    sub = newest.subquery()
-    stmt = select(sub.c.k).group_by(sub.c.k).having(func.count() > 1).order_by(sub.c.k).limit(limit)
+
+    def newest() -> Any:  # the same rows twice: no CTE (MySQL 5.7 has none)
+        return select(key).select_from(b.table).order_by(b.ts.desc(), b.id.desc()).limit(scan)
+
+    rows, groups = newest().subquery(), newest().subquery()
+    alike = select(groups.c.k).group_by(groups.c.k).having(func.count() > 1).subquery()
+    stmt = select(rows.c.k).select_from(rows.join(alike, rows.c.k == alike.c.k))
     with source.engine.connect() as conn:
-        return [str(k) for k in conn.execute(stmt).scalars().all()]
+        keys = conn.execute(stmt).scalars().all()
+    counted = Counter(trim_key(str(k)) for k in keys if k is not None)
+    return sorted(k for k, n in counted.items() if n > 1)[:limit]
 
 
 def read_alone(

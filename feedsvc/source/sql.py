@@ -35,6 +35,7 @@ from feedsvc.db.errors import describe
 from feedsvc.source.connects import ConnectWatch
 from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
+from feedsvc.source.driver_failed import named_unexpected
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
 from feedsvc.source.mapping import Bound, bind_mapping, id_value, reflect_table
@@ -92,12 +93,15 @@ class SqlSource:
 
     # -- lazy reflection -----------------------------------------------------------------------
     def bind(self) -> Bound:
-        """Reflect (once) and check the mapping; raises SQLAlchemyError or SourceError."""
+        """Reflect (once) and check the mapping; raises SQLAlchemyError, SourceError or
+        :class:`~feedsvc.source.driver_failed.DriverFailed` (an error of another class while
+        connecting or reflecting, named in one line)."""
         if self._b is None:
             table = self._table
-            if isinstance(table, str):
-                table = reflect_table(self.engine, table)
-            self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
+            with named_unexpected("connecting to the source and reading its table's columns"):
+                if isinstance(table, str):
+                    table = reflect_table(self.engine, table)
+                self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
         return self._b
 
     def forget(self) -> None:
@@ -300,7 +304,9 @@ class SqlSource:
         """A fingerprint of :meth:`window`'s positions, read as one row
         (:mod:`feedsvc.source.digest`); ``None`` for a dialect that has none, or after the
         database refused the statement once (logged; the window is then compared row by row).
-        Raises the source's other errors (an outage)."""
+        Raises the source's other errors (an outage), and a refusal when the window's plain
+        ``SELECT`` fails too: a tester's revoked grant and dropped table each turned the
+        fingerprint off for good with a WARNING beside the real error."""
         b = self.bind()
         dialect = self.engine.dialect.name
         where = self._window_where(select(b.id).select_from(b.table), lo, hi, hi_id)
@@ -311,6 +317,8 @@ class SqlSource:
             with self.engine.connect() as conn:
                 return digest_of(dialect, conn.execute(stmt).one())
         except REFUSED as exc:
+            if not self._reads(where):  # the table itself fails (a grant revoked, a table
+                raise  # gone): an outage ingest tells, not a refused fingerprint for good
             self.fingerprints = False
             log.warning(
                 "source %s: no fingerprint of the overlap window (%s); each tick compares it "
@@ -319,6 +327,15 @@ class SqlSource:
                 describe(exc),
             )
             return None
+
+    def _reads(self, stmt: Select[Any]) -> bool:
+        """Whether ``stmt`` without its rows runs: told apart, a refused fingerprint's cause."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(stmt.where(false())).all()
+        except Exception:
+            return False
+        return True
 
     def positions_after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[WindowKey]:
         """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
@@ -348,8 +365,9 @@ class SqlSource:
         return out
 
     def ping(self) -> None:
-        """A cheap round trip: does the source answer at all? (backoff probes)"""
-        with self.engine.connect() as conn:
+        """A cheap round trip: does the source answer at all? (backoff probes; an error of an
+        unexpected class is :class:`~feedsvc.source.driver_failed.DriverFailed`: it answered)"""
+        with named_unexpected("connecting to the source"), self.engine.connect() as conn:
             conn.execute(select(literal_column("1"))).all()
 
     def check_statement(self) -> None:

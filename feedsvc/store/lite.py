@@ -219,10 +219,12 @@ def read_only_pg(url: DbUrl, timeouts: DbTimeouts) -> Iterator[Reader]:
     Raises :class:`SchemaError` as :func:`read_only` does (the message shows the URL as
     :meth:`DbUrl.render` masks it); ``psycopg.Error`` when the server cannot be reached or read.
     """
+    from feedsvc.db.client_encoding import client_encoding
     from feedsvc.db.timeouts import bounded_connection_class, libpq_params
 
     where = url.render()
-    params = {**url.psycopg_params(), **libpq_params(timeouts)}  # create_engine's order
+    given = url.psycopg_params()
+    params = {**given, **libpq_params(timeouts), **client_encoding(given)}  # create_engine's
     conn = bounded_connection_class().connect(autocommit=True, **params)
     conn.read_timeout = timeouts.read
     with closing(conn):
