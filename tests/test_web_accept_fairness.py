@@ -6,6 +6,7 @@ and one client's open connections are capped (:mod:`feedsvc.web.client_cap`,
 
 from __future__ import annotations
 
+import resource
 import select
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from test_web_wire import make_app
 
 from feedsvc.catalogue import Translator
 from feedsvc.server import _Server
-from feedsvc.web.accept import BatchAcceptServer
+from feedsvc.web.accept import ACCEPT_BATCH, BatchAcceptServer, batch_size
 from feedsvc.web.client_cap import ClientCap
 from feedsvc.web.wire import wire_protocol
 
@@ -121,6 +122,14 @@ def test_another_client_is_answered_during_a_busy_keep_alive_flood(path: str) ->
 
 def test_feedsvc_run_accepts_a_batch_at_a_time() -> None:
     assert issubclass(_Server, BatchAcceptServer)
+
+
+def test_a_batch_leaves_the_file_descriptors_the_connection_cap_keeps_free() -> None:
+    """Connections accepted before the cap can close any must not use up the process's file
+    descriptors (a batch of 128 at a limit of 256: EMFILE, and accepting paused)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert batch_size(soft - 128) == min(64, ACCEPT_BATCH)  # the cap at its lowest
+    assert batch_size(None) == ACCEPT_BATCH
 
 
 # -- the per-client cap -----------------------------------------------------------------------

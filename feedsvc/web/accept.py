@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import resource
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -35,11 +36,11 @@ import uvicorn
 log = logging.getLogger(__name__)
 
 #: Connections accepted and not yet given their protocol, at most: the most accepted per
-#: wake-up of the listening socket. The listen queue (2,048) drains in a few iterations, one
-#: iteration's accepting stays a few milliseconds, and the file descriptors taken before the
-#: connection cap can close any (in the protocol's ``connection_made``) stay within half of
-#: :data:`feedsvc.web.connections.FD_RESERVE` (a batch of 128 at a 256 limit ran out of them).
-ACCEPT_BATCH = 64
+#: wake-up of the listening socket. The listen queue (2,048) drains in a few iterations and one
+#: iteration's accepting stays a few milliseconds. Lowered by :func:`batch_size` to half the
+#: file descriptors the connection cap leaves free: those accepted before the cap can close any
+#: (in the protocol's ``connection_made``) must not use them up (128 at a limit of 256 did).
+ACCEPT_BATCH = 256
 
 #: Seconds accepting pauses when the process is out of file descriptors or memory (asyncio's
 #: own ``ACCEPT_RETRY_DELAY``): the connection cap normally keeps it from getting there.
@@ -48,6 +49,15 @@ RETRY_DELAY = 1.0
 #: ``accept`` failures that end the batch and pause accepting: the process or system is out of
 #: a resource, retrying at once would spin.
 _EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+def batch_size(max_connections: int | None) -> int:
+    """:data:`ACCEPT_BATCH`, or half the file descriptors ``max_connections`` (the protocol's
+    cap, itself below the open-files limit) leaves free, if fewer."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if max_connections is None or soft == resource.RLIM_INFINITY:
+        return ACCEPT_BATCH
+    return max(1, min(ACCEPT_BATCH, (soft - max_connections) // 2))
 
 
 class BatchAcceptor:
@@ -147,5 +157,6 @@ class BatchAcceptServer(uvicorn.Server):
                 _loop=loop,
             )
 
-        acceptors = [BatchAcceptor(loop, sock, protocol) for sock in sockets]
+        batch = batch_size(getattr(config.http_protocol_class, "max_connections", None))
+        acceptors = [BatchAcceptor(loop, sock, protocol, batch) for sock in sockets]
         self.servers.extend(acceptors)  # type: ignore[arg-type]  # close/wait_closed
