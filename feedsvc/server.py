@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from feedsvc.config import Settings
 from feedsvc.listen import ListenError, Listeners, listen_sockets
+from feedsvc.web.accept import BatchAcceptServer
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
@@ -201,14 +202,18 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
             body_idle_timeout=http.body_idle_timeout,
             send_timeout=http.send_timeout,
             body_timed_out=words("http.body_timeout"),
+            max_connections_per_client=http.max_connections_per_client,
+            trusted_proxies=http.trusted_proxies,
+            too_many_connections=words("http.too_many_connections"),
         ),
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, telling the service when it receives SIGTERM/SIGINT (``on_exit``: the
-    exit guard is armed and long work is asked to stop at once, not after the connections'
-    grace period)."""
+class _Server(BatchAcceptServer):
+    """uvicorn's server (its listening sockets accepted a batch at a time:
+    :mod:`feedsvc.web.accept`), telling the service when it receives SIGTERM/SIGINT
+    (``on_exit``: the exit guard is armed and long work is asked to stop at once, not after the
+    connections' grace period)."""
 
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[int], None]) -> None:
         super().__init__(config)

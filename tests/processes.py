@@ -97,11 +97,14 @@ def _hex_addr(ip: str) -> str:
 
 @contextmanager
 def uvicorn_thread(
-    config: uvicorn.Config, sock: socket.socket | None = None
+    config: uvicorn.Config,
+    sock: socket.socket | None = None,
+    server_class: type[uvicorn.Server] = uvicorn.Server,
 ) -> Iterator[uvicorn.Server]:
     """Serve ``config`` from a thread (on ``sock`` if given) until the block ends; yields the
-    server, whose ``server_state`` tells which request cycles still run."""
-    server = uvicorn.Server(config)
+    server, whose ``server_state`` tells which request cycles still run. ``server_class``:
+    ``feedsvc.web.accept.BatchAcceptServer`` accepts as ``feedsvc run`` does (given ``sock``)."""
+    server = server_class(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock] if sock else None}, daemon=True

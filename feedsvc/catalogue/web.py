@@ -216,6 +216,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hết thời gian chờ nội dung yêu cầu: máy khách gửi quá chậm hoặc đã ngừng gửi.",
         "Request body timed out: the client sent it too slowly or stopped sending it.",
     ),
+    "http.too_many_connections": (
+        "Quá nhiều kết nối cùng lúc từ địa chỉ của bạn; hãy thử lại sau giây lát.",
+        "Too many connections open at once from your address; try again in a moment.",
+    ),
     "http.body_too_large": (
         "Nội dung gửi lên quá lớn.",
         "Request body too large.",

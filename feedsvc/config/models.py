@@ -140,10 +140,13 @@ class HttpSettings(Section):
     render_cache_mb: int = Field(default=32, ge=1, le=4096)
     # Connection limits (feedsvc.web.connections): seconds a connection may take to send a
     # request head (also the idle time before a first request), bytes a request head
-    # (request line + headers) may have, and open client connections per process.
+    # (request line + headers) may have, and open client connections per process; and per
+    # client address (IPv6: per /64; 0: no cap; http.trusted_proxies not counted): past it a
+    # new connection is answered 429 and closed (feedsvc.web.client_cap).
     header_timeout: float = Field(default=10.0, gt=0, le=600)
     max_header_bytes: int = Field(default=32768, ge=1024, le=1048576)
     max_connections: int = Field(default=2000, ge=10, le=1_000_000)
+    max_connections_per_client: int = Field(default=256, ge=0, le=1_000_000)
     # After the head (feedsvc.web.stalls): seconds a request body may go without a byte, and
     # take in all (then 408 and closed); seconds an answer may wait for the client to read any
     # of it (then the connection is cut).

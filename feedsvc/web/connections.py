@@ -36,6 +36,10 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   first closes connections waiting on their client (for a request head, idle or slow; for the
   rest of a body; for a read of the answer; lingering: :meth:`StallGuard.stalled`), the one heard
   from longest ago first, and is itself closed when every connection is busy with a request.
+* **open connections per client** (``http.max_connections_per_client``, default 256): one
+  over its client's cap gets a 429 a second after it opened, what it sends unread, and is the
+  first the connection cap closes (:mod:`feedsvc.web.client_cap`); connections are accepted a
+  batch per event-loop iteration (:mod:`feedsvc.web.accept`).
 * what comes after a head (the body, an answer the client does not read) is bounded by
   :class:`feedsvc.web.stalls.StallGuard`, this protocol's base.
 
@@ -51,6 +55,7 @@ import asyncio
 import heapq
 import logging
 import resource
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import ClassVar
 
@@ -58,6 +63,8 @@ import httptools
 
 from feedsvc.catalogue.web import MESSAGES
 from feedsvc.web.answers import ClosingAnswer, default_lines, too_large_answer
+from feedsvc.web.client_cap import REFUSAL_DELAY, ClientCap, too_many_answer
+from feedsvc.web.head_replay import HeadAlreadyRead
 from feedsvc.web.malformed import log_refusal, parse_failure, refuse_two_hosts
 from feedsvc.web.request_head import HeadCount
 from feedsvc.web.stalls import StallGuard
@@ -111,16 +118,26 @@ class BoundedHttpProtocol(StallGuard):
     max_connections: ClassVar[int] = 2000
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
+    #: Each client's open connections (unbound: no cap), and the 429 past its cap
+    client_cap: ClassVar[ClientCap] = ClientCap(0)
+    too_many: ClassVar[ClosingAnswer] = too_many_answer(MESSAGES["http.too_many_connections"][0])
 
     _head_timer: asyncio.TimerHandle | None = None
     _refusal: str | None = None  # why the parser refused a request answered once idle
     _upgrade_ignored = False  # llhttp stopped after an ignored Upgrade offer's head
+    _client_key: str | None = None  # what client_cap counts this connection under
+    _over_client_cap = False  # answered 429 at its first bytes
 
     # -- connection lifecycle ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head = HeadCount()  # the head being read (counted, its request line encoded)
-        self._arm_head_timer()
+        self._client_key, within = self.client_cap.take(self.client[0] if self.client else None)
+        if within:
+            self._arm_head_timer()
+        else:  # its one timer is the 429's (nothing it sends is parsed)
+            self._over_client_cap = True
+            self._head_timer = self.loop.call_later(REFUSAL_DELAY, self._refuse_over_cap)
         registry = type(self).open_connections
         registry[self] = None
         if len(registry) > self.max_connections:
@@ -128,15 +145,26 @@ class BoundedHttpProtocol(StallGuard):
 
     def connection_lost(self, exc: Exception | None) -> None:
         type(self).open_connections.pop(self, None)
+        self.client_cap.release(self._client_key)
+        self._client_key = None
         self._cancel_head_timer()
         super().connection_lost(exc)
 
+    def _refuse_over_cap(self) -> None:
+        """The 429 to a connection over its client's cap, sent :data:`REFUSAL_DELAY` after it
+        opened: a client that reconnects at once (wrk, a retry loop) costs one cheap answer per
+        second per connection, not a busy loop of accepts and refusals."""
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.write_closing(self.too_many)
+
     def _shed(self, registry: dict[BoundedHttpProtocol, None]) -> None:
-        """Over the cap: close connections waiting on their client, the one heard from longest
-        ago first (:meth:`StallGuard.stalled`); else this one."""
+        """Over the cap: close connections waiting on their client, those over their client's
+        cap first, then the one heard from longest ago (:meth:`StallGuard.stalled`); else this
+        one."""
         excess = len(registry) - self.max_connections
         stalled = (conn for conn in registry if conn is not self and conn.stalled())
-        for conn in heapq.nsmallest(excess, stalled, key=StallGuard.stalled_since):
+        for conn in heapq.nsmallest(excess, stalled, key=_shed_order):
             conn.evict()
             registry.pop(conn, None)
             excess -= 1
@@ -148,7 +176,9 @@ class BoundedHttpProtocol(StallGuard):
     def data_received(self, data: bytes) -> None:
         """Feed ``data`` to the parser (:meth:`_receive`); a body still to come after it gets
         its deadline, bytes after an answer that closes the connection are dropped
-        (:class:`StallGuard`)."""
+        (:class:`StallGuard`). What a connection over its client's cap sends is dropped."""
+        if self._over_client_cap:
+            return
         if self._heard():
             self._receive(data)
             self._watch_body()
@@ -208,11 +238,12 @@ class BoundedHttpProtocol(StallGuard):
         stopped at the end of its head, its body unread (it is "in a different protocol"), and
         :meth:`on_message_complete` held back the request's end. A fresh parser takes over,
         fed the same head without its ``Upgrade`` header (its callbacks dropped:
-        :class:`_HeadAlreadyRead`; the request is already the app's), so it reads the body by
-        the request's own framing (Content-Length or chunked) and then the next requests;
-        ``rest``, the bytes after the head, is returned to be fed to it. Without this the body
-        was lost (the app read an empty one) and then parsed as a new request: a second 400 the
-        client never asked for, and a WARNING (uvicorn issue #2722, httptools #124)."""
+        :class:`~feedsvc.web.head_replay.HeadAlreadyRead`; the request is already the app's),
+        so it reads the body by the request's own framing (Content-Length or chunked) and then
+        the next requests; ``rest``, the bytes after the head, is returned to be fed to it.
+        Without this the body was lost (the app read an empty one) and then parsed as a new
+        request: a second 400 the client never asked for, and a WARNING (uvicorn issue #2722,
+        httptools #124)."""
         self._upgrade_ignored = False
         head = [
             b"%s %s HTTP/%s\r\n"
@@ -221,7 +252,7 @@ class BoundedHttpProtocol(StallGuard):
         head += [
             name + b": " + value + b"\r\n" for name, value in self.headers if name != b"upgrade"
         ]
-        parser = httptools.HttpRequestParser(_HeadAlreadyRead(self))
+        parser = httptools.HttpRequestParser(HeadAlreadyRead(self))
         with suppress(AttributeError):  # httptools < 0.6.3, as uvicorn
             parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.parser = parser
@@ -320,38 +351,10 @@ class BoundedHttpProtocol(StallGuard):
             self.transport.close()
 
 
-class _HeadAlreadyRead:
-    """The callbacks of a parser taking over a request whose head the protocol has read
-    (:meth:`BoundedHttpProtocol._without_upgrade`): the replayed head's are dropped; the body,
-    the request's end and every later request on the connection go to the protocol."""
-
-    def __init__(self, protocol: BoundedHttpProtocol) -> None:
-        self._protocol = protocol
-        self._replaying = True
-
-    def on_message_begin(self) -> None:
-        if not self._replaying:
-            self._protocol.on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if not self._replaying:
-            self._protocol.on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._replaying:
-            self._protocol.on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        if self._replaying:
-            self._replaying = False
-        else:
-            self._protocol.on_headers_complete()
-
-    def on_body(self, body: bytes) -> None:
-        self._protocol.on_body(body)
-
-    def on_message_complete(self) -> None:
-        self._protocol.on_message_complete()
+def _shed_order(conn: BoundedHttpProtocol) -> tuple[bool, float]:
+    """Which stalled connection the cap closes first: one over its client's cap, then the one
+    heard from longest ago."""
+    return (not conn._over_client_cap, conn.stalled_since())
 
 
 def bind_limits(
@@ -366,11 +369,16 @@ def bind_limits(
     body_idle_timeout: float = StallGuard.body_idle_timeout,
     send_timeout: float = StallGuard.send_timeout,
     body_timed_out: str | None = None,
+    max_connections_per_client: int = 0,
+    trusted_proxies: Sequence[str] = (),
+    too_many_connections: str | None = None,
 ) -> dict[str, object]:
-    """Class attributes for a subclass of ``protocol`` with these limits and its own registry;
-    ``head_too_large``: the 431 text, ``bad_request`` the 400's, ``body_timed_out`` the 408's
-    (the catalogue's ``http.head_too_large``, ``http.bad_request`` and ``http.body_timeout`` in
-    the site's language; default the protocol's own)."""
+    """Class attributes for a subclass of ``protocol`` with these limits and its own registries;
+    ``head_too_large``: the 431 text, ``bad_request`` the 400's, ``body_timed_out`` the 408's,
+    ``too_many_connections`` the 429's (the catalogue's ``http.head_too_large``,
+    ``http.bad_request``, ``http.body_timeout``, ``http.too_many_connections`` in the site's
+    language; default the protocol's own); ``max_connections_per_client`` 0: no per-client cap,
+    ``trusted_proxies``' connections not counted (:class:`ClientCap`)."""
     worded: dict[str, object] = {}
     if head_too_large is not None:
         worded["too_large"] = too_large_answer(head_too_large)
@@ -378,6 +386,8 @@ def bind_limits(
         worded["malformed"] = ClosingAnswer.worded(400, bad_request)
     if body_timed_out is not None:
         worded["body_timed_out"] = ClosingAnswer.worded(408, body_timed_out)
+    if too_many_connections is not None:
+        worded["too_many"] = too_many_answer(too_many_connections)
     return {
         "header_timeout": header_timeout,
         "max_header_bytes": max_header_bytes,
@@ -386,5 +396,6 @@ def bind_limits(
         "body_idle_timeout": body_idle_timeout,
         "send_timeout": send_timeout,
         "open_connections": {},
+        "client_cap": ClientCap(max_connections_per_client, trusted_proxies),
         **worded,
     }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
@@ -140,11 +141,15 @@ def wire_protocol(
     body_idle_timeout: float = StallGuard.body_idle_timeout,
     send_timeout: float = StallGuard.send_timeout,
     body_timed_out: str | None = None,
+    max_connections_per_client: int = 0,
+    trusted_proxies: Sequence[str] = (),
+    too_many_connections: str | None = None,
 ) -> type[asyncio.Protocol]:
     """A :class:`FeedWireProtocol` class bound to ``fast`` and these connection limits (see
     :mod:`feedsvc.web.connections` and :mod:`feedsvc.web.stalls`; ``head_too_large``: the 431
     text, ``bad_request`` the 400's to a request that cannot be parsed, ``body_timed_out`` the
-    408's to a body that stalled, worded by the caller from the catalogue), for
+    408's to a body that stalled, ``too_many_connections`` the 429's to a connection over its
+    client's cap, worded by the caller from the catalogue), for
     ``uvicorn.Config(http=...)``."""
     limits = bind_limits(
         FeedWireProtocol,
@@ -157,5 +162,8 @@ def wire_protocol(
         body_idle_timeout=body_idle_timeout,
         send_timeout=send_timeout,
         body_timed_out=body_timed_out,
+        max_connections_per_client=max_connections_per_client,
+        trusted_proxies=trusted_proxies,
+        too_many_connections=too_many_connections,
     )
     return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast, **limits})
