@@ -323,6 +323,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.admin_preview import preview_routes
     from feedsvc.web.admin_recipients import recipient_routes
     from feedsvc.web.admin_stats import chart_routes
+    from feedsvc.web.admin_topic_actions import topic_action_routes
 
     admin = Admin(service)
 
@@ -335,6 +336,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
         *login_routes(admin),
         Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
         *page_routes(admin),
+        *topic_action_routes(admin),
         *recipient_routes(admin),
         *preview_routes(admin),
         *chat_routes(admin),
