@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
-from feedsvc.delivery_states import DEAD_STATES, UNSUBSCRIBED, waits_because
+from feedsvc.delivery_states import DEAD_STATES, NOT_ERRORS, waits_because
 from feedsvc.store.deliveries import of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
@@ -149,11 +149,11 @@ def delivery_channel(conn: Connection, id_: int) -> tuple[str, str] | None:
 
 def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
     """The latest deliveries that recorded an error (retrying or dead), newest first; not one
-    ended ``unsubscribed`` (no error: a ``topics remove --force`` with hundreds queued pushed
-    the real failures out of the list)."""
+    that ended without a message on purpose (``delivery_states.NOT_ERRORS``: withdrawn by an
+    editor's takedown, unsubscribed), whose ``error`` is a note, not a failure."""
     stmt = (
         _rows_select()
-        .where(deliveries.c.error.is_not(None), deliveries.c.state != UNSUBSCRIBED)
+        .where(deliveries.c.error.is_not(None), deliveries.c.state.not_in(NOT_ERRORS))
         .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
         .limit(limit)
     )
