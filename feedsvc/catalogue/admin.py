@@ -284,6 +284,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "resend": ("Gửi lại", "Re-send"),
     "resent": ("Đã xếp lại tin {id} vào hàng đợi.", "Delivery {id} queued again."),
     "no_deliveries": ("Không có tin gửi nào.", "No deliveries."),
+    # a delivery-log page past the end of the log (an old link, rows deleted since): not empty
+    "past_end_deliveries": (
+        "Không có tin gửi nào ở đây: trang này đã qua cuối nhật ký gửi ({total} tin gửi).",
+        "Nothing here: this page is past the end of the delivery log ({total} deliveries).",
+    ),
+    "first_page": ("Về trang đầu", "Back to the first page"),
     "shown_of": ("{first}–{last} / {total}", "{first}–{last} of {total}"),
     "newer": ("← Mới hơn", "← Newer"),
     "older": ("Cũ hơn →", "Older →"),
