@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from feedsvc.catalogue import translator
 from feedsvc.echoes import echoed
 from feedsvc.feeds.links import article_link
+from feedsvc.feeds.sanitize import shown_title
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
@@ -52,6 +53,16 @@ if TYPE_CHECKING:
 
 PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
 STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
+
+
+def admin_title(untitled: str, title: str) -> str:
+    """The admin's ``article_title`` filter (the delivery log, the articles page, the preview's
+    samples): :func:`feedsvc.feeds.sanitize.shown_title`, the one rule the feeds and reader
+    pages show a title by (an editor saw ``&amp;`` and ``<b>`` where readers saw ``&`` and no
+    tag); ``untitled`` in the admin's language. Its control and bidi characters, which the
+    readers' rule drops, are first written as the admin writes every outside text's
+    (:func:`feedsvc.web.admin_text.shown`: ``\u202e``), so an editor still sees they are there."""
+    return shown_title(str(shown(title)), untitled)
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ class Admin:
             removed=removed,
             key_text=key_text,
             article_link=article_link,  # the address every output links an article to
+            # an article's title as readers see it (entities decoded, markup dropped): the feeds'
+            article_title=partial(admin_title, self.t("reader.feed_untitled")),
         )
 
     # -- helpers --------------------------------------------------------------------------
