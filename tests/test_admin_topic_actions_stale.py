@@ -156,3 +156,18 @@ def test_a_switch_already_made_meanwhile_is_no_conflict(admin: Any) -> None:
     r = client.post("/admin/topics/del-race2/enable", data=fresh)
     assert ops.get_topic(service.db, "del-race2").enabled is True
     assert re.search(r'/topics/del-race2/disable"', r.text)
+
+
+def test_the_page_asking_again_offers_to_disable_instead(admin: Any) -> None:
+    """Its question says "to keep them, Disable": the button is there, made against what the
+    page shows."""
+    client, service = admin
+    sent = button_fields(client, "del-race2", "delete")
+    _subscribe(service, "del-race2", range(8000, 8003))
+    asked = client.post("/admin/topics/del-race2/delete", data=sent, follow_redirects=False)
+    assert asked.status_code == 409
+    off = client.post("/admin/topics/del-race2/disable", data=fields_in(asked.text, "del-race2",
+                                                                          "disable"))  # fmt: skip
+    assert VI("disabled_msg", slug="del-race2") in html.unescape(off.text)
+    assert ops.get_topic(service.db, "del-race2").enabled is False
+    assert _count(service, "del-race2") == 3

@@ -308,12 +308,10 @@ def delete_topic(
     ``with_subscriptions``: the CLI's ``--force``, an API client's deliberate ``DELETE``, the
     admin's confirmed delete; then the answer names them.
 
-    ``expected_version``: the topic's version as the caller saw it (an API ``If-Match``, the
-    admin's delete form; None checks nothing): a topic changed since is ``conflict``
-    ``topic_changed_meanwhile`` (:func:`check_version`, every field), nothing deleted.
-    ``shown_subscriptions``: how many subscriptions the caller's question named (the admin's
-    form): more now is ``topic_gained_subscriptions`` (:func:`check_subscriptions`). Both
-    decided under ``serialize``, in the delete's transaction."""
+    ``expected_version`` (an API ``If-Match``, the admin's form; None checks nothing): a topic
+    changed since is ``topic_changed_meanwhile`` (:func:`check_version`, every field);
+    ``shown_subscriptions`` (the admin's question): more now is ``topic_gained_subscriptions``
+    (:func:`check_subscriptions`). Both under ``serialize``; nothing deleted."""
     from feedsvc.catalogue import ENGLISH
 
     refuse_control("slug", slug)
@@ -387,10 +385,8 @@ def set_topic_enabled(
     db: Database, slug: str, enabled: bool, *, expected_version: str | None = None
 ) -> str:
     """Returns the topic's slug as stored (``slug`` may name it in another case).
-    ``expected_version``: the topic's version as the caller saw it (an API ``If-Match``, the
-    admin's button; None checks nothing): another change since is ``topic_changed_meanwhile``
-    (:func:`check_version`: the switch already set so meanwhile is no conflict; any other
-    field is), nothing changed."""
+    ``expected_version`` (an API ``If-Match``, the admin's button): another change since is
+    ``topic_changed_meanwhile`` (:func:`check_version`; the same switch made meanwhile is none)."""
     refuse_control("slug", slug)
     with db.write() as conn:
         topic_store.serialize(conn)  # the version read and the write: one at a time

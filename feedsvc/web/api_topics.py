@@ -240,7 +240,8 @@ def _conditional(call: Call, write: Callable[[str | None], T]) -> T:
     try:
         return write(expected)
     except ops.OperationError as exc:
-        if expected is not None and exc.code in IF_MATCH_NOT_MET:
+        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
+        if expected is not None and exc.code == "topic_changed_meanwhile":
             raise _not_met(exc, "If-Match") from None
         raise
 
