@@ -17,6 +17,12 @@ TERMINAL = (
 #: ended without a message before it was due to go, and owed again should the article be shown
 #: again or match the chat again (``store.deliveries.enqueue``)
 NEVER_SENT = (WITHDRAWN, UNSUBSCRIBED)
+#: ended with a note in ``error`` that is no failure, never a "recent error" (``status``, the
+#: admin's status page, the API's ``recent_errors``: ``store.delivery_log.recent_errors`` and
+#: ``store.lite.recent_errors`` both read this): an editor's takedown (withdrawn, "hidden"), a
+#: chat no longer subscribed. Four takedowns filled the five-row list and pushed the real
+#: delivery errors out, as a ``topics remove --force`` with hundreds queued once did.
+NOT_ERRORS = NEVER_SENT
 #: finished without being sent and worth sending again: what ``resend`` accepts
 DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
 #: not finished: the row's error, if any, is its last try's

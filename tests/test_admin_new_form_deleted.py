@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from backend_cases import on_backends, on_sqlite
-from test_admin import TOKEN, login
+from test_admin import TOKEN, button_fields, login
 from test_admin_hostile import make_service
 from test_admin_topic_save_twice import FORM, VERSION_FIELD, new_form, post, seed, topics
 
@@ -59,11 +59,8 @@ def api(client: TestClient, method: str, path: str, **kw: Any) -> Any:
 def delete_by(how: str, client: TestClient, service: Service, slug: str) -> None:
     """Delete ``slug``'s topic the way a colleague would: the admin's button, the API, ops."""
     if how == "admin":
-        page = client.get("/admin/topics")
-        csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
-        assert csrf, page.text
-        done = client.post(f"/admin/topics/{slug}/delete", data={"csrf": csrf.group(1)},
-                           follow_redirects=False)  # fmt: skip
+        fields = button_fields(client, slug, "delete")
+        done = client.post(f"/admin/topics/{slug}/delete", data=fields, follow_redirects=False)
         assert done.status_code == 303, done.text
     elif how == "api":
         assert api(client, "DELETE", f"/api/topics/{slug}").status_code == 200

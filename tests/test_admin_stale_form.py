@@ -25,7 +25,7 @@ import pytest
 from backend_cases import on_sqlite, on_sqlite_only
 from click.testing import CliRunner
 from factories import article
-from test_admin import CSRF_FIELD, TOKEN, login
+from test_admin import CSRF_FIELD, TOKEN, button_fields, login
 from test_admin_hostile import make_service
 
 from feedsvc import operations as ops
@@ -130,7 +130,7 @@ def test_a_topic_switched_off_meanwhile_stays_off(admin: tuple[TestClient, Servi
     client, service = admin
     form_b = open_form(client, "d6")
     assert form_b["enabled"] == "on"
-    off = client.post("/admin/topics/d6/disable", data={"csrf": form_b["csrf"]})
+    off = client.post("/admin/topics/d6/disable", data=button_fields(client, "d6", "disable"))
     assert "Đã tắt chủ đề d6." in html.unescape(off.text)
     typo = save(client, "d6", form_b, title="Chủ đề d6")
     said = refused(typo, service, "d6", "enabled")

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from factories import article
 from starlette.testclient import TestClient
-from test_admin import TOKEN, csrf_of, login, make_client
+from test_admin import TOKEN, button_fields, csrf_of, login, make_client
 
 from feedsvc import operations as ops
 from feedsvc.app import Service
@@ -344,6 +344,6 @@ def test_a_stored_topic_over_a_limit_still_works_and_can_go(
     assert client.post("/api/topics/old/disable", headers=API).status_code == 200
     assert run_cli(service, "topics", "enable", "old").exit_code == 0
     assert ops.get_topic(service.db, "old").enabled
-    removed = client.post("/admin/topics/old/delete", data={"csrf": csrf_of(client)})
+    removed = client.post("/admin/topics/old/delete", data=button_fields(client, "old", "delete"))
     assert removed.status_code == 200
     assert "old" not in [t.slug for t in ops_topics(service.db)]

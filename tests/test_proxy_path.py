@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from migrated import premigrated
+from test_admin import button_fields
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
@@ -165,7 +166,7 @@ def test_the_admin_works_under_the_path(behind: tuple[TestClient, str, str], tun
     assert token
     done = client.post(
         "/admin/topics/phap-luat/disable",
-        data={"csrf": token.group(1)},
+        data=button_fields(client, "phap-luat", "disable", headers=cookie),
         headers=cookie,
         follow_redirects=False,
     )

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 from migrated import premigrated
+from test_admin import button_fields
 from test_api import make_service
 
 from feedsvc import operations as ops
@@ -312,9 +313,11 @@ def test_admin_actions_take_the_slug_in_any_case(browser: TestClient, service: S
     assert form.status_code == 200 and 'action="/admin/topics/phap-luat/edit"' in form.text
     token = re.search(r'name="csrf" value="([^"]*)"', form.text)
     assert token
-    browser.post("/admin/topics/Phap-Luat/disable", data={"csrf": token.group(1)})
+    browser.post(
+        "/admin/topics/Phap-Luat/disable", data=button_fields(browser, "phap-luat", "disable")
+    )
     assert ops.get_topic(service.db, "phap-luat").enabled is False
-    browser.post("/admin/topics/AN-NINH/delete", data={"csrf": token.group(1)})
+    browser.post("/admin/topics/AN-NINH/delete", data=button_fields(browser, "an-ninh", "delete"))
     with service.db.read() as conn:
         assert [t.slug for t in list_topics(conn)] == ["phap-luat"]
     assert browser.get("/admin/topics/KHONG-CO/edit").status_code == 404

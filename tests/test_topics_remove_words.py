@@ -23,6 +23,7 @@ from backend_cases import on_sqlite
 from click.testing import CliRunner
 from migrated import premigrated
 from starlette.testclient import TestClient
+from test_admin import button_fields
 from topicsworld import restart, start
 
 from feedsvc.app import Roles, Service, create_app
@@ -126,7 +127,7 @@ def csrf(client: TestClient, path: str) -> str:
 def flash(client: TestClient, slug: str) -> Any:
     client.post("/admin/login", data={"token": TOKEN, "csrf": csrf(client, "/admin/login")})
     done = client.post(f"/admin/topics/{slug}/delete", follow_redirects=False,
-                       data={"csrf": csrf(client, "/admin/topics")})  # fmt: skip
+                       data=button_fields(client, slug, "delete"))  # fmt: skip
     assert done.status_code == 303, done.text
     page = client.get("/admin/topics").text
     found = re.search(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.S)

@@ -146,6 +146,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không xoá được: {users} dùng @{slug} trong truy vấn",
         "Cannot be deleted: {users} use @{slug} in their queries",
     ),
+    # the page a delete from a stale topics list answers (web.admin_topic_actions): asks again
+    "delete_again_title": ("Xoá chủ đề {slug}?", "Delete topic {slug}?"),
+    "delete_again_intro": (
+        "Chủ đề đã thay đổi kể từ khi trang bạn bấm Xoá được mở; chưa xoá gì. Xem lại bên dưới "
+        "rồi xác nhận lần nữa, hoặc Huỷ.",
+        "The topic changed since the page you deleted it from was opened; nothing was deleted. "
+        "Review it below, then confirm again, or Cancel.",
+    ),
+    "delete_again_changes": ("Điều đã thay đổi", "What changed"),
+    "delete_again_fields": ("Đã được sửa: {fields}.", "Edited: {fields}."),
+    "delete_again_no_version": (
+        "Trang bạn bấm Xoá không ghi phiên bản của chủ đề (có thể được mở từ trước khi cập nhật "
+        "feedsvc): không biết nó đã hiện gì.",
+        "The page you deleted it from did not say which version of the topic it showed (it "
+        "may have been opened before feedsvc was updated).",
+    ),
+    "delete_again_subs": (
+        "Đăng ký: trang hiện {shown}, bây giờ có {now}; chúng bị xoá theo chủ đề và không thể "
+        "khôi phục.",
+        "Subscriptions: the page showed {shown}, now there are {now}; they are deleted with "
+        "the topic and cannot be restored.",
+    ),
+    "delete_again_subs_unknown": (
+        "Trang bạn bấm Xoá không ghi số đăng ký nó đã hiện; bây giờ có {now}.",
+        "The page you deleted it from did not say how many subscriptions it showed; now there "
+        "are {now}.",
+    ),
+    # an enable or disable from a topics list opened before its forms carried the version
+    "stale_list_reload": (
+        "Trang danh sách được mở từ trước khi cập nhật feedsvc và không ghi phiên bản của chủ "
+        "đề {slug}: chưa đổi gì. Xem lại danh sách bên dưới rồi bấm lại.",
+        "The list was opened before feedsvc was updated and does not say which version of "
+        "topic {slug} it showed: nothing was changed. Check the list below, then press again.",
+    ),
     "confirm_delete_topic": (
         "Xoá chủ đề {slug}? Không thể hoàn tác.",
         "Delete topic {slug}? This cannot be undone.",
@@ -264,6 +298,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "resend": ("Gửi lại", "Re-send"),
     "resent": ("Đã xếp lại tin {id} vào hàng đợi.", "Delivery {id} queued again."),
     "no_deliveries": ("Không có tin gửi nào.", "No deliveries."),
+    # a delivery-log page past the end of the log (an old link, rows deleted since): not empty
+    "past_end_deliveries": (
+        "Không có tin gửi nào ở đây: trang này đã qua cuối nhật ký gửi ({total} tin gửi).",
+        "Nothing here: this page is past the end of the delivery log ({total} deliveries).",
+    ),
+    "first_page": ("Về trang đầu", "Back to the first page"),
     "shown_of": ("{first}–{last} / {total}", "{first}–{last} of {total}"),
     "newer": ("← Mới hơn", "← Newer"),
     "older": ("Cũ hơn →", "Older →"),

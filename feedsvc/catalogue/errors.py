@@ -298,6 +298,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Topic {slug} was changed by someone else since you read it (in another admin page, "
         "through the API or the command line), changed: {fields}; nothing was saved.",
     ),
+    # the admin's delete form: subscriptions added since its question named fewer (the page
+    # that refuses it shows them and asks again)
+    "op.topic_gained_subscriptions": (
+        "Chủ đề {slug} giờ có {subs}; trang bạn dùng để xoá chỉ hiện {shown} đăng ký. Chưa xoá gì.",
+        "Topic {slug} now has {subs}; the page you deleted it from showed {shown}. Nothing was "
+        "deleted.",
+    ),
     "op.topic_version_missing": (
         "Biểu mẫu không có trường {field} (phiên bản của chủ đề {slug}): có thể trang được mở "
         "từ trước khi cập nhật feedsvc. Chưa lưu gì. Nội dung bạn gõ vẫn ở dưới đây: đối chiếu "

@@ -25,6 +25,7 @@ from feedsvc.feeds.sanitize import (
     plain_text,
     sanitize_html,
     shown_summary,
+    shown_title,
     xml_clean,
 )
 from feedsvc.feeds.words import feed_words
@@ -203,7 +204,7 @@ def prepare_item(site_url: str, article: Article, language: str) -> FeedItem:
     # Every text field is shown as its visible text: CMS fields carry entities (``&amp;``,
     # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format. A title,
     # author, section or tag is text that may hold markup: "Sách <Số đỏ>" keeps "<Số đỏ>".
-    title = field_text(article.title) or words.untitled
+    title = shown_title(article.title, words.untitled)
     excerpt = plain_text(summary or article.body or "", SUMMARY_CHARS)
     author = field_text(article.author) if article.author else ""
     image_url, image_type = _image(article)

@@ -303,6 +303,16 @@ def field_text(value: str) -> str:
     return plain_text(field_literals(xml_clean(value)))
 
 
+def shown_title(title: str, untitled: str = "") -> str:
+    """**The one rule for an article's title as people see it**: its visible text
+    (:func:`field_text`: ``&amp;`` and ``&quot;`` decoded, ``<b>`` dropped, ``<Số đỏ>`` kept),
+    else ``untitled`` (the words of the surface: the feeds' and pages' "(Untitled)"). The feeds,
+    the reader pages, the admin's lists and preview samples and the API's ``article_title``
+    show it; an editor saw ``Ban Quản lý &amp; Điều hành`` where readers saw ``&``. The stored
+    title stays as the CMS wrote it (the API's article ``title``, SPEC §9)."""
+    return field_text(title) or untitled
+
+
 def plain_text(fragment: str, max_chars: int | None = None) -> str:
     """Visible text of an HTML fragment (or of plain text), whitespace collapsed.
 

@@ -13,6 +13,8 @@ from feedsvc.operations.backfill import BackfillResult, backfill_topic
 from feedsvc.operations.deliveries import (
     StatusDetails,
     list_deliveries,
+    page_deliveries,
+    page_start,
     resend_delivery,
     status_details,
 )
@@ -55,6 +57,8 @@ __all__ = [
     "edit_topic",
     "get_topic",
     "list_deliveries",
+    "page_deliveries",
+    "page_start",
     "query_invalid",
     "refuse_control",
     "refused_character",

@@ -94,6 +94,33 @@ def list_deliveries(
         )  # fmt: skip
 
 
+def page_deliveries(
+    db: Database,
+    *,
+    state: str | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
+    after: int | None = None,
+) -> delivery_log.DeliveryPage:
+    """The admin's delivery log by keyset (:func:`feedsvc.store.delivery_log.page_deliveries`:
+    ``before``/``after`` an id; ``state`` checked by :func:`list_deliveries`' rule)."""
+    with db.read() as conn:
+        return delivery_log.page_deliveries(
+            conn, state=state, channel=channel, limit=limit, before=before, after=after
+        )
+
+
+def page_start(
+    db: Database, page: int, limit: int, *, state: str | None = None, channel: str | None = None
+) -> int | None:
+    """An old ``?page=N`` link (an offset page of ``limit`` rows) as the keyset page that
+    begins where it begins now: the ``before`` id that page is (:func:`page_deliveries`);
+    None past the end of the log."""
+    with db.read() as conn:  # the row just before the page's first: "before" it is the page
+        return delivery_log.nth_id(conn, (page - 1) * limit - 1, state=state, channel=channel)
+
+
 @dataclass(frozen=True)
 class StatusDetails:
     """What :func:`feedsvc.status.collect_status` leaves out: the outbox's side."""

@@ -3,12 +3,15 @@ the version's own rule, pure): the decisions :func:`feedsvc.operations.topics.sa
 under ``store.topics.serialize`` — a save over a stale view refused (:func:`check_version`), a
 create sent again answered as the first (:func:`created_since`), an update of a slug no topic
 has told apart as deleted meanwhile or never there (:func:`not_there`), a stale new-topic form
-over a topic deleted since it was opened refused (:func:`deleted_since`). Apart from
+over a topic deleted since it was opened refused (:func:`deleted_since`); a delete, enable or
+disable from a stale view refused alike (:func:`check_version`), a delete of a topic that
+gained subscriptions since its question was shown too (:func:`check_subscriptions`). Apart from
 ``operations.topics`` so that module stays the save's and delete's flow (and under ~400 lines).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from feedsvc.operations.errors import (
@@ -18,7 +21,7 @@ from feedsvc.operations.errors import (
     unknown_topic,
 )
 from feedsvc.store import topics as topic_store
-from feedsvc.topic_versions import absent_since, changed_since
+from feedsvc.topic_versions import FIELDS, absent_since, changed_since
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from feedsvc.store.topics import Topic, TopicSpec
 
 
-def check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
+def check_version(current: Topic, expected: str, writes: Mapping[str, object]) -> None:
     """Refuse a save made from a stale view of ``current`` (:mod:`feedsvc.topic_versions`):
     ``topic_changed_meanwhile`` names the fields changed since ``expected`` was read and
     carries the stored topic (``now``: field → value) and its ``version``, which the admin's
@@ -36,9 +39,17 @@ def check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
     ago, and what was typed is shown again, not lost. A field changed meanwhile to the value
     ``saving`` writes is no conflict: nothing of the other change is lost (the same form sent
     twice — Save pressed again while a backfill-on-save ran, an API client's retry — was
-    refused as "changed by someone else", naming fields that held what it sent)."""
+    refused as "changed by someone else", naming fields that held what it sent).
+
+    ``writes``: field → the value the write sets (a save: every field, :func:`writes_of`; an
+    enable or disable: ``enabled`` alone, :func:`~feedsvc.operations.topics.set_topic_enabled`;
+    a delete: none, :func:`~feedsvc.operations.topics.delete_topic`, so every field changed
+    since is a conflict — a delete from a stale view took a topic a colleague had just edited,
+    and its new subscriptions, unseen)."""
     changed = changed_since(expected, current.spec)
-    fields = changed and tuple(f for f in changed if getattr(current, f) != getattr(saving, f))
+    fields = changed and tuple(
+        f for f in changed if f not in writes or getattr(current, f) != writes[f]
+    )
     version = current.version
     if changed is None:
         raise OperationError(
@@ -57,6 +68,31 @@ def check_version(current: Topic, expected: str, saving: TopicSpec) -> None:
             params={"slug": current.slug, "fields": fields, "version": version,
                     "now": {f: getattr(current, f) for f in fields}},
         )  # fmt: skip
+
+
+def writes_of(saving: TopicSpec) -> dict[str, object]:
+    """What a save of ``saving`` sets, for :func:`check_version`: every versioned field."""
+    return {f: getattr(saving, f) for f in FIELDS}
+
+
+def check_subscriptions(slug: str, shown: int | None, now: Mapping[str, int]) -> None:
+    """Refuse a delete whose caller was shown fewer of the topic's subscriptions than it has
+    now (``shown``: the admin's delete form, the count its question named; None checks
+    nothing): ``conflict`` ``topic_gained_subscriptions``. A delete takes them with the topic
+    and nobody can restore them (an Apprise URL is only ever shown masked); an admin page
+    opened while a topic had none deleted the three added since, asked "Delete? This cannot be
+    undone." of a topic with no subscriber. Fewer than shown is no conflict: less goes than
+    the question named."""
+    total = sum(now.values())
+    if shown is None or total <= shown:
+        return
+    raise OperationError(
+        "conflict",
+        f"topic {slug} has {total} subscriptions now, {shown} when the delete was asked; "
+        "nothing was deleted",
+        code="topic_gained_subscriptions",
+        params={"slug": slug, "shown": shown, "counts": dict(now)},
+    )
 
 
 def created_since(

@@ -23,10 +23,12 @@ from feedsvc.operations.errors import (
     unknown_topic,
 )
 from feedsvc.operations.topic_checks import (
+    check_subscriptions,
     check_version,
     created_since,
     deleted_since,
     not_there,
+    writes_of,
 )
 from feedsvc.query_users import broken_users
 from feedsvc.slugs import slug_forms
@@ -199,7 +201,7 @@ def _save(
             )
         _refuse_broken_chat_queries(spec.slug, broken.chats)
         if expected_version is not None and current is not None:  # last: all else is valid
-            check_version(current, expected_version, spec)
+            check_version(current, expected_version, writes_of(spec))
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise deleted_meanwhile(spec.slug)
@@ -291,13 +293,25 @@ def _subscription_counts(conn: Connection, slug: str | None = None) -> dict[str,
     return counts
 
 
-def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -> TopicDeleted:
+def delete_topic(
+    db: Database,
+    slug: str,
+    *,
+    with_subscriptions: bool = False,
+    expected_version: str | None = None,
+    shown_subscriptions: int | None = None,
+) -> TopicDeleted:
     """Delete ``slug`` and its matches. A topic referenced by ``@slug`` — in another topic's
     query or a chat's own query — is refused whatever ``with_subscriptions`` says
     (:func:`_refuse_if_used`). A topic with subscriptions is refused too (``conflict``,
     ``topic_has_subscriptions``, naming them by channel: they would go with it) unless
     ``with_subscriptions``: the CLI's ``--force``, an API client's deliberate ``DELETE``, the
-    admin's confirmed delete; then the answer names them."""
+    admin's confirmed delete; then the answer names them.
+
+    ``expected_version`` (an API ``If-Match``, the admin's form; None checks nothing): a topic
+    changed since is ``topic_changed_meanwhile`` (:func:`check_version`, every field);
+    ``shown_subscriptions`` (the admin's question): more now is ``topic_gained_subscriptions``
+    (:func:`check_subscriptions`). Both under ``serialize``; nothing deleted."""
     from feedsvc.catalogue import ENGLISH
 
     refuse_control("slug", slug)
@@ -309,6 +323,9 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
         slug = found.slug
         _refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
+        if expected_version is not None:
+            check_version(found, expected_version, {})
+        check_subscriptions(slug, shown_subscriptions, subs)
         if subs and not with_subscriptions:
             words = ENGLISH.subscriptions(subs)
             raise OperationError(
@@ -364,12 +381,19 @@ def _refuse_if_used(conn: Connection, slug: str) -> None:
     raise OperationError("conflict", message, code=code, params=params)
 
 
-def set_topic_enabled(db: Database, slug: str, enabled: bool) -> str:
-    """Returns the topic's slug as stored (``slug`` may name it in another case)."""
+def set_topic_enabled(
+    db: Database, slug: str, enabled: bool, *, expected_version: str | None = None
+) -> str:
+    """Returns the topic's slug as stored (``slug`` may name it in another case).
+    ``expected_version`` (an API ``If-Match``, the admin's button): another change since is
+    ``topic_changed_meanwhile`` (:func:`check_version`; the same switch made meanwhile is none)."""
     refuse_control("slug", slug)
     with db.write() as conn:
+        topic_store.serialize(conn)  # the version read and the write: one at a time
         found = topic_store.find_topic(conn, slug)
         if found is None:
             raise unknown_topic(slug)
+        if expected_version is not None:
+            check_version(found, expected_version, {"enabled": enabled})
         topic_store.set_enabled(conn, found.slug, enabled, db.now())
     return found.slug

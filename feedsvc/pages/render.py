@@ -37,6 +37,7 @@ from feedsvc.feeds.sanitize import (
     field_text,
     plain_text,
     shown_summary,
+    shown_title,
     xml_clean,
 )
 from feedsvc.feeds.words import feed_words
@@ -102,7 +103,7 @@ def page_article(article: Article, site_url: str, language: str = "vi") -> PageA
     shown = shown_summary(article.summary)
     summary = plain_text(shown, SUMMARY_CHARS) if shown else ""
     return PageArticle(
-        field_text(article.title) or feed_words(language).untitled,
+        shown_title(article.title, feed_words(language).untitled),
         article_link(article.url, site_url),
         article.published_at,
         field_text(article.section) if article.section else None,

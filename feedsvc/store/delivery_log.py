@@ -2,7 +2,8 @@
 
 Read-only listings over the same table :mod:`feedsvc.store.deliveries` works: each row joined
 with its chat, its article and the follow-ups owed on it (SPEC §10), filtered by state (or
-:data:`DEAD`, every dead letter), chat, topic or channel, newest first and paged.
+:data:`DEAD`, every dead letter), chat, topic or channel, newest first and paged: by offset for
+the API's ``limit``/``offset`` (SPEC §9), by keyset for the admin (:func:`page_deliveries`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
-from feedsvc.delivery_states import DEAD_STATES, UNSUBSCRIBED, waits_because
+from feedsvc.delivery_states import DEAD_STATES, NOT_ERRORS, waits_because
 from feedsvc.store.deliveries import of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
@@ -132,6 +133,71 @@ def list_deliveries(
     return _to_rows(conn.execute(stmt)), total
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryPage:
+    """One page of the log by keyset (:func:`page_deliveries`): ``rows`` newest first;
+    ``newer``: how many rows matching the filters are newer than the first (its place in the
+    log, 0 on the newest page); ``older``: whether any is older than the last; ``total``."""
+
+    rows: list[DeliveryRow]
+    total: int
+    newer: int
+    older: bool
+
+
+def page_deliveries(
+    conn: Connection,
+    *,
+    state: str | None = None,
+    chat_id: int | None = None,
+    topic_id: int | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
+    after: int | None = None,
+) -> DeliveryPage:
+    """``limit`` rows of the log newest first, by keyset on the id (rows are numbered as they
+    are queued): ``before`` an id, the rows older than it (the next page); ``after`` an id, the
+    ``limit`` rows just newer than it (the page before); neither, the newest. Why not an
+    offset: rows arrive while an admin pages, and page 2 read 25 s after page 1 began with
+    rows page 1 had shown (``#26 #25 #24`` after ``… #25``); a keyset page begins where the
+    last one ended whatever arrives."""
+
+    def where(stmt: Any) -> Any:
+        return _listing_filter(stmt, state, chat_id, topic_id, channel)
+
+    def count(*clauses: Any) -> int:
+        stmt = where(select(func.count()).select_from(deliveries)).where(*clauses)
+        return int(conn.execute(stmt).scalar_one())
+
+    stmt = where(_rows_select())
+    if after is not None:
+        stmt = stmt.where(deliveries.c.id > after).order_by(deliveries.c.id.asc())
+        rows = _to_rows(conn.execute(stmt.limit(limit)))[::-1]
+    else:
+        if before is not None:
+            stmt = stmt.where(deliveries.c.id < before)
+        rows = _to_rows(conn.execute(stmt.order_by(deliveries.c.id.desc()).limit(limit)))
+    total = count()
+    if not rows:  # past either end: where it would have begun
+        edge = before if before is not None else after
+        newer = count(deliveries.c.id >= edge) if edge is not None else 0
+        return DeliveryPage(rows, total, newer, False)
+    newer = count(deliveries.c.id > rows[0].id)
+    return DeliveryPage(rows, total, newer, count(deliveries.c.id < rows[-1].id) > 0)
+
+
+def nth_id(
+    conn: Connection, offset: int, *, state: str | None = None, channel: str | None = None
+) -> int | None:
+    """The id of the log's row ``offset`` rows from the newest (filtered): where an old
+    ``?page=`` link's page began, read once to send it to its keyset page."""
+    stmt = _listing_filter(select(deliveries.c.id), state, None, None, channel)
+    stmt = stmt.order_by(deliveries.c.id.desc()).offset(offset).limit(1)
+    found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)
+
+
 def delivery_state(conn: Connection, id_: int) -> str | None:
     return conn.execute(select(deliveries.c.state).where(deliveries.c.id == id_)).scalar()
 
@@ -149,11 +215,11 @@ def delivery_channel(conn: Connection, id_: int) -> tuple[str, str] | None:
 
 def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
     """The latest deliveries that recorded an error (retrying or dead), newest first; not one
-    ended ``unsubscribed`` (no error: a ``topics remove --force`` with hundreds queued pushed
-    the real failures out of the list)."""
+    that ended without a message on purpose (``delivery_states.NOT_ERRORS``: withdrawn by an
+    editor's takedown, unsubscribed), whose ``error`` is a note, not a failure."""
     stmt = (
         _rows_select()
-        .where(deliveries.c.error.is_not(None), deliveries.c.state != UNSUBSCRIBED)
+        .where(deliveries.c.error.is_not(None), deliveries.c.state.not_in(NOT_ERRORS))
         .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
         .limit(limit)
     )

@@ -39,7 +39,7 @@ from feedsvc.db.revision import (
     not_a_database,
     sqlite_location_problem,
 )
-from feedsvc.delivery_states import waits_because
+from feedsvc.delivery_states import NOT_ERRORS, waits_because
 from feedsvc.status import StatusReads
 from feedsvc.store.records import (
     BUILTIN_SOURCE,
@@ -354,13 +354,15 @@ def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
 
 
 def recent_errors(reader: Reader, limit: int) -> list[Failure]:
-    """As ``feedsvc.store.delivery_log.recent_errors``: newest deliveries that recorded an error."""
+    """As ``feedsvc.store.delivery_log.recent_errors``: newest deliveries that recorded an error,
+    none in ``delivery_states.NOT_ERRORS`` (a takedown's "hidden" is no error)."""
+    marks = ", ".join("?" for _ in NOT_ERRORS)
     rows = reader.rows(
         "SELECT d.id, d.state, d.chat_id, d.error, c.channel, d.retry_kind FROM deliveries d "
         "JOIN chats c ON c.chat_id = d.chat_id JOIN articles a ON a.id = d.article_id "
-        "WHERE d.error IS NOT NULL AND d.state <> 'unsubscribed'"
+        f"WHERE d.error IS NOT NULL AND d.state NOT IN ({marks})"
         " ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",
-        (limit,),
+        (*NOT_ERRORS, limit),
     )
     return [
         Failure(int(id_), state, int(chat), error, channel, waits_because(state, kind))

@@ -29,6 +29,7 @@ from feedsvc.backfill_window import BACKFILL_DAYS
 from feedsvc.catalogue import translator
 from feedsvc.echoes import echoed
 from feedsvc.feeds.links import article_link
+from feedsvc.feeds.sanitize import shown_title
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
@@ -53,6 +54,16 @@ if TYPE_CHECKING:
 
 PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
 STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
+
+
+def admin_title(untitled: str, title: str) -> str:
+    """The admin's ``article_title`` filter (the delivery log, the articles page, the preview's
+    samples): :func:`feedsvc.feeds.sanitize.shown_title`, the one rule the feeds and reader
+    pages show a title by (an editor saw ``&amp;`` and ``<b>`` where readers saw ``&`` and no
+    tag); ``untitled`` in the admin's language. Its control and bidi characters, which the
+    readers' rule drops, are first written as the admin writes every outside text's
+    (:func:`feedsvc.web.admin_text.shown`: ``\u202e``), so an editor still sees they are there."""
+    return shown_title(str(shown(title)), untitled)
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,8 @@ class Admin:
             removed=removed,
             key_text=key_text,
             article_link=article_link,  # the address every output links an article to
+            # an article's title as readers see it (entities decoded, markup dropped): the feeds'
+            article_title=partial(admin_title, self.t("reader.feed_untitled")),
         )
 
     # -- helpers --------------------------------------------------------------------------
@@ -325,6 +338,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.admin_preview import preview_routes
     from feedsvc.web.admin_recipients import recipient_routes
     from feedsvc.web.admin_stats import chart_routes
+    from feedsvc.web.admin_topic_actions import topic_action_routes
 
     admin = Admin(service)
 
@@ -337,6 +351,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
         *login_routes(admin),
         Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
         *page_routes(admin),
+        *topic_action_routes(admin),
         *recipient_routes(admin),
         *preview_routes(admin),
         *chat_routes(admin),

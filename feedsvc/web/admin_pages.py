@@ -7,7 +7,7 @@ loop serving feeds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,11 +30,12 @@ from feedsvc.status import status_facts
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topic_versions import absent_version
-from feedsvc.topics_file import slug_problem, stays_deleted
+from feedsvc.topics_file import slug_problem
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
 
 if TYPE_CHECKING:
+    from feedsvc.catalogue import Translator
     from feedsvc.web.admin import Admin
 
 T = TypeVar("T")
@@ -74,6 +75,15 @@ async def form(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in data.items() if isinstance(v, str)}
 
 
+def delete_question(t: Translator, slug: str, subs: Mapping[str, int] | None) -> str:
+    """The delete button's question names the subscriptions that go with the topic (the same
+    count the delete takes, every chat's: stats count only chats switched on): the topics
+    list's and the page that asks again (:mod:`feedsvc.web.admin_topic_actions`)."""
+    if not subs:
+        return t("confirm_delete_topic", slug=slug)
+    return t("confirm_delete_topic_subs", slug=slug, subs=t.subscriptions(subs))
+
+
 def page_routes(admin: Admin) -> list[Route]:
     service = admin.service
     db = service.web_db  # request work: its own pool (feedsvc.app.Service)
@@ -90,10 +100,13 @@ def page_routes(admin: Admin) -> list[Route]:
         public = service.settings.http.public_url
         links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
         counts = await db_call(ops.subscription_counts, db)
-        confirms = {tp.slug: delete_question(tp.slug, counts.get(tp.slug)) for tp in topics}
+        confirms = {tp.slug: delete_question(t, tp.slug, counts.get(tp.slug)) for tp in topics}
+        # the delete form carries the count its question names: more at delete time is asked
+        # again (web.admin_topic_actions)
+        shown_subs = {slug: sum(by_channel.values()) for slug, by_channel in counts.items()}
         return admin.page(
             "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats,
-            confirms=confirms, used_by=topic_users(topics),
+            confirms=confirms, used_by=topic_users(topics), shown_subs=shown_subs,
         )  # fmt: skip
 
     def topic_users(topics: list[topic_store.Topic]) -> dict[str, str]:
@@ -102,13 +115,6 @@ def page_routes(admin: Admin) -> list[Route]:
         of a button whose question asked about its subscriptions first (a tester's)."""
         named_by = referenced_by({tp.slug: tp.query for tp in topics})
         return {tp.slug: ", ".join(sorted(named_by.get(tp.slug, ()))) for tp in topics}
-
-    def delete_question(slug: str, subs: dict[str, int] | None) -> str:
-        """The delete button's question names the subscriptions that go with the topic (the
-        same count the delete takes, every chat's: stats count only chats switched on)."""
-        if not subs:
-            return t("confirm_delete_topic", slug=slug)
-        return t("confirm_delete_topic_subs", slug=slug, subs=t.subscriptions(subs))
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":  # "no topic yet, as of now": a repeated Save is told apart
@@ -280,35 +286,13 @@ def page_routes(admin: Admin) -> list[Route]:
         return admin.page("status.html", ctx, topic_errors=topic_errors, **data)
 
     g = admin.guard
-    enable = topic_action(
-        lambda s: ops.set_topic_enabled(db, s, True), lambda s, _r: t("enabled_msg", slug=s)
-    )
-    disable = topic_action(
-        lambda s: ops.set_topic_enabled(db, s, False), lambda s, _r: t("disabled_msg", slug=s)
-    )
-
-    def deleted(slug: str, result: object) -> str:
-        assert isinstance(result, ops.TopicDeleted)
-        if result.subscriptions:
-            done = t("deleted_with_subs", slug=slug, subs=t.subscriptions(result.subscriptions))
-        else:
-            done = t("deleted", slug=slug)
-        if not result.kept_deleted:
-            return done
-        return f"{done} {stays_deleted(t, slug, service.settings.topics.file)}"
-
-    # the button asked, naming the subscriptions (delete_question): they go with the topic
-    delete = topic_action(lambda s: ops.delete_topic(db, s, with_subscriptions=True), deleted)
-
+    # enable, disable and delete, made against the version the list showed: admin_topic_actions
     backfill = topic_action(backfill_now, backfilled)
     p = PREFIX
     return [
         Route(p + "/topics", g(topics_list), methods=["GET"]),
         Route(p + "/topics/new", g(topic_new), methods=["GET", "POST"]),
         Route(p + "/topics/{slug}/edit", g(topic_edit), methods=["GET", "POST"]),
-        Route(p + "/topics/{slug}/enable", g(enable), methods=["POST"]),
-        Route(p + "/topics/{slug}/disable", g(disable), methods=["POST"]),
-        Route(p + "/topics/{slug}/delete", g(delete), methods=["POST"]),
         Route(p + "/topics/{slug}/backfill", g(backfill), methods=["POST"]),
         Route(p + "/status", g(status), methods=["GET"]),
     ]

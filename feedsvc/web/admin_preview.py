@@ -21,7 +21,7 @@ from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
 from feedsvc.preview import preview
-from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.admin import PREFIX, Ctx, admin_title
 from feedsvc.web.admin_text import shown
 from feedsvc.web.security_headers import ADMIN_HEADERS
 
@@ -107,7 +107,7 @@ def preview_routes(admin: Admin) -> list[Route]:
             {
                 # outside text as every admin page shows it (its bidi controls as ``\u202e``):
                 # the script writes it as it is, and a U+202E reversed the rest of the title
-                "title": shown(s.stored.article.title),
+                "title": shown(admin_title(t("reader.feed_untitled"), s.stored.article.title)),
                 "url": article_link(s.stored.article.url),  # as every output links it
                 "published": t.time(s.stored.article.published_at),
                 "hits": [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -170,21 +171,44 @@ def recipient_routes(admin: Admin) -> list[Route]:
 
     # -- deliveries -----------------------------------------------------------------------
     async def deliveries(request: Request, ctx: Ctx) -> Response:
+        """The log by keyset (``?before=``/``?after=`` an id: ``ops.page_deliveries``), so a
+        page begins where the one before ended while rows arrive; an old ``?page=N`` link is
+        sent to the keyset page that begins where it begins now; past the end, a page saying
+        so with the way back to the first."""
         state = query_param(request, "state", "")
         if state not in ("", delivery_log.DEAD, *delivery_states.STATES):
             state = ""
         channel = channel_param(query_param(request, "channel", ""))
+        filters = {k: v for k, v in (("state", state), ("channel", channel)) if v}
+        before = id_param(query_param(request, "before", ""))
+        after = id_param(query_param(request, "after", ""))
         page = page_param(query_param(request, "page", "1"))
         per_page = DELIVERIES_PER_PAGE
-        rows, total = await db_call(
-            lambda: ops.list_deliveries(
-                db,
-                state=state or None,
-                channel=channel or None,
-                limit=per_page,
-                offset=(page - 1) * per_page,
+        st, ch = state or None, channel or None
+        if page > 1 and before is None and after is None:
+            start = await db_call(lambda: ops.page_start(db, page, per_page, state=st, channel=ch))
+            if start is not None:
+                return admin.redirect(ctx, "/deliveries?" + urlencode(filters | {"before": start}))
+            before = 0  # past the end: no row is older than 0
+        found = await db_call(
+            lambda: ops.page_deliveries(
+                db, state=st, channel=ch, limit=per_page, before=before, after=after
             )
         )
+        if after is not None and not found.rows:  # nothing newer: the newest page
+            found = await db_call(
+                lambda: ops.page_deliveries(db, state=st, channel=ch, limit=per_page)
+            )
+        rows = found.rows
+        first_page = "?" + urlencode(filters)
+        newer_href = older_href = None
+        if rows and found.newer:  # a page of fewer than per_page rows at the top: the first
+            newer_href = (
+                first_page if found.newer <= per_page
+                else "?" + urlencode(filters | {"after": rows[0].id})
+            )  # fmt: skip
+        if found.older:
+            older_href = "?" + urlencode(filters | {"before": rows[-1].id})
         return admin.page(
             "deliveries.html",
             ctx,
@@ -193,11 +217,12 @@ def recipient_routes(admin: Admin) -> list[Route]:
             channel=channel,
             channels=CHANNELS,
             states=(delivery_log.DEAD, *delivery_states.STATES),
-            page=page,
-            first=(page - 1) * per_page + 1,
-            last=(page - 1) * per_page + len(rows),
-            total=total,
-            more=page * per_page < total,
+            first=found.newer + 1,
+            last=found.newer + len(rows),
+            total=found.total,
+            newer_href=newer_href,
+            older_href=older_href,
+            first_page=first_page,
         )
 
     async def resend(request: Request, ctx: Ctx) -> Response:

@@ -16,9 +16,11 @@ from feedsvc.db import Database
 from feedsvc.digest import SettingError
 from feedsvc.digest import options as chat_options
 from feedsvc.digest import versions as chat_versions
+from feedsvc.feeds.sanitize import shown_title
 from feedsvc.status import collect_status
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
+from feedsvc.store.delivery_log import DeliveryRow
 from feedsvc.web.api_base import ApiError, Call, Endpoint
 from feedsvc.web.api_recipient_models import (
     ChatOptionsIn,
@@ -169,13 +171,22 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     return 200, chat_options_out(service.web_db, chat_id)
 
 
+def delivery_out(row: DeliveryRow) -> DeliveryOut:
+    """A delivery as the API gives it: ``article_title`` is a display field, the title as
+    readers see it (:func:`feedsvc.feeds.sanitize.shown_title`, "" when nothing of it shows),
+    as the admin's delivery log shows it; the stored title is the article's own ``title``."""
+    return DeliveryOut.model_validate(
+        asdict(row) | {"article_title": shown_title(row.article_title)}
+    )
+
+
 def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
     p = call.params_as(DeliveryParams)
     rows, total = ops.list_deliveries(
         service.web_db, state=p.state, chat_id=p.chat_id, topic=p.topic, channel=p.channel,
         limit=p.limit, offset=p.offset,
     )  # fmt: skip
-    items = [DeliveryOut.model_validate(asdict(r)) for r in rows]
+    items = [delivery_out(r) for r in rows]
     return 200, DeliveryList(items=items, total=total, limit=p.limit, offset=p.offset)
 
 
@@ -198,7 +209,7 @@ def status(service: Service, call: Call) -> tuple[int, StatusOut]:
             )
             for p in details.chat_pauses
         ],
-        "recent_errors": [DeliveryOut.model_validate(asdict(r)) for r in details.recent_errors],
+        "recent_errors": [delivery_out(r) for r in details.recent_errors],
     }
     return 200, StatusOut.model_validate(facts | outbox)
 

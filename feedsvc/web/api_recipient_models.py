@@ -149,7 +149,11 @@ class DeliveryOut(Out):
     chat_id: int
     chat_title: str | None
     article_id: int
-    article_title: str
+    article_title: str = Field(
+        description="the article's title as readers see it in the feeds and alerts (HTML "
+        "entities decoded, markup dropped; empty when nothing of it shows): a display field, "
+        "not the stored title"
+    )
     article_url: str
     topics: list[str]
     state: str

@@ -7,7 +7,8 @@ admin, so an API client can never store a topic the shell would reject.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from feedsvc import operations as ops
 from feedsvc import preview_words
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 STATS_DAYS = 7
+T = TypeVar("T")
 
 
 def stats_out(stats: TopicStats) -> TopicStatsOut:
@@ -225,12 +227,40 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     return status, topic_out(service, topic)
 
 
+def _expected(call: Call) -> str | None:
+    """The version a delete, enable or disable is made against: its ``If-Match``
+    (:func:`if_match`: 400 when unreadable, 412 for weak tags only), None when absent or ``*``
+    — the topic exists, or the route's 404 says so first (RFC 9110 §13.2.1)."""
+    tag = if_match(call)
+    return None if tag in (None, "*") else tag
+
+
+def _conditional(call: Call, write: Callable[[str | None], T]) -> T:
+    """``write(expected)`` with the request's ``If-Match``; a topic changed since that version
+    is 412 ``topic_changed_meanwhile`` (:func:`_not_met`), as a ``PUT``'s: nothing changed."""
+    expected = _expected(call)
+    try:
+        return write(expected)
+    except ops.OperationError as exc:
+        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
+        if expected is not None and exc.code == "topic_changed_meanwhile":
+            raise _not_met(exc, "If-Match") from None
+        raise
+
+
 def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     """The deleted topic, and for a topics-file topic that every start keeps deleted, the line
-    ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`)."""
+    ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`). With
+    ``If-Match``, only the version named is deleted (a stale one took a topic edited since,
+    and the subscription added with the edit)."""
     topic = ops.get_topic(service.web_db, call.path["slug"])
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
-    deleted = ops.delete_topic(service.web_db, topic.slug, with_subscriptions=True)
+    deleted = _conditional(
+        call,
+        lambda expected: ops.delete_topic(
+            service.web_db, topic.slug, with_subscriptions=True, expected_version=expected
+        ),
+    )
     service.topic_changed(topic.slug)
     said = None
     if deleted.kept_deleted and call.words is not None:
@@ -245,16 +275,24 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     )
 
 
-def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    slug = ops.set_topic_enabled(service.web_db, call.path["slug"], True)
+def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]:
+    """Enable or disable; with ``If-Match``, only the version named (412 otherwise)."""
+    slug = _conditional(
+        call,
+        lambda expected: ops.set_topic_enabled(
+            service.web_db, call.path["slug"], enabled, expected_version=expected
+        ),
+    )
     service.topic_changed(slug)
     return 200, topic_out(service, ops.get_topic(service.web_db, slug))
+
+
+def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    return _switch(service, call, True)
 
 
 def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    slug = ops.set_topic_enabled(service.web_db, call.path["slug"], False)
-    service.topic_changed(slug)
-    return 200, topic_out(service, ops.get_topic(service.web_db, slug))
+    return _switch(service, call, False)
 
 
 def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
@@ -315,6 +353,13 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     )  # fmt: skip
 
 
+SWITCH_IF_MATCH = (
+    "`If-Match` (optional): the topic's `version` as last read, quoted; the switch happens "
+    "only while the stored topic is still that version (or differs only by being already "
+    "switched so), else 412 `topic_changed_meanwhile`, nothing changed; weak tags only: 412 "
+    "`if_match_weak`; anything else 400 `if_match_invalid`."
+)
+
 ENDPOINTS = [
     Endpoint(
         "GET", "/api/topics", list_topics, "List topics", "topics", {200: TopicList},
@@ -353,19 +398,23 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
-        "topics", {200: DeletedTopicOut}, errors=(404, 409),
+        "topics", {200: DeletedTopicOut}, errors=(400, 404, 409, 412),
         description="409 while other topics' queries or chats' own queries reference it with "
         "`@slug` (`topic_in_use`, `topic_in_chat_queries`, `topic_in_use_and_chat_queries`). "
         "Its subscriptions are deleted with it, counted in `subscriptions_removed` (by channel: "
         "`subscriptions_removed_by_channel`); to keep them, disable the topic instead. A topic "
         "listed in the topics file stays deleted at every start while its entry there is "
         "unchanged (`kept_deleted`, worded with how to bring it back in "
-        "`kept_deleted_message`).",
+        "`kept_deleted_message`). `If-Match` (optional): the topic's `version` as last read, "
+        "quoted; the topic is deleted only while it is still that version, else 412 "
+        "`topic_changed_meanwhile` (nothing deleted); weak tags only: 412 `if_match_weak`; "
+        "anything else 400 `if_match_invalid`. The version covers the topic's fields, not its "
+        "subscriptions.",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
-             {200: TopicOut}, errors=(404,)),
+             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH),
     Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
-             {200: TopicOut}, errors=(404,)),
+             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},

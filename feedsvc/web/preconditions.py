@@ -1,6 +1,8 @@
-"""**The one reading of an ``If-Match`` the JSON API is sent** (RFC 9110 §13.1.1): a topic's
-``PUT`` (:mod:`feedsvc.web.api_topics`) and a chat's ``PATCH`` (:mod:`feedsvc.web.api_admin`)
-take the ``version`` their ``GET`` gives, each by its own rule (``readable``:
+"""**The one reading of an ``If-Match`` the JSON API is sent** (RFC 9110 §13.1.1): every route
+that changes a topic — its ``PUT``, ``DELETE``, ``enable`` and ``disable``
+(:mod:`feedsvc.web.api_topics`; a ``DELETE`` that ignored it took a topic edited since, with
+its new subscription) — and a chat's ``PATCH`` (:mod:`feedsvc.web.api_admin`) take the
+``version`` their ``GET`` gives, each by its own rule (``readable``:
 :func:`feedsvc.topic_versions.readable`, :func:`feedsvc.digest.versions.readable`), and refuse
 anything else alike (400 ``if_match_invalid``): a header a write ignored would save unchecked.
 
