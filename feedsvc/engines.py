@@ -32,11 +32,14 @@ def in_memory(url: str) -> bool:
 def service_databases(settings: Settings) -> tuple[Database, Database]:
     """The state DB's engines: the jobs' (default pool) and the web requests'
     (:data:`WEB_POOL`; the same engine for an in-memory SQLite DB), with
-    ``database``'s timeouts."""
+    ``database``'s timeouts; on an SQLite file both use it only while it is the file the first
+    of them opened (``feedsvc.db.sqlite_file.SameFile``)."""
     url = settings.database.url
     bounds = settings.database.timeouts()
     db = Database(url, timeouts=bounds)
-    return db, db if in_memory(url) else Database(url, pool=WEB_POOL, timeouts=bounds)
+    if in_memory(url):
+        return db, db
+    return db, Database(url, pool=WEB_POOL, timeouts=bounds, same_file=db.same_file)
 
 
 def make_source(settings: Settings, db: Database) -> SqlSource:

@@ -40,7 +40,8 @@ def take(path: Path) -> int:
     descriptor, to keep open for as long as the lock must hold (closing it releases it).
 
     Raises :class:`Held` when another process holds it (or the file system has no ``flock``:
-    read as held, the safe side), :class:`OSError` when the file cannot be opened."""
+    read as held, the safe side), :class:`OSError` when the file cannot be opened or written
+    (``feedsvc.disk_space``: out of space is a moment's, exit 1)."""
     import fcntl
 
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -50,8 +51,12 @@ def take(path: Path) -> int:
         holder = os.read(fd, 32).decode("ascii", "replace").strip()
         os.close(fd)
         raise Held(path, int(holder) if holder.isdigit() else None) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError:  # a full disk: not held, released (the caller says why, disk_space)
+        os.close(fd)
+        raise
     _HELD[path.resolve()] = fd
     return fd
 

@@ -167,6 +167,7 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
     from feedsvc.db.errors import unwritable_file
     from feedsvc.db.sqlite_reading import process_user
     from feedsvc.db.where import state_db
+    from feedsvc.disk_space import exit_code, no_space, out_of_space
     from feedsvc.pid_lock import Held, scheduler_lock, take
 
     where = state_db(url)
@@ -187,6 +188,9 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
             EXIT_USAGE,
         )
     except OSError as exc:
+        if out_of_space(exc):  # a moment's: exit 1, retried by a supervisor (disk_space)
+            fail(f"{no_space(lock.parent)}, then start again (the scheduler lock {lock} "
+                 "could not be written)", exit_code(exc))  # fmt: skip
         if not os.path.lexists(lock):
             return  # its directory takes no new file: the state DB's errors say so next
         why = (exc.strerror or type(exc).__name__).lower()
@@ -195,7 +199,7 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
             f"with the scheduler off the SQLite state DB {where.file}: make it writable for the "
             f"user {process_user()} as the database file is (chown, chmod), or remove it while "
             "no feedsvc runs on that DB",
-            EXIT_USAGE,
+            exit_code(exc),
         )
 
 

@@ -21,12 +21,14 @@ from feedsvc.db.committed import told_after_commit
 from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
 from feedsvc.db.outage import watch_answers
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
-from feedsvc.db.where import state_db, watch
+from feedsvc.db.where import Where, state_db, watch
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from feedsvc.db.sqlite_file import SameFile
     from feedsvc.db.sqlite_reading import ReadOpening
+    from feedsvc.db.sqlite_url import SqliteTarget
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +53,24 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _read_only_opening(engine: Engine, where: str) -> ReadOpening | None:
-    """:func:`feedsvc.db.sqlite_reading.reading` for the file ``engine`` opens, made what
-    each of its connections opens; None when it opens the URL as it is."""
-    from feedsvc.db.sqlite_reading import reading
+def _connect_target(engine: Engine) -> SqliteTarget:
+    """What SQLAlchemy's dialect hands ``sqlite3.connect`` for ``engine``'s URL."""
     from feedsvc.db.sqlite_url import SqliteTarget
 
     args, kwargs = engine.dialect.create_connect_args(engine.url)
-    target = SqliteTarget(str(args[0]), bool(kwargs.get("uri", False)))
+    return SqliteTarget(str(args[0]), bool(kwargs.get("uri", False)))
+
+
+def _read_only_opening(target: SqliteTarget, where: str) -> ReadOpening | None:
+    """:func:`feedsvc.db.sqlite_reading.reading` for the file ``target`` opens, made what
+    each connection opens (:func:`feedsvc.db.sqlite_file.kept_file`); None when it opens the
+    URL as it is."""
+    from feedsvc.db.sqlite_reading import reading
+
     if target.file() is None:
         return None
     opening = reading(target, where)
-    if opening.target == target:
-        return None
-    opens = opening.target
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
-        return dialect.connect(opens.filename, *cargs[1:], **{**cparams, "uri": True})
-
-    return opening
+    return None if opening.target == target else opening
 
 
 class Database:
@@ -84,6 +84,7 @@ class Database:
         pool: Mapping[str, Any] | None = None,
         timeouts: DbTimeouts | None = None,
         reading: bool = False,
+        same_file: SameFile | None = None,
     ) -> None:
         """``pool``: extra ``create_engine`` pool arguments (``pool_size``, ``max_overflow``,
         ``pool_timeout``, ``poolclass``) for an engine with a job of its own. ``timeouts``:
@@ -91,7 +92,10 @@ class Database:
         defaults; ``database.*`` in the config). ``reading``: a command that only reads; an
         SQLite file this user cannot write is then opened read-only
         (``feedsvc.db.sqlite_reading``), and :meth:`read` checks it was not written meanwhile
-        when it is read without locks."""
+        when it is read without locks. ``same_file``: the identity of the SQLite file another
+        engine of this state DB opened (``feedsvc.engines.service_databases``), else its own.
+        An SQLite file is never created by a connection (``feedsvc.db.sqlite_file``), only by
+        :func:`upgrade`."""
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -111,12 +115,31 @@ class Database:
         self.outage = watch_answers(self.engine, where)
         #: how a reader opens an SQLite file it cannot write (None: as the URL says)
         self.opening: ReadOpening | None = None
+        #: the SQLite file this process opened (None: a server, or a DB in memory)
+        self.same_file: SameFile | None = None
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
-            if reading:
-                self.opening = _read_only_opening(self.engine, where.shown)
+            self._keep_file(where, reading, same_file)
         else:
             bound_engine(self.engine, bounds)
+
+    def _keep_file(self, where: Where, reading: bool, same_file: SameFile | None) -> None:
+        """Open the SQLite file (read-only for a reader that cannot write it) never creating
+        it, and only while it is the file first opened (:mod:`feedsvc.db.sqlite_file`)."""
+        from feedsvc.db.sqlite_file import SameFile, kept_file
+        from feedsvc.db.sqlite_url import SqlitePathError
+
+        target = _connect_target(self.engine)
+        try:
+            if target.file() is None:  # in memory: nothing to keep
+                return
+        except SqlitePathError:  # a symlink loop: SQLite's own error says it at each connect
+            pass
+        if reading:
+            self.opening = _read_only_opening(target, where.shown)
+        opens = self.opening.target if self.opening is not None else target
+        self.same_file = same_file or SameFile(target)
+        kept_file(self.engine, where, opens, self.same_file)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -166,6 +189,11 @@ def upgrade(db: Database, revision: str = "head") -> None:
     from alembic import command
 
     cfg = alembic_config(db)
+    if db.dialect == "sqlite":  # the one place a state DB file is made (never a connection)
+        from feedsvc.db.sqlite_file import create_missing
+
+        if create_missing(_connect_target(db.engine)) and db.same_file is not None:
+            db.same_file.forget()
     # unbounded: a migration may rewrite a big table, or wait for another replica's
     with db.engine.connect() as conn, unbounded(conn):
         if db.dialect == "sqlite":
@@ -194,7 +222,12 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 
 def current_revision(db: Database) -> str | None:
+    """The revision Alembic reads; None for an SQLite file that is not there (not created)."""
     from alembic.runtime.migration import MigrationContext
 
+    from feedsvc.db.revision import sqlite_file
+
+    if (file := sqlite_file(db)) is not None and not file.exists():
+        return None
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

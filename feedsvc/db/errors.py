@@ -116,7 +116,8 @@ def is_row_error(exc: BaseException) -> bool:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """The database (or the disk under it) has no room: SQLITE_FULL, PostgreSQL 53100, ENOSPC."""
+    """The database (or the disk under it) has no room: SQLITE_FULL, PostgreSQL 53100, ENOSPC,
+    or SQLite's "disk I/O error" on a file system that is full now."""
     orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
     if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
         return True
@@ -125,7 +126,30 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
         return True
     text = str(orig).lower()
-    return "database or disk is full" in text or "no space left on device" in text
+    if "database or disk is full" in text or "no space left on device" in text:
+        return True
+    return _io_error_on_a_full_disk(exc, orig)
+
+
+#: SQLite's primary result code SQLITE_IOERR ("disk I/O error"; https://www.sqlite.org/rescode.html).
+SQLITE_IOERR = 10
+
+
+def _io_error_on_a_full_disk(exc: BaseException, orig: Any) -> bool:
+    """SQLite's "disk I/O error" where the file system holding the DB's file is full now: a
+    failed write of its ``-shm`` or WAL on a full disk is said so, not as SQLITE_FULL (a
+    tester's: "database error …: disk I/O error", nothing about space;
+    ``feedsvc.disk_space.full``)."""
+    code = getattr(orig, "sqlite_errorcode", None)
+    io_error = isinstance(code, int) and code & 0xFF == SQLITE_IOERR
+    if not io_error and "disk i/o error" not in str(orig).lower():
+        return False
+    where = marked(exc)
+    if where is None or where.file is None:
+        return False
+    from feedsvc.disk_space import full
+
+    return full(where.file)
 
 
 def _sqlalchemy_error(exc: BaseException) -> Any:
@@ -342,6 +366,9 @@ def _advice(kind: str | None, where: Where | None) -> str | None:
         key = where.key if where is not None else "the database URL"
         return f"grant the role in {key} the privileges it needs, or use a role that has them"
     if kind == "disk_full":
-        place = f"the disk holding {file}" if file is not None else "the database server's disk"
-        return f"free space on {place}, then run this again"
+        if file is not None:
+            from feedsvc.disk_space import no_space
+
+            return f"{no_space(file.parent)}, then run this again"
+        return "free space on the database server's disk, then run this again"
     return None

@@ -187,12 +187,17 @@ def read_only(
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
     from feedsvc.db.sqlite_reading import reading
+    from feedsvc.db.sqlite_url import existing_only
 
-    # a file this user cannot write: read-only, never a -shm made beside it (sqlite_reading)
+    # a file this user cannot write: read-only, never a -shm made beside it (sqlite_reading);
+    # never created either, should it go between the look above and this open
     opening = reading(target, where)
     opens = opening.target
     connection = sqlite3.connect(
-        opens.filename, timeout=BUSY_TIMEOUT, isolation_level=None, uri=opens.uri
+        existing_only(opens.filename, uri=opens.uri),
+        timeout=BUSY_TIMEOUT,
+        isolation_level=None,
+        uri=True,
     )
     with closing(connection) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below

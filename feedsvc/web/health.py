@@ -189,11 +189,17 @@ def authorised(service: Service, request: Request) -> bool:
 
 
 def probe_database(service: Service) -> Database:
-    """A pool-less engine on the state DB for the probe (an in-memory DB is shared instead)."""
+    """A pool-less engine on the state DB for the probe (an in-memory DB is shared instead).
+
+    It shares the service's :class:`~feedsvc.db.sqlite_file.SameFile`, so a file put in the
+    state DB's place before the probe's first connection is refused as the service refuses it.
+    """
     from feedsvc.engines import in_memory
 
     url = service.settings.database.url
-    return service.db if in_memory(url) else Database(url, pool={"poolclass": NullPool})
+    if in_memory(url):
+        return service.db
+    return Database(url, pool={"poolclass": NullPool}, same_file=service.db.same_file)
 
 
 def shown_value(value: str | None) -> str:

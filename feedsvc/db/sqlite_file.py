@@ -1,0 +1,154 @@
+"""The SQLite state DB's file as the engines use it: opened only when it is there, and only
+while it is the file this process first opened.
+
+Why: SQLite's default opening (``rwc``) creates an empty database wherever the path points. An
+operator's ``mv var/state.db var/state.db.moved`` under a running ``feedsvc run`` made the next
+new connection (a ``/readyz`` probe, a search feed) create an empty ``state.db`` beside the
+service's own live ``-wal``/``-shm``; that connection's close was the last one on the new file,
+so SQLite deleted ``state.db-wal``, the WAL the service was still writing through its other
+connections: everything written after it never reached ``state.db.moved``, and the next start
+alerted the same articles again (a tester's: one title four times over two runs), with one
+500 ("no such table: articles") as the only word said.
+
+So every connection of a :class:`~feedsvc.db.engine.Database` on a file opens it without
+SQLite's create flag (:func:`feedsvc.db.sqlite_url.existing_only`, as an SQLite source is
+opened), and its file's identity (device and inode, :class:`SameFile`) is taken at the first
+connection and checked before each new connection and at each checkout of a pooled one: a file
+missing, or another file at the path (the one moved away put back is the same file again), is a
+state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable``, background
+work retries), never a file created and never a foreign file used with the service's WAL beside
+it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
+calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…).
+
+A pooled connection found on a file moved away is closed by the pool; SQLite neither
+checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
+which also refuses such a connection's writes), so the ``-wal`` stays beside the path with what
+was committed, and the file put back there is whole again.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from feedsvc.db.sqlite_url import SqlitePathError, SqliteTarget, existing_only
+from feedsvc.db.where import Where
+
+#: A state DB file that is not at its path (``{file}``), said as an outage's cause.
+MISSING_STATE = (
+    "the SQLite file {file} does not exist (moved or deleted while feedsvc uses it?); feedsvc "
+    "creates a state DB only with `feedsvc db upgrade` or at a start, never while it runs: put "
+    "the file back at that path"
+)
+#: Another file at the state DB's path than the one this process opened (``{file}``).
+REPLACED_STATE = (
+    "the SQLite file {file} is no longer the file this process opened (it was moved, replaced "
+    "or restored by a copy since: inode {was} then, {now} now); feedsvc does not switch files "
+    "while it runs: put the file it opened back at that path, or restart feedsvc to use the "
+    "one there now"
+)
+
+
+class SameFile:
+    """The identity (device, inode) of the file at ``target``'s path when this process first
+    opened it; every engine of one state DB shares one (``feedsvc.engines.service_databases``:
+    the web's engine first connecting after a replacement must not take the new file for its
+    own). Thread-safe."""
+
+    def __init__(self, target: SqliteTarget) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+
+    def path(self) -> Path | None:
+        """The file SQLite opens for the target now (symlinks resolved as SQLite does)."""
+        try:
+            return self.target.file()
+        except SqlitePathError:
+            return None
+
+    def problem(self) -> str | None:
+        """Why the path's file may not be used now (:data:`MISSING_STATE`,
+        :data:`REPLACED_STATE`), or None; the first file seen is recorded as this process's."""
+        path = self.path()
+        if path is None:
+            return None
+        try:
+            found = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return MISSING_STATE.format(file=path)
+        except OSError:  # a permission: SQLite's own error says it (sqlite_reading words it)
+            return None
+        now = (found.st_dev, found.st_ino)
+        with self._lock:
+            if self._identity is None:
+                self._identity = now
+                return None
+            was = self._identity
+        if was == now:
+            return None
+        return REPLACED_STATE.format(file=path, was=was[1], now=now[1])
+
+    def forget(self) -> None:
+        """Take the next file seen as this process's (a DB it has just created)."""
+        with self._lock:
+            self._identity = None
+
+
+class StateFileError(sqlite3.OperationalError):
+    """The state DB's file is missing or another file (:meth:`SameFile.problem`): raised as
+    the driver's error, so SQLAlchemy wraps it (``OperationalError``) and it is an outage."""
+
+
+def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) -> None:
+    """Make ``engine`` (a state DB's, ``where``) open ``opens`` never creating it, and only
+    while the path holds the file ``same`` recorded (see the module docstring)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    opened = existing_only(opens.filename, uri=opens.uri)
+
+    def refuse() -> None:
+        if (problem := same.problem()) is not None:
+            raise StateFileError(problem)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        refuse()
+        # what the connection opens, handed on (not connected here: a later listener, a
+        # test's shorter ``timeout``, still sees and changes the arguments)
+        cargs[0], cparams["uri"] = opened, True
+
+    @event.listens_for(engine, "connect", insert=True)  # before any statement (journal_mode)
+    def _opened(dbapi_conn: Any, _record: Any) -> None:
+        try:  # replaced while it was opened: closed before it read anything (no WAL opened)
+            refuse()
+        except StateFileError:
+            dbapi_conn.close()
+            raise
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if (problem := same.problem()) is not None:
+            # the pool closes it and connects anew, which `_connect` refuses: the outage
+            raise DisconnectionError(problem)
+
+
+def create_missing(target: SqliteTarget) -> bool:
+    """Create the SQLite file ``target`` names when nothing is at its path, as SQLite's own
+    opening of the URL would (an empty file is an empty database); True when it did. The one
+    place a state DB file is made (``feedsvc.db.engine.upgrade``)."""
+    try:
+        file = target.file()
+    except SqlitePathError:
+        return False
+    if file is None or target.read_only() is not None or os.path.lexists(file):
+        return False
+    try:
+        sqlite3.connect(target.filename, uri=target.uri).close()
+    except sqlite3.Error:  # the engine's connection fails next, and is worded as ever
+        return False
+    return True
