@@ -10,6 +10,7 @@ warns, the API marks the subscription ``channel_off``, the admin's subscriptions
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,7 +193,9 @@ async def test_a_db_failure_is_logged_with_the_databases_words(
     from feedsvc.channels.off import OffChannel
     from feedsvc.db import Database
 
-    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")  # never migrated: no deliveries table
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # an SQLite file never migrated: no deliveries table
+    db = Database(f"sqlite:///{empty}")
     off = OffChannel(db, "zalo", poll_seconds=60)
     task = asyncio.create_task(off.run())
     try:
