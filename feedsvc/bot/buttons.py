@@ -22,8 +22,10 @@ from telegram.ext import ContextTypes
 from feedsvc.bot import options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.bot.gate import CommandGate
+from feedsvc.bot.replies import PASSING, answer_query, reply_failed
 from feedsvc.db import Database
 from feedsvc.digest.edge import MUTE, UNDO, button_title, callback_data, parse_callback
+from feedsvc.notify.telegram import failure_outcome
 
 log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
@@ -47,7 +49,7 @@ class ButtonHandlers:
         parsed = parse_callback(query.data or "")
         message = query.message
         if parsed is None or message is None:
-            await query.answer()  # not ours (an old keyboard): stop the spinner, say nothing
+            await answer_query(query)  # not ours (an old keyboard): stop the spinner, say nothing
             return
         action, topic_id, thread = parsed
         chat = message.chat
@@ -55,10 +57,10 @@ class ButtonHandlers:
             allowed, refusal = self.gate.admit(f"telegram:{query.from_user.id}",
                                                f"telegram:{chat.id}")  # fmt: skip
             if not allowed:  # answered all the same: Telegram shows a spinner until then
-                await query.answer(refusal, show_alert=refusal is not None)
+                await answer_query(query, refusal, alert=refusal is not None)
                 return
         if not await self._may_change(query, context, chat.id, chat.type):
-            await query.answer(texts.translator()("digest.mute_denied"), show_alert=True)
+            await answer_query(query, texts.translator()("digest.mute_denied"), alert=True)
             return
         words = texts.translator()
         if action == MUTE:
@@ -73,15 +75,15 @@ class ButtonHandlers:
                 per_user=self.gate.limits.max_subscriptions_per_user,
             )  # fmt: skip
             if isinstance(undone, options.Refused):  # a cap, as /sub would say
-                await query.answer(undone.reply, show_alert=True)
+                await answer_query(query, undone.reply, alert=True)
                 return
             title = undone
             swap = (UNDO, callback_data(MUTE, topic_id), "digest.button.mute")
             answer = "digest.unmuted"
         if title is None:
-            await query.answer(words("digest.mute_gone"), show_alert=True)
+            await answer_query(query, words("digest.mute_gone"), alert=True)
             return
-        await query.answer(texts.button_answer(answer, title))
+        await answer_query(query, texts.button_answer(answer, title))
         await self._swap_button(query, topic_id, swap, words(swap[2], topic=button_title(title)))
 
     async def _swap_button(
@@ -105,7 +107,14 @@ class ButtonHandlers:
         try:
             await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
         except TelegramError as exc:
-            log.info("could not update the alert's buttons: %s", exc)
+            # a passing failure (sent again only when it never reached Telegram: the request
+            # edge's) is one WARNING naming the chat, as an answer's; a refusal ("message is
+            # not modified") stays one INFO line
+            outcome = failure_outcome(exc, query.get_bot().token)
+            if outcome is not None and outcome.kind in PASSING and message is not None:
+                reply_failed(message.chat.id, outcome, "keyboard edit")
+            else:
+                log.info("could not update the alert's buttons: %s", exc)
 
     async def _may_change(
         self, query: CallbackQuery, context: Context, chat_id: int, chat_type: Any

@@ -1,16 +1,18 @@
 """A Telegram command's answer, sent and, when it does not go, told: the bot's one reply path.
 
 Its retries are the request edge's (:func:`feedsvc.notify.charged.resent_after_pause`, the one
-place a bot's answer is sent again, Zalo's too): a 429 waited out, a failure Telegram did not
-act on (the classifier's ``TRANSIENT``: no connection made, a 5xx) a few times, an unknown
-outcome (a read timeout) never. What is left when they end is logged here and goes no further.
+place a bot's answer is sent again, Zalo's too): a 429 waited out, a failure Telegram surely did
+not act on (the classifier's ``never_acted``: no connection made) a few times, an unknown
+outcome never (a read timeout; a 5xx, a gateway's page: nginx in front of a local Bot API server
+answers 504 after passing the call on). What is left when they end is logged here and goes no
+further; so is a callback query's answer (:func:`answer_query`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import LinkPreviewOptions, Message
+from telegram import CallbackQuery, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -44,18 +46,40 @@ async def reply(message: Message, text: str) -> None:
         reply_failed(message.chat.id, outcome)
 
 
-def reply_failed(chat_id: int, outcome: SendOutcome) -> None:
-    """The one log line of an answer that did not go (:func:`reply`)."""
+async def answer_query(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a pressed button (a toast; ``alert``: a box to close), never sent again (not a
+    message call: :class:`~feedsvc.notify.charged.ChargedRequest`). A passing failure is one
+    WARNING line naming the chat, as an answer's (:func:`reply`), and goes no further: raised,
+    :meth:`Handlers.error` told a reader whose mute had been done that it had not (a gateway's
+    504 on the toast)."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        outcome = failure_outcome(exc, query.get_bot().token)
+        if outcome is None or not (outcome.kind in PASSING or outcome.kind.chat_level):
+            raise
+        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        reply_failed(chat, outcome, "button answer", tries=1)
+
+
+def reply_failed(
+    chat_id: int, outcome: SendOutcome, what: str = "reply", tries: int = REPLY_RETRIES + 1
+) -> None:
+    """The one log line of an answer that did not go (:func:`reply`; ``what``: what it was,
+    ``tries``: how often a call that never reached Telegram was made)."""
     kind, said = outcome.kind, outcome.description
     name = recipient_name("telegram", str(chat_id))
     if kind is OutcomeKind.AMBIGUOUS:
-        log.warning("bot: reply to %s: no answer from Telegram (%s); not sent again: it may "
-                    "have arrived", name, said)  # fmt: skip
+        log.warning("bot: %s to %s: no answer from Telegram (%s); not sent again: it may "
+                    "have arrived", what, name, said)  # fmt: skip
+    elif kind is OutcomeKind.TRANSIENT and not outcome.unacted:  # a 5xx, a gateway's page
+        log.warning("bot: %s to %s failed with an unknown outcome (%s); not sent again: it "
+                    "may have arrived", what, name, said)  # fmt: skip
     elif kind is OutcomeKind.RETRY_AFTER:
-        log.warning("bot: reply to %s not delivered: Telegram asked to wait %.0f s", name,
+        log.warning("bot: %s to %s not delivered: Telegram asked to wait %.0f s", what, name,
                     outcome.seconds or 0)  # fmt: skip
     elif kind is OutcomeKind.TRANSIENT:
-        log.warning("bot: reply to %s not delivered after %d tries: %s", name,
-                    REPLY_RETRIES + 1, said)  # fmt: skip
+        log.warning("bot: %s to %s not delivered after %d tries: %s", what, name, tries,
+                    said)  # fmt: skip
     else:
-        log.info("bot: reply to %s not delivered: %s", name, said)
+        log.info("bot: %s to %s not delivered: %s", what, name, said)

@@ -8,7 +8,9 @@ portal) that answer 403 or 400 with an HTML page of their own; read as Telegram'
 alert a dead letter. The Bot API always answers a JSON object with ``"ok": false`` (Bot API
 "Making requests"; FIELD-NOTES "Fake Bot API"): any other error body is the path's failure,
 not the chat's or the message's, so it is a :class:`NotBotApiAnswer`, a ``NetworkError`` the
-classifier (:func:`feedsvc.notify.telegram.classify_outcome`) retries like a 5xx.
+classifier (:func:`feedsvc.notify.telegram.classify_outcome`) reads like a 5xx: transient, but
+perhaps acted on (a gateway's 502/504 after passing the call on), so never a bot's answer sent
+again.
 
 A 2xx answer is the Bot API's only as a JSON object with ``"ok": true`` and a ``"result"``:
 a ``telegram.base_url`` at a server answering 200 ``{}`` (``[]``, ``{"ok": true}``, a page)
@@ -38,7 +40,6 @@ import json
 import math
 import warnings
 from datetime import timedelta
-from http import HTTPStatus
 from typing import Any
 
 from telegram.error import NetworkError, RetryAfter, TelegramError
@@ -50,7 +51,10 @@ TOO_MANY_REQUESTS = 429
 
 
 class NotBotApiAnswer(NetworkError):
-    """An error status whose body is not the Bot API's: nothing was sent; retry later."""
+    """An error status whose body is not the Bot API's: whatever answered (a proxy, nginx in
+    front of a local Bot API server) may have passed the call on before failing (a 504 when
+    upstream was slow): the outbox retries an alert later, a bot's answer is not sent again
+    (:func:`feedsvc.notify.telegram.never_reached`)."""
 
 
 class ForeignSuccess(NotBotApiAnswer):
@@ -59,14 +63,6 @@ class ForeignSuccess(NotBotApiAnswer):
     a send is an unknown outcome (:func:`feedsvc.notify.telegram.classify_outcome`); for any
     other call it is the path's failure, retried, and told naming ``telegram.base_url``
     (:mod:`feedsvc.notify.not_bot_api`). PTB read such a body as ``KeyError: 'result'``."""
-
-
-class ServerError(NetworkError):
-    """A 5xx answer of the Bot API (Telegram's own JSON, ``"ok": false``): nothing was sent,
-    the classifier's ``TRANSIENT`` as PTB's ``NetworkError`` for it is. Raised at the request
-    edge (:func:`server_error`) only for the bot's answers, which are sent again there
-    (:func:`feedsvc.notify.charged.resent_after_pause`): PTB raises its own only after
-    ``do_request`` has returned, where no retry can see it."""
 
 
 class DefaultPause(RetryAfter):
@@ -124,23 +120,6 @@ def read_error_answer(
     if isinstance(retry, bool) or not isinstance(retry, int | float) or retry != retry:  # NaN
         return NotBotApiAnswer(_foreign(status, payload, "a retry_after that is no number"))
     return RetryAfter(1)  # a negative one on another status: the shortest pause, as before
-
-
-def server_error(status: int, payload: bytes) -> ServerError | None:
-    """The :class:`ServerError` of a 5xx answer (worded as PTB words it: the answer's
-    ``description``, else the status's phrase and number), None for any other status."""
-    if status < HTTPStatus.INTERNAL_SERVER_ERROR:
-        return None
-    try:
-        body: Any = json.loads(payload.decode("utf-8"))
-    except (ValueError, RecursionError):
-        body = None
-    said = body.get("description") if isinstance(body, dict) else None
-    try:
-        phrase = f"{HTTPStatus(status).phrase} ({status})"
-    except ValueError:
-        phrase = f"HTTP {status}"
-    return ServerError(said if isinstance(said, str) and said else phrase)
 
 
 #: What a 2xx answer that is not the Bot API's lacks, in words.

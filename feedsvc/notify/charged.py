@@ -23,7 +23,7 @@ from telegram.error import RetryAfter
 from telegram.request import HTTPXRequest, RequestData
 
 from feedsvc.digits import ascii_int
-from feedsvc.notify.answers import pause_seconds, read_error_answer, server_error
+from feedsvc.notify.answers import pause_seconds, read_error_answer
 from feedsvc.notify.outcome import REPLY_RESENDS, REPLY_RETRIES
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,6 @@ class ChargedRequest(HTTPXRequest):
                 await self.charge(chat)
             status, payload = await sent(url, method, request_data, *args, **kwargs)
             error = read_error_answer(status, payload, chat, api_call=method != "GET")
-            if error is None and self.unsent is not None:  # a bot's answer: a 5xx goes again
-                error = server_error(status, payload)
             if error is not None:
                 raise error
             return status, payload
@@ -134,17 +132,18 @@ async def resent_after_pause(
     ``pause_of`` reads the seconds from what ``send`` raised, None for anything else — at
     most :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, while ``refused`` (the budget's:
     it records the chat's pause) says to wait; and after a failure ``unsent`` (the channel's
-    classifier's ``TRANSIENT``) says the service did not act on (a connection not made, a 5xx
-    answer), at most :data:`~feedsvc.notify.outcome.REPLY_RETRIES` times,
-    :data:`REPLY_RETRY_DELAY` apart and longer each time. A transient blip (a connect timeout,
-    a 502) dropped the answer, and the apology after it went into the same blip or told the
-    reader a command that had worked had failed. The one place a bot's answer is sent again,
-    both bots'.
+    classifier's :attr:`~feedsvc.notify.outcome.SendOutcome.never_acted`) says surely did not
+    take effect (a connection never made), at most
+    :data:`~feedsvc.notify.outcome.REPLY_RETRIES` times, :data:`REPLY_RETRY_DELAY` apart and
+    longer each time. A connect blip dropped the answer, and the apology after it went into
+    the same blip. The one place a bot's answer is sent again, both bots'.
 
-    An answer whose outcome is unknown (a read timeout, a connection dropped after the request
-    went out: the classifier's ``AMBIGUOUS``) is not sent again, not even once as an alert is:
-    the reader is in the chat, a slow service usually delivers it after all (the reader got it
-    twice), and one lost is seen and asked again. Raises what the last try raised otherwise."""
+    An answer whose outcome is unknown is not sent again, not even once as an alert is: a read
+    timeout, a connection dropped after the request went out, and any 5xx — a gateway's (nginx
+    in front of a local Bot API server answers 504 with its page when upstream is slow, after
+    passing the request on: the user got the answer three times) or the API's own (no document
+    says it was not acted on). The reader is in the chat; one lost is seen and asked again.
+    Raises what the last try raised otherwise."""
     pauses = retries = 0
     while True:
         try:

@@ -8,7 +8,7 @@ folds its own errors into these.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -27,7 +27,9 @@ class OutcomeKind(StrEnum):
     CHAT_NOT_FOUND = "chat_not_found"  # the chat/user/peer does not exist for the bot
     PARSE_ERROR = "parse_error"  # "can't parse entities": re-send once with send_plain
     BAD_CONTENT = "bad_content"  # other 400s: this message can never be sent as is
-    TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
+    # 5xx, connect error, pool timeout, an error page not the API's: retry (later, for an alert).
+    # Nothing was sent only when ``SendOutcome.unacted`` says so (a connection never made).
+    TRANSIENT = "transient"
     AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
     THREAD_GONE = "thread_gone"  # the forum topic thread was deleted: re-send to the chat
     # The channel refuses the bot itself (Telegram 401/404, PTB's InvalidToken; Zalo 401): a
@@ -95,7 +97,8 @@ DEFAULT_RETRY_AFTER = 30.0
 REPLY_PAUSE_WAIT = 30.0
 #: How often a reply refused with a 429 is sent again after waiting (then dropped, logged).
 REPLY_RESENDS = 2
-#: How often a reply that never reached the service (no connection made) is sent again.
+#: How often a reply that never reached the service (no connection made:
+#: :attr:`SendOutcome.unacted`) is sent again.
 REPLY_RETRIES = 2
 
 
@@ -139,6 +142,14 @@ class SendOutcome:
     #: SENT: the message is a photo with a caption (True) or a text (False), as the channel's
     #: answer says (Telegram's ``Message.photo``); None when it does not say
     photo: bool | None = None
+    #: TRANSIENT: the service surely did not act on the request — no connection was made (a
+    #: connect error or timeout, a pool timeout), or the request was not complete when it
+    #: failed — so it may go again as it is at once (a bot's answer does:
+    #: :func:`feedsvc.notify.charged.resent_after_pause`). False: it may have (a 5xx, of the
+    #: API or of a gateway in front of it, which may have passed the request on; an error page
+    #: that is not the API's): the outbox retries it all the same (an alert waits its backoff),
+    #: a bot's answer is not sent again. Set only by each channel's classifier; not compared.
+    unacted: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         """What the outbox stores of an outcome is outside data (the API's words, its message
@@ -187,8 +198,14 @@ class SendOutcome:
         return cls(OutcomeKind.BAD_CONTENT, description=description, attempted=attempted)
 
     @classmethod
-    def transient(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.TRANSIENT, description=description)
+    def transient(cls, description: str, *, unacted: bool = False) -> SendOutcome:
+        return cls(OutcomeKind.TRANSIENT, description=description, unacted=unacted)
+
+    @property
+    def never_acted(self) -> bool:
+        """Whether the call surely did not take effect (``TRANSIENT`` and :attr:`unacted`): the
+        one test of whether a bot's answer may be sent again as it is, both channels'."""
+        return self.kind is OutcomeKind.TRANSIENT and self.unacted
 
     @classmethod
     def thread_gone(cls, description: str) -> SendOutcome:

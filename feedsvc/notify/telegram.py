@@ -46,6 +46,10 @@ from feedsvc.notify.tls import tls_context
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+#: What httpx raises before a request is complete (no connection made, a proxy's CONNECT
+#: refused, the request cut while written): the server cannot have acted on it. Both bots'.
+UNSENT = (httpx.PoolTimeout, httpx.ConnectTimeout, httpx.ConnectError, httpx.WriteTimeout,
+          httpx.WriteError, httpx.ProxyError)  # fmt: skip
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 
 
@@ -286,9 +290,9 @@ def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | N
         return classify_refusal(_describe(exc, token))
     if isinstance(exc, TimedOut):
         cause = exc.__cause__
-        if isinstance(cause, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.WriteTimeout):
+        if isinstance(cause, UNSENT):
             # Nothing (or an incomplete request) reached the server: Telegram cannot act on it.
-            return SendOutcome.transient(_describe(exc, token, cause))
+            return SendOutcome.transient(_describe(exc, token, cause), unacted=True)
         return SendOutcome.ambiguous(_describe(exc, token, cause))
     if isinstance(exc, ForeignSuccess):  # a 2xx answer of no Bot API: whatever answered may
         return SendOutcome.ambiguous(_describe(exc, token))  # have sent
@@ -297,7 +301,10 @@ def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | N
         if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
             # The connection died after the request went out: it may have been processed.
             return SendOutcome.ambiguous(_describe(exc, token, cause))
-        return SendOutcome.transient(_describe(exc, token, cause))  # 5xx, connect errors
+        # a connection never made: unacted; a 5xx (the Bot API's own, a gateway's 502/504 page
+        # after passing the call on: NotBotApiAnswer) may have been; the outbox retries both
+        unsent = isinstance(cause, UNSENT)
+        return SendOutcome.transient(_describe(exc, token, cause), unacted=unsent)
     if isinstance(exc, InvalidToken):  # 401 or 404 (PTB): the token or base_url, never a chat's
         return SendOutcome.token_refused(_describe(exc, token))
     if isinstance(exc, TelegramError):
@@ -316,14 +323,14 @@ def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | N
 
 
 def never_reached(exc: Exception) -> bool:
-    """Whether a Bot API call that raised ``exc`` may be sent again as it is: Telegram cannot
-    have acted on it (``TRANSIENT``: no connection made, an error page not Telegram's, a 5xx
-    of the Bot API, raised at the request edge for the bot: ``answers.server_error``) — a
-    bot's answer is, a few
-    times (:func:`feedsvc.notify.charged.resent_after_pause`); an alert goes back to the
-    outbox instead."""
+    """Whether a Bot API call that raised ``exc`` may be sent again as it is: it surely did not
+    take effect (:attr:`SendOutcome.never_acted`: no connection made, the request not complete)
+    — a bot's answer is, a few times (:func:`feedsvc.notify.charged.resent_after_pause`); an
+    alert goes back to the outbox instead. Never a 5xx: a gateway (nginx in front of a local Bot
+    API server, 504 when upstream is slow) may have passed it on (the user got the answer three
+    times), and no Bot API document says Telegram's own JSON 5xx was not acted on: unknown."""
     outcome = failure_outcome(exc)
-    return outcome is not None and outcome.kind is OutcomeKind.TRANSIENT
+    return outcome is not None and outcome.never_acted
 
 
 # How the Bot API words "this chat can never receive from the bot" (403s and some 400s), as

@@ -136,9 +136,9 @@ class ZaloBot:
         """Send one answer. One refused with a 429 waits the pause asked and goes again when
         :attr:`refused` says so (the pause recorded for the chat's alerts too), as on Telegram
         (:func:`feedsvc.notify.charged.resent_after_pause`), and so does one that never
-        reached Zalo or that Zalo did not act on (a connection not made, a 5xx), a few times;
-        otherwise, or on any other failure, it is dropped with one WARNING line naming the
-        chat (an unknown outcome: it may have arrived). No apology: the command has had its
+        reached Zalo (a connection not made), a few times; otherwise, or on any other failure
+        (an unknown outcome: a read timeout, a 5xx, a gateway's page: it may have arrived), it
+        is dropped with one WARNING line naming the chat. No apology: the command has had its
         effect."""
         try:
             if self.refused is None:
@@ -149,10 +149,15 @@ class ZaloBot:
                                          _never_reached)  # fmt: skip
         except (ZaloError, httpx.HTTPError) as exc:
             said = self.api.scrub(f"{type(exc).__name__} {exc}".strip())
-            kind = classify(exc).kind
-            why = {OutcomeKind.AMBIGUOUS: "no answer from Zalo; not sent again: it may have "
-                   "arrived", OutcomeKind.TRANSIENT: "not sent, tried "
-                   f"{REPLY_RETRIES + 1} times"}.get(kind, "not sent")  # fmt: skip
+            outcome = classify(exc)
+            if outcome.never_acted:
+                why = f"not sent, tried {REPLY_RETRIES + 1} times"
+            elif outcome.kind is OutcomeKind.AMBIGUOUS:
+                why = "no answer from Zalo; not sent again: it may have arrived"
+            elif outcome.kind is OutcomeKind.TRANSIENT:  # a 5xx, a gateway's page
+                why = "failed with an unknown outcome; not sent again: it may have arrived"
+            else:
+                why = "not sent"
             log.warning("zalo: reply to %s: %s (%s)", recipient_name("zalo", chat_id), why, said)
 
     def _answer_once(self, incoming: Incoming) -> str | None:
@@ -269,8 +274,9 @@ def _zalo_pause(exc: Exception) -> float | None:
 
 def _never_reached(exc: Exception) -> bool:
     """Whether an answer that raised ``exc`` may go again as it is: what the channel's one
-    classifier says ``TRANSIENT`` (no connection made, the request not complete, a 5xx, an
-    error page not Zalo's), as an alert goes again; never an unknown outcome (a read timeout:
+    classifier says surely did not take effect (``never_acted``: no connection made, the
+    request not complete); never a 5xx nor an error page not Zalo's (a gateway may have passed
+    the request on), an unknown outcome (a read timeout:
     :func:`feedsvc.notify.charged.resent_after_pause` says why), a refusal, nor a bug."""
     failed = isinstance(exc, ZaloError | httpx.TransportError)
-    return failed and classify(exc).kind is OutcomeKind.TRANSIENT
+    return failed and classify(exc).never_acted

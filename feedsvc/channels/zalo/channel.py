@@ -23,7 +23,7 @@ from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
-from feedsvc.notify.telegram import classify_refusal
+from feedsvc.notify.telegram import UNSENT, classify_refusal
 
 LIMITS = ChannelLimits(
     name="zalo",
@@ -48,10 +48,14 @@ def classify(exc: BaseException) -> SendOutcome:
     refusing (blocked the bot); a 400/404 whose words name a missing or refusing
     recipient is chat-level, other 400s are this message's fault; a 404 that names no recipient
     is a wrong ``base_url``, retried (never a reason to disable every chat). Transport errors
-    before the request was complete are transient; after it (read timeout, dropped connection,
-    unreadable answer) the outcome is unknown. An error status whose body is not the API's
-    (``ZaloError.foreign``: a proxy's HTML page) says nothing of the chat or the message: a 429
-    still pauses, any other is retried like a 5xx.
+    before the request was complete are transient and surely not acted on
+    (:attr:`~feedsvc.notify.outcome.SendOutcome.unacted`: a bot's answer goes again at once);
+    after it (read timeout, dropped connection, unreadable answer) the outcome is unknown. An
+    error status whose body is not the API's (``ZaloError.foreign``: a proxy's HTML page) says
+    nothing of the chat or the message: a 429 still pauses, any other is retried like a 5xx.
+    Neither is ``unacted``: a gateway's 502/504 may come after it passed the request on, and
+    Zalo's own 5xx says nothing of whether the message went; an alert is retried later, a
+    bot's answer is not sent again.
     """
     if isinstance(exc, ZaloError):
         text = exc.description if exc.foreign else f"{exc.code}: {exc.description}"
@@ -75,10 +79,8 @@ def classify(exc: BaseException) -> SendOutcome:
             return outcome
         return SendOutcome.transient(text)
     name = type(exc).__name__
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return SendOutcome.transient(name)
-    if isinstance(exc, httpx.WriteTimeout | httpx.WriteError):
-        return SendOutcome.transient(name)
+    if isinstance(exc, UNSENT):  # no connection made, the request not complete: unacted
+        return SendOutcome.transient(name, unacted=True)
     if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
         return SendOutcome.ambiguous(name)
     if isinstance(exc, ForeignAnswer):  # its words: the answer's status and size
