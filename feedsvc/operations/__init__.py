@@ -18,6 +18,7 @@ from feedsvc.operations.deliveries import (
 )
 from feedsvc.operations.errors import (
     OperationError,
+    query_error_of,
     query_invalid,
     refuse_control,
     refused_character,
@@ -55,6 +56,7 @@ __all__ = [
     "edit_topic",
     "get_topic",
     "list_deliveries",
+    "query_error_of",
     "query_invalid",
     "refuse_control",
     "refused_character",
