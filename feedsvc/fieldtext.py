@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.nfc import nfc
 from feedsvc.phrase_marks import PHRASE_MARKS
 from feedsvc.store.records import TopicSpec
+
+if TYPE_CHECKING:
+    from feedsvc.matching import QueryError
 
 #: The control characters a field may hold before normalising: line breaks and tabs (whitespace
 #: a paste brings). Every other one — C0, DEL, C1 (NEL included), vertical tab, form feed — is
@@ -102,11 +106,48 @@ def refusal_code(char: str) -> str:
 
 def refusal_words(field: str, char: str) -> str:
     """The English refusal of ``char`` (``U+000B``, as :func:`control_char` names it) in
-    ``field``: ``operations.errors.refused_character``'s message, and the CLI's for a query it
-    reads without the operations (``match --query``, ``topics preview``:
-    :func:`feedsvc.cli.query_caret.refuse_controls`), so a VT or NEL is named alike there."""
+    ``field``, without its place: the catalogue's ``op.<code>`` says it in each language; a
+    query's is placed on it (:func:`placed_refusal`)."""
     what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
     return f"{field} contains {what} ({char})"
+
+
+#: The fields whose refused character is placed on it, as their parse errors are ("at character
+#: 6", ``position``/``column``, the CLI's caret): a query. The API, ``topics add`` and the
+#: topics file named a VT in a query without its place while the admin's preview, ``topics
+#: preview`` and ``match`` placed it; a title's or a slug's refusal names the field only.
+PLACED_FIELDS = frozenset({"query"})
+
+#: What a placed refusal tells to do, as a query error's hint.
+REMOVE_IT = "remove it"
+
+
+def placed_refusal(field: str, char: str, text: str | None) -> QueryError | None:
+    """The refusal of ``char`` (``U+000B``, as :func:`control_char` names the first refused
+    character of ``text``) in ``field`` as a query error placed on it — ``at character 6:
+    query contains a control character (U+000B) (hint: remove it)``, its ``position`` 0-based in
+    ``text`` as sent (:attr:`~feedsvc.matching.QueryError.column` from 1) —, or None for a field
+    not in :data:`PLACED_FIELDS` or without its text. **The one wording and place** of a
+    query's refused character: ``match --query``, ``topics preview``, ``topics add``, the
+    API's saves and preview (``operations.errors.refused_character``), the topics file."""
+    if field not in PLACED_FIELDS or text is None:
+        return None
+    from feedsvc.matching import QueryError
+
+    if (position := text.find(chr(int(char.removeprefix("U+"), 16)))) < 0:
+        return None  # not this text's character: named, not placed
+    return QueryError(
+        refusal_words(field, char), position, REMOVE_IT, code=refusal_code(char),
+        params={"field": field, "char": char},
+    )  # fmt: skip
+
+
+def refusal_message(field: str, char: str, text: str | None = None) -> str:
+    """The English refusal of ``char`` in ``field``: placed on it for a query
+    (:func:`placed_refusal`), else :func:`refusal_words` — the operations' ``message`` (the
+    CLI's line, the API's ``error``) and the topics file's problem."""
+    placed = placed_refusal(field, char, text)
+    return refusal_words(field, char) if placed is None else str(placed)
 
 
 def one_line(text: str) -> str:

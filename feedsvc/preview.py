@@ -139,7 +139,8 @@ class PreviewResult:
         """``3 of all 30000 published articles match``; ``at least 2000 of …`` when the count was
         cut at ``scan`` (it read as the number of matches where 3,000 matched)."""
         least = "" if self.exact else "at least "
-        return f"{least}{self.count} of {scope(self.scanned, self.indexed)} match"
+        verb = "matches" if self.count == 1 else "match"  # "1 of all 10 … match" was said
+        return f"{least}{self.count} of {scope(self.scanned, self.indexed)} {verb}"
 
     def english_window(self) -> str:
         """``topics preview``'s line on the backfill window, beside :meth:`english`."""

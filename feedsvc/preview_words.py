@@ -62,17 +62,18 @@ def warnings(t: Translator, result: PreviewResult) -> list[Warning]:
 def summary(t: Translator, result: PreviewResult) -> str:
     """How many published articles match, then how many of them a backfill puts in the feed
     (:mod:`feedsvc.backfill_window`): "15 of 355 match" alone read as what a save delivers,
-    which then added the 13 of the last 30 days."""
+    which then added the 13 of the last 30 days. Each sentence agrees with its count
+    (:meth:`~feedsvc.catalogue.Translator.counted`: "1 of them is")."""
     if result.indexed:
         key = "preview_count_all" if result.exact else "preview_count_min"
     else:
         key = "preview_count"
-    count = t(key, count=result.count, scanned=result.scanned, checked=result.checked)
+    count = t.counted(key, result.count, scanned=result.scanned, checked=result.checked)
     if result.count == 0:
         return count
-    window = t(
+    window = t.counted(
         "preview_in_window" if result.window_exact else "preview_in_window_min",
-        count=result.in_window,
+        result.in_window,
         days=result.window_days,
     )
     return f"{count} {window}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedsvc import limits
-from feedsvc.fieldtext import clean_topic, refusal_code
+from feedsvc.fieldtext import clean_topic, control_char, refusal_message
 from feedsvc.matching import QueryError, parse_topic
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
@@ -153,9 +153,8 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
     )
     # the admin's rule (feedsvc.fieldtext): title on one line, no control characters
     spec, refused = clean_topic(spec)
-    for name, char in refused:
-        what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
-        problems.append(f"{where}: {name} contains {what} ({char})")
+    for name, char in refused:  # a query's placed on the character, as `topics add` places it
+        problems.append(f"{where}: {refusal_message(name, char, texts[name])}")
     # every front end's limits (feedsvc.limits), counted on the text as it would be stored
     if texts["title"].strip() and limits.title_missing(spec.title):  # blank: named above
         problems.append(f"{where}: title shows nothing (only invisible characters such as "
@@ -195,8 +194,13 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     ]
     for slug in sorted({s for s in slugs if slugs.count(s) > 1}):
         problems.append(f"topic {slug}: slug appears more than once")
-    # a query over its limit was named above already; references to it still resolve
-    checked = [s for s in specs if s.query.strip() and not limits.too_long("query", s.query)]
+    # a query over its limit or with a refused character was named above already (as every
+    # other surface refuses it before parsing: a VT read as punctuation added a false second
+    # problem); references to it still resolve
+    checked = [
+        s for s in specs
+        if s.query.strip() and not limits.too_long("query", s.query) and not control_char(s.query)
+    ]  # fmt: skip
     problems += check_queries(checked, {s.slug: s.query for s in specs})
     if problems:
         raise TopicsFileError(path, problems)

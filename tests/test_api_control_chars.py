@@ -126,9 +126,18 @@ async def _refused(
         # the field in the message's words where it has them ("tiêu đề"), else as sent
         words = Translator(language)
         named = words(f"input.{field}") if words.has(f"input.{field}") else field
-        assert data["message"] == words(f"op.{code}", field=named, char=shown)
+        said = words(f"op.{code}", field=named, char=shown)
         what = "a lone surrogate" if code == "not_text" else "a control character"
-        assert data["error"] == f"{field} contains {what} ({shown})"
+        refusal = f"{field} contains {what} ({shown})"
+        if field == "query":  # placed on it, as a query's parse error (test_query_refusal_place)
+            column = data["column"]
+            assert column == data["position"] + 1, data
+            said = f"{words('at_position', position=column)}: {said}"
+            refusal = f"at character {column}: {refusal} (hint: remove it)"
+        else:
+            assert "position" not in data and "column" not in data, data
+        assert data["message"] == said
+        assert data["error"] == refusal
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), BODY_CASES,

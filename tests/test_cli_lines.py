@@ -92,7 +92,7 @@ def test_topics_and_subscriptions_list_one_row_each(service: Service, text: str)
     assert preview.exit_code == 0, preview.output
     assert (
         preview.output.splitlines()[0]
-        == f"1 of all 1 published articles match {cell(f'({text}) OR cầu')}"
+        == f"1 of all 1 published articles matches {cell(f'({text}) OR cầu')}"
     )
     assert "\\" in preview.output.splitlines()[0]
 

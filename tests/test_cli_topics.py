@@ -78,7 +78,7 @@ def test_import_export_roundtrip(run, tmp_path: Path) -> None:  # type: ignore[n
 @pytest.mark.parametrize(
     ("query", "scan", "first"),
     [
-        ('"công an"', "1", "at least 1 of all 3 published articles match"),
+        ('"công an"', "1", "at least 1 of all 3 published articles matches"),
         ('"công an"', "2", "at least 2 of all 3 published articles match"),
         ('"công an"', "3", "3 of all 3 published articles match"),
         ('"công an"', "2000", "3 of all 3 published articles match"),

@@ -49,7 +49,7 @@ def _match(*args: str, stdin: str = STDIN) -> Any:
 
 @pytest.mark.parametrize(
     ("query", "caret"),
-    [("a b OR c", True), ('"công an', True), ("(a OR b", True), ("a\nOR b OR", False),
+    [("a b OR c", True), ('"công an', True), ("(a OR b", True), ("a\nOR b OR", True),
      ("NOT", True), ("@topic", True)],
 )  # fmt: skip
 def test_an_invalid_query_is_a_feedsvc_error(query: str, caret: bool) -> None:

@@ -92,7 +92,10 @@ def test_save_topic_refuses_a_control_naming_the_field(db: Database, field: str,
         ops.save_topic(db, TopicSpec("kt", **values), "test")
     exc = caught.value
     assert (exc.kind, exc.code, exc.field) == ("invalid", "control_character", field)
-    assert exc.params == {"field": field, "char": f"U+{ord(char):04X}"}
+    assert exc.params == {"field": field, "char": f"U+{ord(char):04X}"} | (
+        {"query": values["query"]} if field == "query" else {}
+    )  # a query's refusal is placed in it (test_query_refusal_place)
+    assert exc.position == (len('"Kiến Thụy"') if field == "query" else None)
 
 
 def test_a_title_of_only_whitespace_is_required(db: Database) -> None:

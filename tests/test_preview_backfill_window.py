@@ -89,7 +89,7 @@ def test_admin_and_api_say_the_window_and_word_warnings_alike(
     ).json()
     in_window = preview(service.db, "an").in_window  # the fixture's own "công an" articles too
     assert in_window >= IN_WINDOW + 20
-    said = admin_t("preview_in_window", count=in_window, days=BACKFILL_DAYS)
+    said = admin_t.counted("preview_in_window", in_window, days=BACKFILL_DAYS)
     assert admin["in_backfill_window"] == in_window and admin["summary"].endswith(said), admin
     bearer = {"Authorization": f"Bearer {TOKEN}", "Accept-Language": language}
     api = client.post("/api/topics/preview", json={"query": "an"}, headers=bearer).json()

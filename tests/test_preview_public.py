@@ -31,9 +31,9 @@ def four_stored_one_public(w: World) -> None:
 @pytest.mark.parametrize(
     ("query", "said"),
     [
-        ('"Kiến Thụy"', "1 of all 1 published articles match"),  # through the search index
-        ("trộm", "1 of all 1 published articles match"),
-        ('"Kiến Thụy" OR ٣', "1 of the 1 latest published articles match"),  # newest scan
+        ('"Kiến Thụy"', "1 of all 1 published articles matches"),  # through the search index
+        ("trộm", "1 of all 1 published articles matches"),
+        ('"Kiến Thụy" OR ٣', "1 of the 1 latest published articles matches"),  # newest scan
         ('"bóng đá"', "0 of all 1 published articles match"),
     ],
 )

@@ -131,7 +131,7 @@ def test_the_cli_reads_a_pasted_reference_as_the_topic(run, tmp_path: Path) -> N
         assert created.exit_code == 0, created.output
         preview = run("topics", "preview", query, "--samples", "0")
         assert preview.exit_code == 0, preview.output
-        assert preview.output.startswith("1 of all 2 published articles match"), preview.output
+        assert preview.output.startswith("1 of all 2 published articles matches"), preview.output
     refused = run("topics", "remove", "an-ninh")
     assert refused.exit_code == 1
     assert refused.output == "feedsvc: an-ninh is used by zz-0, zz-1, zz-2; change those first\n"

@@ -109,6 +109,18 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in CATALOGUE
 
+    def counted(self, key: str, n: int, /, **params: object) -> str:
+        """``key.one`` or ``key.other`` by ``n``'s plural category in this language (CLDR's,
+        through Babel: English ``one`` for 1 alone; Vietnamese has no plural forms, its two
+        entries say the same), formatted with ``params`` (``count`` is ``n`` unless given,
+        e.g. grouped by :meth:`number`). The one way a sentence with a count agrees with it:
+        "1 of them are within the backfill window" / "1 alerts held" were said.
+        ``tests/test_catalogue_plurals.py`` checks every ``.one`` has its ``.other``."""
+        from babel import Locale
+
+        form = "one" if Locale.parse(self.language).plural_form(n) == "one" else "other"
+        return self(f"{key}.{form}", **({"count": n} | params))
+
     # -- times, durations, numbers -------------------------------------------------------
     def time(self, when: datetime | None) -> str:
         """``30/11/2026 09:48 +07:00`` (vi) / ``2026-11-30 09:48 +07:00`` (en); "—" for None."""
@@ -179,9 +191,9 @@ class Translator:
             progress = self("ingest.behind", lag=lag)
         elif state.backlog and state.eta_seconds:
             left = str(state.backlog) if digits else self.number(state.backlog)
-            progress = self(
-                "ingest.progress", backlog=left, eta=self.duration(state.eta_seconds),
-                time=self.time(state.position),
+            progress = self.counted(
+                "ingest.progress", state.backlog, backlog=left,
+                eta=self.duration(state.eta_seconds), time=self.time(state.position),
             )  # fmt: skip
         else:
             progress = self("ingest.position", time=self.time(state.position))

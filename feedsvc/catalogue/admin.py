@@ -77,15 +77,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Type a query: the preview updates as you type.",
     ),
     "preview_loading": ("Đang so khớp…", "Matching…"),
-    "preview_count": (
+    # each with its English plural forms (Translator.counted, by the count): "1 of all 10
+    # published articles match. 1 of them are within…" was said
+    "preview_count.one": (
+        "{count} trong {scanned} bài mới nhất đã đăng khớp truy vấn.",
+        "{count} of the {scanned} latest published articles matches.",
+    ),
+    "preview_count.other": (
         "{count} trong {scanned} bài mới nhất đã đăng khớp truy vấn.",
         "{count} of the {scanned} latest published articles match.",
     ),
-    "preview_count_all": (
+    "preview_count_all.one": (
+        "{count} trong tổng số {scanned} bài đã đăng khớp truy vấn.",
+        "{count} of all {scanned} published articles matches.",
+    ),
+    "preview_count_all.other": (
         "{count} trong tổng số {scanned} bài đã đăng khớp truy vấn.",
         "{count} of all {scanned} published articles match.",
     ),
-    "preview_count_min": (
+    "preview_count_min.one": (
+        "Ít nhất {count} trong tổng số {scanned} bài đã đăng khớp truy vấn "
+        "(đã kiểm tra {checked} bài ứng viên mới nhất).",
+        "At least {count} of all {scanned} published articles matches "
+        "(the newest {checked} candidates were checked).",
+    ),
+    "preview_count_min.other": (
         "Ít nhất {count} trong tổng số {scanned} bài đã đăng khớp truy vấn "
         "(đã kiểm tra {checked} bài ứng viên mới nhất).",
         "At least {count} of all {scanned} published articles match "
@@ -93,13 +109,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # after preview_count*: of those matches, the ones a backfill puts in the feed
     # (feedsvc.backfill_window): "15 of 355 match" was read as what a save delivers (13)
-    "preview_in_window": (
+    "preview_in_window.one": (
+        "Trong đó {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là các bài "
+        "được thêm vào nguồn tin khi lưu có chọn nạp bài.",
+        "{count} of them is within the backfill window ({days} days): those are added to the "
+        "feed on save when filling the feed is ticked.",
+    ),
+    "preview_in_window.other": (
         "Trong đó {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là các bài "
         "được thêm vào nguồn tin khi lưu có chọn nạp bài.",
         "{count} of them are within the backfill window ({days} days): those are added to the "
         "feed on save when filling the feed is ticked.",
     ),
-    "preview_in_window_min": (
+    "preview_in_window_min.one": (
+        "Trong đó ít nhất {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là "
+        "các bài được thêm vào nguồn tin khi lưu có chọn nạp bài.",
+        "At least {count} of them is within the backfill window ({days} days): those are "
+        "added to the feed on save when filling the feed is ticked.",
+    ),
+    "preview_in_window_min.other": (
         "Trong đó ít nhất {count} bài đăng trong {days} ngày gần đây (khoảng nạp bài): đó là "
         "các bài được thêm vào nguồn tin khi lưu có chọn nạp bài.",
         "At least {count} of them are within the backfill window ({days} days): those are "

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # the digest message and the alert buttons
-    "digest.heading": ("Tin tổng hợp · {count} tin", "Digest · {count} articles"),
+    # DigestWords: heading_one (a digest of 1 article), heading (any other count)
+    "digest.heading.one": ("Tin tổng hợp · {count} tin", "Digest · {count} article"),
+    "digest.heading.other": ("Tin tổng hợp · {count} tin", "Digest · {count} articles"),
     "digest.read_all": ("Đọc tất cả", "Read all"),
     "digest.continued": ("(tiếp)", "(continued)"),
     # after the first line of each part of a digest sent in several messages
@@ -120,7 +122,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
     # the admin's chat page (web/admin_chats.py; templates/chat.html)
     "chat_delivery": ("Cách nhận tin", "How alerts arrive"),
-    "chat_held": ("{count} tin đang chờ bản tổng hợp", "{count} alerts held for a digest"),
+    "chat_held.one": ("{count} tin đang chờ bản tổng hợp", "{count} alert held for a digest"),
+    "chat_held.other": ("{count} tin đang chờ bản tổng hợp", "{count} alerts held for a digest"),
     "chat_digest": ("Bản tin tổng hợp", "Digest"),
     # an empty box is off here (web/admin_chats.py); the API refuses "" and takes null for off
     "chat_digest_help": (

@@ -67,7 +67,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader.page": ("Trang {page}/{pages}", "Page {page} of {pages}"),
     "reader.prev": ("← Trang trước", "← Previous"),
     "reader.next": ("Trang sau →", "Next →"),
-    "reader.article_count": ("{count} bài", "{count} articles"),
+    "reader.article_count.one": ("{count} bài", "{count} article"),
+    "reader.article_count.other": ("{count} bài", "{count} articles"),
     "reader.no_articles": ("Chưa có bài nào.", "No articles yet."),
     # under a topic page's list, when the topic holds more than the page shows
     "reader.shown_newest": (

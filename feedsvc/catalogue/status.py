@@ -192,7 +192,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.catching_up": ("đang đọc bù{progress}", "catching up{progress}"),
     # {progress} while a batch works through the rows: how many are left and when it is done,
     # then the read position as a time (the "Source read up to" fact's)
-    "ingest.progress": (
+    "ingest.progress.one": (
+        ": còn {backlog} bài nguồn, xong sau khoảng {eta}; đã đọc nguồn đến {time}",
+        ": {backlog} source row left, done in about {eta}; source read up to {time}",
+    ),
+    "ingest.progress.other": (
         ": còn {backlog} bài nguồn, xong sau khoảng {eta}; đã đọc nguồn đến {time}",
         ": {backlog} source rows left, done in about {eta}; source read up to {time}",
     ),

@@ -378,11 +378,10 @@ def run_with_settings(
     try:
         return action(db, settings)
     except ops.OperationError as exc:
-        text = exc.params.get("query")
-        if exc.cause is not None and isinstance(text, str):  # with its caret, as `match` does
+        if (query := ops.query_error_of(exc)) is not None:  # with its caret, as `match` does
             from feedsvc.cli.query_caret import query_failed
 
-            query_failed(text, exc.cause)
+            query_failed(str(exc.params["query"]), query)
         invalid = exc.kind == "invalid" and exc.code not in NOT_THERE
         fail(exc.message, EXIT_USAGE if invalid else EXIT_FAILED)
 

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 def query_failed(text: str, exc: QueryError) -> NoReturn:
     """An invalid query (``match --query``, ``topics preview``): ``feedsvc: invalid query: …``
-    as every CLI error, then the query with a caret under the offending character (when it is
-    one line), exit 2."""
+    as every CLI error, then the query with a caret under the offending character, exit 2: a
+    query with line breaks too, shown on one line (:func:`caret_lines`). It was shown only
+    without an LF: a query with LF, CR LF or a blank line had no caret, one with CR or a tab
+    had one."""
     click.echo(f"feedsvc: invalid query: {exc}", err=True)
-    if exc.position is not None and "\n" not in text:
+    if exc.position is not None:
         shown, caret = caret_lines(text, exc.position)
         click.echo(f"  {shown}", err=True)
         click.echo(f"  {caret}", err=True)
@@ -32,17 +34,16 @@ def query_failed(text: str, exc: QueryError) -> NoReturn:
 def refuse_controls(text: str) -> None:
     """A query typed on the command line that holds a character no topic's query may hold
     (:func:`feedsvc.fieldtext.control_char`: VT, FF, NEL, a C0 or C1 control, a bidi override…)
-    refused as ``topics add``, the admin, the API and the topics file refuse it, named by its
-    code point at its place: ``match --query`` and ``topics preview`` read it as whitespace and
-    matched a query no topic can be saved with. Tab, CR and LF pass: whitespace."""
-    from feedsvc.fieldtext import control_char, refusal_code, refusal_words
-    from feedsvc.matching import QueryError
+    refused as ``topics add``, the admin, the API and the topics file refuse it, in their words
+    at its place (:func:`feedsvc.fieldtext.placed_refusal`): ``match --query`` and ``topics
+    preview`` read it as whitespace and matched a query no topic can be saved with. Tab, CR
+    and LF pass: whitespace."""
+    from feedsvc.fieldtext import control_char, placed_refusal
 
     if (char := control_char(text)) is None:
         return
-    position = text.index(chr(int(char[2:], 16)))
-    words = refusal_words("query", char)
-    query_failed(text, QueryError(words, position, "remove it", code=refusal_code(char)))
+    if (placed := placed_refusal("query", char, text)) is not None:
+        query_failed(text, placed)
 
 
 #: Characters of a query shown around an error's position (a terminal's line, less the indent).
@@ -53,7 +54,8 @@ def caret_lines(text: str, position: int, window: int = CARET_WINDOW) -> tuple[s
     """``(shown, caret)``: at most ``window`` characters of ``text`` around the 0-based
     ``position`` (``…`` where cut: a 10,000-character query printed whole, with a caret line of
     2,000 spaces, before) and a line with ``^`` under that character, counted in terminal
-    columns: a control character (a tab) shows as one space, a wide character (emoji, CJK:
+    columns: a line break, a tab or another control character shows as one space
+    (:func:`_shown`), a wide character (emoji, CJK:
     East Asian width W or F) takes two, a combining mark none."""
 
     from feedsvc.graphemes import cluster_at
@@ -72,14 +74,19 @@ def caret_lines(text: str, position: int, window: int = CARET_WINDOW) -> tuple[s
 
 
 def _shown(char: str) -> str:
-    """A query's character as the caret line shows it: a control or format character as a
-    space (a tab, a bidi override that would flip the line), but the joiners and variation
-    selectors that make an emoji sequence one sign (ZWJ, ZWNJ, U+FE0F) as they are."""
+    """A query's character as the caret line shows it, one character for one: a control or
+    format character (a bidi override that would flip the line) and every whitespace but the
+    space — LF, CR, tab, U+2028/9, which a terminal draws as a line break or a jump, no-break
+    and other spaces — as a space, so the line stays one line and the caret's column counts
+    each character once; the joiners and variation selectors that make an emoji sequence one
+    sign (ZWJ, ZWNJ, U+FE0F) as they are."""
     import unicodedata
 
-    if char in "\u200c\u200d" or not unicodedata.category(char).startswith("C"):
+    if char in "\u200c\u200d":
         return char
-    return " "
+    if char.isspace() or unicodedata.category(char).startswith(("C", "Z")):
+        return " "
+    return char
 
 
 def _columns(char: str) -> int:

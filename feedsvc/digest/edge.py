@@ -127,10 +127,11 @@ class DigestEdge:
         self.limit = limit
         self.buttons = buttons
         self.words = DigestWords(
-            self.t("digest.heading"),
+            self.t.counted("digest.heading", 2, count="{count}"),
             self.t("digest.read_all"),
             self.t("digest.continued"),
             self.t("digest.part"),
+            self.t.counted("digest.heading", 1, count="{count}"),
         )
 
     # -- in the claim transaction --------------------------------------------------------------

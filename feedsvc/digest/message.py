@@ -69,6 +69,9 @@ class DigestWords:
     read_all: str
     continued: str
     part: str = "({part}/{parts})"
+    #: the heading of a digest of exactly one article, in the language's form for 1 (English
+    #: "Digest · 1 article": "1 articles" was said); None: ``heading``
+    heading_one: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +239,8 @@ def _planned_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
 def _opening(words: DigestWords, part: int, count: int, number: str | None) -> _Line:
     """A part's first line: the heading on the first, ``continued`` on the others, then the
     part's ``number`` (``(2/3)``) if any."""
-    text = words.heading.format(count=count) if part == 1 else words.continued
+    heading = words.heading_one if count == 1 and words.heading_one else words.heading
+    text = heading.format(count=count) if part == 1 else words.continued
     if number is not None:
         text = f"{text} {number}"
     tag = "b" if part == 1 else "i"

@@ -20,6 +20,7 @@ from feedsvc.operations.deliveries import (
 )
 from feedsvc.operations.errors import (
     OperationError,
+    query_error_of,
     query_invalid,
     refuse_control,
     refused_character,
@@ -59,6 +60,7 @@ __all__ = [
     "list_deliveries",
     "page_deliveries",
     "page_start",
+    "query_error_of",
     "query_invalid",
     "refuse_control",
     "refused_character",

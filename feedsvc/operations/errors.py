@@ -4,7 +4,7 @@ CLI turns into exit codes, the API into HTTP statuses and the admin into catalog
 from __future__ import annotations
 
 from feedsvc.echoes import echoed
-from feedsvc.fieldtext import control_char, refusal_code, refusal_words
+from feedsvc.fieldtext import control_char, placed_refusal, refusal_code, refusal_message
 from feedsvc.limits import TooLong
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError
@@ -67,24 +67,46 @@ def query_invalid(exc: QueryError, text: str | None = None) -> OperationError:
 
 def refuse_control(field: str, text: str) -> None:
     """Raise ``invalid`` (``control_character`` or ``not_text``, naming ``field`` and the
-    character as ``U+0000``) when ``text`` holds a character :func:`feedsvc.fieldtext.control_char`
-    refuses. Every use case checks what it is given here before any SQL: a NUL made PostgreSQL
-    fail (500 in the admin, a traceback in the CLI) and a lone surrogate every backend."""
+    character as ``U+0000``, placed on it in a query: :func:`refused_character`) when ``text``
+    holds a character :func:`feedsvc.fieldtext.control_char` refuses. Every use case checks
+    what it is given here before any SQL: a NUL made PostgreSQL fail (500 in the admin, a
+    traceback in the CLI) and a lone surrogate every backend."""
     if (char := control_char(text)) is not None:
-        raise refused_character(field, char)
+        raise refused_character(field, char, text)
 
 
-def refused_character(field: str, char: str) -> OperationError:
+def refused_character(field: str, char: str, text: str | None = None) -> OperationError:
     """The one error for a refused character ``char`` (``U+0007``, as
     :func:`feedsvc.fieldtext.control_char` names it) in ``field``: ``control_character``, or
     ``not_text`` for a lone surrogate (:func:`feedsvc.fieldtext.refusal_code`); worded by the
-    catalogue's ``op.<code>``. Raised by :func:`refuse_control`, a topic's fields and the JSON
-    API's check of everything it is sent (:mod:`feedsvc.web.api_text`)."""
-    code = refusal_code(char)
+    catalogue's ``op.<code>``. ``text``: the field's text as sent; a query's refusal is placed
+    on the character there (:func:`feedsvc.fieldtext.placed_refusal`: ``position``, ``column``,
+    "at character 6: …", the CLI's caret, :func:`query_error_of`), as its parse errors are.
+    Raised by :func:`refuse_control`, a topic's fields and the JSON API's check of everything
+    it is sent (:mod:`feedsvc.web.api_text`)."""
+    placed = placed_refusal(field, char, text)
+    params: dict[str, object] = {"field": field, "char": char}
+    if placed is not None:
+        params["query"] = text  # the CLI's caret line shows it
     return OperationError(
-        "invalid", refusal_words(field, char), code=code,
-        params={"field": field, "char": char}, field=field,
+        "invalid", refusal_message(field, char, text), code=refusal_code(char), params=params,
+        field=field, position=None if placed is None else placed.position,
     )  # fmt: skip
+
+
+def query_error_of(exc: OperationError) -> QueryError | None:
+    """The query error ``exc`` is about, placed in the query as sent (``params["query"]``), for
+    the CLI's caret (``cli.query_caret.query_failed``): a parse error (``cause``), or a
+    refused character of a query (:func:`refused_character`); None for any other error."""
+    text = exc.params.get("query")
+    if not isinstance(text, str):
+        return None
+    if exc.cause is not None:
+        return exc.cause
+    char = exc.params.get("char")
+    if exc.field is None or not isinstance(char, str):
+        return None
+    return placed_refusal(exc.field, char, text)
 
 
 def too_long_error(over: TooLong) -> OperationError:

@@ -61,8 +61,9 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
     save checks the whole topic it writes: a title over the limit stored before there was one
     is served and matched as before, and may be disabled or removed, but not saved again."""
     cleaned, problems = clean_topic(spec)
-    if problems:
-        raise refused_character(*problems[0])
+    if problems:  # placed on the character in the query as sent, as a parse error is
+        field, char = problems[0]
+        raise refused_character(field, char, getattr(spec, field))
     if over := topic_too_long(cleaned.title, cleaned.description, cleaned.query):
         raise too_long_error(over[0])
     return cleaned

@@ -43,10 +43,11 @@ def preview_routes(admin: Admin) -> list[Route]:
         where the editor shows a query error and placed on the character. The preview matched
         it as if it could be saved (a bidi override pasted with a name: "7 articles match"),
         then Save refused it."""
-        position = shown_position(query, query.index(chr(int(char.removeprefix("U+"), 16))))
+        refused = refused_character("query", char, query)
+        position = shown_position(query, refused.position or 0)
         return JSONResponse(
             {
-                "error": t.operation_error(refused_character("query", char)),
+                "error": t.operation_error(refused),
                 "position": position,
                 "column": position + 1,
                 "label": t("preview_error"),

@@ -74,8 +74,8 @@ async def read_body(request: Request, model: type[Body]) -> Body:
             found = surrogate_in_json(raw, reading)
         else:  # an object key is an unknown field to the model: named as refused text
             found = key_in_json(reading)
-        if found is not None:
-            raise refused_character(*found) from None
+        if found is not None:  # placed in a query as _refuse_text places it
+            raise refused_character(*found, _text_of(reading.value, found[0])) from None
         raise InvalidInput(exc, model) from None
     _refuse_text(body)
     return body
@@ -126,9 +126,18 @@ def _stored_keys_checked(endpoint: Endpoint, params: Params) -> dict[str, object
 
 def _refuse_text(value: object) -> None:
     """422 ``control_character``/``not_text`` naming the first text of a request that holds a
-    refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
+    refused character (:mod:`feedsvc.web.api_text`), before any handler sees it; in a query
+    (a preview's, a topic's, a chat's own) placed on it, as ``topics add`` and the admin place
+    it (:func:`feedsvc.operations.refused_character`: ``position``, ``column``)."""
     if (found := first_refused(value)) is not None:
-        raise refused_character(*found)
+        field, char = found
+        raise refused_character(field, char, _text_of(value, field))
+
+
+def _text_of(value: object, field: str) -> str | None:
+    """The text of the top-level ``field`` of a body or a query string's values, else None."""
+    text = value.get(field) if isinstance(value, Mapping) else getattr(value, field, None)
+    return text if isinstance(text, str) else None
 
 
 def _not_utf8(name: str, shown: str) -> ApiError:
