@@ -118,6 +118,9 @@ class Endpoint:
     #: control in one is left to the use case (``lifecycle.editors``), which still finds a key
     #: stored before keys refused them
     stored_keys: tuple[str, ...] = ()
+    #: the answer is one resource with a ``version`` its writes take as ``If-Match``: sent as
+    #: its strong ``ETag`` too (:func:`etag_of`)
+    etag: bool = False
 
     @property
     def route_path(self) -> str:
@@ -187,7 +190,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             status, payload = await run_in_threadpool(endpoint.handler, service, call)
             if endpoint.wakes_dispatcher:
                 service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe
-            return JSONResponse(payload.model_dump(mode="json"), status_code=status)
+            headers = etag_of(payload) if endpoint.etag else None
+            return JSONResponse(payload.model_dump(mode="json"), status, headers)
         except ApiError as exc:
             status = exc.status
             words = api_words(service, request)
@@ -220,6 +224,16 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
 
     view.__name__ = endpoint.operation_id
     return Route(endpoint.route_path, view, methods=[endpoint.method])
+
+
+def etag_of(payload: BaseModel) -> dict[str, str] | None:
+    """``ETag: "<version>"`` for an answer that is one topic or one chat's options: the
+    ``version`` its body holds and its writes take as ``If-Match``
+    (:mod:`feedsvc.web.preconditions`), so a client (or an HTTP library) that keeps an
+    entity's tag needs no knowledge of the body. Strong: a version changes with every field
+    it covers. No ETag for a resource whose body has no version."""
+    version = getattr(payload, "version", None)
+    return {"ETag": f'"{version}"'} if isinstance(version, str) and version else None
 
 
 def _listed(keys: object) -> list[str] | None:
