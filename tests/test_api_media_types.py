@@ -72,6 +72,23 @@ def test_every_answer_that_is_one_topic_or_chat_has_its_etag(
     assert service is not None
 
 
+@pytest.mark.parametrize("template", ["{t}", "W/{t}", '"x", {t}', "*", 'W/"a,b", {t}'])
+def test_a_get_whose_if_none_match_lists_the_etag_is_304(
+    admin: tuple[Client, Service],  # noqa: F811
+    template: str,
+) -> None:
+    client, _ = admin
+    for path in ("/api/topics/d6", f"/api/chats/{CHAT}"):
+        tag = client.get(path, headers=AUTH).headers["etag"]
+        r = client.get(path, headers=AUTH | {"If-None-Match": template.format(t=tag)})
+        assert r.status_code == 304 and r.headers["etag"] == tag and not r.content, r.text
+    # another tag, or no list of tags (the version unquoted): the whole answer
+    topic = client.get("/api/topics/d6", headers=AUTH).headers["etag"]
+    for header in ('"x"', "W/x", topic.strip('"'), f"{topic}, W/"):
+        r = client.get("/api/topics/d6", headers=AUTH | {"If-None-Match": header})
+        assert r.status_code == 200 and r.json()["slug"] == "d6", header
+
+
 def test_the_openapi_document_names_the_etag_and_the_415(
     admin: tuple[Client, Service],  # noqa: F811
 ) -> None:
@@ -80,6 +97,7 @@ def test_the_openapi_document_names_the_etag_and_the_415(
     assert "ETag" in paths["/api/topics/{slug}"]["get"]["responses"]["200"]["headers"]
     assert "ETag" in paths["/api/chats/{chat_id}"]["patch"]["responses"]["200"]["headers"]
     assert "headers" not in paths["/api/topics/{slug}"]["delete"]["responses"]["200"]
+    assert "304" in paths["/api/topics/{slug}"]["get"]["responses"]
     for method in ("put", "post"):
         path = "/api/topics/{slug}" if method == "put" else "/api/topics"
         assert "415" in paths[path][method]["responses"], method

@@ -134,7 +134,9 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     names its field, in English, with the reason's ``code``. ``If-Match`` (the ``version`` a
     ``GET`` gave; :func:`feedsvc.web.preconditions.if_match`): written only what differs from
     that version, and 412 ``chat_changed_meanwhile`` when an option sent was changed since to
-    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule)."""
+    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule); a
+    list of versions is met when any one is, a ``version`` in the body is one more
+    (:func:`feedsvc.web.preconditions.with_body_version`)."""
     chat_id = call.int_param("chat_id")
     try:
         seen = if_match(call.headers, chat_versions.readable, "chat")

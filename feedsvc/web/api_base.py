@@ -33,6 +33,7 @@ from feedsvc.web.api_errors import ApiError
 from feedsvc.web.api_input import MAX_BODY, check_path, read_body, read_params
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
 from feedsvc.web.clients import request_client
+from feedsvc.web.preconditions import none_match
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -191,6 +192,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             if endpoint.wakes_dispatcher:
                 service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe
             headers = etag_of(payload) if endpoint.etag else None
+            if headers and endpoint.method == "GET" and none_match(call.headers, headers["ETag"]):
+                return Response(status_code=304, headers=headers)  # what the client holds
             return JSONResponse(payload.model_dump(mode="json"), status, headers)
         except ApiError as exc:
             status = exc.status
@@ -231,7 +234,8 @@ def etag_of(payload: BaseModel) -> dict[str, str] | None:
     ``version`` its body holds and its writes take as ``If-Match``
     (:mod:`feedsvc.web.preconditions`), so a client (or an HTTP library) that keeps an
     entity's tag needs no knowledge of the body. Strong: a version changes with every field
-    it covers. No ETag for a resource whose body has no version."""
+    it covers. No ETag for a resource whose body has no version. A ``GET`` whose
+    ``If-None-Match`` lists it is answered 304 (:func:`feedsvc.web.preconditions.none_match`)."""
     version = getattr(payload, "version", None)
     return {"ETag": f'"{version}"'} if isinstance(version, str) and version else None
 

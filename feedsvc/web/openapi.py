@@ -142,6 +142,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         for status, model in sorted(endpoint.responses.items())
     }
     if endpoint.etag:  # web.api_base.etag_of
+        if endpoint.method == "GET":
+            responses["304"] = {"description": "`If-None-Match` lists the current `ETag` (weak "
+                                "comparison) or is `*`: no body"}  # fmt: skip
         for answer in responses.values():
             answer["headers"] = {"ETag": {"schema": {"type": "string"},
                                           "description": '`"<version>"`, strong: the body\'s '

@@ -172,3 +172,17 @@ def first_met(
             first = first or exc
     assert first is not None  # a condition lists at least one version
     raise first
+
+
+def none_match(headers: Headers, etag: str) -> bool:
+    """Whether a ``GET``'s ``If-None-Match`` is not met by ``etag`` (its answer is then 304,
+    RFC 9110 §13.1.2): ``*``, or a listed tag equal to it by weak comparison (``W/`` aside),
+    read by the same tokenizer (:func:`entity_tags`); a field that is no list of entity tags
+    is ignored (the whole answer sent), as a feed's is."""
+    joined = list_field(headers.getlist("if-none-match"))
+    members = entity_tags(joined) if joined is not None else None
+    if not members:
+        return False
+    return ANY in members or any(
+        isinstance(m, EntityTag) and f'"{m.opaque}"' == etag for m in members
+    )
