@@ -7,8 +7,7 @@ admin, so an API client can never store a topic the shell would reject.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
 from feedsvc import preview_words
@@ -22,10 +21,11 @@ from feedsvc.preview import preview
 from feedsvc.slugs import typed_slug
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
-from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.store.topics import Topic
 from feedsvc.topic_versions import readable
 from feedsvc.topics_file import stays_deleted
-from feedsvc.web.api_base import ApiError, Call, Endpoint
+from feedsvc.web import api_topic_writes as writes
+from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
@@ -38,7 +38,6 @@ from feedsvc.web.api_models import (
     SampleOut,
     StatsOut,
     StatsParams,
-    TopicFields,
     TopicIn,
     TopicList,
     TopicOut,
@@ -46,15 +45,13 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
-from feedsvc.web.http_cache import request_list
-from feedsvc.web.preconditions import ANY, Condition, first_met, with_body_version
-from feedsvc.web.preconditions import if_match as read_if_match
+from feedsvc.web.api_topic_writes import if_match, if_none_match
+from feedsvc.web.preconditions import with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
 STATS_DAYS = 7
-T = TypeVar("T")
 
 
 def stats_out(stats: TopicStats) -> TopicStatsOut:
@@ -93,94 +90,6 @@ def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
     return 200, TopicList(topics=[topic_out(service, t, stats.get(t.slug)) for t in topics])
 
 
-def _save(
-    service: Service,
-    slug: str,
-    fields: TopicFields,
-    *,
-    create_only: bool,
-    if_match: Condition = None,
-    if_none_match: bool = False,
-) -> int:
-    """Save; ``create_only``: ``POST`` (an existing topic 409), ``if_none_match``: a ``PUT``
-    with ``If-None-Match: *``. ``if_match``: the versions any one of which the save may be
-    made over (:func:`feedsvc.web.preconditions.first_met`). A refusal that is its
-    ``If-Match`` or ``If-None-Match`` not met is 412 (RFC 9110 §13.1.1, §13.1.2), worded for
-    the API (``op.<code>.precondition``, :meth:`Translator.operation_error`)."""
-    # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
-    given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
-    spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
-    try:
-        outcome = first_met(
-            if_match,
-            lambda expected: ops.save_topic(
-                service.web_db, spec, "api", create_only=create_only or if_none_match,
-                update_only=if_match is not None, expected_version=expected,
-            ),
-            _stale,
-        )  # fmt: skip
-    except ops.OperationError as exc:
-        if if_match is not None and exc.code in IF_MATCH_NOT_MET:
-            raise _not_met(exc, "If-Match") from None
-        if if_none_match and exc.code == "topic_exists":
-            raise _not_met(exc, "If-None-Match") from None
-        raise
-    return 201 if outcome == "created" else 200
-
-
-def _stale(exc: Exception) -> bool:
-    """A write refused because the version it was made over is not the stored topic's: the
-    next version an ``If-Match`` lists may be (:func:`feedsvc.web.preconditions.first_met`)."""
-    return isinstance(exc, ops.OperationError) and exc.code == "topic_changed_meanwhile"
-
-
-#: The refusals of a save whose ``If-Match`` the stored topics do not meet: another version,
-#: a topic deleted since (the store recorded it), one that never was (no version matches).
-IF_MATCH_NOT_MET = ("topic_changed_meanwhile", "topic_deleted_meanwhile", "topic_not_found")
-
-
-def _not_met(exc: ops.OperationError, header: str) -> ops.OperationError:
-    """``exc`` as the 412 of ``header`` not met."""
-    exc.kind = "precondition"
-    if "nothing was saved" not in exc.message:
-        exc.message = f"{exc.message} ({header} not met); nothing was saved"
-    return exc
-
-
-def if_none_match(call: Call) -> bool:
-    """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
-    … PUT from inadvertently modifying an existing representation"), an existing topic 412
-    ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
-    conditional read; an empty one; ``*`` with a tag, on one line or two, as RFC 9110 §5.3
-    joins them: :func:`feedsvc.web.http_cache.request_list`) is 400
-    ``if_none_match_invalid``: ignored, it would save."""
-    members = request_list(call.headers, "if-none-match")
-    if members is None:
-        return False
-    if members != ["*"]:
-        raise ApiError(
-            400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
-            code="if_none_match_invalid", field="If-None-Match",
-        )  # fmt: skip
-    return True
-
-
-def _named_topic(service: Service, slug: str) -> str | None:
-    """The stored slug of the topic ``slug`` names as people type one (any case:
-    :mod:`feedsvc.slugs`), or None."""
-    try:
-        return ops.get_topic(service.web_db, slug).slug
-    except ops.OperationError:  # none, or a refused character: the save says which
-        return None
-
-
-def if_match(call: Call) -> Condition:
-    """A write's ``If-Match``: None (absent), ``*`` (the topic must exist), else the topic
-    versions it names (:attr:`TopicOut.version`); weak tags only 412, anything else 400
-    (:func:`feedsvc.web.preconditions.if_match`)."""
-    return read_if_match(call.headers, readable, "topic")
-
-
 def one_topic_out(service: Service, topic: Topic) -> TopicOut:
     """A topic as every answer that returns one gives it: with its figures (``stats``), as
     ``GET`` does (a ``POST``'s or ``PUT``'s answer had ``"stats": null``)."""
@@ -189,7 +98,7 @@ def one_topic_out(service: Service, topic: Topic) -> TopicOut:
 
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     body = call.body_as(TopicIn)
-    status = _save(service, body.slug, body, create_only=True)
+    status = writes.save(service, body.slug, body, create_only=True)
     service.topic_changed(typed_slug(body.slug))  # its feed URLs answer at once
     return status, one_topic_out(service, ops.get_topic(service.web_db, typed_slug(body.slug)))
 
@@ -233,31 +142,15 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
             field="slug",
         )
     create = if_none_match(call)
-    if create and (stored := _named_topic(service, slug)) is not None:  # `Kien-Thuy` too
-        raise _not_met(ops.topic_exists(stored), "If-None-Match")
+    if create and (stored := writes.named_topic(service, slug)) is not None:  # `Kien-Thuy` too
+        raise writes.not_met(ops.topic_exists(stored), "If-None-Match")
     # the body's "version" (a GET's body sent back) is a condition too
     condition = with_body_version(if_match(call), body.version, readable, "topic")
-    status = _save(service, slug, body, create_only=False, if_match=condition,
+    status = writes.save(service, slug, body, create_only=False, if_match=condition,
                    if_none_match=create)  # fmt: skip
     topic = ops.get_topic(service.web_db, slug)
     service.topic_changed(topic.slug)
     return status, one_topic_out(service, topic)
-
-
-def _conditional(call: Call, write: Callable[[str | None], T]) -> T:
-    """``write(expected)`` with the request's ``If-Match`` (:func:`if_match`: 400 when
-    unreadable, 412 for weak tags only; absent or ``*``: ``write(None)`` — the topic exists,
-    or the route's 404 says so first, RFC 9110 §13.2.1), tried over each version it lists; a
-    topic changed since all of them is 412 ``topic_changed_meanwhile`` (:func:`_not_met`), as
-    a ``PUT``'s: nothing changed."""
-    condition = if_match(call)
-    try:
-        return first_met(condition, write, _stale)
-    except ops.OperationError as exc:
-        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
-        if condition not in (None, ANY) and exc.code == "topic_changed_meanwhile":
-            raise _not_met(exc, "If-Match") from None
-        raise
 
 
 def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
@@ -267,7 +160,7 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     and the subscription added with the edit)."""
     topic = ops.get_topic(service.web_db, call.path["slug"])
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
-    deleted = _conditional(
+    deleted = writes.conditional(
         call,
         lambda expected: ops.delete_topic(
             service.web_db, topic.slug, with_subscriptions=True, expected_version=expected
@@ -289,7 +182,7 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]:
     """Enable or disable; with ``If-Match``, only the version named (412 otherwise)."""
-    slug = _conditional(
+    slug = writes.conditional(
         call,
         lambda expected: ops.set_topic_enabled(
             service.web_db, call.path["slug"], enabled, expected_version=expected
