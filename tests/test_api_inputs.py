@@ -224,7 +224,7 @@ CASES: list[tuple[str, str, Any, str, str, str]] = [
     # (when days was a float; whole days now, they are no integer either)
     *[("POST", "/api/topics/kt/backfill", b'{"days": %s}' % bad, "days",
        "days: phải là số nguyên", "days: must be an integer")
-      for bad in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e999")],
+      for bad in (b"1e400", b"-1e999")],  # NaN, Infinity: no JSON (test_api_media_types.py)
     ("POST", "/api/topics", [1, 2], "body",
      "body: phải là một đối tượng JSON", "body: must be a JSON object"),
     ("POST", "/api/topics", b'{"slug": ', "body",

@@ -25,8 +25,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # a topic's PUT and a chat's PATCH alike (web/preconditions.py)
     "api.if_match_invalid": (
-        'If-Match phải là một phiên bản như GET trả về (trường "version"), hoặc *.',
-        'If-Match must be one version as GET gives it (its "version"), or *.',
+        'If-Match phải là một hay nhiều phiên bản như GET trả về (trường "version", tức ETag), '
+        'mỗi phiên bản đặt trong ngoặc kép ("<version>"), hoặc *.',
+        'If-Match must be one or more versions as GET gives them (its "version", its ETag), '
+        'each quoted ("<version>"), or *.',
+    ),
+    "api.if_match_too_long": (
+        "If-Match liệt kê quá nhiều thẻ thực thể: tối đa {limit}.",
+        "If-Match lists too many entity tags: at most {limit}.",
+    ),
+    # a write body's "version" (a GET's body sent back) is an If-Match (web/preconditions.py)
+    "api.version_invalid": (
+        'version phải là phiên bản như GET trả về (trường "version"), hoặc null.',
+        'version must be the version as GET gives it (its "version"), or null.',
+    ),
+    "api.version_mismatch": (
+        "version trong nội dung không nằm trong các phiên bản If-Match liệt kê: chỉ gửi một "
+        "điều kiện.",
+        "The version in the body is not one If-Match lists: send one condition.",
     ),
     # weak tags only: valid, and never matching (RFC 9110 §13.1.1: a strong comparison), 412
     "api.if_match_weak": (
@@ -50,6 +66,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api.body_too_large": (
         "Nội dung gửi lên quá lớn (tối đa {limit} byte).",
         "Request body larger than {limit} bytes.",
+    ),
+    # a body that is not JSON text as sent (web/api_input.py check_media, json_constant)
+    "api.unsupported_media_type": (
+        "Không nhận Content-Type {given}: hãy gửi application/json (hoặc application/json; "
+        "charset=utf-8).",
+        "Content-Type {given} is not accepted: send application/json (or application/json; "
+        "charset=utf-8).",
+    ),
+    "api.unsupported_content_encoding": (
+        "Không nhận Content-Encoding {encoding}: hãy gửi nội dung JSON nguyên dạng, không nén.",
+        "Content-Encoding {encoding} is not accepted: send the JSON body as it is, uncompressed.",
+    ),
+    "api.json_not_a_number": (
+        "Nội dung không phải JSON hợp lệ: {token} ở dòng {line}, cột {column} không phải số "
+        "JSON (RFC 8259).",
+        "The body is not valid JSON: {token} at line {line}, column {column} is no JSON number "
+        "(RFC 8259).",
     ),
     "api.invalid_body": ("Dữ liệu gửi lên không hợp lệ: {details}", "Invalid request: {details}"),
     "api.repeated_param": (

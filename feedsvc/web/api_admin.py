@@ -37,7 +37,7 @@ from feedsvc.web.api_recipient_models import (
     SubscriptionOut,
     SubscriptionParams,
 )
-from feedsvc.web.preconditions import if_match
+from feedsvc.web.preconditions import first_met, if_match, with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -134,7 +134,9 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     names its field, in English, with the reason's ``code``. ``If-Match`` (the ``version`` a
     ``GET`` gave; :func:`feedsvc.web.preconditions.if_match`): written only what differs from
     that version, and 412 ``chat_changed_meanwhile`` when an option sent was changed since to
-    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule)."""
+    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule); a
+    list of versions is met when any one is, a ``version`` in the body is one more
+    (:func:`feedsvc.web.preconditions.with_body_version`)."""
     chat_id = call.int_param("chat_id")
     try:
         seen = if_match(call.headers, chat_versions.readable, "chat")
@@ -156,11 +158,16 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
             400, f"{exc.field}: {exc}", code=f"setting_{exc.code}", params=exc.params,
             field=exc.field,
         ) from None  # fmt: skip
+    # the body's "version" (a GET's body sent back) is a condition too
+    seen = with_body_version(seen, body.version, chat_versions.readable, "chat")
     try:
-        chat_options.apply(
-            service.web_db, chat_id, changes, service.settings.tz,
-            seen=None if seen in (None, "*") else seen,
-        )  # fmt: skip
+        first_met(
+            seen,
+            lambda version: chat_options.apply(
+                service.web_db, chat_id, changes, service.settings.tz, seen=version
+            ),
+            lambda exc: isinstance(exc, chat_options.ChatChangedMeanwhile),
+        )
     except chat_options.ChatNotFound:
         raise _unknown_chat(chat_id) from None
     except chat_options.ChatChangedMeanwhile as exc:
@@ -244,12 +251,13 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/api/chats/{chat_id}", get_chat, "A chat and how it gets its alerts",
         "subscriptions", {200: ChatOptionsOut}, errors=(404,), path_types={"chat_id": "integer"},
+        etag=True, description='Sent with `ETag: "<version>"` (strong), its `version`.',
     ),
     Endpoint(
         "PATCH", "/api/chats/{chat_id}", patch_chat,
         "Change how a chat gets its alerts (digest, quiet hours, silent)", "subscriptions",
         {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404, 412),
-        path_types={"chat_id": "integer"}, wakes_dispatcher=True,
+        path_types={"chat_id": "integer"}, wakes_dispatcher=True, etag=True,
         description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
         "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean; null is `off` (false), an "
         "empty text is refused (`setting_digest_empty`, `setting_quiet_format`). Times are "
@@ -260,7 +268,12 @@ ENDPOINTS = [
         '`If-Match` (optional): the `version` a GET gave, quoted; only the fields whose value '
         "differs from that version are written (sending back what GET read, with a change, "
         "changes only that), and a field also changed since to another value is 412 "
-        "`chat_changed_meanwhile`, nothing saved; `If-Match: *` checks nothing.",
+        "`chat_changed_meanwhile`, nothing saved; `If-Match: *` checks nothing. Several "
+        "strong tags (at most 16 tags in all, else 400 `if_match_too_long`): met when any "
+        "one is; weak tags only: 412 `if_match_weak`; a bare unquoted version or anything "
+        "else: 400 `if_match_invalid`. A `version` in the body (a GET's body sent back) is "
+        "the same condition as `If-Match`; with an `If-Match` not listing it, 400 "
+        "`version_mismatch`. The answer has the new `ETag`.",
     ),
     Endpoint(
         "GET", "/api/deliveries", list_deliveries, "The delivery log", "deliveries",

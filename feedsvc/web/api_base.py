@@ -33,6 +33,7 @@ from feedsvc.web.api_errors import ApiError
 from feedsvc.web.api_input import MAX_BODY, check_path, read_body, read_params
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
 from feedsvc.web.clients import request_client
+from feedsvc.web.preconditions import none_match
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class Endpoint:
     #: control in one is left to the use case (``lifecycle.editors``), which still finds a key
     #: stored before keys refused them
     stored_keys: tuple[str, ...] = ()
+    #: the answer is one resource with a ``version`` its writes take as ``If-Match``: sent as
+    #: its strong ``ETag`` too (:func:`etag_of`)
+    etag: bool = False
 
     @property
     def route_path(self) -> str:
@@ -187,7 +191,10 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             status, payload = await run_in_threadpool(endpoint.handler, service, call)
             if endpoint.wakes_dispatcher:
                 service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe
-            return JSONResponse(payload.model_dump(mode="json"), status_code=status)
+            headers = etag_of(payload) if endpoint.etag else None
+            if headers and endpoint.method == "GET" and none_match(call.headers, headers["ETag"]):
+                return Response(status_code=304, headers=headers)  # what the client holds
+            return JSONResponse(payload.model_dump(mode="json"), status, headers)
         except ApiError as exc:
             status = exc.status
             words = api_words(service, request)
@@ -220,6 +227,17 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
 
     view.__name__ = endpoint.operation_id
     return Route(endpoint.route_path, view, methods=[endpoint.method])
+
+
+def etag_of(payload: BaseModel) -> dict[str, str] | None:
+    """``ETag: "<version>"`` for an answer that is one topic or one chat's options: the
+    ``version`` its body holds and its writes take as ``If-Match``
+    (:mod:`feedsvc.web.preconditions`), so a client (or an HTTP library) that keeps an
+    entity's tag needs no knowledge of the body. Strong: a version changes with every field
+    it covers. No ETag for a resource whose body has no version. A ``GET`` whose
+    ``If-None-Match`` lists it is answered 304 (:func:`feedsvc.web.preconditions.none_match`)."""
+    version = getattr(payload, "version", None)
+    return {"ETag": f'"{version}"'} if isinstance(version, str) and version else None
 
 
 def _listed(keys: object) -> list[str] | None:

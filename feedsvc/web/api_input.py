@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from feedsvc.bidi import BIDI_CONTROLS
@@ -21,6 +22,7 @@ from feedsvc.operations import refused_character
 from feedsvc.web.api_errors import ApiError, InvalidInput
 from feedsvc.web.api_models import Body, Params
 from feedsvc.web.api_text import (
+    Reading,
     first_refused,
     first_refused_key,
     key_in_json,
@@ -62,11 +64,15 @@ async def read_body(request: Request, model: type[Body]) -> Body:
     if len(raw) > MAX_BODY:
         raise _too_large()
     raw = raw.removeprefix(_BOM)
+    if raw.strip():  # an empty body is nothing to read, whatever its headers say
+        check_media(request.headers)
     raw = raw if raw.strip() else b"{}"
     try:
         reading = read_json(raw)
     except DuplicateKey as exc:
         raise _duplicate(exc) from None
+    if (constant := json_constant(raw, reading)) is not None:
+        raise constant
     try:
         body = model.model_validate_json(raw)
     except ValidationError as exc:
@@ -79,6 +85,83 @@ async def read_body(request: Request, model: type[Body]) -> Body:
         raise InvalidInput(exc, model) from None
     _refuse_text(body)
     return body
+
+
+def check_media(headers: Headers) -> None:
+    """415 for a body that is not JSON text as sent: a ``Content-Encoding`` (gzip: it was "not
+    valid JSON", as if the client's JSON were wrong), a ``Content-Type`` other than
+    ``application/json``, whose only parameter may be ``charset=utf-8`` (RFC 8259 §8.1: JSON
+    is UTF-8; a ``text/plain``, form or ``charset=latin-1`` body created topics, read as
+    UTF-8 JSON whatever it said it was). No ``Content-Type`` is read as JSON, as before: a
+    script that never set one keeps working (``curl -d`` does set one, form-urlencoded, and
+    is refused with what to send)."""
+    encodings = [e for e in _members(headers.getlist("content-encoding")) if e != "identity"]
+    if encodings:
+        shown = _shown(", ".join(encodings))
+        raise ApiError(
+            415, f"Content-Encoding {shown} is not accepted: send the JSON body as it is",
+            code="unsupported_content_encoding", params={"encoding": shown},
+            field="Content-Encoding",
+        )  # fmt: skip
+    given = headers.get("content-type")
+    if given is not None and not _json_media(given):
+        shown = _shown(given)
+        raise ApiError(
+            415, f"Content-Type {shown} is not accepted: send application/json "
+            "(or application/json; charset=utf-8)",
+            code="unsupported_media_type", params={"given": shown}, field="Content-Type",
+        )  # fmt: skip
+
+
+def _members(lines: list[str]) -> list[str]:
+    return [m.strip().lower() for line in lines for m in line.split(",") if m.strip()]
+
+
+def _shown(value: str) -> str:
+    """A header's value as an answer quotes it: escaped (:func:`feedsvc.echoes.echoed`), at
+    most 100 characters."""
+    return echoed(value.strip())[:100]
+
+
+def _json_media(value: str) -> bool:
+    """``application/json`` (any case), with at most a ``charset`` parameter of ``utf-8``
+    (quoted or not, any case)."""
+    kind, *params = (part.strip() for part in value.split(";"))
+    if kind.lower() != "application/json":
+        return False
+    for param in params:
+        name, _, setting = param.partition("=")
+        if name.strip().lower() != "charset" or setting.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
+
+
+#: ``NaN``, ``Infinity``, ``-Infinity`` outside a JSON string (strings skipped whole).
+_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:NaN|Infinity))')
+
+
+def json_constant(raw: bytes, reading: Reading) -> ApiError | None:
+    """400 ``json_not_a_number`` naming the line and column of the first ``NaN``,
+    ``Infinity`` or ``-Infinity`` of a body Python's reader took (``reading``): no JSON
+    number (RFC 8259 §6), which Python's and Pydantic's readers accept, so a read-only field
+    holding one (a ``PUT``'s ``stats``) was a 200. None when there is none."""
+    if not reading.ok or not (b"NaN" in raw or b"Infinity" in raw):
+        return None
+    text = raw.decode("utf-8", "replace")
+    for found in _CONSTANT.finditer(text):
+        if found.group(1) is None:
+            continue
+        at = found.start(1)
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        token = found.group(1)
+        return ApiError(
+            400, f"body: not valid JSON: {token} at line {line} column {column} is no JSON "
+            "number (RFC 8259)",
+            code="json_not_a_number", params={"token": token, "line": line, "column": column},
+            field="body",
+        )  # fmt: skip
+    return None
 
 
 def _duplicate(exc: DuplicateKey) -> ApiError:

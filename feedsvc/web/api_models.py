@@ -152,7 +152,9 @@ class TopicPut(TopicFields):
     """``PUT /api/topics/{slug}``'s body: the fields, and besides them what ``GET`` returns,
     read-only and ignored, so a client can send back what it read with its changes (a ``PUT``
     of a ``GET``'s body was a 400 for "extra inputs"); a ``slug`` given must name the path's
-    topic (in any case), a topic is never renamed by a ``PUT``."""
+    topic (in any case), a topic is never renamed by a ``PUT``; a ``version`` given is a
+    condition, as ``If-Match`` (:func:`feedsvc.web.preconditions.with_body_version`): ignored,
+    it let a client believe it saved conditionally."""
 
     READ_ONLY: ClassVar[frozenset[str]] = frozenset(
         {"origin", "updated_at", "version", "feeds", "stats"}
@@ -162,7 +164,9 @@ class TopicPut(TopicFields):
     origin: str | None = Field(None, description="read-only, ignored")
     updated_at: datetime | None = Field(None, description="read-only, ignored")
     version: str | None = Field(
-        None, description='read-only, ignored: a precondition is `If-Match: "<version>"`'
+        None,
+        description="the version last read (a GET's body sent back): the same condition as "
+        '`If-Match: "<version>"` (412 when the topic changed since); null or absent: none',
     )
     feeds: dict[str, str] | None = Field(None, description="read-only, ignored")
     stats: dict[str, Any] | None = Field(None, description="read-only, ignored")

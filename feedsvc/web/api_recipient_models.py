@@ -80,9 +80,9 @@ class ChatOptionsIn(Body):
     (:attr:`READ_ONLY`: ignored, and never judged as text — a Telegram chat's title is the
     chat's own and may hold a bidi control), so a client can send back what it read with its
     changes, as ``PUT /api/topics/{slug}`` takes a ``GET``'s body: it was a 400 "extra inputs"
-    for ``chat_id``, ``type``, ``title`` and ``held`` (``version`` too: a precondition is
-    ``If-Match``). A ``chat_id`` given must be the path's
-    (``api_admin.patch_chat``)."""
+    for ``chat_id``, ``type``, ``title`` and ``held``. A ``version`` given is a condition, as
+    ``If-Match`` (:func:`feedsvc.web.preconditions.with_body_version`). A ``chat_id`` given
+    must be the path's (``api_admin.patch_chat``)."""
 
     READ_ONLY: ClassVar[frozenset[str]] = frozenset({"chat_id", "type", "title", "held", "version"})
 
@@ -100,7 +100,9 @@ class ChatOptionsIn(Body):
     title: str | None = Field(None, description="read-only, ignored")
     held: int | None = Field(None, description="read-only, ignored")
     version: str | None = Field(
-        None, description='read-only, ignored: a precondition is `If-Match: "<version>"`'
+        None,
+        description="the version last read (a GET's body sent back): the same condition as "
+        '`If-Match: "<version>"`; null or absent: none',
     )
 
     def nulls_off(self) -> tuple[str | None, str | None, bool | None]:

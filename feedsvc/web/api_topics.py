@@ -7,8 +7,7 @@ admin, so an API client can never store a topic the shell would reject.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
 from feedsvc import preview_words
@@ -22,10 +21,11 @@ from feedsvc.preview import preview
 from feedsvc.slugs import typed_slug
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
-from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.store.topics import Topic
 from feedsvc.topic_versions import readable
 from feedsvc.topics_file import stays_deleted
-from feedsvc.web.api_base import ApiError, Call, Endpoint
+from feedsvc.web import api_topic_writes as writes
+from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
@@ -38,7 +38,6 @@ from feedsvc.web.api_models import (
     SampleOut,
     StatsOut,
     StatsParams,
-    TopicFields,
     TopicIn,
     TopicList,
     TopicOut,
@@ -46,14 +45,13 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
-from feedsvc.web.http_cache import request_list
-from feedsvc.web.preconditions import if_match as read_if_match
+from feedsvc.web.api_topic_writes import if_match, if_none_match
+from feedsvc.web.preconditions import with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
 STATS_DAYS = 7
-T = TypeVar("T")
 
 
 def stats_out(stats: TopicStats) -> TopicStatsOut:
@@ -92,94 +90,21 @@ def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
     return 200, TopicList(topics=[topic_out(service, t, stats.get(t.slug)) for t in topics])
 
 
-def _save(
-    service: Service,
-    slug: str,
-    fields: TopicFields,
-    *,
-    create_only: bool,
-    if_match: str | None = None,
-    if_none_match: bool = False,
-) -> int:
-    """Save; ``create_only``: ``POST`` (an existing topic 409), ``if_none_match``: a ``PUT``
-    with ``If-None-Match: *``. A refusal that is its ``If-Match`` or ``If-None-Match`` not met
-    is 412 (RFC 9110 §13.1.1, §13.1.2), worded for the API (``op.<code>.precondition``,
-    :meth:`Translator.operation_error`)."""
-    # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
-    given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
-    spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
-    expected = None if if_match in (None, "*") else if_match
-    try:
-        outcome = ops.save_topic(
-            service.web_db, spec, "api", create_only=create_only or if_none_match,
-            update_only=if_match is not None, expected_version=expected,
-        )  # fmt: skip
-    except ops.OperationError as exc:
-        if if_match is not None and exc.code in IF_MATCH_NOT_MET:
-            raise _not_met(exc, "If-Match") from None
-        if if_none_match and exc.code == "topic_exists":
-            raise _not_met(exc, "If-None-Match") from None
-        raise
-    return 201 if outcome == "created" else 200
-
-
-#: The refusals of a save whose ``If-Match`` the stored topics do not meet: another version,
-#: a topic deleted since (the store recorded it), one that never was (no version matches).
-IF_MATCH_NOT_MET = ("topic_changed_meanwhile", "topic_deleted_meanwhile", "topic_not_found")
-
-
-def _not_met(exc: ops.OperationError, header: str) -> ops.OperationError:
-    """``exc`` as the 412 of ``header`` not met."""
-    exc.kind = "precondition"
-    if "nothing was saved" not in exc.message:
-        exc.message = f"{exc.message} ({header} not met); nothing was saved"
-    return exc
-
-
-def if_none_match(call: Call) -> bool:
-    """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
-    … PUT from inadvertently modifying an existing representation"), an existing topic 412
-    ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
-    conditional read; an empty one; ``*`` with a tag, on one line or two, as RFC 9110 §5.3
-    joins them: :func:`feedsvc.web.http_cache.request_list`) is 400
-    ``if_none_match_invalid``: ignored, it would save."""
-    members = request_list(call.headers, "if-none-match")
-    if members is None:
-        return False
-    if members != ["*"]:
-        raise ApiError(
-            400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
-            code="if_none_match_invalid", field="If-None-Match",
-        )  # fmt: skip
-    return True
-
-
-def _named_topic(service: Service, slug: str) -> str | None:
-    """The stored slug of the topic ``slug`` names as people type one (any case:
-    :mod:`feedsvc.slugs`), or None."""
-    try:
-        return ops.get_topic(service.web_db, slug).slug
-    except ops.OperationError:  # none, or a refused character: the save says which
-        return None
-
-
-def if_match(call: Call) -> str | None:
-    """A ``PUT``'s ``If-Match``: None (absent), ``*`` (the topic must exist), else the one
-    topic version it names (:attr:`TopicOut.version`); weak tags only 412, anything else 400
-    (:func:`feedsvc.web.preconditions.if_match`)."""
-    return read_if_match(call.headers, readable, "topic")
+def one_topic_out(service: Service, topic: Topic) -> TopicOut:
+    """A topic as every answer that returns one gives it: with its figures (``stats``), as
+    ``GET`` does (a ``POST``'s or ``PUT``'s answer had ``"stats": null``)."""
+    return topic_out(service, topic, _stats(service).get(topic.slug))
 
 
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     body = call.body_as(TopicIn)
-    status = _save(service, body.slug, body, create_only=True)
+    status = writes.save(service, body.slug, body, create_only=True)
     service.topic_changed(typed_slug(body.slug))  # its feed URLs answer at once
-    return status, topic_out(service, ops.get_topic(service.web_db, typed_slug(body.slug)))
+    return status, one_topic_out(service, ops.get_topic(service.web_db, typed_slug(body.slug)))
 
 
 def get_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    topic = ops.get_topic(service.web_db, call.path["slug"])
-    return 200, topic_out(service, topic, _stats(service).get(topic.slug))
+    return 200, one_topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
 
 
 def stats(service: Service, call: Call) -> tuple[int, StatsOut]:
@@ -217,35 +142,15 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
             field="slug",
         )
     create = if_none_match(call)
-    if create and (stored := _named_topic(service, slug)) is not None:  # `Kien-Thuy` too
-        raise _not_met(ops.topic_exists(stored), "If-None-Match")
-    status = _save(
-        service, slug, body, create_only=False, if_match=if_match(call), if_none_match=create
-    )
+    if create and (stored := writes.named_topic(service, slug)) is not None:  # `Kien-Thuy` too
+        raise writes.not_met(ops.topic_exists(stored), "If-None-Match")
+    # the body's "version" (a GET's body sent back) is a condition too
+    condition = with_body_version(if_match(call), body.version, readable, "topic")
+    status = writes.save(service, slug, body, create_only=False, if_match=condition,
+                   if_none_match=create)  # fmt: skip
     topic = ops.get_topic(service.web_db, slug)
     service.topic_changed(topic.slug)
-    return status, topic_out(service, topic)
-
-
-def _expected(call: Call) -> str | None:
-    """The version a delete, enable or disable is made against: its ``If-Match``
-    (:func:`if_match`: 400 when unreadable, 412 for weak tags only), None when absent or ``*``
-    — the topic exists, or the route's 404 says so first (RFC 9110 §13.2.1)."""
-    tag = if_match(call)
-    return None if tag in (None, "*") else tag
-
-
-def _conditional(call: Call, write: Callable[[str | None], T]) -> T:
-    """``write(expected)`` with the request's ``If-Match``; a topic changed since that version
-    is 412 ``topic_changed_meanwhile`` (:func:`_not_met`), as a ``PUT``'s: nothing changed."""
-    expected = _expected(call)
-    try:
-        return write(expected)
-    except ops.OperationError as exc:
-        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
-        if expected is not None and exc.code == "topic_changed_meanwhile":
-            raise _not_met(exc, "If-Match") from None
-        raise
+    return status, one_topic_out(service, topic)
 
 
 def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
@@ -255,7 +160,7 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     and the subscription added with the edit)."""
     topic = ops.get_topic(service.web_db, call.path["slug"])
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
-    deleted = _conditional(
+    deleted = writes.conditional(
         call,
         lambda expected: ops.delete_topic(
             service.web_db, topic.slug, with_subscriptions=True, expected_version=expected
@@ -277,14 +182,14 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]:
     """Enable or disable; with ``If-Match``, only the version named (412 otherwise)."""
-    slug = _conditional(
+    slug = writes.conditional(
         call,
         lambda expected: ops.set_topic_enabled(
             service.web_db, call.path["slug"], enabled, expected_version=expected
         ),
     )
     service.topic_changed(slug)
-    return 200, topic_out(service, ops.get_topic(service.web_db, slug))
+    return 200, one_topic_out(service, ops.get_topic(service.web_db, slug))
 
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
@@ -353,11 +258,18 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     )  # fmt: skip
 
 
+#: How every topic write reads its ``If-Match`` (:mod:`feedsvc.web.preconditions`).
+IF_MATCH_RULE = (
+    ' Several strong tags (`"v1", "v2"`, or on several lines; at most 16 tags in all, '
+    "else 400 `if_match_too_long`): met when any one is. Weak tags only: 412 "
+    "`if_match_weak`; a bare unquoted version or anything else: 400 `if_match_invalid`."
+)
 SWITCH_IF_MATCH = (
-    "`If-Match` (optional): the topic's `version` as last read, quoted; the switch happens "
-    "only while the stored topic is still that version (or differs only by being already "
-    "switched so), else 412 `topic_changed_meanwhile`, nothing changed; weak tags only: 412 "
-    "`if_match_weak`; anything else 400 `if_match_invalid`."
+    "`If-Match` (optional): the topic's `version` (its `ETag`) as last read, quoted; the "
+    "switch happens only while the stored topic is still that version (or differs only by "
+    "being already switched so), else 412 `topic_changed_meanwhile`, nothing changed."
+    + IF_MATCH_RULE
+    + " The answer has the topic's new `ETag`."
 )
 
 ENDPOINTS = [
@@ -375,8 +287,9 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST", "/api/topics", create_topic, "Create a topic", "topics", {201: TopicOut},
-        body=TopicIn, errors=(409, 422),
-        description="The query is parsed first: an invalid one is a 422 with its position.",
+        body=TopicIn, errors=(409, 422), etag=True,
+        description="The query is parsed first: an invalid one is a 422 with its position. "
+        "The answer is the topic as GET gives it (with `stats`) and its `ETag`.",
     ),
     Endpoint(
         "POST", "/api/topics/preview", preview_topic, "Preview a query", "topics",
@@ -385,16 +298,22 @@ ENDPOINTS = [
         "articles, with warnings for over-broad terms. Nothing is saved.",
     ),
     Endpoint("GET", "/api/topics/{slug}", get_topic, "Get a topic", "topics", {200: TopicOut},
-             errors=(404,)),
+             errors=(404,), etag=True,
+             description='Sent with `ETag: "<version>"` (strong): its `version`, which the '
+             "topic's writes take as `If-Match`."),
     Endpoint(
         "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
-        {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422),
-        description="`If-Match` (optional): the topic's `version` as last read, quoted; the "
+        {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422), etag=True,
+        description="`If-Match` (optional): the topic's `version` (its `ETag`) as last read, "
+        "quoted; the "
         "save happens only while the stored topic is still that version, else 412 "
         "`topic_changed_meanwhile` (nothing saved; a topic deleted since: "
         "`topic_deleted_meanwhile`; no such topic: `topic_not_found`). `If-Match: *` updates "
         "only an existing topic. `If-None-Match: *` creates only a new one: an existing topic "
-        "is 412 `topic_exists`.",
+        "is 412 `topic_exists`." + IF_MATCH_RULE + " A `version` in the body (a GET's body "
+        "sent back) is the same condition as `If-Match: \"<version>\"`; with an `If-Match` "
+        "not listing it, 400 `version_mismatch`. The answer is the topic as GET gives it "
+        "(with `stats`) and its new `ETag`.",
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
@@ -407,14 +326,13 @@ ENDPOINTS = [
         "unchanged (`kept_deleted`, worded with how to bring it back in "
         "`kept_deleted_message`). `If-Match` (optional): the topic's `version` as last read, "
         "quoted; the topic is deleted only while it is still that version, else 412 "
-        "`topic_changed_meanwhile` (nothing deleted); weak tags only: 412 `if_match_weak`; "
-        "anything else 400 `if_match_invalid`. The version covers the topic's fields, not its "
-        "subscriptions.",
+        "`topic_changed_meanwhile` (nothing deleted)." + IF_MATCH_RULE + " The version "
+        "covers the topic's fields, not its subscriptions.",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
-             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH),
+             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH, etag=True),
     Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
-             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH),
+             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH, etag=True),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},

@@ -21,7 +21,11 @@ from feedsvc.web.api_models import ErrorOut
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
-    400: "Malformed JSON, wrong types or unknown fields",
+    400: "Malformed JSON (`NaN`, `Infinity` and `-Infinity` too: no JSON numbers, RFC 8259; "
+    "`json_not_a_number` with its line and column), wrong types or unknown fields; an "
+    "`If-Match` that is no list of quoted entity tags naming versions (`if_match_invalid`; "
+    "over 16 tags `if_match_too_long`); a body `version` unreadable (`version_invalid`) or "
+    "not among `If-Match`'s (`version_mismatch`)",
     401: "Missing or wrong Bearer token",
     404: "Not found",
     409: "Conflict with the current state",
@@ -31,6 +35,9 @@ ERROR_TEXT = {
     'entity tags only (`W/"…"`), which never match (`if_match_weak`, RFC 9110 §13.1.1); '
     "`If-None-Match: *` not met: the topic exists (`topic_exists`); nothing was saved",
     413: "Request body too large",
+    415: "A body that is not JSON text as sent: `Content-Type` other than `application/json` "
+    "(optionally `; charset=utf-8`; none at all is read as JSON), `unsupported_media_type`; "
+    "a `Content-Encoding` (gzip…), `unsupported_content_encoding`",
     429: "Too many wrong admin tokens from this client address (the admin login form's limit, "
     "one budget with it: 5 failures a minute); `token_limited`, even with the right token, "
     "until `Retry-After` seconds have passed",
@@ -134,13 +141,21 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         str(status): {"description": model.__doc__ or "OK", "content": _json(_ref(model))}
         for status, model in sorted(endpoint.responses.items())
     }
+    if endpoint.etag:  # web.api_base.etag_of
+        if endpoint.method == "GET":
+            responses["304"] = {"description": "`If-None-Match` lists the current `ETag` (weak "
+                                "comparison) or is `*`: no body"}  # fmt: skip
+        for answer in responses.values():
+            answer["headers"] = {"ETag": {"schema": {"type": "string"},
+                                          "description": '`"<version>"`, strong: the body\'s '
+                                          "`version`, which `If-Match` takes"}}  # fmt: skip
     errors = {400, 401, 429, 503, *endpoint.errors}
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
     if endpoint.path_params or endpoint.params is not None or endpoint.body is not None:
         errors.add(422)  # bytes not UTF-8 (web.paths), a key holding a control char or repeated
     if endpoint.body is not None:
-        errors.add(413)
+        errors.update((413, 415))  # web.api_input.read_body
     for status in sorted(errors):
         responses[str(status)] = {
             "description": ERROR_TEXT[status],

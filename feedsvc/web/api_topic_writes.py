@@ -1,0 +1,129 @@
+"""A topic write's preconditions, as the JSON API reads them: ``If-Match``
+(:func:`if_match`, :mod:`feedsvc.web.preconditions`: any of the versions listed, each tried
+in turn by :func:`feedsvc.web.preconditions.first_met`) and a ``PUT``'s ``If-None-Match: *``
+(:func:`if_none_match`); a refusal that is one of them not met is 412 (:func:`not_met`).
+Apart from :mod:`feedsvc.web.api_topics`, the routes, for its size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from feedsvc import operations as ops
+from feedsvc.slugs import typed_slug
+from feedsvc.store.topics import TopicSpec
+from feedsvc.topic_versions import readable
+from feedsvc.web.api_base import ApiError, Call
+from feedsvc.web.api_models import TopicFields
+from feedsvc.web.http_cache import request_list
+from feedsvc.web.preconditions import ANY, Condition, first_met
+from feedsvc.web.preconditions import if_match as read_if_match
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+T = TypeVar("T")
+
+
+def save(
+    service: Service,
+    slug: str,
+    fields: TopicFields,
+    *,
+    create_only: bool,
+    if_match: Condition = None,
+    if_none_match: bool = False,
+) -> int:
+    """Save; ``create_only``: ``POST`` (an existing topic 409), ``if_none_match``: a ``PUT``
+    with ``If-None-Match: *``. ``if_match``: the versions any one of which the save may be
+    made over (:func:`feedsvc.web.preconditions.first_met`). A refusal that is its
+    ``If-Match`` or ``If-None-Match`` not met is 412 (RFC 9110 §13.1.1, §13.1.2), worded for
+    the API (``op.<code>.precondition``, :meth:`Translator.operation_error`)."""
+    # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
+    given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
+    spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
+    try:
+        outcome = first_met(
+            if_match,
+            lambda expected: ops.save_topic(
+                service.web_db, spec, "api", create_only=create_only or if_none_match,
+                update_only=if_match is not None, expected_version=expected,
+            ),
+            stale,
+        )  # fmt: skip
+    except ops.OperationError as exc:
+        if if_match is not None and exc.code in IF_MATCH_NOT_MET:
+            raise not_met(exc, "If-Match") from None
+        if if_none_match and exc.code == "topic_exists":
+            raise not_met(exc, "If-None-Match") from None
+        raise
+    return 201 if outcome == "created" else 200
+
+
+def stale(exc: Exception) -> bool:
+    """A write refused because the version it was made over is not the stored topic's: the
+    next version an ``If-Match`` lists may be (:func:`feedsvc.web.preconditions.first_met`)."""
+    return isinstance(exc, ops.OperationError) and exc.code == "topic_changed_meanwhile"
+
+
+#: The refusals of a save whose ``If-Match`` the stored topics do not meet: another version,
+#: a topic deleted since (the store recorded it), one that never was (no version matches).
+IF_MATCH_NOT_MET = ("topic_changed_meanwhile", "topic_deleted_meanwhile", "topic_not_found")
+
+
+def not_met(exc: ops.OperationError, header: str) -> ops.OperationError:
+    """``exc`` as the 412 of ``header`` not met."""
+    exc.kind = "precondition"
+    if "nothing was saved" not in exc.message:
+        exc.message = f"{exc.message} ({header} not met); nothing was saved"
+    return exc
+
+
+def if_none_match(call: Call) -> bool:
+    """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
+    … PUT from inadvertently modifying an existing representation"), an existing topic 412
+    ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
+    conditional read; an empty one; ``*`` with a tag, on one line or two, as RFC 9110 §5.3
+    joins them: :func:`feedsvc.web.http_cache.request_list`) is 400
+    ``if_none_match_invalid``: ignored, it would save."""
+    members = request_list(call.headers, "if-none-match")
+    if members is None:
+        return False
+    if members != ["*"]:
+        raise ApiError(
+            400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
+            code="if_none_match_invalid", field="If-None-Match",
+        )  # fmt: skip
+    return True
+
+
+def named_topic(service: Service, slug: str) -> str | None:
+    """The stored slug of the topic ``slug`` names as people type one (any case:
+    :mod:`feedsvc.slugs`), or None."""
+    try:
+        return ops.get_topic(service.web_db, slug).slug
+    except ops.OperationError:  # none, or a refused character: the save says which
+        return None
+
+
+def if_match(call: Call) -> Condition:
+    """A write's ``If-Match``: None (absent), ``*`` (the topic must exist), else the topic
+    versions it names (:attr:`TopicOut.version`); weak tags only 412, anything else 400
+    (:func:`feedsvc.web.preconditions.if_match`)."""
+    return read_if_match(call.headers, readable, "topic")
+
+
+def conditional(call: Call, write: Callable[[str | None], T]) -> T:
+    """``write(expected)`` with the request's ``If-Match`` (:func:`if_match`: 400 when
+    unreadable, 412 for weak tags only; absent or ``*``: ``write(None)`` — the topic exists,
+    or the route's 404 says so first, RFC 9110 §13.2.1), tried over each version it lists; a
+    topic changed since all of them is 412 ``topic_changed_meanwhile`` (:func:`not_met`), as
+    a ``PUT``'s: nothing changed."""
+    condition = if_match(call)
+    try:
+        return first_met(condition, write, stale)
+    except ops.OperationError as exc:
+        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
+        if condition not in (None, ANY) and exc.code == "topic_changed_meanwhile":
+            raise not_met(exc, "If-Match") from None
+        raise
