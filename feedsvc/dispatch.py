@@ -337,7 +337,7 @@ class Dispatcher:
             with prepaid(1):  # the first part's slot; later parts take their own
                 await self._digest_sender.deliver(job)
         except Exception:
-            log.exception("digest for chat %s failed; its lease will expire", job.batch.chat_id)
+            log.exception("digest for %s failed; its lease will expire", job.batch.recipient)
         finally:
             self.leases.drop(row.id for row in job.batch.rows)
             self._slots.release()

@@ -74,7 +74,8 @@ class SendGate:
         self.bound = bound_seconds
         self._lock = threading.Lock()
         self._opened: str | None = None  # why sending started; None while shut
-        self._obstacle: str | None = None  # why it still waits (logged once per change)
+        self._obstacle: str | None = None  # why it still waits (shown by /readyz)
+        self._said: str | None = None  # the obstacle's key last logged (once per change)
         self._armed_at: float | None = None  # time.monotonic() when the wait began
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
@@ -102,13 +103,18 @@ class SendGate:
         """Sending starts at once (nothing owed, or nothing to wait for); no wait was armed."""
         self._opened = why
 
-    def note(self, obstacle: str) -> None:
-        """Any thread: the first look is not done yet, because of ``obstacle`` (logged when it
-        changes; shown by ``/readyz``)."""
+    def note(self, obstacle: str, key: str | None = None) -> None:
+        """Any thread: the first look is not done yet, because of ``obstacle`` (shown by
+        ``/readyz``; logged when its ``key`` changes, the obstacle itself by default: a lease's
+        seconds change every tick, its holder does not)."""
+        said = obstacle if key is None else key
         with self._lock:
-            if self._opened is not None or obstacle == self._obstacle:
+            if self._opened is not None:
                 return
             self._obstacle = obstacle
+            if said == self._said:
+                return
+            self._said = said
         log.info("sending still waits: %s", obstacle)
 
     def after_tick(
@@ -124,6 +130,12 @@ class SendGate:
         if result.standby:
             if leader_read():
                 self.open("the ingest leader read the source after this start")
+            elif result.leader is not None:  # the lease's holder, as recorded: maybe killed
+                self.note(
+                    f"{result.leader.words}: waiting for that process's next pass, or for its "
+                    "lease to lapse (this process then leads ingest)",
+                    key=result.leader.holder,
+                )
             else:
                 self.note("another replica leads ingest: waiting for its next pass")
             return

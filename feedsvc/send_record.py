@@ -33,6 +33,7 @@ from feedsvc.notify.outcome import (
     TOPIC_CLOSED_RETRY_SECONDS,
     topic_closed_line,
 )
+from feedsvc.recipient_names import chat_name, telegram_chat
 from feedsvc.store import chat_migration, claims, dead_letters
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -53,7 +54,7 @@ def record_alert(
         held.forget_thread(conn, d.chat_id, thread)
         q.retry_later(conn, d.id, owner, now, text, kind="thread_gone")
         held.set_notice(conn, d.id, "thread_gone")
-        say(conn, log, INFO, "chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id,
+        say(conn, log, INFO, "%s: forum thread %s is gone; alerts go to the chat", _named(d),
             thread)  # fmt: skip
     elif kind is OutcomeKind.SENT:
         q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics, chat_id=d.chat_id,
@@ -74,11 +75,11 @@ def record_alert(
     elif kind is OutcomeKind.TOPIC_CLOSED:  # the chat's admins may reopen it: no attempt spent
         due = now + timedelta(seconds=TOPIC_CLOSED_RETRY_SECONDS)
         q.retry_later(conn, d.id, owner, due, text, kind="topic_closed", attempted=False)
-        say(conn, log, WARNING, "%s", topic_closed_line(d.chat_id, thread))
+        say(conn, log, WARNING, "%s", topic_closed_line(_named(d), thread))
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text, kind="migrated")
         chat_migration.follow_migration(conn, d.chat_id, o.new_chat_id, now)
-        say(conn, log, INFO, "chat %s migrated to %s", d.chat_id, o.new_chat_id)
+        say(conn, log, INFO, "%s migrated to %s", _named(d), telegram_chat(o.new_chat_id))
     elif kind.chat_level:
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)
         reason = stored_reason(kind.value, text)  # worded when shown, in any language
@@ -156,8 +157,6 @@ class BatchRecorder:
 
 
 def _named(d: q.Claimed) -> str:
-    """The recipient as operators know it (:func:`feedsvc.channels.recipients.recipient_name`:
+    """The recipient as operators know it (:func:`feedsvc.recipient_names.chat_name`:
     ``zalo chat zb``, an Apprise URL masked), never feedsvc's internal chat number alone."""
-    from feedsvc.channels.recipients import recipient_name
-
-    return recipient_name(d.channel, d.address or str(d.chat_id))
+    return chat_name(d.channel, d.address, d.chat_id)

@@ -112,8 +112,9 @@ async def test_a_recipient_that_can_never_receive_is_disabled_after_three(
     shown = CliRunner().invoke(cli, ["status"], env=env)
     assert shown.exit_code == 0, shown.output
     [line] = [ln for ln in shown.output.splitlines() if f"HTTP {status}" in ln and "(" in ln
-              and "#" not in ln]  # fmt: skip  # the chats_not_receiving line, not an error's
+              and not ln.strip().startswith("#")]  # fmt: skip  # chats_not_receiving's line
     assert "several times in a row" in line, shown.output
+    assert line.strip().startswith(f"apprise chat {mask(secret_url)} ("), line  # its own name
     assert_no_secret(secret_url, shown.output)
     dead, _ = ops.list_deliveries(db, state="dead")
     assert {d.chat_title for d in dead} == {mask(secret_url)}

@@ -106,7 +106,7 @@ async def test_a_zalo_chat_that_writes_again_gets_the_next_alert(
         bot = ZaloBot(db, ZaloBotAPI(fake.token, fake.base_url), tz=VN)
         with caplog.at_level(logging.INFO, logger="feedsvc.zalo"):
             await bot.handle(Incoming("z1", "private", "Lan", said, "u1", key=f"k-{said}"))
-        assert "zalo: chat z1 re-enabled: it wrote to the OA again" in caplog.text
+        assert "zalo: zalo chat z1 re-enabled: it wrote to the OA again" in caplog.text
         assert state(db, chat_id) == (None, 0)
         with db.write() as conn:
             upsert_source_articles(conn, [article(4, published_at=datetime.now(VN))],

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from feedsvc.cli import cli
+from feedsvc.recipient_names import mask
 
 Run = Callable[..., Result]
 
@@ -282,30 +283,32 @@ def test_a_listed_chat_that_receives_no_alerts_is_said_on_stderr(run: Run, tmp_p
         subs.disable_chat(conn, apprise_id, stored_reason("blocked", "HTTP 403: Forbidden"))
     db.dispose()
     listed = run("subs", "list", "--channel", "apprise")
-    assert listed.stderr.startswith(  # a webhook is no chat
-        f"feedsvc: destination {apprise_id} receives no alerts now: the destination refused"
+    assert listed.stderr.startswith(  # named by its URL, masked: never feedsvc's own number
+        f"feedsvc: apprise chat {mask(HOOK)} receives no alerts now: the destination refused"
     ), listed.stderr
+    assert str(apprise_id) not in listed.stderr
     run("subs", "remove", hook.output.split("\t")[0])
     listed = run("subs", "list")
     assert listed.exit_code == 0, listed.output
     assert [line.count("\t") for line in listed.stdout.splitlines()] == [4, 4, 4, 4]
     notes = listed.stderr.splitlines()
     assert notes[0].startswith(
-        "feedsvc: chat -77 receives no alerts now: the channel refused messages several times"
+        "feedsvc: telegram chat -77 receives no alerts now: the channel refused messages "
+        "several times"
     ), notes
     assert "(Forbidden: bot was kicked)" in notes[0] and "blocked|" not in notes[0]
-    assert notes[1] == "feedsvc: chat 43 receives no alerts now: paused"
-    assert notes[2].startswith("feedsvc: chat 44 receives no alerts now: 429 until "), notes
+    assert notes[1] == "feedsvc: telegram chat 43 receives no alerts now: paused"
+    assert notes[2].startswith("feedsvc: telegram chat 44 receives no alerts now: 429 until ")
     assert notes[2].endswith("+07:00") and len(notes) == 3
     paused = run("subs", "list", "--chat", "43")
-    assert paused.stderr == "feedsvc: chat 43 receives no alerts now: paused\n"
+    assert paused.stderr == "feedsvc: telegram chat 43 receives no alerts now: paused\n"
     db = Database(f"sqlite:///{tmp_path / 'state.db'}")
     with db.write() as conn:  # an empty reason is still off (delivery asks IS NULL)
         subs.disable_chat(conn, 43, "")
         subs.set_paused(conn, 43, False)
     db.dispose()
     empty = run("subs", "list", "--chat", "43")
-    assert empty.stderr == "feedsvc: chat 43 receives no alerts now: switched off\n"
+    assert empty.stderr == "feedsvc: telegram chat 43 receives no alerts now: switched off\n"
     one = run("subs", "list", "--chat", "42")
     assert one.exit_code == 0 and one.stderr == "" and one.stdout.count("\n") == 1
 

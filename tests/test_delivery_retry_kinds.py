@@ -215,11 +215,11 @@ async def test_feedsvc_status_says_why_a_queued_alert_waits(
     lite_text = cli_text(["status"], db_url, tmp_path)
     full = json.loads(cli_text(["status", "--json"], sqlalchemy_only(db_url), tmp_path, fast=False))
     for lines in ([line.strip() for line in lite_text.splitlines()], full["recent_errors"]):
-        [waiting] = [line for line in lines if " pending chat " in str(line)]
+        [waiting] = [line for line in lines if " pending telegram chat " in str(line)]
         assert words in waiting and waiting.endswith(
             f"(last error: Flood control exceeded. Retry in 3600 {LONG} END)"
         )
-        [ended] = [line for line in lines if " failed chat " in str(line)]
+        [ended] = [line for line in lines if " failed telegram chat " in str(line)]
         assert str(ended).endswith(": 502")  # ended: no reason to wait, the error as it was
 
 
@@ -259,4 +259,4 @@ async def test_an_apprise_destinations_429_is_worded_for_a_destination(
                 assert own_words[index] in page and chat_words[index] not in page, path
     lite_text = cli_text(["status"], db_url, tmp_path)
     [line] = [line.strip() for line in lite_text.splitlines() if " pending " in line]
-    assert line.startswith("#") and " pending destination " in line and own_words[1] in line
+    assert line.startswith("#") and " pending apprise chat " in line and own_words[1] in line

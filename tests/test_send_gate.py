@@ -311,7 +311,10 @@ async def test_a_standby_sends_after_the_leaders_pass_since_its_start(
     service = Service(settings, Roles(http=False, bot=False))
     await service.start()
     try:
-        await until("the standby waiting", lambda: "another replica" in service.send_gate.shown())
+        await until(
+            "the standby waiting",
+            lambda: "the ingest lease of leader:1:x" in service.send_gate.shown(),
+        )
         await asyncio.sleep(0)
         assert fake.messages(CHAT) == []
         assert (await asyncio.to_thread(leader.tick)).error is None

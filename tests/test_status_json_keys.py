@@ -66,7 +66,8 @@ def test_status_json_has_the_apis_names(
     # a 429 pause's end as every CLI line writes a time: minutes, site.timezone (the default
     # Asia/Ho_Chi_Minh), its offset; it was UTC to the microsecond
     assert re.fullmatch(
-        r"11 \(429 until \d{4}-\d\d-\d\d \d\d:\d\d \+07:00\)", shown["chats_not_receiving"][1]
+        r"telegram chat 11 \(429 until \d{4}-\d\d-\d\d \d\d:\d\d \+07:00\)",
+        shown["chats_not_receiving"][1],
     ), shown["chats_not_receiving"]
 
 

@@ -145,11 +145,18 @@ def test_paused_chats_and_errors_are_the_same(state: tuple[Database, str]) -> No
         got_pauses = lite.chat_pauses(reader, now)
         got_errors = lite.recent_errors(reader, 4)
     assert got_pauses == [
-        lite.Pause(p.chat_id, p.type, p.title, p.paused, p.blocked_until, p.disabled_reason)
+        lite.Pause(
+            p.chat_id, p.type, p.title, p.paused, p.blocked_until, p.disabled_reason,
+            address=p.address,
+        )
         for p in pauses
-    ]
+    ]  # fmt: skip
+    assert [p.address for p in got_pauses] == ["10", "11", "12"]  # a Telegram row's: its id
     assert [p.chat_id for p in got_pauses] == [10, 11, 12]  # 13's block is over
-    assert got_errors == [lite.Failure(d.id, d.state, d.chat_id, d.error) for d in errors]
+    assert got_errors == [
+        lite.Failure(d.id, d.state, d.chat_id, d.error, address=d.address) for d in errors
+    ]
+    assert {f.recipient for f in got_errors} == {"telegram chat 11", "telegram chat 12"}
     assert len(got_errors) == 4
 
 

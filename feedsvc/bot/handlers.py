@@ -54,6 +54,7 @@ from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
 from feedsvc.notify.answers import pause_seconds
 from feedsvc.notify.telegram import failure_outcome, scrub_token
+from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
@@ -186,7 +187,7 @@ class Handlers:
             old, new = message.migrate_from_chat_id, message.chat.id
         else:
             return
-        log.info("chat %s migrated to supergroup %s", old, new)
+        log.info("%s migrated to supergroup %s", telegram_chat(old), telegram_chat(new))
         await asyncio.to_thread(actions.follow_migration, self.db, old, new)
 
     async def member(self, update: Update, context: Context) -> None:
@@ -199,10 +200,10 @@ class Handlers:
         if status in GONE_STATUSES:
             reason = texts.removed_reason(chat.type == ChatType.PRIVATE, status)
             if await asyncio.to_thread(actions.bot_removed, self.db, chat.id, reason):
-                log.info("chat %s disabled: %s", chat.id, reason)
+                log.info("%s disabled: %s", telegram_chat(chat.id), reason)
         elif status in POSTING_STATUSES:
             await asyncio.to_thread(actions.register, self.db, own_target(chat))
-            log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
+            log.info("%s (re-)enabled: bot is %s", telegram_chat(chat.id), status)
 
     async def error(self, update: object, context: Context) -> None:
         """A handler's own failure, before its effect (a reply's failure never comes here:
@@ -252,7 +253,7 @@ class Handlers:
         live again (:func:`actions.heard_from`)."""
         chat = _chat(update)
         if await asyncio.to_thread(actions.heard_from, self.db, "telegram", str(chat.id)):
-            log.info("chat %s re-enabled: it wrote to the bot again", chat.id)
+            log.info("%s re-enabled: it wrote to the bot again", telegram_chat(chat.id))
 
     async def _admitted(self, update: Update) -> bool:
         """Within this user's and this chat's command budgets (`gate.CommandGate`); when

@@ -29,7 +29,6 @@ piece of the URL replaced by ``***`` (:func:`.apprise_logs.checking`).
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ import idna
 
 from feedsvc.channels import apprise_logs
 from feedsvc.logs import register_secret
+from feedsvc.recipient_names import mask as mask  # re-exported: the one mask
 
 MAX_URL_CHARS = 2000
 #: Where the authority of ``scheme://authority/path?query#fragment`` ends (RFC 3986 §3.2).
@@ -225,14 +225,6 @@ def secret_parts(url: str) -> list[str]:
         if "." not in host:
             found.append(host)
     return [p for p in found if len(p) >= 6]
-
-
-def mask(url: str) -> str:
-    """``discord://***#3fa9c1``: the scheme, and the first 6 hex digits of the URL's SHA-256 (two
-    destinations tell apart, nothing of the credentials shows)."""
-    scheme = url.split("://", 1)[0] if "://" in url else "?"
-    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    return f"{scheme[:20]}://***#{digest}"
 
 
 def same_destination(url: str, others: Sequence[str]) -> str | None:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feedsvc.channels.apprise_urls import MAX_URL_CHARS, UrlProblem, checked_url, mask
+from feedsvc.channels.apprise_urls import MAX_URL_CHARS, UrlProblem, checked_url
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.zalo.updates import is_zalo_id
 from feedsvc.db.schema import NON_TELEGRAM_IDS
 from feedsvc.digits import ascii_int
+
+# the one naming of a recipient for operators lives where the CLI may import it cheaply
+from feedsvc.recipient_names import recipient_name as recipient_name
+from feedsvc.recipient_names import shown_address as shown_address
 
 TELEGRAM_TYPES = ("private", "group", "supergroup", "channel")
 #: Telegram's id spaces (Bot API ``Chat.id``; TDLib's ``DialogId``): a user (private chat) is
@@ -148,17 +152,3 @@ def telegram_type_fits(chat_id: int, chat_type: str) -> bool:
     if chat_type == "group":
         return CHANNEL_ID_BASE < chat_id < 0
     return chat_id < CHANNEL_ID_BASE  # supergroup, channel
-
-
-def shown_address(channel: str, address: str) -> str:
-    """The address as a person may see it: Apprise URLs masked, other addresses as they are."""
-    return mask(address) if channel == "apprise" else address
-
-
-def recipient_name(channel: str, address: str) -> str:
-    """**The one naming of a recipient for operators**: its channel and the channel's own id
-    (Telegram's chat id, Zalo's chat id, an Apprise URL masked as :func:`shown_address` shows
-    it: ``zalo chat zb``, ``apprise chat json://***#1edd70``), never feedsvc's internal chat
-    number (``4503599627370497``: nobody can find it in Zalo or in the config). Used by every
-    log line, ``status`` field and CLI note that names a chat."""
-    return f"{channel} chat {shown_address(channel, address)}"

@@ -85,12 +85,14 @@ class English:
 
 
 def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:
-    """``chat_id (why)`` per chat not receiving alerts."""
-    return [f"{p.chat_id} ({cell(why(p, english), CELL_CHARS)})" for p in pauses]
+    """``zalo chat zb (why)`` per chat not receiving alerts: the chat as operators know it
+    (``recipient``, :func:`feedsvc.recipient_names.chat_name`), never feedsvc's own number."""
+    return [f"{cell(p.recipient)} ({cell(why(p, english), CELL_CHARS)})" for p in pauses]
 
 
 def error_lines(failures: Sequence[Any], english: English) -> list[str]:
-    """``#id state chat N: error`` (``destination N`` for Apprise) per recent error (a
+    """``#id state zalo chat zb: error`` (the chat as operators know it, ``recipient``: an
+    Apprise URL masked) per recent error (a
     ``delivery_log.DeliveryRow`` or a ``store.lite.Failure``), why it waits first while it is
     queued to be tried again. The error keeps its own ``CELL_CHARS``: the words (up to ~100
     characters) cut into the whole line's left a long proxy page or Apprise detail half of the
@@ -100,8 +102,7 @@ def error_lines(failures: Sequence[Any], english: English) -> list[str]:
         words = english.waiting(f)
         error = cell(f.error or "", CELL_CHARS)
         shown = f"{cell(words)} (last error: {error})" if words else error
-        noun = "destination" if f.channel == "apprise" else "chat"  # as ``subs list`` says
-        lines.append(f"#{f.id} {f.state} {noun} {f.chat_id}: {shown}")
+        lines.append(f"#{f.id} {f.state} {cell(f.recipient)}: {shown}")
     return lines
 
 
@@ -118,7 +119,9 @@ def why(pause: Any, english: English) -> str:
 def pause_objects(pauses: Sequence[Any], english: English) -> list[dict[str, Any]]:
     """The chats not receiving alerts as ``/api/status`` lists them (``chat_pauses``: its
     ``ChatPauseOut``'s keys and order), the reason worded in English. Scripts read the
-    figure from either interface by one name (the CLI had only ``chats_not_receiving``)."""
+    figure from either interface by one name (the CLI had only ``chats_not_receiving``).
+    ``chat_id`` is feedsvc's own number, as before; ``channel`` and ``recipient`` (``zalo chat
+    zb``, an Apprise URL masked) say which chat it is."""
     return [
         {
             "chat_id": p.chat_id,
@@ -128,6 +131,8 @@ def pause_objects(pauses: Sequence[Any], english: English) -> list[dict[str, Any
             "blocked_until": p.blocked_until,
             "disabled_reason": p.disabled_reason,
             "disabled_reason_message": english.reason(p.disabled_reason, p.channel),
+            "channel": p.channel,
+            "recipient": p.recipient,
         }
         for p in pauses
     ]

@@ -83,8 +83,9 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
     for pause in pauses:  # on stderr: the list's lines keep their columns for scripts
         if pause.chat_id in listed and english is not None:
             said = cell(why(pause, english), CELL_CHARS)
-            who = "destination" if pause.channel == "apprise" else "chat"  # a webhook is no chat
-            click.echo(f"feedsvc: {who} {pause.chat_id} receives no alerts now: {said}", err=True)
+            # as operators know it (``zalo chat zb``, an Apprise URL masked), not feedsvc's number
+            who = cell(pause.recipient)
+            click.echo(f"feedsvc: {who} receives no alerts now: {said}", err=True)
     if not subscriptions:  # nothing printed: an empty state DB and a wrong one looked alike
         from feedsvc.catalogue import ENGLISH
 

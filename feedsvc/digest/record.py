@@ -71,9 +71,9 @@ def record_part(
         dead_letters.chat_succeeded(conn, batch.chat_id)
         again = sorted(i for i in part if rows[i].ambiguous)
         if again:  # sent before with an unknown outcome (send_record.record_alert's line)
-            say(conn, log, logging.INFO, "digest of chat %s: a part sent again after an earlier "
+            say(conn, log, logging.INFO, "digest of %s: a part sent again after an earlier "
                 "send whose outcome is unknown: the chat may have it twice (deliveries %s)",
-                batch.chat_id, ", ".join(map(str, again)))  # fmt: skip
+                batch.recipient, ", ".join(map(str, again)))  # fmt: skip
         return True
     if kind in GOES_ON:  # this part can never go as it is; the next one may
         store.finish_rows(conn, part, owner, state="bad_content", error=text, finished_at=now,
@@ -88,7 +88,7 @@ def record_part(
         store.finish_rows(conn, everything, owner, state="held", error=text,
                           due_at=now + timedelta(seconds=TOPIC_CLOSED_RETRY_SECONDS),
                           retry_kind="topic_closed")  # fmt: skip
-        say(conn, log, logging.WARNING, "%s", topic_closed_line(batch.chat_id, None))
+        say(conn, log, logging.WARNING, "%s", topic_closed_line(batch.recipient, None))
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, batch.chat_id, until)

@@ -27,6 +27,7 @@ from feedsvc.digest.message import DigestEntry, DigestPart
 from feedsvc.digest.record import GOES_ON, Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
 from feedsvc.notify.edits import editor_of
+from feedsvc.recipient_names import chat_name, telegram_chat
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import digests as store
 from feedsvc.store.followup_queue import queue_relayout
@@ -236,8 +237,8 @@ class DigestSender:
         if not gone and not anew:
             return out, list(units)
         if gone:
-            log.info("digest of chat %s: %d alert(s) left out of its later parts (no longer "
-                     "public or wanted)", job.batch.chat_id, len(gone))  # fmt: skip
+            log.info("digest of %s: %d alert(s) left out of its later parts (no longer "
+                     "public or wanted)", job.batch.recipient, len(gone))  # fmt: skip
         by_id = {e.delivery_id: e for e in job.entries}
         rest = [by_id[i] for i in ids if i not in gone]
         return out, self._units(self.edge.rest(rest, sent), rest)
@@ -246,18 +247,19 @@ class DigestSender:
         """One part; a deleted forum thread falls back to the chat (saying so, once), a part
         the channel cannot parse goes once more as plain text. Returns the outcome and the
         target later parts go to."""
+        name = chat_name(target.channel, target.address, target.chat_id)
         try:
             outcome = await self._send_once(target, unit)
             thread = target.options.thread_id
             if outcome.kind is OutcomeKind.THREAD_GONE and thread is not None:
-                await asyncio.to_thread(self._forget_thread, target.chat_id, thread)
+                await asyncio.to_thread(self._forget_thread, target.chat_id, thread, name)
                 gone = self.edge.thread_gone(target.options)
                 outcome = await self._send_once(replace(target, options=gone), unit)
                 target = replace(target, options=replace(gone, notice=None))
             if outcome.kind is OutcomeKind.PARSE_ERROR:
                 outcome = await self._send_once(replace(target, plain_text=True), unit)
         except Exception as exc:  # a channel bug must not lose the digest
-            log.exception("channel raised for the digest of chat %s", target.chat_id)
+            log.exception("channel raised for the digest of %s", name)
             outcome = SendOutcome.transient(type(exc).__name__)
         return outcome, target
 
@@ -301,20 +303,20 @@ class DigestSender:
             claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
-        log.warning("digest of chat %s: 429 on a later part, paused %.0f s, then the rest",
-                    batch.chat_id, seconds)  # fmt: skip
+        log.warning("digest of %s: 429 on a later part, paused %.0f s, then the rest",
+                    batch.recipient, seconds)  # fmt: skip
 
     def _follow(self, job: DigestJob, new: int, out: Sorted | None) -> None:
         """A later part's chat became a supergroup: the chat, its queue (this digest's rows,
         still leased, with it) and its subscriptions follow the new id, as after an alert's
         send; the re-check's set-asides recorded."""
-        old = job.batch.chat_id
+        old, named = job.batch.chat_id, job.batch.recipient
         with self.db.write() as conn:
             now = self.now()
             if out is not None:
                 set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
             chat_migration.follow_migration(conn, old, new, now)
-        log.info("chat %s migrated to %s; the rest of its digest goes there", old, new)
+        log.info("%s migrated to %s; the rest of its digest goes there", named, telegram_chat(new))
 
     def _set_aside(self, job: DigestJob) -> None:
         with self.db.write() as conn:
@@ -326,7 +328,7 @@ class DigestSender:
             set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
             queue_relayout(conn, relayout, now)
 
-    def _forget_thread(self, chat_id: int, thread_id: int) -> None:
+    def _forget_thread(self, chat_id: int, thread_id: int, name: str) -> None:
         with self.db.write() as conn:
             store.forget_thread(conn, chat_id, thread_id)
-        log.info("chat %s: forum thread %s is gone; alerts go to the chat", chat_id, thread_id)
+        log.info("%s: forum thread %s is gone; alerts go to the chat", name, thread_id)

@@ -132,6 +132,7 @@ class Ingestor(BatchPipeline):
             if self.lease is not None and not self.lease.take(self.db):
                 self.remap.standing_by(self.db, self.source)
                 result.skipped = result.standby = True
+                result.leader = self.lease.other
                 return result
             with self._busy:
                 try:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, text
 
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
-from feedsvc.ingest.model import Change
+from feedsvc.ingest.model import Change, LeaseHolder
 from feedsvc.store import leases
 
 INGEST_LEASE = "ingest"
@@ -33,10 +33,15 @@ class IngestLease:
         self.holder = holder
         self.ttl = timedelta(seconds=max(3 * poll_seconds, LEASE_MIN_SECONDS))
         self.held = False
+        #: who held it at the last :meth:`take` that failed (:func:`held_by`)
+        self.other: LeaseHolder | None = None
 
     def take(self, db: Database) -> bool:
         with db.write() as conn:
-            self.held = self.renew(conn, db.now())
+            now = db.now()
+            self.held = self.renew(conn, now)
+            other = None if self.held else leases.get(conn, INGEST_LEASE)
+        self.other = None if other is None else held_by(other, now, self.ttl)
         return self.held
 
     def renew(self, conn: Connection, now: datetime) -> bool:
@@ -47,6 +52,22 @@ class IngestLease:
             with db.write() as conn:
                 leases.release(conn, INGEST_LEASE, self.holder)
             self.held = False
+
+
+def held_by(lease: leases.Lease, now: datetime, ttl: timedelta) -> LeaseHolder:
+    """Another process's hold on the ingest lease, as a standby's log line and ``/readyz`` say
+    it: the holder as the lease table records it (``host:pid:nonce``), how long since it last
+    renewed (its ``expires_at`` less the TTL this configuration gives: a holder renews every
+    tick), and when the lease lapses — ``the ingest lease of web-1:4242:ab12cd (not heard from
+    for 3 s) lapses in 9 s``. A killed process leaves its lease to lapse: "another replica
+    leads ingest" said so of a process that no longer ran. Both times are the state DB's
+    clock (``now``: :meth:`Database.now`). Pure."""
+    left = max(0.0, (lease.expires_at - now).total_seconds())
+    quiet = (now - (lease.expires_at - ttl)).total_seconds()
+    # a holder with a longer TTL (another poll interval) renewed at an unknown time: not said
+    heard = "" if quiet < 0 else f" (not heard from for {quiet:.0f} s)"
+    lapse = f"lapses in {left:.0f} s" if left > 0 else "has lapsed"
+    return LeaseHolder(lease.holder, f"the ingest lease of {lease.holder}{heard} {lapse}")
 
 
 def notify_new_deliveries(conn: Connection, changes: Sequence[Change], now: datetime) -> None:

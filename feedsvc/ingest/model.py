@@ -66,6 +66,16 @@ class Prepares(Protocol):
 AfterCommit = Callable[[Sequence[Change]], None]
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """Another process's hold on the ingest lease: ``holder`` as the lease table records it
+    (``host:pid:nonce``) and ``words``, the hold said with its times (``ingest.lease.held_by``);
+    the send gate logs ``words`` once per ``holder``."""
+
+    holder: str
+    words: str
+
+
 @dataclass
 class TickResult:
     """Counts of one tick. The changes themselves are not kept here: a first sync of hundreds
@@ -78,6 +88,8 @@ class TickResult:
     updated: int = 0
     skipped: bool = False
     standby: bool = False  # another replica holds the ingest lease
+    #: a standby's: who holds the ingest lease and when it lapses (``ingest.lease.held_by``)
+    leader: LeaseHolder | None = None
     error: str | None = None
     matches: int = 0  # (article, topic) matches stored, new or replaced
     quarantined: list[Quarantined] = field(default_factory=list)

@@ -67,12 +67,13 @@ TOKEN_RETRY_SECONDS = 60.0
 TOPIC_CLOSED_RETRY_SECONDS = 600.0
 
 
-def topic_closed_line(chat_id: int, thread: int | None) -> str:
+def topic_closed_line(chat: str, thread: int | None) -> str:
     """The WARNING for a closed forum topic (an alert's, ``thread`` its forum thread if known;
-    a digest's), saying what an admin can do (English: a log line, as every log line is)."""
+    a digest's), saying what an admin can do (English: a log line, as every log line is);
+    ``chat`` as operators know it (:func:`feedsvc.recipient_names.recipient_name`)."""
     which = f" ({thread})" if thread is not None else ""
     return (
-        f"chat {chat_id}: the forum topic{which} its alerts go to is closed (the chat's admins "
+        f"{chat}: the forum topic{which} its alerts go to is closed (the chat's admins "
         f"closed it): they wait, tried again every {TOPIC_CLOSED_RETRY_SECONDS / 60:.0f} min; "
         "reopen the topic in Telegram, or move the subscription (/sub in an open topic); "
         "alerts older than telegram.alert_max_age_hours end unsent"

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
 from feedsvc.delivery_states import DEAD_STATES, NOT_ERRORS, waits_because
+from feedsvc.recipient_names import chat_name
 from feedsvc.store.deliveries import of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
@@ -47,6 +48,15 @@ class DeliveryRow:
     channel: str = "telegram"
     #: why it waits to be tried again, when unfinished (``delivery_states.RETRY_KINDS``)
     retry_kind: str | None = None
+    #: the chat's own address (``chats.address``: an Apprise URL is a secret, never shown as
+    #: it is; :attr:`recipient` is how operators see it)
+    address: str | None = None
+
+    @property
+    def recipient(self) -> str:
+        """The chat as operators know it (``zalo chat zb``, an Apprise URL masked):
+        :func:`feedsvc.recipient_names.chat_name`."""
+        return chat_name(self.channel, self.address, self.chat_id)
 
     @property
     def dead(self) -> bool:
@@ -64,7 +74,7 @@ def _rows_select() -> Any:
             deliveries.c.created_at, deliveries.c.finished_at,
             func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
             func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
-            chats.c.channel, deliveries.c.retry_kind,
+            chats.c.channel, deliveries.c.retry_kind, chats.c.address,
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .join(articles, articles.c.id == deliveries.c.article_id)

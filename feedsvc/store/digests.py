@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from feedsvc.db.schema import article_topics, chats, deliveries, subscriptions, topics
 from feedsvc.digest.settings import ChatSettings
+from feedsvc.recipient_names import chat_name
 from feedsvc.store import claims
 
 
@@ -48,6 +49,12 @@ class HeldBatch:
     address: str = ""  # Apprise: a URL with credentials, never logged
     #: the chat's options when claimed: when a row set aside for later goes (its next digest)
     settings: ChatSettings = field(default_factory=ChatSettings)
+
+    @property
+    def recipient(self) -> str:
+        """The chat as its log lines name it (``zalo chat zb``, an Apprise URL masked):
+        :func:`feedsvc.recipient_names.chat_name`, never feedsvc's own number alone."""
+        return chat_name(self.channel, self.address, self.chat_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from feedsvc.db.revision import (
     sqlite_location_problem,
 )
 from feedsvc.delivery_states import NOT_ERRORS, waits_because
+from feedsvc.recipient_names import chat_name
 from feedsvc.status import StatusReads
 from feedsvc.store.records import (
     BUILTIN_SOURCE,
@@ -329,6 +330,12 @@ class Pause(NamedTuple):
     blocked_until: datetime | None
     disabled_reason: str | None
     channel: str = "telegram"
+    address: str | None = None  # ``chats.address``: an Apprise URL is a secret, never shown
+
+    @property
+    def recipient(self) -> str:
+        """The chat as operators know it (:func:`feedsvc.recipient_names.chat_name`)."""
+        return chat_name(self.channel, self.address, self.chat_id)
 
 
 class Failure(NamedTuple):
@@ -340,21 +347,27 @@ class Failure(NamedTuple):
     error: str | None
     channel: str = "telegram"
     retry_kind: str | None = None  # why it waits, while unfinished (``delivery_states``)
+    address: str | None = None  # ``chats.address``: an Apprise URL is a secret, never shown
+
+    @property
+    def recipient(self) -> str:
+        """The chat as operators know it (:func:`feedsvc.recipient_names.chat_name`)."""
+        return chat_name(self.channel, self.address, self.chat_id)
 
 
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
     """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
     rows = reader.rows(
-        "SELECT chat_id, type, title, paused, blocked_until, disabled_reason, channel "
+        "SELECT chat_id, type, title, paused, blocked_until, disabled_reason, channel, address "
         "FROM chats "
         "WHERE blocked_until > ? OR paused OR disabled_reason IS NOT NULL ORDER BY chat_id",
         (reader.instant(now),),
     )
     out = []
-    for chat, type_, title, paused, blocked, why, channel in rows:
+    for chat, type_, title, paused, blocked, why, channel, address in rows:
         until = reader.maybe_time(blocked)
         until = until if until and until > now else None
-        out.append(Pause(int(chat), type_, title, bool(paused), until, why, channel))
+        out.append(Pause(int(chat), type_, title, bool(paused), until, why, channel, address))
     return out
 
 
@@ -363,13 +376,14 @@ def recent_errors(reader: Reader, limit: int) -> list[Failure]:
     none in ``delivery_states.NOT_ERRORS`` (a takedown's "hidden" is no error)."""
     marks = ", ".join("?" for _ in NOT_ERRORS)
     rows = reader.rows(
-        "SELECT d.id, d.state, d.chat_id, d.error, c.channel, d.retry_kind FROM deliveries d "
+        "SELECT d.id, d.state, d.chat_id, d.error, c.channel, d.retry_kind, c.address "
+        "FROM deliveries d "
         "JOIN chats c ON c.chat_id = d.chat_id JOIN articles a ON a.id = d.article_id "
         f"WHERE d.error IS NOT NULL AND d.state NOT IN ({marks})"
         " ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",
         (*NOT_ERRORS, limit),
     )
     return [
-        Failure(int(id_), state, int(chat), error, channel, waits_because(state, kind))
-        for id_, state, chat, error, channel, kind in rows
+        Failure(int(id_), state, int(chat), error, channel, waits_because(state, kind), address)
+        for id_, state, chat, error, channel, kind, address in rows
     ]

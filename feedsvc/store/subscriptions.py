@@ -18,6 +18,7 @@ from feedsvc.db.schema import (
     topics,
 )
 from feedsvc.fieldtext import quoted_query
+from feedsvc.recipient_names import chat_name
 from feedsvc.store.upsert import insert_missing
 
 
@@ -374,6 +375,12 @@ class ChatPause:
     blocked_until: datetime | None  # Telegram's 429 retry_after, when still in the future
     disabled_reason: str | None
     channel: str = "telegram"  # whose words the reason takes (catalogue.reasons)
+    address: str | None = None  # the channel's own id (an Apprise URL: a secret, never shown)
+
+    @property
+    def recipient(self) -> str:
+        """The chat as operators know it (:func:`feedsvc.recipient_names.chat_name`)."""
+        return chat_name(self.channel, self.address, self.chat_id)
 
 
 def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
@@ -386,6 +393,7 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
             chats.c.blocked_until,
             chats.c.disabled_reason,
             chats.c.channel,
+            chats.c.address,
         )
         .where(
             (chats.c.blocked_until > now)
@@ -395,9 +403,13 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
         .order_by(chats.c.chat_id)
     )
     out = []
-    for chat_id, type_, title, paused, blocked, reason, channel in conn.execute(stmt).tuples():
+    for chat_id, type_, title, paused, blocked, reason, channel, address in conn.execute(
+        stmt
+    ).tuples():
         blocked = blocked if blocked is not None and blocked > now else None
-        out.append(ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason, channel))
+        out.append(
+            ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason, channel, address)
+        )
     return out
 
 

@@ -182,9 +182,8 @@ def delivery_out(row: DeliveryRow) -> DeliveryOut:
     """A delivery as the API gives it: ``article_title`` is a display field, the title as
     readers see it (:func:`feedsvc.feeds.sanitize.shown_title`, "" when nothing of it shows),
     as the admin's delivery log shows it; the stored title is the article's own ``title``."""
-    return DeliveryOut.model_validate(
-        asdict(row) | {"article_title": shown_title(row.article_title)}
-    )
+    shown = {"article_title": shown_title(row.article_title), "recipient": row.recipient}
+    return DeliveryOut.model_validate(asdict(row) | shown)
 
 
 def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
@@ -212,7 +211,10 @@ def status(service: Service, call: Call) -> tuple[int, StatusOut]:
         "chat_pauses": [
             ChatPauseOut.model_validate(
                 asdict(p)
-                | {"disabled_reason_message": reason_message(call, p.disabled_reason, p.channel)}
+                | {
+                    "disabled_reason_message": reason_message(call, p.disabled_reason, p.channel),
+                    "recipient": p.recipient,
+                }
             )
             for p in details.chat_pauses
         ],

@@ -170,6 +170,12 @@ class DeliveryOut(Out):
     correction: str | None = None
     corrected_at: datetime | None = None
     channel: str = "telegram"
+    recipient: str | None = Field(
+        default=None,
+        description="the chat as operators know it: its channel and the channel's own id "
+        "(`telegram chat 1001`, `zalo chat zb`, `apprise chat json://***#1edd70`: an Apprise URL "
+        "masked); `chat_id` is feedsvc's own number",
+    )
     retry_kind: str | None = Field(
         None,
         description="why a delivery still queued waits to be tried again (its last try's "
@@ -204,6 +210,13 @@ class ChatPauseOut(Out):
     blocked_until: datetime | None
     disabled_reason: str | None = Field(description=REASON_CODE)
     disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
+    channel: str = "telegram"
+    recipient: str | None = Field(
+        default=None,
+        description="the chat as operators know it: its channel and the channel's own id "
+        "(`telegram chat 1001`, `zalo chat zb`, `apprise chat json://***#1edd70`: an Apprise URL "
+        "masked); `chat_id` is feedsvc's own number",
+    )
 
 
 class ChannelRefusalOut(Out):

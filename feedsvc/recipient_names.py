@@ -1,0 +1,47 @@
+"""**The one naming of a recipient for operators** (``telegram chat 1001``, ``zalo chat zb``,
+``apprise chat json://***#1edd70``) and the one mask of an Apprise URL.
+
+Kept outside :mod:`feedsvc.channels` (whose package imports the channels, the Bot API client
+and SQLAlchemy) and free of imports beyond ``hashlib``: ``feedsvc status`` and ``subs list``
+name the chats they list, and their start-up budget (``tests/test_cli_imports.py``) has no
+room for a channel's imports. :mod:`feedsvc.channels.recipients` and
+:mod:`feedsvc.channels.apprise_urls` re-export these names — pure."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def mask(url: str) -> str:
+    """``discord://***#3fa9c1``: the scheme, and the first 6 hex digits of the URL's SHA-256 (two
+    destinations tell apart, nothing of the credentials shows)."""
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{scheme[:20]}://***#{digest}"
+
+
+def shown_address(channel: str, address: str) -> str:
+    """The address as a person may see it: Apprise URLs masked, other addresses as they are."""
+    return mask(address) if channel == "apprise" else address
+
+
+def recipient_name(channel: str, address: str) -> str:
+    """Its channel and the channel's own id (Telegram's chat id, Zalo's chat id, an Apprise URL
+    masked as :func:`shown_address` shows it: ``zalo chat zb``, ``apprise chat
+    json://***#1edd70``), never feedsvc's internal chat number (``4503599627370497``: nobody
+    can find it in Zalo or in the config). Used by every log line, ``status`` field, admin page
+    and CLI note that names a chat to operators."""
+    return f"{channel} chat {shown_address(channel, address)}"
+
+
+def chat_name(channel: str, address: str | None, chat_id: int) -> str:
+    """:func:`recipient_name` of a chat row read with its ``address`` (a Telegram row's is its
+    chat id as text; ``None`` or empty where a caller has only the id, which then is
+    Telegram's)."""
+    return recipient_name(channel, address or str(chat_id))
+
+
+def telegram_chat(chat_id: int) -> str:
+    """``telegram chat -1001234567890``: a chat only Telegram has (a migration's new id, an
+    update from the Bot API), named as :func:`recipient_name` names it."""
+    return recipient_name("telegram", str(chat_id))
