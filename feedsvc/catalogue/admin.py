@@ -337,31 +337,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topic_search_clear": ("Xem tất cả", "Show all"),
     "topics_shown": ("Chủ đề {first}–{last} / {total}", "Topics {first}–{last} of {total}"),
     "topics_found": (
-        "{total} chủ đề khớp “{q}” (trong {all} chủ đề).",
-        "{total} topics match “{q}” (of {all} topics).",
+        "Chủ đề khớp “{q}”: {total} / {all}.",
+        "Topics matching “{q}”: {total} of {all}.",
     ),
     "topics_none_found": ("Không có chủ đề nào khớp “{q}”.", "No topic matches “{q}”."),
     "topics_pages": ("Các trang chủ đề", "Topic pages"),
     "previous_page": ("← Trang trước", "← Previous"),
     "next_page": ("Trang sau →", "Next →"),
-    "named.edit": ("Sửa chủ đề {title} ({slug})", "Edit topic {title} ({slug})"),
-    "named.enable": ("Bật chủ đề {title} ({slug})", "Enable topic {title} ({slug})"),
-    "named.disable": ("Tắt chủ đề {title} ({slug})", "Disable topic {title} ({slug})"),
-    "named.backfill": (
-        "Làm mới nguồn tin của chủ đề {title} ({slug}) từ bài đã lưu",
-        "Refresh the feed of topic {title} ({slug}) from stored articles",
+    # said after a row's control, visually hidden: "Sửa, chủ đề Kiến Thụy (kien-thuy)"
+    "row_topic": ("chủ đề", "topic"),
+    "chart_more": (
+        "Biểu đồ cho thấy {shown} chủ đề có nhiều người đăng ký nhất; còn {more} chủ đề khác:",
+        "The chart shows the {shown} most followed topics; {more} more:",
     ),
-    "named.delete": ("Xoá chủ đề {title} ({slug})", "Delete topic {title} ({slug})"),
-    "named.feed": (
-        "Nguồn {format} của chủ đề {title} ({slug})",
-        "{format} feed of topic {title} ({slug})",
-    ),
-    # the subscribers chart draws the most followed topics (stats.charts.charted)
-    "chart_top": (
-        "Biểu đồ cho thấy {shown} chủ đề có nhiều người đăng ký nhất.",
-        "The chart shows the {shown} topics with the most subscribers.",
-    ),
-    "chart_more": ("Còn {more} chủ đề khác:", "And {more} more topics:"),
     "chart_more_link": ("xem danh sách chủ đề", "see the topics list"),
     "chart_scroll": (
         "Biểu đồ người đăng ký (cuộn ngang)",

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from feedsvc.operations.topic_uses import TopicUses
+from feedsvc.operations.topics import SHOWN_CHAT_QUERIES
 from feedsvc.pages.listing import Paging, matching, paging, query_words, topic_key
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
     from feedsvc.store.topics import Topic
 
-#: Chats' own queries a "used by" note names by chat and subscription; the rest are counted
-#: (the delete's refusal names as many: ``operations.topics.SHOWN_CHAT_QUERIES``).
-SHOWN_CHATS = 10
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,10 @@ def topic_list(uses: TopicUses, q: str, page: int, t: Translator) -> TopicList:
 
 def used_by_note(uses: TopicUses, slug: str, t: Translator) -> str:
     """Why ``slug`` has no delete button: the topics and chats' own queries that name it
-    (``admin.delete_blocked``), as the delete's refusal names them."""
+    (``admin.delete_blocked``), as the delete's refusal names them: the first
+    :data:`~feedsvc.operations.topics.SHOWN_CHAT_QUERIES` chats, the rest counted."""
     users = list(uses.topic_users.get(slug, ()))
     chats = uses.chat_users.get(slug, [])
     if chats:
-        users.append(t.chat_queries(chats[:SHOWN_CHATS], len(chats) - SHOWN_CHATS))
+        users.append(t.chat_queries(chats[:SHOWN_CHAT_QUERIES], len(chats) - SHOWN_CHAT_QUERIES))
     return t("delete_blocked", slug=slug, users=", ".join(users))
