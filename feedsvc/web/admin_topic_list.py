@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from feedsvc.store.topics import Topic
 
 
-
 @dataclass(frozen=True)
 class TopicList:
     """One page of the list: its topics, where it sits (``paging``: of the topics the
