@@ -78,7 +78,9 @@ def test_a_topic_that_cannot_be_deleted_leaves_its_title_room(
             "var n = document.querySelector('td.actions .blocked');"
             "return [n.textContent, n.getClientRects().length > 0]"
         )
-        assert note[0].startswith("Không xoá được: do-son-an-ninh-trat-tu, kien-thuy-an-ninh")
+        assert note[0].startswith(
+            "Không xoá được: đang được dùng bởi do-son-an-ninh-trat-tu, kien-thuy-an-ninh"
+        )
 
 
 def test_the_deliveries_filter_fits_a_phone(

@@ -44,6 +44,8 @@ SHORT = ["Kiến Thụy", "Pháp luật", "Đồ Sơn"]
 
 
 def chart(titles: list[str]) -> Any:
+    """The chart of topics ``t0``, ``t1``… titled ``titles``, more subscribers each: their
+    labels in that order in the SVG, from the bottom (the most followed on top)."""
     stats = [
         TopicStats(f"t{i}", title, True, 1, None, {"telegram": i + 1, "zalo": i}, [], [])
         for i, title in enumerate(titles)
@@ -85,17 +87,18 @@ def test_a_long_title_leaves_the_bars_their_width(name: str) -> None:
     widest = max(columns(text) for text, _ in labels(root))
     assert widest <= LABEL_COLUMNS
     assert left - 5 - widest * 0.6 * 12 >= 0
-    assert {text: title for text, title in labels(root)} == {
-        **{t: t for t in SHORT},
-        fitted(LONG[name], LABEL_COLUMNS): LONG[name],
-    }
+    assert labels(root) == [
+        (SHORT[0], f"{SHORT[0]} (t0)"),
+        (fitted(LONG[name], LABEL_COLUMNS), f"{LONG[name]} (t1)"),
+        *[(t, f"{t} (t{i})") for i, t in enumerate(SHORT[1:], 2)],
+    ]
 
 
 @pytest.mark.parametrize("name", LONG)
 def test_a_cut_label_is_whole_clusters_of_the_title_and_an_ellipsis(name: str) -> None:
     title = LONG[name]
-    ((text, whole),) = [shown for shown in labels(chart([title])) if shown[1] == title]
-    assert whole == title and text.endswith("…") and text != title
+    ((text, whole),) = labels(chart([title]))
+    assert whole == f"{title} (t0)" and text.endswith("…") and text != title
     kept = clusters(text[:-1])
     assert kept and kept == clusters(title)[: len(kept)]  # never half a letter or an emoji
     assert columns(text) <= LABEL_COLUMNS
@@ -104,18 +107,21 @@ def test_a_cut_label_is_whole_clusters_of_the_title_and_an_ellipsis(name: str) -
 
 def test_short_titles_are_whole_and_the_plot_is_as_wide_as_before() -> None:
     root = chart(SHORT)
-    assert labels(root) == [(t, t) for t in SHORT]
+    assert labels(root) == [(t, f"{t} (t{i})") for i, t in enumerate(SHORT)]
     left, width = plot_area(root)
     assert width >= 0.85 * WIDTH and left < 120, (left, width)
 
 
 def test_many_long_titles_alike_each_keep_their_title() -> None:
-    """Titles alike in their first columns show the same label; each keeps its own
+    """Titles alike in their first columns would show the same label: each says its slug
+    too (``charts.topic_labels``), within the label's columns, and keeps its own
     ``<title>``, in order."""
     titles = [f"{LONG_VI} {n}" for n in range(6)]
     shown = labels(chart(titles))
-    assert [title for _, title in shown] == titles
-    assert len({text for text, _ in shown}) == 1
+    assert [title for _, title in shown] == [f"{t} (t{i})" for i, t in enumerate(titles)]
+    assert len({text for text, _ in shown}) == 6
+    for i, (text, _) in enumerate(shown):
+        assert text.endswith(f"… (t{i})") and columns(text) <= LABEL_COLUMNS
 
 
 def test_fitted_counts_wide_clusters_twice_and_keeps_short_text() -> None:

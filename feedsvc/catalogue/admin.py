@@ -171,8 +171,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topic_subs.other": ("{count} đăng ký ({channels})", "{count} subscriptions ({channels})"),
     # in the topics list, in place of the delete button of a topic others use by @slug
     "delete_blocked": (
-        "Không xoá được: {users} dùng @{slug} trong truy vấn",
-        "Cannot be deleted: {users} use @{slug} in their queries",
+        "Không xoá được: đang được dùng bởi {users} (@{slug} trong truy vấn)",
+        "Cannot be deleted: used by {users} (@{slug} in their queries)",
     ),
     # the page a delete from a stale topics list answers (web.admin_topic_actions): asks again
     "delete_again_title": ("Xoá chủ đề {slug}?", "Delete topic {slug}?"),
@@ -359,5 +359,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "subscribers_short": ("Người đăng ký", "Subscribers"),
     "status_facts": ("Tình trạng", "Health"),
     "charts": ("Biểu đồ", "Charts"),
+    # the topics list: its filter, its pages, and each row's controls named with their topic
+    # (a screen reader heard "Sửa, Sửa, Sửa…"): web.admin_topic_list, topics.html
+    "topic_search": ("Tìm chủ đề (tên hoặc mã)", "Find a topic (title or slug)"),
+    "topic_search_clear": ("Xem tất cả", "Show all"),
+    "topics_shown": ("Chủ đề {first}–{last} / {total}", "Topics {first}–{last} of {total}"),
+    "topics_found": (
+        "Chủ đề khớp “{q}”: {total} / {all}.",
+        "Topics matching “{q}”: {total} of {all}.",
+    ),
+    "topics_none_found": ("Không có chủ đề nào khớp “{q}”.", "No topic matches “{q}”."),
+    "topics_pages": ("Các trang chủ đề", "Topic pages"),
+    "previous_page": ("← Trang trước", "← Previous"),
+    "next_page": ("Trang sau →", "Next →"),
+    # said after a row's control, visually hidden: "Sửa, chủ đề Kiến Thụy (kien-thuy)"
+    "row_topic": ("chủ đề", "topic"),
+    "chart_more": (
+        "Biểu đồ cho thấy {shown} chủ đề có nhiều người đăng ký nhất; còn {more} chủ đề khác:",
+        "The chart shows the {shown} most followed topics; {more} more:",
+    ),
+    "chart_more_link": ("xem danh sách chủ đề", "see the topics list"),
+    "chart_scroll": (
+        "Biểu đồ người đăng ký (cuộn ngang)",
+        "Subscribers chart (scrolls sideways)",
+    ),
     "language_name": ("Tiếng Việt", "English"),
 }

@@ -32,6 +32,7 @@ from feedsvc.operations.recipients import (
     remove_subscription,
     set_chat_paused,
 )
+from feedsvc.operations.topic_uses import TopicUses, topic_uses
 from feedsvc.operations.topics import (
     Saved,
     TopicDeleted,
@@ -52,6 +53,7 @@ __all__ = [
     "StatusDetails",
     "TopicDeleted",
     "TopicEdit",
+    "TopicUses",
     "add_subscription",
     "backfill_topic",
     "delete_topic",
@@ -72,4 +74,5 @@ __all__ = [
     "status_details",
     "subscription_counts",
     "topic_exists",
+    "topic_uses",
 ]

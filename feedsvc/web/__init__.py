@@ -17,6 +17,7 @@ def routes(service: Service, pages: ErrorPages | None = None) -> list[BaseRoute]
     from feedsvc.web.admin import admin_routes
     from feedsvc.web.api import api_routes
     from feedsvc.web.clients import RateLimiter
+    from feedsvc.web.favicon import favicon_routes
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
     from feedsvc.web.mount import mount_path
@@ -40,4 +41,5 @@ def routes(service: Service, pages: ErrorPages | None = None) -> list[BaseRoute]
         *api_routes(service),
         *admin_routes(service),
         *zalo_routes(service),
+        *favicon_routes(),
     ]

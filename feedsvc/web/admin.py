@@ -44,6 +44,7 @@ from feedsvc.web.admin_text import (
     shown,
 )
 from feedsvc.web.error_pages import add_vary, reads_page, route_path
+from feedsvc.web.favicon import favicon_response
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import read_query
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
-STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
+STATIC = {"admin.js": "text/javascript", "admin.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
 def admin_title(untitled: str, title: str) -> str:
@@ -322,6 +323,8 @@ class Admin:
         name = request.path_params["name"]
         if name not in STATIC:
             return self.refusal(request, self.t("not_found"), 404)
+        if name == "favicon.svg":  # the site's icon, cached long (feedsvc.web.favicon)
+            return favicon_response()
         body = resources.files("feedsvc.web").joinpath("static", name).read_bytes()
         return Response(
             body,

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -23,16 +24,18 @@ from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.fieldtext import control_char, shown_position
-from feedsvc.matching import referenced_by
 from feedsvc.operations.errors import refused_character
+from feedsvc.pages.listing import clean_query, read_page
 from feedsvc.stats import topic_stats
+from feedsvc.stats.charts import chart_height, charted
 from feedsvc.status import status_facts
-from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topic_versions import absent_version
 from feedsvc.topics_file import slug_problem
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
+from feedsvc.web.admin_topic_list import topic_list
+from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
@@ -91,30 +94,41 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # -- topics ---------------------------------------------------------------------------
     async def topics_list(request: Request, ctx: Ctx) -> Response:
-        def load() -> list[topic_store.Topic]:
-            with db.read() as conn:
-                return topic_store.list_topics(conn)
-
-        topics = await db_call(load)
-        stats = {s.slug: s for s in await db_call(topic_stats, db, service.settings.tz)}
+        """One page of the topics (``?q=`` filters by title or slug, ``?page=N``), from one
+        read of the topics and subscriptions (:func:`ops.topic_uses`) and one of the stats:
+        never a query per row (:mod:`feedsvc.web.admin_topic_list`)."""
+        q = clean_query(query_param(request, "q", ""))
+        page = read_page(query_param(request, "page"))
+        uses = await db_call(ops.topic_uses, db)
+        listing = topic_list(uses, q, page, t)
+        all_stats = await db_call(topic_stats, db, service.settings.tz)
+        stats = {s.slug: s for s in all_stats}
+        charted_topics, more = charted(all_stats)
         public = service.settings.http.public_url
-        links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
-        counts = await db_call(ops.subscription_counts, db)
-        confirms = {tp.slug: delete_question(t, tp.slug, counts.get(tp.slug)) for tp in topics}
+        shown = listing.topics
+        links = {tp.slug: feed_urls(public, tp.slug) for tp in shown}
+        counts = uses.counts
+        confirms = {tp.slug: delete_question(t, tp.slug, counts.get(tp.slug)) for tp in shown}
         # the delete form carries the count its question names: more at delete time is asked
         # again (web.admin_topic_actions)
         shown_subs = {slug: sum(by_channel.values()) for slug, by_channel in counts.items()}
-        return admin.page(
-            "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats,
-            confirms=confirms, used_by=topic_users(topics), shown_subs=shown_subs,
-        )  # fmt: skip
+        at = listing.paging
 
-    def topic_users(topics: list[topic_store.Topic]) -> dict[str, str]:
-        """Slug → the topics that use it by ``@slug`` (their slugs, ", "-joined; "" for none):
-        such a topic's delete is refused (``ops.delete_topic``), so the list shows why in place
-        of a button whose question asked about its subscriptions first (a tester's)."""
-        named_by = referenced_by({tp.slug: tp.query for tp in topics})
-        return {tp.slug: ", ".join(sorted(named_by.get(tp.slug, ()))) for tp in topics}
+        def page_href(number: int) -> str:
+            params = {"q": q} if q else {}
+            if number > 1:
+                params["page"] = str(number)
+            return admin.location("/topics") + ("?" + urlencode(params) if params else "")
+
+        return admin.page(
+            "topics.html", ctx, topics=shown, links=links, formats=FORMAT_LABELS, stats=stats,
+            confirms=confirms, used_by=listing.used_by, shown_subs=shown_subs, q=q,
+            paging=at, all_topics=listing.all_topics,
+            prev_href=page_href(at.page - 1) if at.page > 1 else None,
+            next_href=page_href(at.page + 1) if at.page < at.pages else None,
+            charted=len(charted_topics), chart_more=more,
+            chart_height=chart_height(len(charted_topics)),
+        )  # fmt: skip
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":  # "no topic yet, as of now": a repeated Save is told apart
