@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from fakeserver import ApiError, BaseFault, FakeServer
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
@@ -674,14 +674,10 @@ class FakeBotAPI(FakeServer[int, Fault]):
                 return Response(content, status, media_type="application/json")
         params: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
-            if request.headers.get("content-type", "").startswith("application/json"):
-                params.update(await request.json())
-            else:
-                async with request.form() as form:
-                    for key, value in form.multi_items():
-                        params[key] = (
-                            f"<upload {value.filename}>" if isinstance(value, UploadFile) else value
-                        )
+            try:
+                params.update(await _body_params(request))
+            except ClientDisconnect:  # the client left mid-body (a bot stopping): nothing to answer
+                return Response(status_code=499)
         chat_id = _int_or_none(params.get("chat_id"))
         with self._cond:
             self._in_flight += 1
@@ -1111,3 +1107,14 @@ if __name__ == "__main__":  # manual use: point a dev feedsvc's telegram.base_ur
         print(f"fake Bot API at {fake.base_url}  token {fake.token}  (Ctrl-C to stop)")
         with suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+async def _body_params(request: Request) -> dict[str, Any]:
+    """A POST's parameters, from a JSON body or a form (uploads named, not read)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return dict(await request.json())
+    params: dict[str, Any] = {}
+    async with request.form() as form:
+        for key, value in form.multi_items():
+            params[key] = f"<upload {value.filename}>" if isinstance(value, UploadFile) else value
+    return params

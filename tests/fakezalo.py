@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fakeserver import ApiError, BaseFault, FakeServer
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 DEFAULT_TOKEN = "3108294405163826071:ZaloFakeTokenForTests-do-not-leak"
@@ -195,6 +195,8 @@ class FakeZaloAPI(FakeServer[str, Fault]):
                 params = await request.json()
             except ValueError:
                 raise ApiError(400, "Invalid JSON body") from None
+            except ClientDisconnect:  # the client left mid-body (a bot stopping): nothing to answer
+                return JSONResponse(None, status_code=499)
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
