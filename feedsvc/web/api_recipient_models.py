@@ -63,6 +63,11 @@ REASON_CODE = (
     "`user_blocked`, `removed`), optionally `|` and the channel's own words; null when on"
 )
 REASON_WORDS = "the same in words, in the request's Accept-Language (vi or en); null when on"
+RECIPIENT_WORDS = (
+    "the chat as operators know it: its channel and the channel's own id (`telegram chat 1001`, "
+    "`zalo chat zb`, `apprise chat json://***#1edd70`: an Apprise URL masked); `chat_id` is "
+    "feedsvc's own number"
+)
 
 
 class ChatOut(Out):
@@ -170,12 +175,7 @@ class DeliveryOut(Out):
     correction: str | None = None
     corrected_at: datetime | None = None
     channel: str = "telegram"
-    recipient: str | None = Field(
-        default=None,
-        description="the chat as operators know it: its channel and the channel's own id "
-        "(`telegram chat 1001`, `zalo chat zb`, `apprise chat json://***#1edd70`: an Apprise URL "
-        "masked); `chat_id` is feedsvc's own number",
-    )
+    recipient: str | None = Field(default=None, description=RECIPIENT_WORDS)
     retry_kind: str | None = Field(
         None,
         description="why a delivery still queued waits to be tried again (its last try's "
@@ -211,12 +211,7 @@ class ChatPauseOut(Out):
     disabled_reason: str | None = Field(description=REASON_CODE)
     disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
     channel: str = "telegram"
-    recipient: str | None = Field(
-        default=None,
-        description="the chat as operators know it: its channel and the channel's own id "
-        "(`telegram chat 1001`, `zalo chat zb`, `apprise chat json://***#1edd70`: an Apprise URL "
-        "masked); `chat_id` is feedsvc's own number",
-    )
+    recipient: str | None = Field(default=None, description=RECIPIENT_WORDS)
 
 
 class ChannelRefusalOut(Out):
