@@ -207,10 +207,14 @@ def _writable(base: Path) -> str | None:
 
 
 def _clear_last_demo(base: Path) -> str | None:
-    """Remove the last demo's ``demo.db`` and its ``-wal``/``-shm`` (the DB is recreated at
-    each start); what failed, in words, or None. Called holding the directory's lock only."""
+    """Remove the last demo's ``demo.db`` and every file SQLite keeps beside it (the DB is
+    recreated at each start, and a new state DB is never made beside a missing one's
+    ``-wal``, ``-shm`` or ``-journal``: ``sqlite_file.orphan_problem``); what failed, in
+    words, or None. Called holding the directory's lock only."""
+    from feedsvc.db.sqlite_file import SIDE_FILES
+
     try:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", *SIDE_FILES):
             Path(f"{base / 'demo.db'}{suffix}").unlink(missing_ok=True)
     except OSError as exc:
         return _cannot_write(exc)

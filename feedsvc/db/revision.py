@@ -38,9 +38,10 @@ class DatabaseUrlError(SchemaError):
 
 
 class LocationError(DatabaseUrlError):
-    """The SQLite state DB's path cannot hold it (a directory, a path under a file) or a new
-    one's directory is missing and is not created (an absolute path): a configuration problem
-    (the CLI's exit 2), not a DB to migrate."""
+    """The SQLite state DB's path cannot hold it (a directory, a path under a file), a new
+    one's directory is missing and is not created (an absolute path), or a missing one's
+    ``-wal``/``-shm``/``-journal`` is still there: a problem for the operator (the CLI's exit
+    2), not a DB to migrate."""
 
 
 #: The tables the first migration (0001, released: never edited) creates. One of them in a DB
@@ -217,7 +218,13 @@ def creation_problem(path: Path, where: str, *, relative: bool) -> str | None:
     x.db`` or ``sqlite:////proc/x.db``, and ``db upgrade`` then failed on the directory: both
     now say it (exit 2). An absolute path's directory must exist (:func:`_make_room` makes only
     a relative path's); the directory, or for a relative path the nearest one that exists, must
-    take a new file (:func:`_refuses_new_files`)."""
+    take a new file (:func:`_refuses_new_files`). Never where the missing file's ``-wal``,
+    ``-shm`` or ``-journal`` is still there: a new file would discard them
+    (``feedsvc.db.sqlite_file.orphan_problem``)."""
+    from feedsvc.db.sqlite_file import orphan_problem
+
+    if (orphaned := orphan_problem(path)) is not None:
+        return orphaned
     parent = path.parent
     if not parent.is_dir() and not relative:
         return (

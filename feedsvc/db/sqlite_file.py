@@ -18,7 +18,8 @@ missing, or another file at the path (the one moved away put back is the same fi
 state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable``, background
 work retries), never a file created and never a foreign file used with the service's WAL beside
 it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
-calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…).
+calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), and never
+where the missing file's ``-wal``, ``-shm`` or ``-journal`` is still there (:func:`orphan_problem`).
 
 A pooled connection found on a file moved away is closed by the pool; SQLite neither
 checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
@@ -137,16 +138,66 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
             raise DisconnectionError(problem)
 
 
+#: The files SQLite keeps beside a database file ``F``: ``F-wal`` and ``F-shm`` (WAL mode),
+#: ``F-journal`` (the rollback journal of the other modes).
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+#: A missing state DB ``{file}`` whose side files (``{names}``) are still at its path.
+ORPHANED_STATE = (
+    "the state DB file {file} is missing, but {names} {are} still there (the file was moved "
+    "or deleted; a new database at that path would discard {them}, and the writes since its "
+    "last checkpoint with {them}): put the database file back at {file}, or, if it is truly "
+    "gone, remove {names} to start afresh"
+)
+
+
+def side_files(file: Path) -> list[Path]:
+    """The :data:`SIDE_FILES` of the database ``file`` that are there (a dangling link
+    counts: it is a name SQLite would open)."""
+    return [side for s in SIDE_FILES if os.path.lexists(side := Path(f"{file}{s}"))]
+
+
+def orphan_problem(file: Path) -> str | None:
+    """Why no new state DB may be made at the missing ``file`` (:data:`ORPHANED_STATE`), or
+    None: the one decision, asked by every command before it opens anything
+    (``feedsvc.db.revision.creation_problem``) and again by :func:`create_missing`.
+
+    Why: a missing database with its ``-wal`` beside it is always an orphan (a clean close
+    deletes the WAL; a crash leaves it beside a file that is there): the file was moved away,
+    often under a running ``feedsvc run``, and what was committed since the last checkpoint
+    lives only in that WAL. SQLite deletes or resets a ``-wal``/``-journal`` beside a new,
+    empty database: ``db upgrade``, an ``import`` or a restart there lost those rows, and the
+    file put back alerted the same articles again (a tester's). ``-shm`` alone is refused too:
+    it is that file's, and another process may still have it mapped."""
+    found = side_files(file)
+    if not found:
+        return None
+    many = len(found) > 1
+    names = ", ".join(str(p) for p in found[:-1]) + (" and " if many else "") + str(found[-1])
+    return ORPHANED_STATE.format(
+        file=file,
+        names=names,
+        are="are" if many else "is",
+        them="them" if many else "it",
+    )
+
+
 def create_missing(target: SqliteTarget) -> bool:
     """Create the SQLite file ``target`` names when nothing is at its path, as SQLite's own
     opening of the URL would (an empty file is an empty database); True when it did. The one
-    place a state DB file is made (``feedsvc.db.engine.upgrade``)."""
+    place a state DB file is made (``feedsvc.db.engine.upgrade``). Raises
+    ``feedsvc.db.revision.LocationError`` (exit 2) when the missing file's side files are
+    there (:func:`orphan_problem`: asked again here, the last moment before it is made)."""
     try:
         file = target.file()
     except SqlitePathError:
         return False
     if file is None or target.read_only() is not None or os.path.lexists(file):
         return False
+    if (problem := orphan_problem(file)) is not None:
+        from feedsvc.db.revision import LocationError
+
+        raise LocationError(problem)
     try:
         sqlite3.connect(target.filename, uri=target.uri).close()
     except sqlite3.Error:  # the engine's connection fails next, and is worded as ever
