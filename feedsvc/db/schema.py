@@ -103,6 +103,10 @@ articles = Table(
     # stored key an editor types in another Unicode form (NFC, a keyboard's) is found by it,
     # and ingest finds a new key's lookalikes (`store.article_keys`)
     Column("source_key_nfc", String(765)),  # NFC is at most 3 × as long (migration 0041)
+    # A correction stored while it was not public (scheduled ahead, hidden, withdrawn) and
+    # alerted before: the edit its sent alerts are owed once it is public again, taken by the
+    # follow-up worker's sweep (`store.owed_corrections`, migration 0043); NULL: none owed
+    Column("correction_owed_at", UTCDateTime),
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
@@ -112,6 +116,7 @@ articles = Table(
     Index(None, "withdrawn_at"),
     Index(None, "hidden_at"),
     Index(None, "source_key_nfc"),
+    Index(None, "correction_owed_at"),  # the sweep's owed corrections: few, looked up often
 )
 
 # The archive search index over `articles.search_text` (migration 0002): a PostgreSQL GIN

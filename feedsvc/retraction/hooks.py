@@ -1,8 +1,11 @@
 """Ingest transaction hook: corrections of articles already alerted (SPEC §10).
 
 Runs inside the ingest transaction (after the article rows are updated), so a correction and
-the edits it owes commit together. Retractions need no hook: the worker's sweep finds articles
-withdrawn or hidden by any path (see :func:`feedsvc.store.followup_queue.sweep_retired`).
+the edits it owes commit together: queued now for an article public now, or marked for the
+worker's sweep to queue once it is public again — a correction stored while it was scheduled
+ahead, hidden or withdrawn (:mod:`feedsvc.store.owed_corrections`). Retractions need no hook:
+the worker's sweep finds articles withdrawn or hidden by any path (see
+:func:`feedsvc.store.followup_queue.sweep_retired`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from sqlalchemy import Connection
 from feedsvc.db.committed import say
 from feedsvc.ingest import Change
 from feedsvc.retraction.plan import EDIT_WINDOW, is_correction
-from feedsvc.store.followup_queue import queue_corrections
-from feedsvc.store.lifecycle import public_ids
+from feedsvc.store.owed_corrections import owe_corrections
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,8 @@ class Corrections:
             for c in changes
             if c.previous is not None and is_correction(c.previous, c.article)
         ]
-        if ids:  # a withdrawn or hidden article is retracted, not corrected
-            public = public_ids(conn, ids, now)
-            ids = [i for i in ids if i in public]
-        queued = queue_corrections(conn, ids, now, self.window)
+        # not public now (retracted meanwhile, or its time moved ahead): owed once it is
+        queued = owe_corrections(conn, ids, now, self.window)
         if queued:  # once committed (feedsvc.db.committed)
             say(conn, log, logging.INFO, "%d sent alert(s) to correct for %d article(s)",
                 queued, len(ids))  # fmt: skip

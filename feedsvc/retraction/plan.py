@@ -54,6 +54,11 @@ SHOWS_NOTICE = ("edited",)
 #: before its call, or its notice restored). Such a retraction is owed again by the next
 #: withdrawal, and corrections edit the alert meanwhile.
 UNDONE = ("cancelled", RESTORED)
+#: retraction outcomes after which the alert still reads as the article: undone, or ``kept``
+#: (``telegram.on_withdraw = "keep"``, a channel that cannot edit). Its article public again,
+#: a correction edits it (``followup_queue.queue_corrections``); a notice or a deleted alert
+#: is not corrected (a notice is restored, :func:`restorable`)
+READS_AS_ALERT = (*UNDONE, "kept")
 #: a correction follow-up queued to restore a notice: its first call may put the photo back
 RESTORE_METHOD = "restore"
 EDIT_METHODS = (

@@ -56,7 +56,7 @@ from feedsvc.retraction.plan import (
     restore_method,
 )
 from feedsvc.retraction.undo import muted_topics
-from feedsvc.store import followup_queue, restores
+from feedsvc.store import followup_queue, owed_corrections, restores
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
@@ -176,21 +176,27 @@ class FollowupWorker:
     def sweep(self) -> int:
         """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
         ingest, reconciliation, an editor on another replica), or scheduled now after their
-        alert went out (``followup_queue.retired_since``), and the restores of notices whose
-        article is public again (``restores.restorable``); returns how many retractions."""
+        alert went out (``followup_queue.retired_since``); and, for articles public again
+        (their time come, unhidden, republished), the restores of notices
+        (``restores.restorable``) and the corrections stored while they were not public
+        (``owed_corrections.owed``), in that order: a restore's edit and a correction's are
+        one edit, to the article's current text. Returns how many retractions."""
         now, last = self.db.now(), self.last_sweep
         since = now - self.cfg.sweep_horizon if last is None else last - SWEEP_OVERLAP
-        with self.db.read() as conn:  # an idle sweep is two indexed reads, no write lock
+        with self.db.read() as conn:  # an idle sweep is three indexed reads, no write lock
             ids = followup_queue.retired_since(conn, since, now)
             back = restores.restorable(conn, now)
-        queued = restored = 0
-        if ids or back:
+            owed = owed_corrections.owed(conn, now)
+        queued = restored = corrected = 0
+        if ids or back or owed:
             with self.db.write() as conn:
                 queued = followup_queue.retract_deliveries(conn, ids, self.db.now())
                 restored = restores.restore(conn, back, self.db.now())
+                corrected = owed_corrections.take_owed(conn, owed, self.db.now())
         self.last_sweep = now  # only once committed: a failed sweep covers its window again
-        if queued or restored:
-            log.info("%d sent alert(s) to retract, %d to restore", queued, restored)
+        if queued or restored or corrected:
+            log.info("%d sent alert(s) to retract, %d to restore, %d to correct",
+                     queued, restored, corrected)  # fmt: skip
         return queued
 
     def _claim(self, room: int) -> tuple[list[Job], float]:

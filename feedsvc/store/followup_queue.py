@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, case, or_, select, update
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.lifecycle.visibility import retired_clause, scheduled_clause
-from feedsvc.retraction.plan import RESTORE_METHOD, UNDONE
+from feedsvc.retraction.plan import READS_AS_ALERT, RESTORE_METHOD, UNDONE
 from feedsvc.store import digest_parts
 from feedsvc.store.digest_parts import digest_rows
 from feedsvc.store.followups import CORRECT, RETRACT
@@ -69,14 +69,15 @@ def rearm(
     return result.rowcount
 
 
-def _has_retraction(*, open_counts: bool = True) -> Any:
-    """The delivery owes or had a retraction (one cancelled or restored, ``UNDONE``, does not
-    count; nor, with ``open_counts`` false, one not done yet): a correlated EXISTS on the
-    unique (delivery_id, kind) index, whatever the size of the history."""
+def _has_retraction(*, open_counts: bool = True, undone: Sequence[str] = UNDONE) -> Any:
+    """The delivery owes or had a retraction (one ended as ``undone`` says — cancelled or
+    restored, ``UNDONE`` — does not count; nor, with ``open_counts`` false, one not done
+    yet): a correlated EXISTS on the unique (delivery_id, kind) index, whatever the size of
+    the history."""
     r = f.alias("r")
-    standing = or_(r.c.outcome.is_(None), r.c.outcome.not_in(UNDONE))
+    standing = or_(r.c.outcome.is_(None), r.c.outcome.not_in(undone))
     if not open_counts:
-        standing = and_(r.c.state == "done", r.c.outcome.not_in(UNDONE))
+        standing = and_(r.c.state == "done", r.c.outcome.not_in(undone))
     return select(r.c.id).where(r.c.delivery_id == deliveries.c.id, r.c.kind == RETRACT,
                                 standing).exists()  # fmt: skip
 
@@ -157,12 +158,15 @@ def queue_corrections(
 
     An existing correction is re-armed whatever its state: if one is being done right now, its
     lease is cleared, so its (older) outcome is not recorded and the newest text goes out next.
-    A delivery whose retraction is done is left alone (deleted, or its notice: ``restores``);
-    one still open is cancelled by the worker for a public article, so the edit is owed (a
-    republish's new title was lost). Returns how many were queued or re-armed."""
+    A delivery whose retraction is done is left alone (deleted, or its notice: ``restores``),
+    unless that left it reading as the article (``READS_AS_ALERT``: ``kept`` too — under
+    ``on_withdraw = "keep"`` a republished article's alert kept its old title for good); one
+    still open is cancelled by the worker for a public article, so the edit is owed (a
+    republish's new title was lost). The callers decided the articles are public
+    (``store.owed_corrections``). Returns how many were queued or re-armed."""
     if not article_ids:
         return 0
-    retracted = _has_retraction(open_counts=False)
+    retracted = _has_retraction(open_counts=False, undone=READS_AS_ALERT)
     sent_lately = and_(
         deliveries.c.state == "sent",
         deliveries.c.message_id.is_not(None),
