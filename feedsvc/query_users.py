@@ -20,6 +20,7 @@ from feedsvc.matching import (
     references,
     users_of_any,
 )
+from feedsvc.recipient_names import named
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,11 +28,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Broken:
-    """``topics``: slug → its parse problem; ``chats``: (chat id, subscription id) of chats'
-    own queries, each in the order found."""
+    """``topics``: slug → its parse problem; ``chats``: (chat, subscription id) of chats'
+    own queries, each in the order found, the chat named as operators know it
+    (:func:`feedsvc.recipient_names.named`)."""
 
     topics: dict[str, str] = field(default_factory=dict)
-    chats: list[tuple[int, int]] = field(default_factory=list)
+    chats: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _problem(query: str, queries: Mapping[str, str], slug: str | None) -> str | None:
@@ -73,5 +75,5 @@ def broken_users(
             _problem(sub.query, after, None) is not None
             and _problem(sub.query, before, None) is None
         ):
-            broken.chats.append((sub.chat_id, sub.id))
+            broken.chats.append((named(sub), sub.id))
     return broken

@@ -2,14 +2,29 @@
 ``apprise chat json://***#1edd70``) and the one mask of an Apprise URL.
 
 Kept outside :mod:`feedsvc.channels` (whose package imports the channels, the Bot API client
-and SQLAlchemy) and free of imports beyond ``hashlib``: ``feedsvc status`` and ``subs list``
-name the chats they list, and their start-up budget (``tests/test_cli_imports.py``) has no
-room for a channel's imports. :mod:`feedsvc.channels.recipients` and
-:mod:`feedsvc.channels.apprise_urls` re-export these names — pure."""
+and SQLAlchemy) and free of imports beyond ``hashlib`` and ``typing``: ``feedsvc status`` and
+``subs list`` name the chats they list, and their start-up budget
+(``tests/test_cli_imports.py``) has no room for a channel's imports.
+:mod:`feedsvc.channels.recipients` and :mod:`feedsvc.channels.apprise_urls` re-export these
+names — pure."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
+
+
+class Recipient(Protocol):
+    """A row that names a recipient: a chat, a subscription, a delivery, a follow-up."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def address(self) -> str | None: ...
+
+    @property
+    def chat_id(self) -> int: ...
 
 
 def mask(url: str) -> str:
@@ -39,6 +54,14 @@ def chat_name(channel: str, address: str | None, chat_id: int) -> str:
     chat id as text; ``None`` or empty where a caller has only the id, which then is
     Telegram's)."""
     return recipient_name(channel, address or str(chat_id))
+
+
+def named(row: Recipient) -> str:
+    """:func:`chat_name` of any row that carries its chat's channel, address and id: **the one
+    naming of a chat on the admin's pages** (the ``recipient`` filter: rows, headings,
+    ``<title>``s) and in their flash messages and refusals (``telegram chat -1001``, ``apprise
+    chat json://***#1edd70``). The internal number stays in URLs and forms only."""
+    return chat_name(row.channel, row.address, row.chat_id)
 
 
 def telegram_chat(chat_id: int) -> str:

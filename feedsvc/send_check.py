@@ -13,6 +13,7 @@ from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.lifecycle.visibility import Visibility
+from feedsvc.recipient_names import named
 from feedsvc.store import deliveries as q
 from feedsvc.store import lifecycle
 from feedsvc.wanted import wants
@@ -46,7 +47,7 @@ def send_labels(
         with db.write() as conn:
             q.mark_terminal(conn, d.id, owner, UNSUBSCRIBED, "unsubscribed", now,
                             attempted=False)  # fmt: skip
-        log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
+        log.info("delivery %s not sent: %s no longer subscribes to it", d.id, named(d))
         return None
     if seen in (Visibility.PUBLIC, None):  # no article: the send path says so
         return d.topics

@@ -87,7 +87,7 @@ class BreaksQueries(FileNotApplied):
     def __init__(self, broken: Broken) -> None:
         self.broken = broken
         parts = list(broken.topics.values())
-        parts += [f"the own query of chat {c} (subscription {s})" for c, s in broken.chats]
+        parts += [f"the own query of {c} (subscription {s})" for c, s in broken.chats]
         super().__init__(
             "it would break queries that use its topics by @slug; nothing was changed: "
             + "; ".join(parts)

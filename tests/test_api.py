@@ -361,9 +361,9 @@ async def test_a_topic_a_chat_query_uses_cannot_be_deleted(
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["code"] == "topic_in_chat_queries"
-    assert f"the own queries of chat {CHAT} (subscription {sub})" in body["error"]
-    said = f"cuộc trò chuyện {CHAT} (đăng ký {sub})" if language == "vi" else (
-        f"chat {CHAT} (subscription {sub})"
+    assert f"the own queries of telegram chat {CHAT} (subscription {sub})" in body["error"]
+    said = f"telegram chat {CHAT} (đăng ký {sub})" if language == "vi" else (
+        f"telegram chat {CHAT} (subscription {sub})"
     )  # fmt: skip
     assert said in body["message"]
     assert (await client.get("/api/topics/rt-1", headers=AUTH)).status_code == 200

@@ -103,7 +103,7 @@ async def test_a_token_lost_on_restart_keeps_the_alerts(
     finally:
         await service.stop()
     assert alert_rows(service.db) == [("pending", 0)]
-    assert "alert to chat" not in caplog.text  # the console logged it as sent before
+    assert "alert to telegram chat" not in caplog.text  # the console logged it as sent before
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("telegram.token is not set" in e for e in errors), errors
     assert fake.token not in caplog.text

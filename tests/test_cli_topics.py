@@ -287,7 +287,8 @@ def test_remove_refuses_a_topic_a_chat_query_uses(run, query: str) -> None:  # t
         refused = run("topics", "remove", "rt-1", *force)
         assert refused.exit_code == 1, refused.output
         assert refused.output == (
-            f"feedsvc: rt-1 is used by the own queries of chat 1003 (subscription {sub_id}); "
+            "feedsvc: rt-1 is used by the own queries of telegram chat 1003 "
+            f"(subscription {sub_id}); "
             "change those first (a chat's query: remove its subscription, or the chat changes "
             "its query)\n"
         )
@@ -306,7 +307,7 @@ def test_topics_and_chat_queries_are_named_together(run) -> None:  # type: ignor
     run("subs", "add", "2099", "--type", "private", "--query", '"@rt" z')  # a phrase: no use
     refused = run("topics", "remove", "rt")
     assert refused.exit_code == 1
-    named = ", ".join(f"chat {2001 + i} (subscription {ids[i]})" for i in range(10))
+    named = ", ".join(f"telegram chat {2001 + i} (subscription {ids[i]})" for i in range(10))
     assert refused.output.startswith(
         f"feedsvc: rt is used by ref and by the own queries of {named}, and 2 more; change "
     ), refused.output
@@ -396,7 +397,8 @@ def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ign
     refused = run("topics", "add", "rt", "--title", "R", "--query", grown)
     assert refused.exit_code == 2
     assert refused.output == (
-        f"feedsvc: the own queries of chat 1003 (subscription {sub_id}) use @rt and would no "
+        "feedsvc: the own queries of telegram chat 1003 "
+        f"(subscription {sub_id}) use @rt and would no "
         "longer parse with this query\n"
     )
     assert "rt\tenabled \tR\tb" in run("topics", "list").output

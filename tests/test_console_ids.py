@@ -107,7 +107,7 @@ async def test_a_correction_after_a_restart_is_edited(
     assert (kind, outcome, error) == ("correct", "edited", None)  # was kept, "digest message
     ids = [m for _, m in rows(db, deliveries.c.id, deliveries.c.message_id)]  # shared by 2"
     assert len(set(ids)) == 2, ids
-    assert f"alert #{ids[1]} in chat {CHAT} edited" in caplog.text
+    assert f"alert #{ids[1]} in telegram chat {CHAT} edited" in caplog.text
 
 
 async def test_ids_increase_whatever_the_clock_does() -> None:

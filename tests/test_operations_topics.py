@@ -120,9 +120,9 @@ def test_a_chat_query_reference_refuses_a_delete(db: Database, with_subscription
         ops.delete_topic(db, "rt-1", with_subscriptions=with_subscriptions)
     exc = refused.value
     assert (exc.kind, exc.code) == ("conflict", "topic_in_chat_queries")
-    assert exc.params["chat_queries"] == ([(1003, sub.id)], -9)
+    assert exc.params["chat_queries"] == ([("telegram chat 1003", sub.id)], -9)
     assert Translator("vi").operation_error(exc) == (
-        f"Chủ đề rt-1 đang được truy vấn riêng của cuộc trò chuyện 1003 (đăng ký {sub.id}) "
+        f"Chủ đề rt-1 đang được truy vấn riêng của telegram chat 1003 (đăng ký {sub.id}) "
         "dùng; hãy sửa những truy vấn đó trước (xoá đăng ký, hoặc cuộc trò chuyện đổi truy vấn "
         "của mình)."
     )
@@ -139,7 +139,8 @@ def test_topics_and_chat_queries_refuse_together(db: Database) -> None:
         ops.delete_topic(db, "rt")
     assert refused.value.code == "topic_in_use_and_chat_queries"
     assert ENGLISH.operation_error(refused.value) == (
-        "Topic rt is used by ref and by the own queries of chat -1001009876543 (subscription "
+        "Topic rt is used by ref and by the own queries of telegram chat -1001009876543 "
+        "(subscription "
         f"{sub.id}); change those first (a chat's query: remove the subscription, or the chat "
         "changes its query)."
     )
@@ -258,11 +259,12 @@ def test_a_save_that_breaks_a_chat_query_using_it_is_refused(db: Database) -> No
     exc = refused.value
     assert (exc.kind, exc.code, exc.field) == ("invalid", "breaks_chat_queries", "query")
     assert exc.message == (
-        f"the own queries of chat 1003 (subscription {sub.id}) use @rt and would no longer "
+        f"the own queries of telegram chat 1003 (subscription {sub.id}) use @rt and would no "
+        "longer "
         "parse with this query"
     )
     assert Translator("vi").operation_error(exc) == (
-        f"Truy vấn riêng của cuộc trò chuyện 1003 (đăng ký {sub.id}) dùng @rt sẽ không còn hợp "
+        f"Truy vấn riêng của telegram chat 1003 (đăng ký {sub.id}) dùng @rt sẽ không còn hợp "
         "lệ với truy vấn này."
     )
     assert ops.get_topic(db, "rt").query == "b"
@@ -334,5 +336,5 @@ def test_a_save_that_breaks_a_chat_query_through_a_topic_is_refused(db: Database
     with pytest.raises(ops.OperationError) as refused:
         ops.save_topic(db, TopicSpec("c", "C", "@h1 OR @h2 OR @h3"), "api")
     assert refused.value.code == "breaks_chat_queries"
-    assert refused.value.params["chat_queries"] == ([(1003, sub.id)], -9)
+    assert refused.value.params["chat_queries"] == ([("telegram chat 1003", sub.id)], -9)
     assert ops.get_topic(db, "c").query == "x"

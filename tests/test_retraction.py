@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -230,6 +231,21 @@ async def test_withdrawn_or_hidden_alerts_are_deleted_within_48h(env: Env, colum
         rows, _ = list_deliveries(conn)
     assert all(r.state == "sent" and r.retraction == "deleted" for r in rows)
     assert all(r.retracted_at is not None for r in rows)
+
+
+async def test_the_workers_lines_name_each_chat_by_its_channel_and_id(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``alert #5 in chat -5: retract deleted``: named as every other line names a chat
+    (``telegram chat -5``, :func:`feedsvc.recipient_names.recipient_name`)."""
+    caplog.set_level(logging.INFO, logger="feedsvc.retraction")
+    sent = await _alerted(env, fresh(1))
+    env.retire("TEST-00001", "withdrawn_at")
+    await env.follow_up()
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alert #")]
+    assert sorted(said) == sorted(
+        f"alert #{mid} in telegram chat {chat}: retract deleted" for chat, mid in sent.items()
+    ), said
 
 
 async def test_an_imported_withdrawal_retracts_through_ingest(env: Env) -> None:

@@ -321,5 +321,5 @@ def test_topics_import_refuses_a_file_that_breaks_a_chat_query_using_it(
     before = shown(db)
     result = _import(db, path)
     assert result.exit_code == 2, result.output
-    assert f"the own query of chat 1003 (subscription {sub.id})" in result.output
+    assert f"the own query of telegram chat 1003 (subscription {sub.id})" in result.output
     assert shown(db) == before

@@ -292,8 +292,9 @@ class Translator:
             return said
         return f"{said} {self('backfilled_out', held=result.not_in_feed)}"
 
-    def chat_queries(self, shown: Sequence[tuple[int, int]], more: int = 0) -> str:
-        """``(chat id, subscription id)`` pairs as "chat 1003 (subscription 8), … and 5 more":
+    def chat_queries(self, shown: Sequence[tuple[str, int]], more: int = 0) -> str:
+        """``(chat, subscription id)`` pairs as "telegram chat 1003 (subscription 8), … and 5
+        more" (the chat as :func:`feedsvc.recipient_names.named` names it):
         the chat queries that reference a topic, which its delete names."""
         named = [self("chat_query_ref", chat=chat, id=sub) for chat, sub in shown]
         if more > 0:

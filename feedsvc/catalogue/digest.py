@@ -140,20 +140,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " inside go out as one digest when it ends. Left empty, it is off.",
     ),
     "chat_silent": ("Tin không chuông", "Alerts without sound"),
-    "chat_saved": ("Đã lưu cách nhận tin của chat {chat}.", "Saved how chat {chat} gets alerts."),
+    "chat_saved": ("Đã lưu cách nhận tin của {chat}.", "Saved how {chat} gets alerts."),
     "chat_settings": ("Thiết lập", "Settings"),
     # a Save from a page opened before the options changed (digest.options.ChatChangedMeanwhile);
     # {fields}: the boxes' labels
     "chat_changed_meanwhile": (
-        "Cách nhận tin của chat {chat} đã được đổi kể từ khi bạn mở trang này (trong chat, qua"
+        "Cách nhận tin của {chat} đã được đổi kể từ khi bạn mở trang này (trong chat, qua"
         " API hoặc ở trang quản trị khác), đã đổi: {fields}; chưa lưu gì.",
-        "How chat {chat} gets alerts was changed since you opened this page (in the chat,"
+        "How {chat} gets alerts was changed since you opened this page (in the chat,"
         " through the API or in another admin page), changed: {fields}; nothing was saved.",
     ),
     "chat_version_missing": (
-        "Biểu mẫu không có trường version (phiên bản cách nhận tin của chat {chat}): có thể"
+        "Biểu mẫu không có trường version (phiên bản cách nhận tin của {chat}): có thể"
         " trang được mở từ trước khi cập nhật feedsvc. Chưa lưu gì.",
-        "The form has no version field (the version of how chat {chat} gets alerts): the page"
+        "The form has no version field (the version of how {chat} gets alerts): the page"
         " may have been opened before feedsvc was updated. Nothing was saved.",
     ),
     "chat_changed_meanwhile_hint": (
@@ -164,9 +164,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # PATCH /api/chats/{chat_id} with an If-Match the stored options no longer meet (412)
     "api.chat_changed_meanwhile": (
-        "Cách nhận tin của chat {chat} đã được đổi kể từ phiên bản trong If-Match, đã đổi:"
+        "Cách nhận tin của {chat} đã được đổi kể từ phiên bản trong If-Match, đã đổi:"
         " {fields}; chưa lưu gì. Hãy GET lại rồi gửi thay đổi với version mới.",
-        "How chat {chat} gets alerts was changed since the version in If-Match, changed:"
+        "How {chat} gets alerts was changed since the version in If-Match, changed:"
         " {fields}; nothing was saved. GET it again, then send the change with the new version.",
     ),
 }

@@ -272,7 +272,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Topic {slug} is used by {users} and by the own queries of {chats}; change those "
         "first (a chat's query: remove the subscription, or the chat changes its query).",
     ),
-    "chat_query_ref": ("cuộc trò chuyện {chat} (đăng ký {id})", "chat {chat} (subscription {id})"),
+    "chat_query_ref": ("{chat} (đăng ký {id})", "{chat} (subscription {id})"),
     "and_more": ("và {count} chỗ khác", "and {count} more"),
     # no form in it: the admin's editor adds admin.deleted_meanwhile_hint
     "op.topic_deleted_meanwhile": (
@@ -407,8 +407,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The box {field} takes on or off (true/false, 1/0, yes/no).",
     ),
     "op.too_many_subscriptions": (
-        "Cuộc trò chuyện {chat} đã có {limit} đăng ký.",
-        "Chat {chat} already has {limit} subscriptions.",
+        "{chat} đã có {limit} đăng ký.",
+        "{chat} already has {limit} subscriptions.",
     ),
     "op.subscription_not_found": ("Không có đăng ký #{id}.", "There is no subscription #{id}."),
     "op.chat_not_found": ("Không có cuộc trò chuyện {chat}.", "There is no chat {chat}."),

@@ -18,6 +18,7 @@ from dataclasses import replace
 from feedsvc.notify.edits import ConsoleEditor
 from feedsvc.notify.message import AlertMessage
 from feedsvc.notify.outcome import SendOutcome
+from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.notify")
 
@@ -51,7 +52,8 @@ class ConsoleSender:
         """Log the plain-text form (readable in a terminal) and report it sent."""
         message_id = self._next_id()
         photo = f" [photo {msg.photo_url}]" if msg.photo_url else ""
-        log.info("alert to chat %s (#%s)%s:\n%s", chat_id, message_id, photo, msg.plain_text)
+        log.info("alert to %s (#%s)%s:\n%s", telegram_chat(chat_id), message_id, photo,
+                 msg.plain_text)  # fmt: skip
         return SendOutcome.sent(message_id, photo=bool(msg.photo_url and msg.is_caption))
 
     async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:

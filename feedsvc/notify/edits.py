@@ -34,6 +34,7 @@ from telegram.constants import ParseMode
 from feedsvc.notify.message import Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 from feedsvc.notify.telegram import classify_outcome, keyboard, keyboard_refused
+from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.notify")
 
@@ -246,7 +247,7 @@ class ConsoleEditor:
     plain_only = True
 
     async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
-        log.info("alert #%s in chat %s deleted", message_id, chat_id)
+        log.info("alert #%s in %s deleted", message_id, telegram_chat(chat_id))
         return EditOutcome(EditKind.DONE)
 
     async def edit(
@@ -260,20 +261,20 @@ class ConsoleEditor:
         link_preview: bool = False,
         buttons: tuple[tuple[Button, ...], ...] = (),
     ) -> EditOutcome:
-        log.info("alert #%s in chat %s edited:\n%s", message_id, chat_id, text)
+        log.info("alert #%s in %s edited:\n%s", message_id, telegram_chat(chat_id), text)
         return EditOutcome(EditKind.DONE)
 
     async def cover(self, chat_id: int, message_id: int, text: str, *, html: bool) -> EditOutcome:
-        log.info("alert #%s in chat %s: picture removed, caption edited:\n%s",
-                 message_id, chat_id, text)  # fmt: skip
+        log.info("alert #%s in %s: picture removed, caption edited:\n%s",
+                 message_id, telegram_chat(chat_id), text)  # fmt: skip
         return EditOutcome(EditKind.DONE)
 
     async def uncover(
         self, chat_id: int, message_id: int, photo_url: str, text: str, *, html: bool,
         buttons: tuple[tuple[Button, ...], ...] = (),
     ) -> EditOutcome:  # fmt: skip
-        log.info("alert #%s in chat %s: picture %s back, caption edited:\n%s",
-                 message_id, chat_id, photo_url, text)  # fmt: skip
+        log.info("alert #%s in %s: picture %s back, caption edited:\n%s",
+                 message_id, telegram_chat(chat_id), photo_url, text)  # fmt: skip
         return EditOutcome(EditKind.DONE)
 
 

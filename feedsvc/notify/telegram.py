@@ -43,6 +43,7 @@ from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 from feedsvc.notify.tls import tls_context
+from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -162,7 +163,8 @@ class TelegramSender:
             if photo.kind is not OutcomeKind.BAD_CONTENT:
                 return photo
             # a second call: the request charges it a slot of its own (ChargedRequest)
-            log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
+            log.info("photo rejected for %s (%s); sending text", telegram_chat(chat_id),
+                     photo.description)  # fmt: skip
 
         def text(m: AlertMessage) -> Awaitable[Message]:
             preview = LinkPreviewOptions(is_disabled=not link_preview)
@@ -195,8 +197,8 @@ class TelegramSender:
         outcome = await self._call(call(msg))
         if not (msg.buttons and keyboard_refused(outcome.kind, outcome.description)):
             return outcome
-        log.info("alert refused for chat %s (%s); sending it without its buttons",
-                 chat_id, outcome.description)  # fmt: skip
+        log.info("alert refused for %s (%s); sending it without its buttons",
+                 telegram_chat(chat_id), outcome.description)  # fmt: skip
         return await self._call(call(replace(msg, buttons=())))
 
     async def who_am_i(self) -> SendOutcome:

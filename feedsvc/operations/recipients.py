@@ -17,6 +17,7 @@ from feedsvc.limits import CHAT_QUERY, too_long
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.operations.errors import OperationError, query_invalid, refuse_control, too_long_error
+from feedsvc.recipient_names import named, telegram_chat
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.topics_file import lists_slug
@@ -109,11 +110,13 @@ def add_subscription(
         chat_id = _ensure_recipient(conn, spec, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
+            chat = sub_store.get_chat(conn, chat_id)
+            name = named(chat) if chat else telegram_chat(chat_id)
             raise OperationError(
                 "conflict",
-                f"chat {chat_id} already has {MAX_SUBSCRIPTIONS} subscriptions",
+                f"{name} already has {MAX_SUBSCRIPTIONS} subscriptions",
                 code="too_many_subscriptions",
-                params={"chat": chat_id, "limit": MAX_SUBSCRIPTIONS},
+                params={"chat": name, "limit": MAX_SUBSCRIPTIONS},
             )
         created = sub_store.subscribe(conn, chat_id, topic_id=topic_id, query=query, now=now)
         sub_id = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from feedsvc.matching import referenced_by, references
+from feedsvc.recipient_names import named
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 
@@ -22,13 +23,14 @@ if TYPE_CHECKING:
 class TopicUses:
     """``topics``: every topic, by slug; ``counts``: slug → channel → subscriptions (every
     one, a paused chat's too: what a delete removes); ``topic_users``: slug → the slugs of
-    the topics whose query names it; ``chat_users``: slug → (chat id, subscription id) of
-    the chats' own queries naming it, in subscription order."""
+    the topics whose query names it; ``chat_users``: slug → (chat, subscription id) of
+    the chats' own queries naming it, in subscription order, each chat named as operators
+    know it (:func:`feedsvc.recipient_names.named`, never the internal number)."""
 
     topics: list[topic_store.Topic]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     topic_users: dict[str, list[str]] = field(default_factory=dict)
-    chat_users: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    chat_users: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def used(self, slug: str) -> bool:
         """Whether a delete of ``slug`` is refused for its users."""
@@ -49,5 +51,5 @@ def topic_uses(db: Database) -> TopicUses:
             by_channel[sub.channel] = by_channel.get(sub.channel, 0) + 1
         if sub.query is not None:
             for slug in sorted(references(sub.query)):
-                uses.chat_users.setdefault(slug, []).append((sub.chat_id, sub.id))
+                uses.chat_users.setdefault(slug, []).append((named(sub), sub.id))
     return uses

@@ -31,6 +31,7 @@ from feedsvc.operations.topic_checks import (
     writes_of,
 )
 from feedsvc.query_users import broken_users
+from feedsvc.recipient_names import named
 from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -228,11 +229,11 @@ def _named(db: Database, given: TopicSpec | TopicEdit) -> TopicSpec | TopicEdit:
     return given if found is None else replace(given, slug=found.slug)
 
 
-def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> None:
+def _refuse_broken_chat_queries(slug: str, broken: list[tuple[str, int]]) -> None:
     """The chats' own queries that reach ``slug`` (at any depth) must still parse with its new
     query, as the chat-query index parses them (a query grown to the expanded-term limit, a
     chain of references grown too deep): one that does not is skipped from then on, and its
-    chat gets nothing (a WARNING in the service's log); ``broken``: (chat id, subscription id)
+    chat gets nothing (a WARNING in the service's log); ``broken``: (chat, subscription id)
     of those that would not, named like :func:`_refuse_if_used` does (``breaks_chat_queries``)."""
     if not broken:
         return
@@ -356,7 +357,7 @@ def _refuse_if_used(conn: Connection, slug: str) -> None:
     about a topic's own subscriptions and never overrides this."""
     topics = [t.slug for t in topic_store.list_topics(conn) if slug in references(t.query)]
     queries = [
-        (s.chat_id, s.id)
+        (named(s), s.id)
         for s in sub_store.list_subscriptions(conn)
         if s.query is not None and slug in references(s.query)
     ]

@@ -300,8 +300,8 @@ class FollowupWorker:
             if nxt.outcome is not None:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()
                 log.info(
-                    "alert #%s in chat %s: %s %s%s",
-                    f.message_id, f.message_chat, f.kind, nxt.outcome,
+                    "alert #%s in %s: %s %s%s",
+                    f.message_id, f.message_recipient, f.kind, nxt.outcome,
                     f" ({nxt.error})" if nxt.error else "",
                 )  # fmt: skip
             for callback in self.on_done:

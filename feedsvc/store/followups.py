@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, func, select, update
 
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import chats, deliveries
+from feedsvc.recipient_names import chat_name, telegram_chat
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 
@@ -65,6 +66,10 @@ class Followup:
     # what the message is, ``photo`` or ``text`` (``deliveries.message_kind``, migration
     # 0042: the send's answer, kept by the follow-ups that change it); None: not known
     message_kind: str | None = None
+    # the chat's channel and own address (``chats``): how its log lines name it, never by the
+    # internal number (an Apprise URL here is a secret: :attr:`message_recipient` masks it)
+    channel: str = "telegram"
+    address: str | None = None
     # articles of the OTHER deliveries recorded with the same message (a digest: one message,
     # several alerts); deleting or editing that message touches them all
     siblings: tuple[int, ...] = ()
@@ -73,6 +78,14 @@ class Followup:
     def message_chat(self) -> int:
         """The chat ``message_id`` belongs to: Telegram's message ids are per chat."""
         return self.chat_id if self.sent_chat_id is None else self.sent_chat_id
+
+    @property
+    def message_recipient(self) -> str:
+        """:attr:`message_chat` as operators know it (``telegram chat -5``, ``zalo chat zb``):
+        the old group's Telegram id for a message left there by a migration."""
+        if self.migrated_away:
+            return telegram_chat(self.message_chat)
+        return chat_name(self.channel, self.address, self.chat_id)
 
     @property
     def digest_message(self) -> bool:
@@ -201,6 +214,7 @@ def claim(
             deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
             deliveries.c.plain_text, chats.c.link_preview, deliveries.c.sent_chat_id,
             deliveries.c.digest, deliveries.c.digest_head, deliveries.c.message_kind,
+            chats.c.channel, chats.c.address,
         )
         .join(deliveries, deliveries.c.id == f.c.delivery_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)

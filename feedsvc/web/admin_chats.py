@@ -23,6 +23,7 @@ from starlette.routing import Route
 from feedsvc.catalogue import REFUSED_CHARACTER
 from feedsvc.digest import ChatSettings, SettingError, versions
 from feedsvc.digest import options as chat_options
+from feedsvc.recipient_names import named
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.web.admin import PREFIX, Ctx
@@ -72,7 +73,7 @@ def chat_routes(admin: Admin) -> list[Route]:
         stored = boxes(exc.now)
         kept = {f: values[f] if f in exc.edited else stored[f] for f in versions.FIELDS}
         words = chat_options.describe(exc.now, t)
-        said = t(f"{exc.code}", chat=exc.chat_id,
+        said = t(f"{exc.code}", chat=named(found["chat"]),
                  fields=", ".join(t(LABELS[f]) for f in exc.fields))  # fmt: skip
         refusal = {"text": said, "now": [(t(LABELS[f]), words[f]) for f in exc.fields]}
         status = 409 if exc.code == "chat_changed_meanwhile" else 400
@@ -123,7 +124,7 @@ def chat_routes(admin: Admin) -> list[Route]:
         except chat_options.ChatChangedMeanwhile as exc:
             return conflict(found, ctx, exc, values)
         service.dispatcher.wake.set()  # held alerts may be due now
-        return admin.redirect(ctx, f"/chats/{chat_id}", t("chat_saved", chat=chat_id))
+        return admin.redirect(ctx, f"/chats/{chat_id}", t("chat_saved", chat=named(found["chat"])))
 
     guard = admin.guard
     return [Route(PREFIX + "/chats/{chat_id}", guard(chat_page), methods=["GET", "POST"])]

@@ -19,8 +19,8 @@ from feedsvc import operations as ops
 from feedsvc.channel_modes import MISSING_SETTING, off_channels
 from feedsvc.channels.apprise_urls import mask
 from feedsvc.channels.base import CHANNELS
-from feedsvc.channels.recipients import shown_address
 from feedsvc.fieldtext import control_char, shown_position
+from feedsvc.recipient_names import named
 from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -78,7 +78,7 @@ def recipient_routes(admin: Admin) -> list[Route]:
         off = [c for c in off_channels(service.channel_modes) if any(s.channel == c for s in subs)]
         return admin.page(
             "subscriptions.html", ctx, status, subs=subs, chats=chats, channel=channel, off=off,
-            channels=CHANNELS, topics=topics, shown_address=shown_address, setting=MISSING_SETTING,
+            channels=CHANNELS, topics=topics, setting=MISSING_SETTING,
             typed=typed or {"url": "", "topic": "", "query": ""}, error=error,
         )  # fmt: skip
 
@@ -133,14 +133,15 @@ def recipient_routes(admin: Admin) -> list[Route]:
             if chat_id is None:
                 return admin.message(t("not_found"), 404, ctx)
 
-            def run() -> bool:
+            def run() -> sub_store.Chat | None:
                 with db.write() as conn:
-                    if sub_store.get_chat(conn, chat_id) is None:
-                        return False
-                    sub_store.set_paused(conn, chat_id, paused)
-                    return True
+                    chat = sub_store.get_chat(conn, chat_id)
+                    if chat is not None:
+                        sub_store.set_paused(conn, chat_id, paused)
+                    return chat
 
-            if not await db_call(run):
+            chat = await db_call(run)
+            if chat is None:
                 return admin.message(t("not_found"), 404, ctx)
             if not paused:
                 service.wake_dispatchers()  # what the chat had queued may go out now
@@ -149,7 +150,7 @@ def recipient_routes(admin: Admin) -> list[Route]:
             # or nothing, is the subscriptions page, as before; never a path a form names)
             back = (await request.form()).get("back")
             where = f"/chats/{chat_id}" if back == "chat" else "/subscriptions"
-            return admin.redirect(ctx, where, t(key, chat=chat_id))
+            return admin.redirect(ctx, where, t(key, chat=named(chat)))
 
         return handler
 
