@@ -365,18 +365,22 @@ def test_a_patch_over_a_stale_version_is_412_and_saves_nothing(
 
 @on_sqlite
 @pytest.mark.parametrize(
-    "header",
-    ['"c1-00"', "", "a, b",  # a weak tag: 412 (tests/test_api_if_match_weak.py)
-     # a topic's version is no chat's
-     "1-0000000000000000-0000000000000000-0000000000000000-1"],
+    ("header", "status", "code"),
+    [("", 400, "if_match_invalid"), ("a, b", 400, "if_match_invalid"),  # no entity tags
+     # a weak tag: 412 (tests/test_api_if_match_weak.py); a well-formed strong tag that is no
+     # chat version matches nothing, 412 (tests/test_api_entity_tags.py)
+     ('"c1-00"', 412, "if_match_unknown"),
+     ('"1-0000000000000000-0000000000000000-0000000000000000-1"', 412, "if_match_unknown"),
+     # a topic's version, unquoted, is no entity tag
+     ("1-0000000000000000-0000000000000000-0000000000000000-1", 400, "if_match_invalid")],
 )  # fmt: skip
-def test_an_unreadable_if_match_is_400_never_ignored(
-    admin: tuple[TestClient, Service], header: str
+def test_an_unreadable_if_match_is_refused_never_ignored(
+    admin: tuple[TestClient, Service], header: str, status: int, code: str
 ) -> None:
     client, _ = admin
     r = api_patch(client, {"silent": True}, **{"If-Match": header})
-    assert r.status_code == 400, r.text
-    assert (r.json()["code"], r.json()["field"]) == ("if_match_invalid", "If-Match")
+    assert r.status_code == status, r.text
+    assert (r.json()["code"], r.json()["field"]) == (code, "If-Match")
     assert "chat version" in r.json()["error"]
     assert options(client) == ("off", None, False)
 

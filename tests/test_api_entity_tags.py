@@ -9,7 +9,10 @@ reader, :func:`feedsvc.web.preconditions.if_match`:
 - two strong tags, one current (one line or two), were 400: the condition is "any of them"
   (§13.1.1), 200 when one is current, 412 when none is, nothing written;
 - 3,000 weak tags and one strong were read whole (200): at most 16 tags, 400
-  ``if_match_too_long``.
+  ``if_match_too_long``;
+- a well-formed strong tag that is no version (``"abc"``, ``"stale-1"``, ``"a", W/"<v>"``)
+  was 400 ``if_match_invalid``, as if the header were malformed: a list that matches nothing
+  is 412 (RFC 9110 §13.1.1), ``if_match_unknown``; beside the current version it writes.
 
 On a topic's ``PUT``, ``DELETE``, ``disable`` and a chat's ``PATCH`` alike, through the whole
 app on SQLite (the saves' checks run on PostgreSQL in ``test_api_preconditions``)."""
@@ -242,3 +245,72 @@ def test_a_list_at_the_limit_is_read(admin: tuple[Client, Service]) -> None:  # 
     topic = ops.get_topic(service.db, "d6").version
     header = ", ".join([*(f'W/"w{i}"' for i in range(MAX_TAGS - 1)), f'"{topic}"'])
     assert put(client, [("If-Match", header)]).status_code == 200
+
+
+# -- a well-formed tag that is no version matches nothing: 412, not 400 --------------------------
+
+UNKNOWN = [
+    '"abc"',  # the shown cases
+    '"stale-1"',
+    '"a", W/"{v}"',
+    '"1-x", "2-y"',
+    '"{v}x"',
+    '"{other}"',  # a chat's version sent for a topic, a topic's for a chat
+    '""',
+]
+
+
+def unknown(response: Any) -> None:
+    assert response.status_code == 412, response.text
+    out = response.json()
+    assert (out["code"], out["field"]) == ("if_match_unknown", "If-Match"), out
+    assert out["message"] == VI("api.if_match_unknown"), out
+    assert "nothing was saved" in out["error"], out
+
+
+@pytest.mark.parametrize("header", UNKNOWN)
+def test_tags_that_are_no_version_are_412_on_every_write(
+    admin: tuple[Client, Service],  # noqa: F811
+    header: str,
+) -> None:
+    client, service = admin
+    topic = ops.get_topic(service.db, "d6").version
+    chat = chat_version(client)
+    sent = [("If-Match", header.format(v=topic, other=chat))]
+    unknown(put(client, sent))
+    for method, path in (("DELETE", "/api/topics/d6"), ("POST", "/api/topics/d6/disable"),
+                         ("POST", "/api/topics/d6/enable")):  # fmt: skip
+        unknown(client.request(method, path, headers=[*AUTH.items(), *sent]))
+    stored = ops.get_topic(service.db, "d6")
+    assert (stored.version, stored.enabled) == (topic, True)
+    unknown(patch(client, [("If-Match", header.format(v=chat, other=topic))], {"silent": True}))
+    assert silent(client) is False
+
+
+@pytest.mark.parametrize("template", ['"abc", "{v}"', '"{v}", "stale-1"', 'W/"a", "b", "{v}"'])
+def test_a_tag_that_is_no_version_beside_the_current_one_writes(
+    admin: tuple[Client, Service],  # noqa: F811
+    template: str,
+) -> None:
+    client, service = admin
+    r = put(client, [("If-Match", template.format(v=ops.get_topic(service.db, "d6").version))])
+    assert r.status_code == 200 and r.json()["title"] == "Sửa", r.text
+    sent = [("If-Match", template.format(v=r.json()["version"]))]
+    r = client.post("/api/topics/d6/disable", headers=[*AUTH.items(), *sent])
+    assert r.status_code == 200 and r.json()["enabled"] is False, r.text
+    r = patch(client, [("If-Match", template.format(v=chat_version(client)))], {"silent": True})
+    assert r.status_code == 200 and silent(client) is True, r.text
+
+
+def test_an_unknown_tag_for_what_does_not_exist_is_its_404(
+    admin: tuple[Client, Service],  # noqa: F811
+) -> None:
+    """RFC 9110 §13.2.1: the answer without the header, not the 412."""
+    client, _ = admin
+    lines = [("If-Match", '"abc"')]
+    r = client.post("/api/topics/nope/disable", headers=[*AUTH.items(), *lines])
+    assert r.status_code == 404 and r.json()["code"] == "topic_not_found", r.text
+    r = client.delete("/api/topics/nope", headers=[*AUTH.items(), *lines])
+    assert r.status_code == 404, r.text
+    r = client.patch("/api/chats/999", headers=[*AUTH.items(), *lines], json={"silent": True})
+    assert r.status_code == 404 and r.json()["code"] == "unknown_id", r.text

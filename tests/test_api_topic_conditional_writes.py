@@ -2,10 +2,10 @@
 reader, :func:`feedsvc.web.preconditions.if_match`: a tester's ``DELETE /api/topics/{slug}``
 with ``If-Match: "<stale version>"`` answered 200, deleting the topic a colleague had edited
 meanwhile and the subscription added with the edit (``"subscriptions_removed": 1``);
-``If-Match: "garbage"`` answered 200 too, where a ``PUT`` says 400 ``if_match_invalid``; the
-enable and disable routes ignored it alike. Now a stale version is 412
-``topic_changed_meanwhile`` with nothing changed, an unreadable one 400, weak tags only 412
-``if_match_weak``, the current version or ``*`` does the write. Through the whole app over
+``If-Match: "garbage"`` answered 200 too, where a ``PUT`` refuses it; the enable and disable
+routes ignored it alike. Now a stale version is 412 ``topic_changed_meanwhile`` with nothing
+changed, a tag that is no version 412 ``if_match_unknown`` (no list of tags: 400), weak tags
+only 412 ``if_match_weak``, the current version or ``*`` does the write. Through the whole app over
 HTTP on a real SQLite state DB, as ``test_api_preconditions``."""
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ async def test_a_stale_if_match_changes_nothing(
 @pytest.mark.parametrize(
     ("header", "status", "code"),
     [
-        ('"garbage"', 400, "if_match_invalid"),
+        ('"garbage"', 412, "if_match_unknown"),  # well-formed, no version: matches nothing
         ("garbage", 400, "if_match_invalid"),
         ("", 400, "if_match_invalid"),
-        ('"1-x", "2-y"', 400, "if_match_invalid"),
+        ('"1-x", "2-y"', 412, "if_match_unknown"),
         ('W/"{version}"', 412, "if_match_weak"),
     ],
 )

@@ -51,6 +51,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "If-Match names only weak entity tags (W/...), which never match: send the version as "
         'GET gives it (its "version") as a strong tag; nothing was saved.',
     ),
+    # strong tags none of which is a version: a list that matches nothing, RFC 9110 §13.1.1
+    "api.if_match_unknown": (
+        "If-Match không nêu phiên bản nào (không thẻ thực thể nào là phiên bản như GET trả về, "
+        'trường "version"), nên không khớp; chưa lưu gì.',
+        "If-Match names no version (none of its entity tags is one GET gives, its "
+        '"version"), so none matches; nothing was saved.',
+    ),
     "api.if_none_match_invalid": (
         "If-None-Match của một PUT phải là *: chỉ lưu một chủ đề chưa có.",
         "If-None-Match on a PUT must be *: save only a topic that does not exist yet.",

@@ -276,10 +276,11 @@ ENDPOINTS = [
         "changes only that), and a field also changed since to another value is 412 "
         "`chat_changed_meanwhile`, nothing saved; `If-Match: *` checks nothing. Several "
         "strong tags (at most 16 tags in all, else 400 `if_match_too_long`): met when any "
-        "one is; weak tags only: 412 `if_match_weak`; a bare unquoted version or anything "
-        "else: 400 `if_match_invalid`. A `version` in the body (a GET's body sent back) is "
-        "the same condition as `If-Match`; with an `If-Match` not listing it, 400 "
-        "`version_mismatch`. The answer has the new `ETag`.",
+        "one is; weak tags only: 412 `if_match_weak`; strong tags none of which is a chat "
+        'version (`"abc"`): 412 `if_match_unknown`; a bare unquoted version or anything '
+        "else that is no list of entity tags: 400 `if_match_invalid`. A `version` in the "
+        "body (a GET's body sent back) is the same condition as `If-Match`; with an "
+        "`If-Match` not listing it, 400 `version_mismatch`. The answer has the new `ETag`.",
     ),
     Endpoint(
         "GET", "/api/deliveries", list_deliveries, "The delivery log", "deliveries",

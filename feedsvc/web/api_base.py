@@ -31,7 +31,7 @@ from feedsvc.operations import OperationError
 from feedsvc.web import admin_auth
 from feedsvc.web.api_errors import ApiError
 from feedsvc.web.api_input import MAX_BODY, check_path, read_body, read_params
-from feedsvc.web.api_models import Body, ErrorOut, Out, Params
+from feedsvc.web.api_models import Body, ErrorOut, NoBody, Out, Params
 from feedsvc.web.clients import request_client
 from feedsvc.web.preconditions import none_match
 from feedsvc.web.words import api_words
@@ -47,6 +47,8 @@ M = TypeVar("M", bound=BaseModel)
 OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503,
                     "precondition": 412}  # fmt: skip
 PATH_PARAM = re.compile(r"{(\w+)}")
+#: The methods that write: every one reads its body (:attr:`Endpoint.reads`).
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass
@@ -132,6 +134,17 @@ class Endpoint:
         return path
 
     @property
+    def reads(self) -> type[Body] | None:
+        """The model a request's body is read with (:func:`feedsvc.web.api_input.read_body`):
+        :attr:`body`, else :class:`NoBody` for a write (:data:`WRITES`). **Every write reads
+        its body**, so its ``Content-Type``, ``Content-Encoding`` and JSON are judged as on
+        every other: a route declared without a body ignored what it was sent (a ``text/plain``
+        body, a stale ``version``) and answered 200. None: a read, whose body is not looked at."""
+        if self.body is not None:
+            return self.body
+        return NoBody if self.method in WRITES else None
+
+    @property
     def path_params(self) -> list[str]:
         return PATH_PARAM.findall(self.path)
 
@@ -186,8 +199,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             check_path(endpoint, call.path)
             if endpoint.params is not None:
                 call.params = read_params(request, endpoint)
-            if endpoint.body is not None:
-                call.body = await read_body(request, endpoint.body)
+            if (model := endpoint.reads) is not None:
+                call.body = await read_body(request, model)
             status, payload = await run_in_threadpool(endpoint.handler, service, call)
             if endpoint.wakes_dispatcher:
                 service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe

@@ -141,6 +141,26 @@ def limited(limit: int, what: str, *, required: bool = False) -> Any:
     return Field(json_schema_extra=extra, description=described)
 
 
+class NoBody(Body):
+    """The body of a write that takes no fields: nothing, or ``{}``. Read all the same
+    (:attr:`feedsvc.web.api_base.Endpoint.reads`), as every write's body is: a body that says
+    it is no JSON is 415, malformed JSON 400 with its line and column, a field 400 unknown —
+    a ``text/plain`` "hello" to a topic's ``disable`` was a 200, its body never looked at."""
+
+
+class ConditionIn(Body):
+    """The body of a topic's ``DELETE``, ``enable`` and ``disable``: nothing, or a
+    ``version``, the same condition as ``If-Match`` on them and on a ``PUT``
+    (:func:`feedsvc.web.preconditions.with_body_version`). Never read, a stale
+    ``{"version": …}`` deleted a topic edited since, with its subscriptions."""
+
+    version: str | None = Field(
+        None,
+        description="the version last read (a GET's `version`): the same condition as "
+        '`If-Match: "<version>"` (412 when the topic changed since); null or absent: none',
+    )
+
+
 class TopicFields(Body):
     title: Annotated[str, limited(limits.TITLE, "one line", required=True)]
     query: Annotated[str, limited(limits.QUERY, "the filter query", required=True)]

@@ -1,6 +1,7 @@
-"""A topic write's preconditions, as the JSON API reads them: ``If-Match``
-(:func:`if_match`, :mod:`feedsvc.web.preconditions`: any of the versions listed, each tried
-in turn by :func:`feedsvc.web.preconditions.first_met`) and a ``PUT``'s ``If-None-Match: *``
+"""A topic write's preconditions, as the JSON API reads them: ``If-Match`` and the body's
+``version`` (:func:`condition`, :mod:`feedsvc.web.preconditions`: any of the versions
+listed, each tried in turn by :func:`feedsvc.web.preconditions.first_met`; one reading for
+the ``PUT``, ``DELETE``, ``enable`` and ``disable``) and a ``PUT``'s ``If-None-Match: *``
 (:func:`if_none_match`); a refusal that is one of them not met is 412 (:func:`not_met`).
 Apart from :mod:`feedsvc.web.api_topics`, the routes, for its size."""
 
@@ -14,9 +15,9 @@ from feedsvc.slugs import typed_slug
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topic_versions import readable
 from feedsvc.web.api_base import ApiError, Call
-from feedsvc.web.api_models import TopicFields
+from feedsvc.web.api_models import ConditionIn, TopicFields, TopicPut
 from feedsvc.web.http_cache import request_list
-from feedsvc.web.preconditions import ANY, Condition, first_met
+from feedsvc.web.preconditions import ANY, Condition, first_met, with_body_version
 from feedsvc.web.preconditions import if_match as read_if_match
 
 if TYPE_CHECKING:
@@ -113,17 +114,28 @@ def if_match(call: Call) -> Condition:
     return read_if_match(call.headers, readable, "topic")
 
 
+def condition(call: Call) -> Condition:
+    """**A topic write's condition**: its ``If-Match`` (:func:`if_match`) and its body's
+    ``version`` (a ``PUT``'s :class:`TopicPut`, a ``DELETE``'s, ``enable``'s or
+    ``disable``'s :class:`ConditionIn`), the same condition
+    (:func:`feedsvc.web.preconditions.with_body_version`: 400 ``version_invalid`` for one
+    that is no version, ``version_mismatch`` for one ``If-Match`` does not list)."""
+    body = call.body
+    version = body.version if isinstance(body, TopicPut | ConditionIn) else None
+    return with_body_version(if_match(call), version, readable, "topic")
+
+
 def conditional(call: Call, write: Callable[[str | None], T]) -> T:
-    """``write(expected)`` with the request's ``If-Match`` (:func:`if_match`: 400 when
-    unreadable, 412 for weak tags only; absent or ``*``: ``write(None)`` — the topic exists,
-    or the route's 404 says so first, RFC 9110 §13.2.1), tried over each version it lists; a
-    topic changed since all of them is 412 ``topic_changed_meanwhile`` (:func:`not_met`), as
-    a ``PUT``'s: nothing changed."""
-    condition = if_match(call)
+    """``write(expected)`` with the request's condition (:func:`condition`: 400 when
+    malformed, 412 when nothing listed can match; absent or ``*``: ``write(None)`` — the
+    topic exists, or the route's 404 says so first, RFC 9110 §13.2.1), tried over each
+    version it lists; a topic changed since all of them is 412 ``topic_changed_meanwhile``
+    (:func:`not_met`), as a ``PUT``'s: nothing changed."""
+    wanted = condition(call)
     try:
-        return first_met(condition, write, stale)
+        return first_met(wanted, write, stale)
     except ops.OperationError as exc:
         # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
-        if condition not in (None, ANY) and exc.code == "topic_changed_meanwhile":
+        if wanted not in (None, ANY) and exc.code == "topic_changed_meanwhile":
             raise not_met(exc, "If-Match") from None
         raise

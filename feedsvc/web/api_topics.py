@@ -22,13 +22,13 @@ from feedsvc.slugs import typed_slug
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic
-from feedsvc.topic_versions import readable
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web import api_topic_writes as writes
 from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
+    ConditionIn,
     DayCount,
     DeletedTopicOut,
     HitOut,
@@ -45,8 +45,7 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
-from feedsvc.web.api_topic_writes import if_match, if_none_match
-from feedsvc.web.preconditions import with_body_version
+from feedsvc.web.api_topic_writes import if_none_match
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -144,8 +143,7 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     create = if_none_match(call)
     if create and (stored := writes.named_topic(service, slug)) is not None:  # `Kien-Thuy` too
         raise writes.not_met(ops.topic_exists(stored), "If-None-Match")
-    # the body's "version" (a GET's body sent back) is a condition too
-    condition = with_body_version(if_match(call), body.version, readable, "topic")
+    condition = writes.condition(call)  # the body's "version" (a GET's sent back) too
     status = writes.save(service, slug, body, create_only=False, if_match=condition,
                    if_none_match=create)  # fmt: skip
     topic = ops.get_topic(service.web_db, slug)
@@ -181,11 +179,14 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 
 def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]:
-    """Enable or disable; with ``If-Match``, only the version named (412 otherwise)."""
+    """Enable or disable; with ``If-Match`` or a body's ``version``, only the version named
+    (412 otherwise). An unknown topic is 404 before its condition is judged, as a
+    ``DELETE``'s (RFC 9110 §13.2.1: a weak or unknown tag was a 412 for no topic)."""
+    stored = ops.get_topic(service.web_db, call.path["slug"]).slug  # as stored (any case)
     slug = writes.conditional(
         call,
         lambda expected: ops.set_topic_enabled(
-            service.web_db, call.path["slug"], enabled, expected_version=expected
+            service.web_db, stored, enabled, expected_version=expected
         ),
     )
     service.topic_changed(slug)
@@ -262,13 +263,22 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
 IF_MATCH_RULE = (
     ' Several strong tags (`"v1", "v2"`, or on several lines; at most 16 tags in all, '
     "else 400 `if_match_too_long`): met when any one is. Weak tags only: 412 "
-    "`if_match_weak`; a bare unquoted version or anything else: 400 `if_match_invalid`."
+    '`if_match_weak`; strong tags none of which is a topic version (`"abc"`): 412 '
+    "`if_match_unknown`; a bare unquoted version or anything else that is no list of "
+    "entity tags: 400 `if_match_invalid`."
+)
+#: The body a topic's DELETE, enable and disable take (:class:`ConditionIn`).
+BODY_VERSION = (
+    ' Body optional: `{"version": "<version>"}` is the same condition as `If-Match: '
+    '"<version>"` (400 `version_invalid` when it is no version; with an `If-Match` not '
+    "listing it, 400 `version_mismatch`); a body that is no JSON is 415 or 400, as on `PUT`."
 )
 SWITCH_IF_MATCH = (
     "`If-Match` (optional): the topic's `version` (its `ETag`) as last read, quoted; the "
     "switch happens only while the stored topic is still that version (or differs only by "
     "being already switched so), else 412 `topic_changed_meanwhile`, nothing changed."
     + IF_MATCH_RULE
+    + BODY_VERSION
     + " The answer has the topic's new `ETag`."
 )
 
@@ -317,7 +327,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
-        "topics", {200: DeletedTopicOut}, errors=(400, 404, 409, 412),
+        "topics", {200: DeletedTopicOut}, body=ConditionIn, errors=(400, 404, 409, 412),
         description="409 while other topics' queries or chats' own queries reference it with "
         "`@slug` (`topic_in_use`, `topic_in_chat_queries`, `topic_in_use_and_chat_queries`). "
         "Its subscriptions are deleted with it, counted in `subscriptions_removed` (by channel: "
@@ -326,13 +336,15 @@ ENDPOINTS = [
         "unchanged (`kept_deleted`, worded with how to bring it back in "
         "`kept_deleted_message`). `If-Match` (optional): the topic's `version` as last read, "
         "quoted; the topic is deleted only while it is still that version, else 412 "
-        "`topic_changed_meanwhile` (nothing deleted)." + IF_MATCH_RULE + " The version "
-        "covers the topic's fields, not its subscriptions.",
+        "`topic_changed_meanwhile` (nothing deleted)." + IF_MATCH_RULE + BODY_VERSION + " The "
+        "version covers the topic's fields, not its subscriptions.",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
-             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH, etag=True),
+             {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
+             description=SWITCH_IF_MATCH, etag=True),
     Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
-             {200: TopicOut}, errors=(400, 404, 412), description=SWITCH_IF_MATCH, etag=True),
+             {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
+             description=SWITCH_IF_MATCH, etag=True),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},

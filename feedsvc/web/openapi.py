@@ -23,7 +23,7 @@ REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
     400: "Malformed JSON (`NaN`, `Infinity` and `-Infinity` too: no JSON numbers, RFC 8259; "
     "`json_not_a_number` with its line and column), wrong types or unknown fields; an "
-    "`If-Match` that is no list of quoted entity tags naming versions (`if_match_invalid`; "
+    "`If-Match` that is no list of quoted entity tags (`if_match_invalid`; "
     "over 16 tags `if_match_too_long`); a body `version` unreadable (`version_invalid`) or "
     "not among `If-Match`'s (`version_mismatch`)",
     401: "Missing or wrong Bearer token",
@@ -33,6 +33,7 @@ ERROR_TEXT = {
     "(`topic_deleted_meanwhile`) since its `version` was read, or there is no such topic "
     "(`topic_not_found`), or a chat's options changed (`chat_changed_meanwhile`); weak "
     'entity tags only (`W/"…"`), which never match (`if_match_weak`, RFC 9110 §13.1.1); '
+    "strong tags none of which is a version (`if_match_unknown`); "
     "`If-None-Match: *` not met: the topic exists (`topic_exists`); nothing was saved",
     413: "Request body too large",
     415: "A body that is not JSON text as sent: `Content-Type` other than `application/json` "
@@ -152,10 +153,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     errors = {400, 401, 429, 503, *endpoint.errors}
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
-    if endpoint.path_params or endpoint.params is not None or endpoint.body is not None:
+    if endpoint.path_params or endpoint.params is not None or endpoint.reads is not None:
         errors.add(422)  # bytes not UTF-8 (web.paths), a key holding a control char or repeated
-    if endpoint.body is not None:
-        errors.update((413, 415))  # web.api_input.read_body
+    if endpoint.reads is not None:
+        errors.update((413, 415))  # web.api_input.read_body: every write's body
     for status in sorted(errors):
         responses[str(status)] = {
             "description": ERROR_TEXT[status],
@@ -176,8 +177,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     if endpoint.description:
         op["description"] = endpoint.description
-    if endpoint.body is not None:
-        op["requestBody"] = {"required": True, "content": _json(_ref(endpoint.body))}
+    if endpoint.body is not None:  # none documented for a write that takes no field (NoBody)
+        # an empty body is read as {}: required only where a field is (a backfill's is not)
+        required = any(f.is_required() for f in endpoint.body.model_fields.values())
+        op["requestBody"] = {"required": required, "content": _json(_ref(endpoint.body))}
     return op
 
 

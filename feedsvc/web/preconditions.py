@@ -4,7 +4,7 @@ that changes a topic — its ``PUT``, ``DELETE``, ``enable`` and ``disable``
 its new subscription) — and a chat's ``PATCH`` (:mod:`feedsvc.web.api_admin`) take the
 ``version`` their ``GET`` gives (also as its ``ETag``), each by its own rule (``readable``:
 :func:`feedsvc.topic_versions.readable`, :func:`feedsvc.digest.versions.readable`), and refuse
-anything else alike (400 ``if_match_invalid``): a header a write ignored would save unchecked.
+anything else alike: a header a write ignored would save unchecked.
 
 The header is read with one tokenizer of RFC 9110's grammar (:func:`entity_tags`:
 ``"*" / #entity-tag``, ``entity-tag = [ W/ ] DQUOTE *etagc DQUOTE``), never split at commas: a
@@ -12,6 +12,14 @@ quoted tag may hold one (``W/"a,b"`` was a 400 "invalid"), and what is no entity
 ``W/*``, ``W/"v`` unclosed, ``W/v``, a bare unquoted ``1-…-1`` — is 400, never read as a tag
 (the bare version was accepted as one, the rest as weak tags). Every document (README, the
 OpenAPI descriptions) says to send ``If-Match: "<version>"``, quoted: one rule, RFC 9110's.
+
+Reading is two steps, kept apart (:func:`if_match`): the syntax (:func:`listed`), where only
+a field that is no such list — or empty, ``*`` with tags, over :data:`MAX_TAGS` tags — is 400;
+then what the list can match (:func:`candidates`). A well-formed strong tag that is no version
+of the resource (``"abc"``, ``"stale-1"``) matches nothing, as RFC 9110 §13.1.1 reads any tag
+the resource does not have: beside a version it is a member that cannot match, alone it is a
+condition that is false, 412 ``if_match_unknown`` (it was 400 ``if_match_invalid``, as if the
+header were malformed; §13.1.1 keeps 400 for syntax).
 
 A weak entity tag (``W/"…"``) is valid HTTP that never matches: If-Match compares entity tags
 strongly (§8.8.3.2), so a condition of weak tags only is false, 412 ``if_match_weak``
@@ -23,8 +31,10 @@ transaction, and is refused (412) only when none is met; they were a 400. A list
 one strong were read whole, while the write tries at most that many.
 
 A ``version`` in a write's body (what ``GET`` returned, sent back with changes) is the same
-condition as ``If-Match: "<version>"`` (:func:`with_body_version`): it was ignored silently,
-so a client sending it believed it saved conditionally."""
+condition as ``If-Match: "<version>"`` (:func:`with_body_version`), on every write that takes
+``If-Match`` (a topic's ``DELETE``, ``enable`` and ``disable`` too: they never read their
+body, and a stale ``{"version": …}`` deleted a topic edited since): ignored, a client sending
+it believed it wrote conditionally."""
 
 from __future__ import annotations
 
@@ -100,12 +110,22 @@ def _invalid(what: str, field: str = "If-Match") -> ApiError:
 
 def if_match(headers: Headers, readable: Callable[[str], bool], what: str) -> Condition:
     """The request's ``If-Match``: None (absent: no precondition), :data:`ANY` (the resource
-    must exist), else the versions its strong tags name, in order, each once. Empty, ``*``
-    with anything, no list of entity tags (:func:`entity_tags`) or a strong tag ``readable``
-    refuses is 400 ``if_match_invalid``; over :data:`MAX_TAGS` tags 400 ``if_match_too_long``;
-    weak tags only, 412 ``if_match_weak``. ``what``: the resource, in the English message
-    (``topic``, ``chat``). A caller whose answer without the header would not be a success
-    (an unknown chat: 404) answers that instead of the 412 (§13.2.1)."""
+    must exist), else the versions its strong tags name that ``readable`` takes, in order,
+    each once: the syntax (:func:`listed`: 400), then what can match (:func:`candidates`:
+    412 when nothing listed can). ``what``: the resource, in the English message (``topic``,
+    ``chat``). A caller whose answer without the header would not be a success (an unknown
+    chat: 404) answers that instead of a 412 (§13.2.1)."""
+    members = listed(headers, what)
+    if members is None or isinstance(members, str):  # absent, or ANY
+        return members
+    return candidates(members, readable, what)
+
+
+def listed(headers: Headers, what: str) -> list[EntityTag] | str | None:
+    """The syntax of the request's ``If-Match`` alone: None (absent), :data:`ANY`, else its
+    entity tags (:func:`entity_tags`). Empty, ``*`` with anything, or no list of entity tags
+    is 400 ``if_match_invalid``; over :data:`MAX_TAGS` tags 400 ``if_match_too_long``. What
+    the tags name is not judged here (:func:`candidates`)."""
     joined = list_field(headers.getlist("if-match"))
     if joined is None:
         return None
@@ -119,16 +139,31 @@ def if_match(headers: Headers, readable: Callable[[str], bool], what: str) -> Co
             400, f"If-Match lists {len(members)} entity tags: at most {MAX_TAGS}",
             code="if_match_too_long", params={"limit": MAX_TAGS}, field="If-Match",
         )  # fmt: skip
-    strong = [m.opaque for m in members if isinstance(m, EntityTag) and not m.weak]
+    return [m for m in members if isinstance(m, EntityTag)]
+
+
+def candidates(
+    tags: Sequence[EntityTag], readable: Callable[[str], bool], what: str
+) -> tuple[str, ...]:
+    """The versions among well-formed ``tags`` that can match (RFC 9110 §13.1.1: strongly):
+    the strong ones ``readable`` takes, in order, each once. Weak tags only: 412
+    ``if_match_weak``; strong tags none of which is a version (``"abc"``): 412
+    ``if_match_unknown`` — a list of tags that matches nothing, not a malformed header."""
+    strong = [t.opaque for t in tags if not t.weak]
     if not strong:
         raise ApiError(
             412, f"If-Match names only weak entity tags (W/), which never match: send the {what} "
             'version as GET gives it ("version"), as a strong tag; nothing was saved',
             code="if_match_weak", field="If-Match",
         )  # fmt: skip
-    if not all(readable(tag) for tag in strong):
-        raise _invalid(f"one or more {what}")
-    return tuple(dict.fromkeys(strong))
+    versions = [t for t in strong if readable(t)]
+    if not versions:
+        raise ApiError(
+            412, f"If-Match names no {what} version (none of its entity tags is one GET gives, "
+            '"version"), so none matches; nothing was saved',
+            code="if_match_unknown", field="If-Match",
+        )  # fmt: skip
+    return tuple(dict.fromkeys(versions))
 
 
 def with_body_version(
