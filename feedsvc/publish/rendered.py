@@ -155,7 +155,6 @@ class Rendered(Served):
         if OPML_KEY not in self._snaps or self._opml_of is not self._topics:  # the list
             # changed (replaced whole): ~0.2 s of XML at 5,000 topics, not at every render
             opml = opml_body(self.settings, self._topics.values())
-            self._opml_of = self._topics
         listed = self._index.listed(
             enabled,
             lambda missing: self._read(missing, now),
@@ -163,6 +162,7 @@ class Rendered(Served):
             lambda entries: index_entries(self.t, self.site, entries),
         )
         self._store_pages(self._pages.changed(listed, now), now, opml)
+        self._opml_of = self._topics  # stored (a failed write builds it again next time)
         self._drop_pages(self._pages.beyond())
         self._pages.publish(self._index_modified() or now)
 
