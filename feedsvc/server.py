@@ -74,6 +74,8 @@ async def learn_bot_username(
         else:
             watch.answered()
             if configured and configured.lower() == username.lower():  # Telegram: any case
+                # kept for the next start (and a name an earlier start learnt replaced)
+                await asyncio.to_thread(service.publisher.set_bot_username, configured)
                 return
             if configured:
                 log.warning(

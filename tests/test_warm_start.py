@@ -714,12 +714,12 @@ def fail_once(pub: FeedPublisher, slug: str | None = None) -> list[str]:
 
     store_pages = pub._store_pages
 
-    def failing_pages(bodies: dict[int, bytes], now: datetime) -> None:
+    def failing_pages(bodies: dict[int, bytes], now: datetime, opml: bytes | None) -> None:
         pages = [page_slug(page) for page in bodies]
         if not failed and pages and (slug is None or slug in pages):
             failed.append(slug or pages[0])
             raise OperationalError("INSERT", {}, Exception("database is locked"))
-        store_pages(bodies, now)
+        store_pages(bodies, now, opml)
 
     pub._store = failing  # type: ignore[method-assign]
     pub._store_pages = failing_pages  # type: ignore[method-assign]  # the index's pages

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from feedsvc.catalogue import Translator
@@ -67,8 +67,10 @@ class IndexPages:
         #: page → (topics listed, entries shown) as last stored
         self._built: dict[int, tuple[int, tuple[IndexEntry, ...]]] = {}
         self._generations = itertools.count(1)
-        #: the last rebuild's list (None until the first: a restart serving stored pages)
+        #: the last rebuild's list, published once its pages are stored (None until the
+        #: first: a restart serving stored pages)
         self.listing: Listing | None = None
+        self._building: Listing | None = None  # the rebuild's list until :meth:`publish`
         #: enabled topics the pages served list (None: not known yet)
         self.total: int | None = None
 
@@ -77,7 +79,7 @@ class IndexPages:
         pages whose bytes may differ from those last stored, rendered (page → HTML)."""
         entries = tuple(listed)
         keys = tuple(entry.key for entry in entries)
-        self.listing = Listing(entries, keys, now, next(self._generations))
+        self._building = Listing(entries, keys, now, next(self._generations))
         total = len(entries)
         self.total = total
         bodies: dict[int, bytes] = {}
@@ -92,11 +94,20 @@ class IndexPages:
 
     def stored(self, page: int) -> None:
         """Page ``page`` of the last :meth:`changed` is stored and served."""
-        assert self.listing is not None
+        assert self._building is not None
         self._built[page] = (
-            len(self.listing.entries),
-            self._shown(page, len(self.listing.entries)),
+            len(self._building.entries),
+            self._shown(page, len(self._building.entries)),
         )
+
+    def publish(self, modified: datetime) -> None:
+        """The last :meth:`changed`'s pages are stored, the newest of them ``Last-Modified``
+        ``modified``: its list serves the filtered views from now on, dated so. Why: they were
+        dated by when this process listed the topics, so a restart moved every filtered
+        view's ``Last-Modified`` with the same bytes (If-Modified-Since answered 200); the
+        stored pages' dates move only when what they show does, and survive restarts."""
+        assert self._building is not None
+        self.listing = replace(self._building, built_at=modified)
 
     def beyond(self) -> int:
         """The first page number past the last page (stored pages from there on are old)."""
@@ -108,9 +119,9 @@ class IndexPages:
         self._built.pop(page, None)
 
     def _shown(self, page: int, total: int) -> tuple[IndexEntry, ...]:
-        assert self.listing is not None
+        assert self._building is not None
         start = paging(total, page).start
-        return self.listing.entries[start : start + PAGE_SIZE]
+        return self._building.entries[start : start + PAGE_SIZE]
 
     def search(self, query: str, page: int) -> Snapshot | None:
         """Page ``page`` (clamped) of the topics matching ``query`` (cleaned:

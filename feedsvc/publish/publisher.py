@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,7 +23,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import RenderStopped, feed_urls, render_formats
 from feedsvc.feeds.model import DATED_BY
-from feedsvc.pages import PageTopic, render_topic, shown_chats
+from feedsvc.pages import PageTopic, render_topic
 from feedsvc.stale import StaleTopics
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
@@ -38,12 +37,12 @@ from feedsvc.store.snapshots import (
 )
 from feedsvc.store.topics import Topic, deleted_slugs, list_topics
 from feedsvc.touched import TouchedTopics
-from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.http_cache import Snapshot
 from feedsvc.websub import HubPinger
 
 from .index_pages import INDEX_SLUG, page_of
 from .metas import opml_body, topic_feed_dated, topic_metas
-from .rendered import SNAPSHOT_TYPES, Rendered
+from .rendered import BOT_KEY, OPML_KEY, SERVED_TYPES, SNAPSHOT_TYPES, Rendered
 from .serving import DEFAULT_LIMIT
 from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
 
@@ -240,7 +239,7 @@ class FeedPublisher(Rendered):
                         s.body,
                         s.etag,
                         s.last_modified,
-                        SNAPSHOT_TYPES.get(s.fmt, "application/xml"),
+                        SERVED_TYPES.get(s.fmt, "application/xml"),
                     )
 
     def _restart(self, started: datetime) -> None:
@@ -256,15 +255,15 @@ class FeedPublisher(Rendered):
         self._touched(started)  # the baseline of later syncs; what came before is planned here
         self._adopt(stored.snapshots)
         with self._lock:
+            self._stored_bot()
             for slug in plan.adopted:
                 self._rendered_versions[slug] = topics[slug].updated_at
             self.verification.start(plan.adopted, index=not plan.index)
             if not plan.index:  # the stored pages of the index are served as they are
                 self._topics = topics
                 self._pages.total = sum(t.enabled for t in topics.values())
-                self._opml = make_snapshot(
-                    opml_body(self.settings, topics.values()), "text/x-opml", started
-                )
+                self._keep(OPML_KEY, opml_body(self.settings, topics.values()), started)
+                self._opml_of = topics
         log.info("%s", plan.describe())
         self.refresh(plan.urgent)
 
@@ -357,11 +356,11 @@ class FeedPublisher(Rendered):
         ``bench/startup_render.py``'s full render) kept ingest's renders waiting that long.
         Ends between batches once stopping (the next start learns the name again)."""
         with self._lock:
+            if username is not None:  # what a restart renders with (:meth:`_stored_bot`)
+                self._keep(BOT_KEY, username.encode(), self.db.now())
             if username == self.bot_username:
                 return
-            self.bot_username = username
-            self.site = replace(self.site, chats=shown_chats(username, self.zalo_link))
-            self._pages.site = self.site  # the index's introduction names the chats shown
+            self._use_bot(username)
             slugs = sorted(self._topics)
         for start in range(0, len(slugs), VERIFY_BATCH):
             if self._stopping.is_set():

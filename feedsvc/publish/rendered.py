@@ -7,7 +7,8 @@ entries and pages (:mod:`.index_page`, :mod:`.index_pages`) with the OPML docume
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 
 from feedsvc.articles import Article
 from feedsvc.config import Settings
@@ -24,6 +25,7 @@ from feedsvc.pages import (
     render_gone,
     render_missing,
     render_not_found,
+    shown_chats,
     subscribe_links,
 )
 from feedsvc.pages.listing import paging
@@ -32,7 +34,6 @@ from feedsvc.store.snapshots import (
     Mark,
     StoredSnapshot,
     drop_snapshots,
-    next_modified,
     put_many,
     put_snapshots,
 )
@@ -47,6 +48,13 @@ from .serving import Served
 #: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
 #: slug, the index's pages under :data:`.index_pages.INDEX_SLUG`: :func:`.index_pages.page_slug`).
 SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
+#: Rows kept in the same store beside the topics' and the index's, under slugs no topic can
+#: have (topic slugs start with a letter or digit): the OPML document, and the bot's @username
+#: the reader pages were last rendered with (learnt by getMe: ``feedsvc.server``).
+OPML_KEY = ("_opml", "opml")
+BOT_KEY = ("_bot", "username")
+#: What a stored row is served as, by format (the bot's row is never served).
+SERVED_TYPES = {**SNAPSHOT_TYPES, "opml": "text/x-opml", "username": "text/plain"}
 
 
 class Rendered(Served):
@@ -70,6 +78,46 @@ class Rendered(Served):
             [page_article(a, self.settings.site.url, self.settings.site.language) for a in items],
             subscribe_links(self.public_url, topic.slug, self.bot_username, self.zalo_link),
         )
+
+    def _keep(self, key: tuple[str, str], body: bytes, now: datetime) -> Snapshot:
+        """Serve ``body`` under ``key``, stored as every render is (:func:`put_many`): the
+        bytes held (the last process's, another replica's) keep their ``Last-Modified``, other
+        bytes get a later one. Why: the OPML document was dated by the process that built it,
+        so every restart moved its ``Last-Modified`` with the same ETag, and a reader revalidating
+        with If-Modified-Since got the same bytes again instead of a 304 (a tester's)."""
+        held = self._snaps.get(key)
+        if held is not None and held.body == body:
+            return held
+        snap = StoredSnapshot(*key, body, strong_etag(body), now)
+        with self.db.write() as conn:
+            kept = put_many(conn, [snap], now)
+        held = make_snapshot(body, SERVED_TYPES[key[1]], kept[key].last_modified)
+        self._snaps[key] = held
+        return held
+
+    def _use_bot(self, username: str | None) -> None:
+        """Render the pages' Telegram links (and the index's introduction) for ``username``."""
+        self.bot_username = username
+        self.site = replace(self.site, chats=shown_chats(username, self.zalo_link))
+        self._pages.site = self.site
+
+    def _stored_bot(self) -> None:
+        """A restart with a bot token renders the pages with the @username the last process
+        learnt (:data:`BOT_KEY`), not without one until getMe answers: those renders took the
+        links out and getMe put them back, so every restart moved the pages' ``Last-Modified``
+        twice and left their ETag as it was (a tester's); getMe corrects a name that changed."""
+        held = self._snaps.get(BOT_KEY)
+        if held is not None and self.settings.telegram_token():
+            self._use_bot(held.body.decode())
+
+    def _index_modified(self) -> datetime | None:
+        """The newest ``Last-Modified`` of the index's pages served (None: none yet): what the
+        filtered views of ``/`` show changes only with what those pages show."""
+        dates, page = [], 1
+        while (found := self._snaps.get((page_slug(page), "html"))) is not None:
+            dates.append(found.last_modified)
+            page += 1
+        return max(dates, default=None)
 
     def _etag(self, slug: str, fmt: str) -> str | None:
         current = self._snaps.get((slug, fmt))
@@ -103,35 +151,41 @@ class Rendered(Served):
 
     def _rebuild_pages(self, now: datetime) -> None:
         enabled = [t for t in self._topics.values() if t.enabled]
-        if self._opml is None or self._opml_of is not self._topics:  # the list changed (the
-            # topics are replaced whole): ~0.2 s of XML at 5,000 topics, not at every render
+        opml = None
+        if OPML_KEY not in self._snaps or self._opml_of is not self._topics:  # the list
+            # changed (replaced whole): ~0.2 s of XML at 5,000 topics, not at every render
             opml = opml_body(self.settings, self._topics.values())
-            if self._opml is None or self._opml.body != opml:
-                before = None if self._opml is None else self._opml.last_modified
-                self._opml = make_snapshot(opml, "text/x-opml", next_modified(before, now))
-            self._opml_of = self._topics
         listed = self._index.listed(
             enabled,
             lambda missing: self._read(missing, now),
             self._page_topic,
             lambda entries: index_entries(self.t, self.site, entries),
         )
-        self._store_pages(self._pages.changed(listed, now), now)
+        self._store_pages(self._pages.changed(listed, now), now, opml)
+        self._opml_of = self._topics  # stored (a failed write builds it again next time)
         self._drop_pages(self._pages.beyond())
+        self._pages.publish(self._index_modified() or now)
 
-    def _store_pages(self, bodies: dict[int, bytes], now: datetime) -> None:
-        """Keep the index's rendered pages (page → HTML): those whose bytes changed written
-        in one transaction whose statements each write all of them (a topic added or removed
-        moves every page: 100 single writes at 5,000 topics were ~60 % of its cost)."""
-        tags = {page: strong_etag(body) for page, body in bodies.items()}
-        new = [page for page, tag in tags.items() if self._etag(page_slug(page), "html") != tag]
-        if new:
-            snaps = [StoredSnapshot(page_slug(p), "html", bodies[p], tags[p], now) for p in new]
+    def _store_pages(self, bodies: dict[int, bytes], now: datetime, opml: bytes | None) -> None:
+        """Keep the index's rendered pages (page → HTML) and the OPML document (None: not
+        built again): those whose bytes changed written in one transaction whose statements
+        each write all of them (a topic added or removed moves every page: 100 single writes
+        at 5,000 topics were ~60 % of its cost), each dated as :meth:`_keep` dates it."""
+        found = {(page_slug(page), "html"): body for page, body in bodies.items()}
+        if opml is not None:
+            found[OPML_KEY] = opml
+        snaps = [
+            StoredSnapshot(*key, body, tag, now)
+            for key, body in found.items()
+            if self._etag(*key) != (tag := strong_etag(body))
+        ]
+        if snaps:
             with self.db.write() as conn:
                 kept = put_many(conn, snaps, now)
-            for p in new:
-                key = (page_slug(p), "html")
-                self._snaps[key] = make_snapshot(bodies[p], "text/html", kept[key].last_modified)
+            for s in snaps:
+                key = (s.slug, s.fmt)
+                modified = kept[key].last_modified
+                self._snaps[key] = make_snapshot(s.body, SERVED_TYPES[s.fmt], modified)
         for page in bodies:
             self._pages.stored(page)
 
@@ -160,10 +214,12 @@ class Rendered(Served):
 
     # -- FeedBackend: the index and the OPML ------------------------------------------
     def opml(self) -> Snapshot:
-        if self._opml is None:
-            self._rebuild_pages(datetime.now(UTC))
-        assert self._opml is not None
-        return self._opml
+        found = self._snaps.get(OPML_KEY)
+        if found is None:
+            with self._lock:
+                self._rebuild_pages(self.db.now())
+                found = self._snaps[OPML_KEY]
+        return found
 
     def index_html(self, page: int = 1) -> Snapshot:
         """Page ``page`` of ``/``, clamped to the pages there are (a stored snapshot; built
@@ -195,7 +251,7 @@ class Rendered(Served):
         else:  # a restart serving the stored pages: no listing yet, and none built here
             enabled = [t for t in self._topics.values() if t.enabled]
             found = self._pages.first_search(
-                query, page, enabled, self._read_entries, self.web_db.now()
+                query, page, enabled, self._read_entries, self._shown_since()
             )
         return found if found is not None else self.index_html(page)
 
@@ -206,7 +262,12 @@ class Rendered(Served):
         enabled = [] if self._pages.listing is not None else [
             t for t in self._topics.values() if t.enabled
         ]  # fmt: skip
-        return self._pages.unread(enabled, self._read_entries, self.web_db.now())
+        return self._pages.unread(enabled, self._read_entries, self._shown_since())
+
+    def _shown_since(self) -> datetime:
+        """The date of ``/``'s filtered views before the first rebuild (a restart serving the
+        stored pages): the stored pages', which they show a part of (the clock's before any)."""
+        return self._index_modified() or self.web_db.now()
 
     def missing_page(self, slug: str) -> bytes:
         """``/topics/{slug}``'s 404 page (:func:`feedsvc.pages.render_missing`)."""

@@ -55,7 +55,6 @@ class Served:
         self._topics: dict[str, Topic] = {}
         #: the slugs of topics deleted (``deleted_topics``), read with the topics: 410 Gone
         self._gone: frozenset[str] = frozenset()
-        self._opml: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
         self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
@@ -155,7 +154,7 @@ class Served:
         if not self.bot_username:
             return NoQr.BOT
         link = telegram_link(self.bot_username, slug)
-        return NoQr.SLUG if link is None else _qr_snapshot(link)
+        return NoQr.SLUG if link is None else self._qr(slug, link)
 
     def zalo_qr(self, slug: str) -> Snapshot | NoQr:
         """``/topics/{slug}/zalo.svg``: the QR code of the Zalo bot's link on an enabled
@@ -164,16 +163,33 @@ class Served:
         topic = self._topics.get(slug)
         if topic is None or not topic.enabled:
             return NoQr.TOPIC
-        return NoQr.ZALO if self.zalo_link is None else _qr_snapshot(self.zalo_link)
+        return NoQr.ZALO if self.zalo_link is None else self._qr(slug, self.zalo_link)
+
+    def _qr(self, slug: str, link: str) -> Snapshot:
+        """The QR code of ``link`` on ``slug``'s page, dated as that page (stored: the same
+        across restarts; the page shows the link, so a new link moves the page's date). Why:
+        it was dated when this process first drew it, so every restart moved its
+        ``Last-Modified`` with the same bytes and If-Modified-Since got them again."""
+        page = self._snaps.get((slug, "html"))
+        return _qr_snapshot(link, page.last_modified if page is not None else _EPOCH)
 
 
 #: QR codes kept (~2 KB each): every enabled topic's at one bot name, at 5,000 topics.
 QR_KEPT = 8192
 
 
+#: The date of a QR code on a page not stored yet (never served: the page is checked first).
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @lru_cache(maxsize=QR_KEPT)
-def _qr_snapshot(link: str) -> Snapshot:
-    return make_snapshot(qr_svg(link), "image/svg+xml", datetime.now(UTC))
+def _qr_body(link: str) -> bytes:
+    return qr_svg(link)
+
+
+@lru_cache(maxsize=QR_KEPT)
+def _qr_snapshot(link: str, modified: datetime) -> Snapshot:
+    return make_snapshot(_qr_body(link), "image/svg+xml", modified)
 
 
 def render_topic_feed(
