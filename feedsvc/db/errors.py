@@ -16,7 +16,6 @@ errors for the CLI's read-only commands, which never import SQLAlchemy (issue #1
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Container
 from typing import Any
@@ -115,20 +114,44 @@ def is_row_error(exc: BaseException) -> bool:
     return not is_database_fault(exc)
 
 
+#: What drivers say of a full disk when they give no code: SQLite's SQLITE_FULL, the OS's
+#: ENOSPC as PostgreSQL quotes it, and PostgreSQL's failed growth of a table's file.
+_DISK_FULL_WORDS = ("database or disk is full", "no space left on device", "could not extend file")
+
+
 def is_disk_full(exc: BaseException) -> bool:
-    """The database (or the disk under it) has no room: SQLITE_FULL, PostgreSQL 53100, ENOSPC,
-    or SQLite's "disk I/O error" on a file system that is full now."""
+    """**The one classification of a full disk** under a database: SQLITE_FULL, PostgreSQL's
+    53100 ``disk_full`` ("could not extend file …: No space left on device"), ENOSPC or EDQUOT
+    (:func:`feedsvc.disk_space.out_of_space`), or SQLite's "disk I/O error" on a file system
+    that is full now. :func:`trouble` calls it ``"disk_full"``; the start's exit, the running
+    service's outage (:mod:`feedsvc.db.outage`) and ingest's retries all read it from there."""
+    from feedsvc.disk_space import out_of_space
+
     orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
     if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
         return True
     if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
         return True
-    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
+    if isinstance(orig, BaseException) and out_of_space(orig):
         return True
     text = str(orig).lower()
-    if "database or disk is full" in text or "no space left on device" in text:
+    if any(words in text for words in _DISK_FULL_WORDS):
         return True
     return _io_error_on_a_full_disk(exc, orig)
+
+
+def disk_full_words(exc: BaseException) -> str:
+    """A full disk as the running service says it, in the start's words (:func:`feedsvc.
+    disk_space.no_space`: "no space left on device at <dir>: free space on that file system")
+    for an SQLite file, the server's disk for a server; the driver's line after it."""
+    from feedsvc.disk_space import no_space
+
+    where = marked(exc)
+    if where is not None and where.file is not None:
+        words = no_space(where.file.parent)
+    else:
+        words = "no space left on the database server's disk: free space there"
+    return f"{words} ({describe(exc)})"
 
 
 #: SQLite's primary result code SQLITE_IOERR ("disk I/O error"; https://www.sqlite.org/rescode.html).

@@ -13,6 +13,12 @@ The end is seen by the engine itself (:func:`watch_answers`: a statement that co
 request that needs no database never ends an outage it knows nothing about. Every engine of
 one database shares one :class:`Outage` (:func:`outage_of`, keyed by
 :class:`~feedsvc.db.where.Where`): the web's engine and the workers' count together.
+
+A full disk (:func:`feedsvc.db.errors.is_disk_full`) is such an outage of writes: said in the
+start's words ("no space left on device at <dir>"), ended by a write committed on a file system
+with room again. ``/readyz`` stays ready through it on purpose: reads, feeds and pages are
+served, and a balancer turning every replica away would stop them too; ``/readyz?ingest=1``
+says ingest is stuck once no tick succeeded within its window.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedsvc.db.errors import describe, trouble
+from feedsvc.db.errors import describe, disk_full_words, trouble
 from feedsvc.db.where import Where, is_database_error, marked
+from feedsvc.disk_space import full
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -127,6 +135,10 @@ class Outage:
         self._counts: dict[str, int] = {}  # failures by who, since the last line
         self._total = 0  # failures in the current outage
         self._writes_only = False  # every failure of it refused writes only: reads do not end it
+        #: the state DB's file when the outage is its full disk: a write that fits in pages
+        #: SQLite already has (a lease's, a delivery's) does not end it while the file system
+        #: is still full (:func:`feedsvc.disk_space.full`), else it flapped every minute
+        self._full_at: Path | None = None
 
     @property
     def down(self) -> bool:
@@ -140,23 +152,21 @@ class Outage:
             self._counts[who] = self._counts.get(who, 0) + 1
             self._total += 1
             due = self._last_line is None or now - self._last_line >= self.summary_seconds
+            kind = trouble(exc)
             # a write refused for a lock, a full disk, a read-only file: reads may still work
-            # (a read refused so, or a failure of another kind, and they do not)
-            refused_write = trouble(exc) in WRITES_REFUSED and _refused_a_write(
-                getattr(exc, "statement", None)
+            # (a read refused so, or a failure of another kind, and they do not); a full disk
+            # whatever failed — its COMMIT, a checkpoint, a read growing the -shm: a read that
+            # then completed said "available again after 0 s" while no write could (a tester's)
+            refused_write = kind == "disk_full" or (
+                kind in WRITES_REFUSED and _refused_a_write(getattr(exc, "statement", None))
             )
             self._writes_only = refused_write and (self.since is None or self._writes_only)
+            if kind == "disk_full" and (where := marked(exc)) is not None:
+                self._full_at = where.file
             if self.since is None:
                 self.since, self._total = now, 1
                 if due:
-                    self._line(
-                        "is unavailable: %s; requests that need it are answered 503, "
-                        "background work retries (one line every %.0f s until it is back)",
-                        describe(exc),
-                        self.summary_seconds,
-                        now=now,
-                    )
-                    self._announced = True
+                    self._started(exc, kind, now)
                 return
             if due:
                 self._line(
@@ -164,10 +174,31 @@ class Outage:
                     now - self.since,
                     self._counted(),
                     now - (self._last_line if self._last_line is not None else self.since),
-                    describe(exc),
+                    said(exc),
                     now=now,
                 )
                 self._announced = True
+
+    def _started(self, exc: BaseException, kind: str | None, now: float) -> None:
+        """The outage's first line; a full disk's says what reads still do."""
+        if kind == "disk_full":
+            self._line(
+                "cannot be written: %s; reads and feeds are still served, writes (ingest, "
+                "alerts, saves) retry at every poll (one line every %.0f s until a write "
+                "succeeds)",
+                said(exc),
+                self.summary_seconds,
+                now=now,
+            )
+        else:
+            self._line(
+                "is unavailable: %s; requests that need it are answered 503, "
+                "background work retries (one line every %.0f s until it is back)",
+                said(exc),
+                self.summary_seconds,
+                now=now,
+            )
+        self._announced = True
 
     def answered(self, write: bool = True) -> None:
         """The database completed a statement (``write``: one that writes, :func:`is_write`):
@@ -177,6 +208,8 @@ class Outage:
         attribute read when there is no outage."""
         if self.since is None or (self._writes_only and not write):
             return
+        if self._full_at is not None and full(self._full_at):
+            return  # a write fitted, the disk is still full: no "available again" yet
         with self._lock:
             if self.since is None or (self._writes_only and not write):
                 return
@@ -190,7 +223,7 @@ class Outage:
                     level=logging.INFO,
                 )
             self.since, self._announced, self._total = None, False, 0
-            self._writes_only = False
+            self._writes_only, self._full_at = False, None
 
     def _counted(self) -> str:
         parts = [f"{n} {who}" for who, n in sorted(self._counts.items())]
@@ -200,6 +233,12 @@ class Outage:
         log.log(level, "%s " + fmt, self.where, *args)
         self._last_line = now
         self._counts.clear()
+
+
+def said(exc: BaseException) -> str:
+    """``exc`` as an outage's line says it: a full disk in the start's words, naming the
+    directory (:func:`~feedsvc.db.errors.disk_full_words`), anything else as the driver put it."""
+    return disk_full_words(exc) if trouble(exc) == "disk_full" else describe(exc)
 
 
 _outages: dict[str, Outage] = {}
@@ -245,14 +284,35 @@ def watch_answers(engine: Engine, where: Where) -> Outage:
         else:
             outage.answered(write=False)
 
+    # SQLAlchemy's "commit" event comes *before* the driver's commit: a COMMIT then refused
+    # ("database or disk is full", a full disk's usual place) had already ended the outage —
+    # "available again after 0 s" beside every refusal (a tester's). So the write is only
+    # proof once the connection goes back to the pool after it without an error in between.
     @event.listens_for(engine, "commit")
-    def _committed(conn: Any) -> None:
-        if _take_mark(conn):
-            outage.answered(write=True)
+    def _committing(conn: Any) -> None:
+        if _take_mark(conn):  # marked: a valid connection
+            conn.info[_COMMITTING] = True
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        info = None if context.connection is None else _info(context.connection)
+        if info is not None:
+            info.pop(_COMMITTING, None)
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn: Any) -> None:
         _take_mark(conn)
+
+    @event.listens_for(engine, "begin")
+    def _next(conn: Any) -> None:  # a connection kept open: its next transaction
+        info = _info(conn) if outage.since is not None else None
+        if info is not None and info.pop(_COMMITTING, False):
+            outage.answered(write=True)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_COMMITTING, False):
+            outage.answered(write=True)
 
     return outage
 
@@ -263,14 +323,24 @@ def _take_mark(conn: Any) -> bool:
     longer valid: these run inside every commit and rollback, and ``Connection.info`` of an
     invalidated connection (a statement cut by Ctrl-C or SIGTERM) tries to reconnect — it
     raised inside the rollback, which left SQLite's write lock held (CI)."""
-    if conn.closed or conn.invalidated:  # `info` would check out a new connection
-        return False
+    info = _info(conn)
+    return info is not None and bool(info.pop(_WROTE, False))
+
+
+def _info(conn: Any) -> dict[Any, Any] | None:
+    """``conn.info`` (its pool record's), or None for a connection closed or no longer valid,
+    whose ``info`` would check out a new connection."""
+    if conn.closed or conn.invalidated:
+        return None
     try:
-        info = conn.info
+        info: dict[Any, Any] = conn.info
     except Exception:  # invalid until its transaction is rolled back (PendingRollbackError)
-        return False
-    return bool(info.pop(_WROTE, False))
+        return None
+    return info
 
 
 #: A connection's mark of a write completed in its open transaction during an outage.
 _WROTE = "feedsvc.outage.wrote"
+#: A connection's mark of that transaction's commit under way: the outage ends when the
+#: connection is checked in after it with no error said in between (the commit went through).
+_COMMITTING = "feedsvc.outage.committing"

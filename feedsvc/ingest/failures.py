@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import describe, refusal_advice
+from feedsvc.db.errors import describe, refusal_advice, trouble
+from feedsvc.db.outage import report, said
+from feedsvc.db.where import marked
 from feedsvc.failure_log import FailureLog, spoken
 from feedsvc.ingest.backoff import Backoff, Outage
 from feedsvc.ingest.isolate import SystemicError
@@ -63,6 +65,9 @@ class Failures:
     def failed(self, result: TickResult, exc: Exception) -> None:
         """Record ``exc`` in ``result`` and (when the state DB answers) in ``source_cursors``,
         back off, and log one line saying which side is down and when the next try comes."""
+        if self.state_full(exc):
+            self._state_full(result, exc)
+            return
         error = describe(exc)
         self.source.forget()  # the table may have changed under us: reflected again next tick
         outage = self.outage()
@@ -76,8 +81,9 @@ class Failures:
             try:
                 with self.db.write() as conn:
                     recorded = cursors.record_failure(conn, self.source.name, error, self.db.now())
-            except SQLAlchemyError as db_exc:
-                log.warning("ingest: could not record the failure: %s", describe(db_exc))
+            except SQLAlchemyError as db_exc:  # an outage's line is the outage's: once
+                if not report(db_exc, "ingest"):
+                    log.warning("ingest: could not record the failure: %s", describe(db_exc))
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
         kind = self.told.failed(what, error)  # said once, again when it changes or in a while
@@ -93,6 +99,25 @@ class Failures:
             error,
             exc_info=None if isinstance(exc, EXPECTED) or kind is None else exc,  # a bug: where
         )
+
+    @staticmethod
+    def state_full(exc: BaseException) -> bool:
+        """Whether ``exc`` is the state DB's full disk (:func:`~feedsvc.db.errors.trouble`'s
+        ``"disk_full"``; a source's full disk is the source's failure): a state DB condition,
+        not a failure of the source, whatever ingest was doing when it met it."""
+        where = marked(exc)
+        return where is not None and where.role == "state DB" and trouble(exc) == "disk_full"
+
+    def _state_full(self, result: TickResult, exc: Exception) -> None:
+        """The state DB's disk is full: told once, as the state DB's outage (:mod:`feedsvc.db.
+        outage`: "no space left on device at <dir>", its end when a write commits), nothing
+        recorded (the write would fail too), and retried at the next poll — the state probe
+        (a read) answers, so no source backoff holds alerts after space is freed."""
+        self.source.forget()
+        result.error = said(exc)
+        self.db.outage.failed(exc, "ingest")
+        self.backoff.failed("state")
+        log.debug("ingest from %s: the state DB's disk is full: %s", self.source.name, said(exc))
 
     def succeeded(self) -> None:
         """A tick went through: the backoff ends, and a run of failures ends with one INFO line
