@@ -16,15 +16,13 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from in_process import Ran, feedsvc
 from processes import free_port, get, wait_until
 
-from feedsvc.cli import cli
 from feedsvc.topics_file import load_topics_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,36 +143,14 @@ def test_a_topics_file_here_or_set_is_still_the_one_used(
     _stop(proc, log)
 
 
-@dataclass
-class Refusal:
-    """A ``feedsvc demo`` that ended before it started: its exit code and output."""
-
-    returncode: int
-    stdout: str
-    stderr: str
+def _demo_ran(cwd: Path, *args: str, **env: str) -> Ran:
+    """``feedsvc demo ARGS`` in ``cwd`` run to its end, a refusal, in this process: each case
+    here is refused by the topics or config check before the demo makes anything, so a process
+    per case (~1 s of CPU each, 19 cases) showed nothing the started demos above do not."""
+    return feedsvc(["demo", "--port", str(free_port()), *args], cwd, **env)
 
 
-def _demo_ran(cwd: Path, *args: str, **env: str) -> Refusal:
-    """``feedsvc demo ARGS`` in ``cwd`` run in this process (Click's runner) to its end, a
-    refusal: each case here is refused by the topics or config check before the demo makes
-    anything, so a process per case (~1 s of CPU each, 19 cases) added nothing the started
-    demos above do not cover; an uncaught exception fails the test (what "Traceback" in a real
-    process's stderr said)."""
-    clean = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    here = Path.cwd()
-    os.chdir(cwd)
-    try:
-        done = CliRunner().invoke(
-            cli, ["demo", "--port", str(free_port()), *args], env=clean | env, input=""
-        )
-    finally:
-        os.chdir(here)
-    if done.exception is not None and not isinstance(done.exception, SystemExit):
-        raise AssertionError(f"uncaught {done.exception!r}\n{done.output}") from done.exception
-    return Refusal(done.exit_code, done.stdout, done.stderr)
-
-
-def _demo_with_topics(cwd: Path, topics_file: str) -> Refusal:
+def _demo_with_topics(cwd: Path, topics_file: str) -> Ran:
     """``feedsvc demo`` in ``cwd`` with ``topics.file`` set, run to its end (a refusal)."""
     return _demo_ran(cwd, FEEDSVC_TOPICS__FILE=topics_file)
 

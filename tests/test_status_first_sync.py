@@ -14,7 +14,6 @@ reads of them need one case.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -23,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from factories import builtin_ingestor
+from in_process import feedsvc
 from sqlalchemy import insert, update
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
 from test_ingest_first_sync import archive
 
 from feedsvc.app import Service
-from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles, source_cursors
@@ -69,20 +67,12 @@ def partial_sync(url: str, *, outage: bool = False) -> None:
 
 
 def _cli(url: str, cwd: Path, *args: str, **env: str) -> str:
-    """``feedsvc status ARGS`` on ``url`` in ``cwd``, run in this process (Click's runner): its
-    stdout. Which read path it takes is the URL's (``cli.common.lite_read``), not the process's,
-    so a process start per read (~0.8 s of CPU, four or five a case) showed nothing more."""
-    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    given = {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url, **env}
-    here = Path.cwd()
-    os.chdir(cwd)
-    try:
-        done = CliRunner().invoke(cli, ["status", *args], env=unset | given)
-    finally:
-        os.chdir(here)
-    if done.exception is not None and not isinstance(done.exception, SystemExit):
-        raise AssertionError(f"uncaught {done.exception!r}\n{done.output}") from done.exception
-    assert done.exit_code == 0, done.output
+    """``feedsvc status ARGS`` on ``url``: its stdout. In this process: the read path it takes
+    is the URL's (``cli.common.lite_read``), not the process's, so a process start per read
+    (~0.8 s of CPU, four or five a case) showed nothing more."""
+    done = feedsvc(["status", *args], cwd, FEEDSVC_CONFIG="/dev/null",
+                   FEEDSVC_DATABASE__URL=url, **env)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
