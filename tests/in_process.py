@@ -24,7 +24,7 @@ class Ran:
     stderr: str
 
 
-def feedsvc(argv: list[str], cwd: Path, input: str = "", **env: str | None) -> Ran:
+def feedsvc(argv: list[str], cwd: Path, **env: str | None) -> Ran:
     """``feedsvc ARGV`` in ``cwd`` with the caller's ``FEEDSVC_*`` variables unset and ``env``
     set, as a test's ``subprocess.run`` with a cleaned environment ran it. An exception the
     CLI does not turn into an exit code fails the test (a real process's "Traceback")."""
@@ -32,7 +32,7 @@ def feedsvc(argv: list[str], cwd: Path, input: str = "", **env: str | None) -> R
     here = Path.cwd()
     os.chdir(cwd)
     try:
-        done = CliRunner().invoke(cli, argv, env=unset | env, input=input)
+        done = CliRunner().invoke(cli, argv, env=unset | env, input="")
     finally:
         os.chdir(here)
     if done.exception is not None and not isinstance(done.exception, SystemExit):
