@@ -22,6 +22,7 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+    stdout_bytes: bytes  # as written: ``stdout`` is decoded, its "\r\n" read as "\n"
 
 
 def feedsvc(argv: list[str], cwd: Path, **env: str | None) -> Ran:
@@ -39,4 +40,4 @@ def feedsvc(argv: list[str], cwd: Path, **env: str | None) -> Ran:
         raise AssertionError(f"{argv}: uncaught {done.exception!r}\n{done.output}") from (
             done.exception
         )
-    return Ran(done.exit_code, done.stdout, done.stderr)
+    return Ran(done.exit_code, done.stdout, done.stderr, done.stdout_bytes)
