@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from migrated import admin, copy_template, drop_spares, premigrated, release_schema
@@ -346,6 +346,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         cpu, wall = _cpu_seconds() - before, time.monotonic() - started
         with open(_CPU_LOG, "a", encoding="utf-8") as out:
             out.write(f"{cpu:.3f}\t{wall:.3f}\t{item.nodeid}\n")
+
+
+@pytest.fixture(scope="session")
+def shared_browser() -> Iterator[dict[str, Any]]:
+    """One headless Chromium per worker, held here for the browser modules: their ``driver``
+    (``test_admin_browser``) starts it at first use and makes it as a new one is before each
+    test. A start is ~1 s of CPU and ~45 tests took one each. Quit when the session ends (its
+    CPU is then reaped after the last test: a per-test CPU log no longer shows it)."""
+    held: dict[str, Any] = {}
+    yield held
+    if (quit_browser := held.pop("quit", None)) is not None:
+        quit_browser()
 
 
 @pytest.fixture

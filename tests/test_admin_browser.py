@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -56,8 +54,8 @@ BROWSER_MARKS = [
 ]
 pytestmark = BROWSER_MARKS
 
+import chromium  # noqa: E402
 from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -145,30 +143,10 @@ def server(
 
 
 @pytest.fixture
-def driver() -> Iterator[Any]:
-    profile = tempfile.mkdtemp(prefix="feedsvc-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-        "--lang=vi",
-    ):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(options=options, service=DriverService(str(CHROMEDRIVER)))
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+def driver(shared_browser: dict[str, Any]) -> Any:
+    """The worker's headless Chromium, as a new one is (``chromium.shared``: one start per
+    worker, not per test)."""
+    return chromium.shared(CHROMIUM, CHROMEDRIVER, shared_browser)
 
 
 def wait(browser: Any, seconds: float = 10) -> WebDriverWait[Any]:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from in_process import feedsvc
 
 PROBE = r"""
 import gc, json, runpy, sys
@@ -44,11 +45,9 @@ def workdir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["FEEDSVC_CONFIG"] = str(tmp_path / "feedsvc.toml")
-    for argv in (["db", "upgrade"], ["topics", "import"]):
-        subprocess.run(
-            [sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env, check=True,
-            capture_output=True,
-        )  # fmt: skip
+    for argv in (["db", "upgrade"], ["topics", "import"]):  # set-up, not the subject: in process
+        done = feedsvc(argv, tmp_path, FEEDSVC_CONFIG=env["FEEDSVC_CONFIG"])
+        assert done.returncode == 0, done.stdout + done.stderr
     return tmp_path, env
 
 

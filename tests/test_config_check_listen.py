@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from in_process import feedsvc as in_process
 
 from feedsvc.cli import cli
 
@@ -76,14 +77,16 @@ def test_a_host_of_this_machine_is_ok(tmp_path: Path, host: str) -> None:
 @pytest.mark.parametrize("argv", [["status"], ["topics", "list"], ["run"]])
 def test_the_configuration_without_a_file_has_one_name(tmp_path: Path, argv: list[str]) -> None:
     env = clean_env() | {"FEEDSVC_HTTP__PORT": "x"}
-    checked = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "config", "check"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    # in this process, but `run` (were it to start, it would serve, not return): a refusal's words
+    checked = in_process(["config", "check"], tmp_path, FEEDSVC_HTTP__PORT="x")
     assert checked.returncode == 2 and checked.stderr.startswith("built-in defaults: 1 problem")
-    other = subprocess.run(
-        [sys.executable, "-m", "feedsvc", *argv],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    other = (
+        in_process(argv, tmp_path, FEEDSVC_HTTP__PORT="x")
+        if argv != ["run"]
+        else subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )
     )  # fmt: skip
     assert other.returncode == 2, other.stderr
     assert other.stderr.startswith("feedsvc: invalid configuration (built-in defaults):")

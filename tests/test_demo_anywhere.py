@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from in_process import Ran, feedsvc
 from processes import free_port, get, wait_until
 
 from feedsvc.topics_file import load_topics_file
@@ -142,16 +143,16 @@ def test_a_topics_file_here_or_set_is_still_the_one_used(
     _stop(proc, log)
 
 
-def _demo_with_topics(cwd: Path, topics_file: str) -> subprocess.CompletedProcess[str]:
+def _demo_ran(cwd: Path, *args: str, **env: str) -> Ran:
+    """``feedsvc demo ARGS`` in ``cwd`` run to its end, a refusal, in this process: each case
+    here is refused by the topics or config check before the demo makes anything, so a process
+    per case (~1 s of CPU each, 19 cases) showed nothing the started demos above do not."""
+    return feedsvc(["demo", "--port", str(free_port()), *args], cwd, **env)
+
+
+def _demo_with_topics(cwd: Path, topics_file: str) -> Ran:
     """``feedsvc demo`` in ``cwd`` with ``topics.file`` set, run to its end (a refusal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port())],
-        cwd=cwd,
-        env=_env(FEEDSVC_TOPICS__FILE=topics_file),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return _demo_ran(cwd, FEEDSVC_TOPICS__FILE=topics_file)
 
 
 def test_a_set_topics_file_that_is_missing_is_still_refused(tmp_path: Path) -> None:
@@ -224,10 +225,7 @@ def test_a_topics_file_with_problems_is_refused(tmp_path: Path, text: str, said:
 
 def _refused(cwd: Path, *args: str, **env: str) -> str:
     """``feedsvc demo ARGS`` in ``cwd``, refused before it starts: its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port()), *args],
-        cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = _demo_ran(cwd, *args, **env)
     assert done.returncode == 2 and done.stdout == "", done.stderr
     assert "Traceback" not in done.stderr and "leave" not in done.stderr, done.stderr
     return done.stderr

@@ -5,7 +5,8 @@
   database under it, which then ran on two databases: now it is refused (exit 2, one line
   naming the directory, the pid and ``--dir``) by an ``flock`` the kernel drops when the holder
   dies (a SIGKILLed demo does not block the next one);
-- a refusal removes the directories it made;
+- a refusal removes the directories it made (checked in the test's process: the topics check
+  refuses before anything starts);
 - the CLI hints name the command as it can be typed (the venv's script by its path);
 - Ctrl-C (SIGINT) is exit 130 after the clean stop, for ``demo`` and ``run`` alike; SIGTERM 0;
 - a temporary directory the demo made itself goes when it stops (tester F12).
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from in_process import feedsvc
 from processes import free_port, get, wait_until
 from test_cli_db_errors import immutable
 
@@ -128,9 +130,10 @@ def test_a_refused_demo_leaves_no_directory_behind(tmp_path: Path, given: str | 
     """Refused (a ``topics.file`` set but missing: exit 2), it leaves no empty ``var/demo/``
     (or the ``--dir`` it would have made). Without ``topics.file`` set, a directory with no
     ``config/topics.toml`` is no refusal any more: the packaged topics (test_demo_anywhere)."""
-    env = _env() | {"FEEDSVC_TOPICS__FILE": "config/topics.toml"}
     given_dir = ["--dir", given] if given else []
-    done = _demo_ran(tmp_path, "--port", str(free_port()), *given_dir, env=env)
+    # in this process: the refusal is the topics check's, before anything starts
+    argv = ["demo", "--articles", "5", "--port", str(free_port()), *given_dir]
+    done = feedsvc(argv, tmp_path, FEEDSVC_TOPICS__FILE="config/topics.toml")
     assert done.returncode == 2, done.stderr
     assert "topics file config/topics.toml not found" in done.stderr
     assert list(tmp_path.iterdir()) == []

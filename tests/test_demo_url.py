@@ -23,6 +23,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from in_process import feedsvc
 from processes import free_port, wait_until
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
@@ -124,11 +125,8 @@ def test_the_demos_banner_names_the_db_it_runs_on(
     # the hint, used from elsewhere: `status` reads the demo's DB (its seeded articles)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "status", "--json"], cwd=elsewhere,
-        env=_env(FEEDSVC_DATABASE__URL=exported["FEEDSVC_DATABASE__URL"]),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    url = exported["FEEDSVC_DATABASE__URL"]
+    done = feedsvc(["status", "--json"], elsewhere, FEEDSVC_DATABASE__URL=url)  # in process
     assert done.returncode == 0, done.stderr
     assert f'"database": "{shown}"' in done.stdout
     with closing(sqlite3.connect(db)) as conn:

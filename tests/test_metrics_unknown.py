@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
+from test_status_first_sync import _cli as status_cli
 from test_status_first_sync import partial_sync, serve_app
 
 from feedsvc.app import Service
@@ -69,13 +67,8 @@ def cli_status(db_url: str, cwd: Path) -> dict[str, Any]:
 
 
 def cli_status_text(db_url: str, cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": db_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "status", *args], env=env, cwd=cwd,
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    return done.stdout
+    """``feedsvc status ARGS``'s stdout (in this process: ``test_status_first_sync._cli``)."""
+    return status_cli(db_url, cwd, *args)
 
 
 def test_a_new_service_reports_no_lag_not_zero(

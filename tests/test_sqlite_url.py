@@ -6,15 +6,13 @@ state DB "not initialised" in ``topics list`` and ``status``, since the file ``f
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from in_process import Ran, feedsvc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -137,13 +135,10 @@ def test_an_initialised_db_in_uri_form_is_initialised_on_both_paths(tmp_path: Pa
             assert lite.list_topics(reader) == []
 
 
-def _cli(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "feedsvc", *args], env=env, cwd=cwd, capture_output=True,
-        text=True, timeout=120,
-    )  # fmt: skip
+def _cli(args: list[str], url: str, cwd: Path) -> Ran:
+    """``feedsvc ARGS`` on the state DB ``url`` in ``cwd``, in this process: which file a URL
+    names is read from the URL and the working directory, not from the process."""
+    return feedsvc(args, cwd, FEEDSVC_CONFIG="/dev/null", FEEDSVC_DATABASE__URL=url)
 
 
 def test_topics_list_and_status_read_a_db_given_in_uri_form(tmp_path: Path) -> None:

@@ -11,9 +11,6 @@ seconds; source read up to 2026-12-06 10:34 +07:00"."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +21,7 @@ from factories import builtin_ingestor
 from sqlalchemy import insert, update
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
+from test_status_first_sync import _cli as status_cli
 
 from feedsvc.app import Service
 from feedsvc.catalogue import Translator
@@ -171,14 +169,8 @@ def _fresh(db: Database) -> None:
 
 
 def _cli(url: str, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url,
-            "FEEDSVC_SITE__TIMEZONE": ZONE}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "status"], env=env, cwd=cwd,
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    return done.stdout
+    """``feedsvc status``'s stdout, in this process (``test_status_first_sync._cli``)."""
+    return status_cli(url, cwd, FEEDSVC_SITE__TIMEZONE=ZONE)
 
 
 @pytest.fixture

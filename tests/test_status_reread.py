@@ -18,9 +18,6 @@ so SQLite's reads of them need one case.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -31,6 +28,7 @@ import pytest
 from cms_table import COLUMNS, Cms, cms_table
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
+from test_status_first_sync import _cli as status_cli
 from test_status_first_sync import _metrics_answered, _sqlalchemy_only, read_up_to_shown
 
 from feedsvc.app import Service
@@ -105,14 +103,9 @@ def to_the_end(db: Database, cms: Cms, columns: SourceColumns = COLUMNS, tz: tzi
 
 
 def _cli(db_url: str, cms: Cms, cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": db_url,
-            "FEEDSVC_SOURCE__URL": cms.url, "FEEDSVC_SOURCE__TABLE": "posts"}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "status", *args], env=env, cwd=cwd,
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    return done.stdout
+    """``feedsvc status ARGS`` reading ``cms`` (in this process: ``test_status_first_sync``)."""
+    return status_cli(db_url, cwd, *args, FEEDSVC_SOURCE__URL=cms.url,
+                      FEEDSVC_SOURCE__TABLE="posts")  # fmt: skip
 
 
 def _served(
