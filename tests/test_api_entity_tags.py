@@ -302,15 +302,17 @@ def test_a_tag_that_is_no_version_beside_the_current_one_writes(
     assert r.status_code == 200 and silent(client) is True, r.text
 
 
-def test_an_unknown_tag_for_what_does_not_exist_is_its_404(
+def test_an_unknown_tag_for_what_does_not_exist(
     admin: tuple[Client, Service],  # noqa: F811
 ) -> None:
-    """RFC 9110 §13.2.1: the answer without the header, not the 412."""
+    """A topic's writes judge the condition first, as its ``PUT`` (tester R-D4: one rule on
+    the four routes; RFC 9110 §13.2.1 lets a condition on no resource be false): 412; a
+    chat's ``PATCH`` answers what it answers without the header (§13.2.1), its 404."""
     client, _ = admin
     lines = [("If-Match", '"abc"')]
     r = client.post("/api/topics/nope/disable", headers=[*AUTH.items(), *lines])
-    assert r.status_code == 404 and r.json()["code"] == "topic_not_found", r.text
+    assert r.status_code == 412 and r.json()["code"] == "if_match_unknown", r.text
     r = client.delete("/api/topics/nope", headers=[*AUTH.items(), *lines])
-    assert r.status_code == 404, r.text
+    assert r.status_code == 412, r.text
     r = client.patch("/api/chats/999", headers=[*AUTH.items(), *lines], json={"silent": True})
     assert r.status_code == 404 and r.json()["code"] == "unknown_id", r.text

@@ -117,7 +117,9 @@ async def test_the_current_version_or_star_deletes(
     r = await client.delete("/api/topics/del-star", headers=AUTH | {"If-Match": "*"})
     assert r.status_code == 200, r.text
     gone = await client.delete("/api/topics/nope", headers=AUTH | {"If-Match": f'"{version}"'})
-    assert gone.status_code == 404  # what it answers without the header (RFC 9110 §13.2.1)
+    assert gone.status_code == 412  # as PUT's (R-D4): a condition on no topic is false
+    assert gone.json()["code"] == "topic_not_found", gone.text
+    assert (await client.delete("/api/topics/nope", headers=AUTH)).status_code == 404
 
 
 async def test_switches_with_the_current_version_and_a_switch_already_made(

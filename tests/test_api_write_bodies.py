@@ -172,18 +172,21 @@ def test_no_version_writes_as_before(
     assert r.json()["slug"] == "d6"
 
 
-def test_switches_of_an_unknown_topic_are_404_whatever_the_condition(
+def test_writes_of_an_unknown_topic_are_412_with_a_condition_as_put(
     admin: tuple[Client, Service],  # noqa: F811
 ) -> None:
-    """The answer without the condition first (RFC 9110 §13.2.1), as a ``DELETE``'s."""
+    """The condition judged first, as a ``PUT``'s (tester R-D4; they were 404 whatever the
+    condition); without one, 404 (``test_api_conditions_one_rule`` has the rest)."""
     client, service = admin
     v = ops.get_topic(service.db, "d6").version
     for path in ("/api/topics/nope/enable", "/api/topics/nope/disable", "/api/topics/nope"):
         method = "DELETE" if path == "/api/topics/nope" else "POST"
-        for headers, body in (({"If-Match": 'W/"x"'}, b""), ({}, b'{"version": "%s"}' % v.encode()),
-                              ({"If-Match": '"abc"'}, b"")):  # fmt: skip
+        for headers, body, code in (({"If-Match": 'W/"x"'}, b"", "if_match_weak"),
+                                    ({}, b'{"version": "%s"}' % v.encode(), "topic_not_found"),
+                                    ({"If-Match": '"abc"'}, b"", "if_match_unknown")):  # fmt: skip
             r = send(client, method, path, body, headers)
-            refused(r, 404, "topic_not_found")
+            refused(r, 412, code)
+        refused(send(client, method, path, b"", {}), 404, "topic_not_found")
 
 
 # -- every write judges its body alike -----------------------------------------------------------

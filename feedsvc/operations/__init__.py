@@ -32,6 +32,7 @@ from feedsvc.operations.recipients import (
     remove_subscription,
     set_chat_paused,
 )
+from feedsvc.operations.topic_checks import missing_topic
 from feedsvc.operations.topic_uses import TopicUses, topic_uses
 from feedsvc.operations.topics import (
     Saved,
@@ -60,6 +61,7 @@ __all__ = [
     "edit_topic",
     "get_topic",
     "list_deliveries",
+    "missing_topic",
     "page_deliveries",
     "page_start",
     "query_error_of",

@@ -26,6 +26,7 @@ from feedsvc.topic_versions import FIELDS, absent_since, changed_since
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from feedsvc.db import Database
     from feedsvc.store.topics import Topic, TopicSpec
 
 
@@ -121,6 +122,15 @@ def not_there(conn: Connection, slug: str) -> OperationError:
     if topic_store.was_deleted(conn, slug):
         return deleted_meanwhile(slug)
     return unknown_topic(slug)
+
+
+def missing_topic(db: Database, slug: str) -> OperationError:
+    """:func:`not_there` for a write outside a save (an API ``DELETE``, ``enable`` or
+    ``disable`` with a condition): ``topic_deleted_meanwhile`` or ``topic_not_found``, as a
+    ``PUT`` with ``If-Match`` is refused, so a client holding a version of a topic deleted
+    since is told so alike on every route (the API answers it 412)."""
+    with db.read() as conn:
+        return not_there(conn, slug)
 
 
 def deleted_since(conn: Connection, slug: str, expected: str | None) -> None:

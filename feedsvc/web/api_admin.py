@@ -38,7 +38,7 @@ from feedsvc.web.api_recipient_models import (
     SubscriptionOut,
     SubscriptionParams,
 )
-from feedsvc.web.preconditions import first_met, if_match, with_body_version
+from feedsvc.web.preconditions import first_met, with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -133,19 +133,19 @@ def get_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
 def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     """Validation is the bot's (:mod:`feedsvc.digest.options`): a refused value is a 400 that
     names its field, in English, with the reason's ``code``. ``If-Match`` (the ``version`` a
-    ``GET`` gave; :func:`feedsvc.web.preconditions.if_match`): written only what differs from
-    that version, and 412 ``chat_changed_meanwhile`` when an option sent was changed since to
-    another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin page's rule); a
-    list of versions is met when any one is, a ``version`` in the body is one more
-    (:func:`feedsvc.web.preconditions.with_body_version`)."""
+    ``GET`` gave; :func:`feedsvc.web.preconditions.with_body_version`): written only what
+    differs from that version, and 412 ``chat_changed_meanwhile`` when an option sent was
+    changed since to another value (:func:`feedsvc.digest.options.apply` ``seen``, the admin
+    page's rule); a list of versions is met when any one is, a ``version`` in the body is one
+    more, judged in the same order as a topic's."""
     chat_id = call.int_param("chat_id")
-    try:
-        seen = if_match(call.headers, chat_versions.readable, "chat")
+    body = call.body_as(ChatOptionsIn)
+    try:  # the body's "version" (a GET's body sent back) is a condition too
+        seen = with_body_version(call.headers, body.version, chat_versions.readable, "chat")
     except ApiError as exc:  # not met (weak tags only): an unknown chat is still 404 (§13.2.1)
         if exc.status == 412:
             chat_options_out(service.web_db, chat_id)
         raise
-    body = call.body_as(ChatOptionsIn)
     if body.chat_id is not None and body.chat_id != chat_id:  # a GET's body of another chat
         raise ApiError(
             422, f"chat_id {body.chat_id} in the body is not the path's {chat_id}",
@@ -159,8 +159,6 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
             400, f"{exc.field}: {exc}", code=f"setting_{exc.code}", params=exc.params,
             field=exc.field,
         ) from None  # fmt: skip
-    # the body's "version" (a GET's body sent back) is a condition too
-    seen = with_body_version(seen, body.version, chat_versions.readable, "chat")
     try:
         first_met(
             seen,
@@ -263,7 +261,7 @@ ENDPOINTS = [
         "PATCH", "/api/chats/{chat_id}", patch_chat,
         "Change how a chat gets its alerts (digest, quiet hours, silent)", "subscriptions",
         {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404, 412),
-        path_types={"chat_id": "integer"}, wakes_dispatcher=True, etag=True,
+        path_types={"chat_id": "integer"}, wakes_dispatcher=True, etag=True, if_match=True,
         description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
         "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean; null is `off` (false), an "
         "empty text is refused (`setting_digest_empty`, `setting_quiet_format`). Times are "

@@ -124,6 +124,10 @@ class Endpoint:
     #: the answer is one resource with a ``version`` its writes take as ``If-Match``: sent as
     #: its strong ``ETag`` too (:func:`etag_of`)
     etag: bool = False
+    #: it reads ``If-Match`` and a body's ``version`` (:mod:`feedsvc.web.preconditions`):
+    #: only then does the OpenAPI document list their 400s and 412s; every other route has
+    #: no version and does not read the header
+    if_match: bool = False
 
     @property
     def route_path(self) -> str:

@@ -63,10 +63,11 @@ async def read_body(request: Request, model: type[Body]) -> Body:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise _too_large()
-    raw = raw.removeprefix(_BOM)
-    if raw.strip():  # an empty body is nothing to read, whatever its headers say
+    if raw:  # an empty body is nothing to read, whatever its headers say
         check_media(request.headers)
-    raw = raw if raw.strip() else b"{}"
+    # only no bytes at all is "all defaults": whitespace (or a BOM) alone is no JSON text
+    # (RFC 8259 §2), a 400 as any malformed JSON (it was read as {})
+    raw = raw.removeprefix(_BOM) if raw else b"{}"
     try:
         reading = read_json(raw)
     except DuplicateKey as exc:
@@ -94,7 +95,8 @@ def check_media(headers: Headers) -> None:
     is UTF-8; a ``text/plain``, form or ``charset=latin-1`` body created topics, read as
     UTF-8 JSON whatever it said it was). No ``Content-Type`` is read as JSON, as before: a
     script that never set one keeps working (``curl -d`` does set one, form-urlencoded, and
-    is refused with what to send)."""
+    is refused with what to send). ``Content-Type`` given twice is refused alike, whatever
+    the two say: which one the sender meant cannot be told."""
     encodings = [e for e in _members(headers.getlist("content-encoding")) if e != "identity"]
     if encodings:
         shown = _shown(", ".join(encodings))
@@ -103,7 +105,10 @@ def check_media(headers: Headers) -> None:
             code="unsupported_content_encoding", params={"encoding": shown},
             field="Content-Encoding",
         )  # fmt: skip
-    given = headers.get("content-type")
+    # field lines joined as RFC 9110 §5.3 joins them: two (application/json and text/plain)
+    # are no one media type (the first was read, the second ignored)
+    lines = headers.getlist("content-type")
+    given = ", ".join(lines) if lines else None
     if given is not None and not _json_media(given):
         shown = _shown(given)
         raise ApiError(

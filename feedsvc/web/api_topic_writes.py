@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from feedsvc import operations as ops
 from feedsvc.slugs import typed_slug
-from feedsvc.store.topics import TopicSpec
+from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topic_versions import readable
 from feedsvc.web.api_base import ApiError, Call
 from feedsvc.web.api_models import ConditionIn, TopicFields, TopicPut
 from feedsvc.web.http_cache import request_list
-from feedsvc.web.preconditions import ANY, Condition, first_met, with_body_version
-from feedsvc.web.preconditions import if_match as read_if_match
+from feedsvc.web.preconditions import Condition, first_met, with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -107,35 +106,45 @@ def named_topic(service: Service, slug: str) -> str | None:
         return None
 
 
-def if_match(call: Call) -> Condition:
-    """A write's ``If-Match``: None (absent), ``*`` (the topic must exist), else the topic
-    versions it names (:attr:`TopicOut.version`); weak tags only 412, anything else 400
-    (:func:`feedsvc.web.preconditions.if_match`)."""
-    return read_if_match(call.headers, readable, "topic")
-
-
 def condition(call: Call) -> Condition:
-    """**A topic write's condition**: its ``If-Match`` (:func:`if_match`) and its body's
-    ``version`` (a ``PUT``'s :class:`TopicPut`, a ``DELETE``'s, ``enable``'s or
-    ``disable``'s :class:`ConditionIn`), the same condition
-    (:func:`feedsvc.web.preconditions.with_body_version`: 400 ``version_invalid`` for one
-    that is no version, ``version_mismatch`` for one ``If-Match`` does not list)."""
+    """**A topic write's condition**: its ``If-Match`` and its body's ``version`` (a ``PUT``'s
+    :class:`TopicPut`, a ``DELETE``'s, ``enable``'s or ``disable``'s :class:`ConditionIn`),
+    one condition (:func:`feedsvc.web.preconditions.with_body_version`: the syntax's 400s,
+    then their agreement's, ``version_mismatch``, then 412 when nothing listed can match)."""
     body = call.body
     version = body.version if isinstance(body, TopicPut | ConditionIn) else None
-    return with_body_version(if_match(call), version, readable, "topic")
+    return with_body_version(call.headers, version, readable, "topic")
 
 
-def conditional(call: Call, write: Callable[[str | None], T]) -> T:
-    """``write(expected)`` with the request's condition (:func:`condition`: 400 when
-    malformed, 412 when nothing listed can match; absent or ``*``: ``write(None)`` — the
-    topic exists, or the route's 404 says so first, RFC 9110 §13.2.1), tried over each
-    version it lists; a topic changed since all of them is 412 ``topic_changed_meanwhile``
-    (:func:`not_met`), as a ``PUT``'s: nothing changed."""
-    wanted = condition(call)
+def target(service: Service, slug: str, wanted: Condition) -> Topic:
+    """The topic ``slug`` names (any case) for a ``DELETE``, ``enable`` or ``disable`` whose
+    condition is ``wanted`` (:func:`condition`). None there: without a condition, 404
+    ``topic_not_found``; with one (``If-Match``, ``*`` too, or a body ``version``), the 412 a
+    ``PUT`` with it answers, ``topic_deleted_meanwhile`` (``topic_not_found`` for a slug no
+    topic has had): RFC 9110 §13.2.1 lets a condition on a resource that does not exist be
+    false, and a client holding a version of a topic deleted since was told 404 here, 412
+    by ``PUT``."""
+    try:
+        return ops.get_topic(service.web_db, slug)
+    except ops.OperationError as exc:
+        if wanted is None or exc.code != "topic_not_found":
+            raise
+    raise not_met(ops.missing_topic(service.web_db, typed_slug(slug)), "If-Match") from None
+
+
+def conditional(
+    service: Service, topic: Topic, wanted: Condition, write: Callable[[str | None], T]
+) -> T:
+    """``write(expected)`` under ``wanted`` (:func:`condition`, judged on ``topic``,
+    :func:`target`), tried over each version it lists
+    (:func:`feedsvc.web.preconditions.first_met`); a topic changed since all of them is 412
+    ``topic_changed_meanwhile`` (:func:`not_met`), as a ``PUT``'s: nothing changed; one
+    deleted meanwhile is the 412 :func:`target` answers."""
     try:
         return first_met(wanted, write, stale)
     except ops.OperationError as exc:
-        # a topic gone meanwhile is the 404 the route answers without the header (§13.2.1)
-        if wanted not in (None, ANY) and exc.code == "topic_changed_meanwhile":
-            raise not_met(exc, "If-Match") from None
-        raise
+        if wanted is None or exc.code not in IF_MATCH_NOT_MET:
+            raise
+        if exc.code == "topic_not_found":  # deleted between the read and the write
+            exc = ops.missing_topic(service.web_db, topic.slug)
+        raise not_met(exc, "If-Match") from None

@@ -156,10 +156,13 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`). With
     ``If-Match``, only the version named is deleted (a stale one took a topic edited since,
     and the subscription added with the edit)."""
-    topic = ops.get_topic(service.web_db, call.path["slug"])
+    wanted = writes.condition(call)
+    topic = writes.target(service, call.path["slug"], wanted)
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
     deleted = writes.conditional(
-        call,
+        service,
+        topic,
+        wanted,
         lambda expected: ops.delete_topic(
             service.web_db, topic.slug, with_subscriptions=True, expected_version=expected
         ),
@@ -180,11 +183,15 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]:
     """Enable or disable; with ``If-Match`` or a body's ``version``, only the version named
-    (412 otherwise). An unknown topic is 404 before its condition is judged, as a
-    ``DELETE``'s (RFC 9110 §13.2.1: a weak or unknown tag was a 412 for no topic)."""
-    stored = ops.get_topic(service.web_db, call.path["slug"]).slug  # as stored (any case)
+    (412 otherwise). The condition is judged first, as a ``PUT``'s: an unknown topic is 404
+    without one, 412 with one (:func:`feedsvc.web.api_topic_writes.target`)."""
+    wanted = writes.condition(call)
+    topic = writes.target(service, call.path["slug"], wanted)
+    stored = topic.slug  # as stored (any case)
     slug = writes.conditional(
-        call,
+        service,
+        topic,
+        wanted,
         lambda expected: ops.set_topic_enabled(
             service.web_db, stored, enabled, expected_version=expected
         ),
@@ -271,7 +278,10 @@ IF_MATCH_RULE = (
 BODY_VERSION = (
     ' Body optional: `{"version": "<version>"}` is the same condition as `If-Match: '
     '"<version>"` (400 `version_invalid` when it is no version; with an `If-Match` not '
-    "listing it, 400 `version_mismatch`); a body that is no JSON is 415 or 400, as on `PUT`."
+    "listing it among its strong tags, 400 `version_mismatch`, before any 412); a body that "
+    "is no JSON is 415 or 400, as on `PUT`. With a condition (`If-Match`, `*` too, or a body "
+    "`version`), a topic deleted since is 412 `topic_deleted_meanwhile` (a slug no topic has "
+    "had: 412 `topic_not_found`), as on `PUT`; without one, 404 `topic_not_found`."
 )
 SWITCH_IF_MATCH = (
     "`If-Match` (optional): the topic's `version` (its `ETag`) as last read, quoted; the "
@@ -314,6 +324,7 @@ ENDPOINTS = [
     Endpoint(
         "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
         {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422), etag=True,
+        if_match=True,
         description="`If-Match` (optional): the topic's `version` (its `ETag`) as last read, "
         "quoted; the "
         "save happens only while the stored topic is still that version, else 412 "
@@ -322,12 +333,14 @@ ENDPOINTS = [
         "only an existing topic. `If-None-Match: *` creates only a new one: an existing topic "
         "is 412 `topic_exists`." + IF_MATCH_RULE + " A `version` in the body (a GET's body "
         "sent back) is the same condition as `If-Match: \"<version>\"`; with an `If-Match` "
-        "not listing it, 400 `version_mismatch`. The answer is the topic as GET gives it "
+        "not listing it among its strong tags, 400 `version_mismatch`, before any 412. The "
+        "answer is the topic as GET gives it "
         "(with `stats`) and its new `ETag`.",
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
         "topics", {200: DeletedTopicOut}, body=ConditionIn, errors=(400, 404, 409, 412),
+        if_match=True,
         description="409 while other topics' queries or chats' own queries reference it with "
         "`@slug` (`topic_in_use`, `topic_in_chat_queries`, `topic_in_use_and_chat_queries`). "
         "Its subscriptions are deleted with it, counted in `subscriptions_removed` (by channel: "
@@ -341,10 +354,10 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
              {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
-             description=SWITCH_IF_MATCH, etag=True),
+             description=SWITCH_IF_MATCH, etag=True, if_match=True),
     Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
              {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
-             description=SWITCH_IF_MATCH, etag=True),
+             description=SWITCH_IF_MATCH, etag=True, if_match=True),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},

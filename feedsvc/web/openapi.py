@@ -22,10 +22,8 @@ from feedsvc.web.api_models import ErrorOut
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
     400: "Malformed JSON (`NaN`, `Infinity` and `-Infinity` too: no JSON numbers, RFC 8259; "
-    "`json_not_a_number` with its line and column), wrong types or unknown fields; an "
-    "`If-Match` that is no list of quoted entity tags (`if_match_invalid`; "
-    "over 16 tags `if_match_too_long`); a body `version` unreadable (`version_invalid`) or "
-    "not among `If-Match`'s (`version_mismatch`)",
+    "`json_not_a_number` with its line and column; a body of whitespace only), wrong types "
+    "or unknown fields",
     401: "Missing or wrong Bearer token",
     404: "Not found",
     409: "Conflict with the current state",
@@ -53,6 +51,13 @@ ERROR_TEXT = {
     503: "The API is disabled: admin.token is not configured (`admin_disabled`), or the "
     "state database is unavailable (`state_db_unavailable`, with `Retry-After`)",
 }
+#: What a route that reads ``If-Match`` (:attr:`Endpoint.if_match`) adds to its 400: only
+#: those routes give these codes (the shared text promised them on routes that ignore it).
+IF_MATCH_400 = (
+    "; an `If-Match` that is no list of quoted entity tags (`if_match_invalid`; over 16 tags "
+    "`if_match_too_long`); then a body `version` unreadable (`version_invalid`), then one not "
+    "among `If-Match`'s strong tags (`version_mismatch`), before any 412"
+)
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
 }
@@ -159,7 +164,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         errors.update((413, 415))  # web.api_input.read_body: every write's body
     for status in sorted(errors):
         responses[str(status)] = {
-            "description": ERROR_TEXT[status],
+            "description": ERROR_TEXT[status]
+            + (IF_MATCH_400 if status == 400 and endpoint.if_match else ""),
             "content": _json(_ref(ErrorOut)),
         }
     responses["401"]["headers"] = {

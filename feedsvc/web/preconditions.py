@@ -34,7 +34,10 @@ A ``version`` in a write's body (what ``GET`` returned, sent back with changes) 
 condition as ``If-Match: "<version>"`` (:func:`with_body_version`), on every write that takes
 ``If-Match`` (a topic's ``DELETE``, ``enable`` and ``disable`` too: they never read their
 body, and a stale ``{"version": …}`` deleted a topic edited since): ignored, a client sending
-it believed it wrote conditionally."""
+it believed it wrote conditionally. Judged in one order (:func:`with_body_version`): the
+syntax's 400s, then the two's agreement (400 ``version_mismatch``), then the matching's 412s.
+Routes whose resource has no version (a chat's ``pause``, ``unhide``…) do not read the header
+(:attr:`feedsvc.web.api_base.Endpoint.if_match` says which do, for the OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -167,21 +170,26 @@ def candidates(
 
 
 def with_body_version(
-    condition: Condition, version: str | None, readable: Callable[[str], bool], what: str
+    headers: Headers, version: str | None, readable: Callable[[str], bool], what: str
 ) -> Condition:
-    """``condition`` (:func:`if_match`) with the body's ``version`` (what ``GET`` gave, sent
-    back; None: not sent, or ``null``): the same condition as ``If-Match: "<version>"``, so a
-    client believing it saved conditionally does. Unreadable: 400 ``version_invalid``; with an
-    ``If-Match`` that does not list it (nor is ``*``): 400 ``version_mismatch``, since which of
-    the two was meant cannot be told."""
+    """**A write's condition**: its ``If-Match`` and its body's ``version`` (what ``GET``
+    gave, sent back; None: not sent, or ``null``), the same condition as
+    ``If-Match: "<version>"``, so a client believing it saved conditionally does. One order
+    for every write that takes them: the syntax first (:func:`listed`, then a ``version``
+    that is none: 400 ``version_invalid``), then whether the two agree (a ``version`` that is
+    not one of ``If-Match``'s strong tags, nor is it ``*``: 400 ``version_mismatch``, since
+    which of the two was meant cannot be told), then what can match (:func:`candidates`:
+    412). The agreement was judged after the matching: a current body version with
+    ``If-Match: "abc"`` was 412 ``if_match_unknown``, with a stale real version 400."""
     if version is None:
-        return condition
+        return if_match(headers, readable, what)
+    members = listed(headers, what)
     if not readable(version):
         raise ApiError(
             400, f'version must be the {what} version as GET gives it ("version"), or null',
             code="version_invalid", field="version",
         )  # fmt: skip
-    if isinstance(condition, tuple) and version not in condition:
+    if isinstance(members, list) and version not in [t.opaque for t in members if not t.weak]:
         raise ApiError(
             400, "version in the body is not one If-Match lists: send one condition",
             code="version_mismatch", field="version",
