@@ -53,7 +53,13 @@ from feedsvc.matching import (
     parse_query,
     query_digest,
 )
-from feedsvc.on_demand_dates import limit_changed, limit_modified, results_modified, shown_modified
+from feedsvc.on_demand_dates import (
+    limit_changed,
+    limit_modified,
+    rendered_modified,
+    results_modified,
+    shown_modified,
+)
 from feedsvc.store.article_reads import (
     StoredArticle,
     last_article_change,
@@ -143,6 +149,8 @@ MetasFor = Callable[[str], dict[str, FeedMeta]]
 PageFor = Callable[[str, list[Article]], bytes]
 PAGE_TYPE = "text/html; charset=utf-8"
 Resolver = Callable[[str], str | None]
+#: When what they are rendered with besides articles last changed (``Served.rendered_at``)
+RenderedAt = Callable[[], datetime | None]
 
 
 class SearchFeeds:
@@ -156,6 +164,7 @@ class SearchFeeds:
         resolve: Resolver,
         metas: MetasFor,
         page: PageFor,
+        rendered_at: RenderedAt = lambda: None,
     ) -> None:
         self.db = db
         self.cache = cache
@@ -163,6 +172,7 @@ class SearchFeeds:
         self.resolve = resolve  # @slug → that topic's query text
         self.metas = metas  # query text → {fmt: FeedMeta}
         self.page = page  # (query text, results) → the reader page's HTML (format ``html``)
+        self.rendered_at = rendered_at  # dates them too (on_demand_dates.rendered_modified)
 
     def feed(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
         """The cached search feed (``fmt`` a feed format, or
@@ -210,7 +220,7 @@ class SearchFeeds:
         else:
             meta = replace(self.metas(query)[fmt], changed=result.changed_at)
             body, media_type = render_feed(meta, result.articles, fmt), MEDIA_TYPES[fmt]
-        modified = result.last_modified
+        modified = rendered_modified(result.last_modified, self.rendered_at())
         snapshot = make_snapshot(body, media_type, modified, shown_modified(modified, result.now))
         self.cache.put(key, snapshot, generation)
         return snapshot
@@ -312,8 +322,10 @@ class LimitFeeds:
         cache: SnapshotCache,
         slots: RenderSlots,
         metas: Callable[[Topic, int], dict[str, FeedMeta]],
+        rendered_at: RenderedAt = lambda: None,
     ) -> None:
         self.db, self.cache, self.slots, self.metas = db, cache, slots, metas
+        self.rendered_at = rendered_at  # as SearchFeeds'
 
     def feed(
         self, topic: Topic, fmt: str, limit: int, base: Snapshot | None
@@ -333,7 +345,8 @@ class LimitFeeds:
                 dated = limit_changed(conn, topic, items, limit, now)
             meta = replace(self.metas(topic, limit)[fmt], changed=dated)
             body = render_feed(meta, items, fmt)
-            modified = limit_modified(base, items, topic, changed)
+            shown = limit_modified(base, items, topic, changed)
+            modified = rendered_modified(shown, self.rendered_at())
             snap = make_snapshot(body, MEDIA_TYPES[fmt], modified, shown_modified(modified, now))
             self.cache.put(key, snap)
             return snap

@@ -44,6 +44,18 @@ def results_modified(
     return min(max(moments, default=EMPTY_FEED_DATE), now)
 
 
+def rendered_modified(shown: datetime, rendered_at: datetime | None) -> datetime:
+    """An on-demand render's ``Last-Modified``: the date of what it shows (``shown``:
+    :func:`results_modified`, :func:`limit_modified`) or, when later, of what it is rendered
+    with besides the articles (``rendered_at``: the site's title, URL, language and timezone,
+    the public URL, feedsvc's version: ``Served.rendered_at``, a stored row dated as a
+    stored page is, so a later second than the version it replaces: ahead of the
+    clock for a moment at most, sent as the clock's, ``http_cache.Replies``). Why: a restart
+    with another ``site.title`` changed these feeds' bytes, not their date, and a reader
+    polling with only If-Modified-Since kept the old title (a tester's)."""
+    return shown if rendered_at is None else max(shown, rendered_at)
+
+
 def shown_modified(last_modified: datetime, now: datetime) -> datetime | None:
     """The ``Last-Modified`` an on-demand render made at ``now`` shows
     (:attr:`~feedsvc.web.http_cache.Snapshot.shown`): None (its own date) once the second of

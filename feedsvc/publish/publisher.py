@@ -43,7 +43,7 @@ from feedsvc.websub import HubPinger
 from .index_pages import INDEX_SLUG, page_of
 from .metas import opml_body, topic_feed_dated, topic_metas
 from .rendered import BOT_KEY, OPML_KEY, SERVED_TYPES, SNAPSHOT_TYPES, Rendered
-from .serving import DEFAULT_LIMIT
+from .serving import DEFAULT_LIMIT, RENDERING_KEY
 from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
 
 if TYPE_CHECKING:
@@ -256,6 +256,8 @@ class FeedPublisher(Rendered):
         self._adopt(stored.snapshots)
         with self._lock:
             self._stored_bot()
+            # the on-demand feeds' date moves with what they are rendered with (Served.rendered_at)
+            self._keep(RENDERING_KEY, self._print.encode(), started)
             for slug in plan.adopted:
                 self._rendered_versions[slug] = topics[slug].updated_at
             self.verification.start(plan.adopted, index=not plan.index)

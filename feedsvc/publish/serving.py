@@ -42,6 +42,10 @@ from .metas import search_metas, search_page_text, topic_feed_dated, topic_metas
 
 #: Items in a topic feed as stored (``?limit=`` asks for others, rendered on demand).
 DEFAULT_LIMIT = 50
+#: A row stored beside the snapshots (``feed_snapshots``, under a slug no topic can have):
+#: the digest of the settings everything is rendered with (:func:`.warm_start.fingerprint`),
+#: kept by ``Rendered._keep`` (same bytes, same date): the on-demand feeds are dated by it too.
+RENDERING_KEY = ("_rendering", "digest")
 
 
 class Served:
@@ -61,9 +65,11 @@ class Served:
         self.slots = RenderSlots(http.search_concurrency)
         self.searches = SearchFeeds(
             web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings),
-            self.search_page,
+            self.search_page, self.rendered_at,
         )  # fmt: skip
-        self.limits = LimitFeeds(web_db, self.cache, self.slots, partial(topic_metas, settings))
+        self.limits = LimitFeeds(
+            web_db, self.cache, self.slots, partial(topic_metas, settings), self.rendered_at
+        )
         #: the Telegram bot's @username for deep links and their QR codes (config, or getMe
         #: at start: :meth:`FeedPublisher.set_bot_username`)
         self.bot_username: str | None = settings.telegram.username
@@ -78,6 +84,16 @@ class Served:
         self.polls = PollCounter()
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
+
+    def rendered_at(self) -> datetime | None:
+        """When what the on-demand feeds are rendered with besides the articles last changed
+        (None: not known yet): the stored :data:`RENDERING_KEY` row's date. Why: those feeds
+        were dated by their articles alone, so a restart with another ``site.title`` changed
+        their bytes but not their Last-Modified, and a reader sending only If-Modified-Since
+        got 304 and kept the old title (a tester's); the row's date moves only when its bytes
+        do, as a stored page's. The bot's name is not in it: these feeds do not show it."""
+        row = self._snaps.get(RENDERING_KEY)
+        return None if row is None else row.last_modified
 
     def resolve(self, slug: str) -> str | None:
         """``@slug`` in a search query: that topic's query text (None: unknown)."""
