@@ -95,13 +95,16 @@ def rows_once_put_back(file: Path, moved: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM source_articles").fetchone()[0])
 
 
-def check_refusal(file: Path, kinds: tuple[str, ...], code: int, output: str) -> None:
-    """Exit 2, one line: the missing file, each leftover, put it back or remove them."""
+def check_refusal(
+    file: Path, kinds: tuple[str, ...], code: int, output: str, state: str = "missing"
+) -> None:
+    """Exit 2, one line: the missing (or empty) file, each leftover, put it back or remove
+    them."""
     assert "Traceback" not in output, output
     assert code == 2, output
     [line] = [x for x in output.splitlines() if x.startswith("feedsvc")]
     names = [f"{file}{k}" for k in kinds]
-    assert line.startswith(f"feedsvc: the state DB file {file} is missing, but "), line
+    assert line.startswith(f"feedsvc: the state DB file {file} is {state}, but "), line
     assert f"put the database file back at {file}, or, if it is truly gone, remove " in line
     assert all(line.count(name) == 2 for name in names), line  # found, then to remove
     assert "-journal" not in line or "-journal" in kinds, line
@@ -176,7 +179,7 @@ def test_a_real_process_refuses_and_the_rows_survive(
     before = left_at(state)
     done = feedsvc(argv, state.parent.parent)
     check_refusal(state, kinds, done.returncode, done.stdout + done.stderr)
-    assert {k: v for k, v in left_at(state).items() if not k.endswith(".lock")} == before
+    assert left_at(state) == before  # no scheduler lock made beside them either
     assert not state.exists()
     assert rows_once_put_back(state, moved) == ROWS
     again = feedsvc(["db", "upgrade"], state.parent.parent)
@@ -278,3 +281,165 @@ def test_the_demo_clears_its_own_leftovers_and_no_one_elses(
     assert left_at(here / "state.db") == theirs
     demo.send_signal(signal.SIGTERM)
     assert demo.wait(timeout=30) == 0
+
+
+#: How an operator leaves an empty file in the database's place (a tester's: ``touch``,
+#: ``: > state.db``, ``install /dev/null``, a copy back that failed on a full disk).
+EMPTIED = {
+    "touch": lambda file: file.touch(),
+    "truncate": lambda file: file.write_bytes(b""),
+    "install /dev/null": lambda file: subprocess.run(
+        ["install", "-m", "600", "/dev/null", str(file)], check=True
+    ),
+}
+EMPTY = "empty (0 bytes)"
+
+
+def emptied_in_place(file: Path, kinds: tuple[str, ...], how: str = "touch") -> Path:
+    """:func:`moved_away`, then a 0-byte file made at ``file``'s path (``how``)."""
+    moved = moved_away(file, kinds)
+    EMPTIED[how](file)
+    assert file.stat().st_size == 0
+    return moved
+
+
+@pytest.mark.parametrize(
+    ("command", "kind", "how"),
+    [(c, "wal+shm", "touch") for c in (*WRITERS, *READERS)]
+    + each_choice(["import -", "status", "db current"], ["wal", "shm", "journal"], list(EMPTIED)),
+)
+def test_an_empty_file_in_its_place_is_an_orphan_too(
+    state: Path, command: str, kind: str, how: str
+) -> None:
+    """R-D1: a 0-byte file where the moved database was, its ``-wal``/``-shm`` beside it:
+    ``db upgrade`` said "database at revision …" and deleted them, ``status`` said "not
+    initialised" and deleted the WAL, ``db current`` said "empty" and wrote the file. Every
+    command now refuses as for a missing file, writes and deletes nothing, and the file put
+    back has every row."""
+    kinds = LEFTOVERS[kind]
+    moved = emptied_in_place(state, kinds, how)
+    before = left_at(state)
+    argv = {**WRITERS, **READERS}[command]
+    code, output = invoke(argv)
+    check_refusal(state, kinds, code, output, EMPTY)
+    assert "empty" not in output.splitlines()  # db current: no answer beside the refusal
+    assert left_at(state) == before  # byte for byte: the empty file, the WAL, its index
+    if "-wal" in kinds:
+        assert rows_once_put_back(state, moved) == ROWS
+
+
+@pytest.mark.parametrize("emptied", [False, True], ids=["missing", "empty"])
+def test_a_refused_run_makes_no_scheduler_lock(clean_cli: Path, emptied: bool) -> None:
+    """R-D2, the tester's own: a path with spaces, a ``-wal`` of one line beside a missing
+    (or empty) file; ``run`` refused, exit 2, and no ``s t.db-scheduler.lock`` made."""
+    here = clean_cli / "u d"
+    here.mkdir()
+    (here / "s t.db-wal").write_text("x\n")
+    if emptied:
+        (here / "s t.db").touch()
+    before = left_at(here / "s t.db")
+    env = {**os.environ, "FEEDSVC_DATABASE__URL": "sqlite:///u d/s t.db"}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
+        cwd=clean_cli, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    state = "empty (0 bytes)" if emptied else "missing"
+    check_refusal(here / "s t.db", ("-wal",), done.returncode, done.stderr, state)
+    assert sorted(p.name for p in here.iterdir()) == sorted(before)
+    assert left_at(here / "s t.db") == before
+
+
+def test_a_real_run_beside_an_empty_file_refuses_and_the_rows_survive(state: Path) -> None:
+    """The tester's R-D1 sequence as processes: ``run`` on the 0-byte file is refused and
+    touches nothing; the real file put back, ``db upgrade`` finds every row."""
+    kinds = LEFTOVERS["wal+shm"]
+    moved = emptied_in_place(state, kinds)
+    before = left_at(state)
+    done = feedsvc(["run", "--no-http", "--no-bot"], state.parent.parent)
+    check_refusal(state, kinds, done.returncode, done.stdout + done.stderr, EMPTY)
+    assert left_at(state) == before
+    assert rows_once_put_back(state, moved) == ROWS
+    again = feedsvc(["db", "upgrade"], state.parent.parent)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == f"database at revision {head()}: {state}\n"
+
+
+def test_the_one_place_a_file_is_made_refuses_an_empty_one(tmp_path: Path) -> None:
+    """``upgrade`` without a command's checks first: ``create_missing`` refuses the empty file
+    with leftovers as the missing one, and SQLite never opens it."""
+    file = tmp_path / "state.db"
+    kinds = LEFTOVERS["wal+shm"]
+    moved = emptied_in_place(file, kinds, "truncate")
+    before = left_at(file)
+    db = Database(f"sqlite:///{file}")
+    try:
+        with pytest.raises(LocationError) as refused:
+            upgrade(db)
+    finally:
+        db.dispose()
+    check_refusal(file, kinds, 2, f"feedsvc: {refused.value}", EMPTY)
+    assert left_at(file) == before
+    assert rows_once_put_back(file, moved) == ROWS
+
+
+def test_an_empty_file_alone_is_a_new_database_as_before(state: Path) -> None:
+    """Guard: a 0-byte file without side files (another DB's beside it do not count) is an
+    empty database, as ever: ``db current`` says "empty", ``status`` names ``db upgrade``,
+    ``db upgrade`` migrates it in place (not "a new file"), and ``import`` then stores."""
+    state.touch()
+    (state.parent / "other.db-wal").write_bytes(b"x")
+    code, output = invoke(["db", "current"])
+    assert (code, output.splitlines()[0]) == (0, "empty"), output
+    code, output = invoke(["status"])
+    assert code == 1 and "feedsvc db upgrade" in output and "-wal" not in output, output
+    code, output = invoke(["db", "upgrade"])
+    assert (code, output) == (0, f"database at revision {head()}: {state}\n")
+    code, output = invoke(["import", "-"])
+    assert code == 0, output
+    with closing(sqlite3.connect(state)) as conn:
+        assert conn.execute("SELECT count(*) FROM source_articles").fetchone()[0] == 1
+
+
+def test_what_holds_no_database(tmp_path: Path) -> None:
+    """``holds_no_database``: missing (a dangling link too, SQLite creates its target), a
+    0-byte file (through a link too); a file with bytes, a directory: something else."""
+    from feedsvc.db.sqlite_file import holds_no_database
+
+    (tmp_path / "empty").touch()
+    (tmp_path / "full").write_bytes(b"x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "to-empty").symlink_to(tmp_path / "empty")
+    found = {p: holds_no_database(tmp_path / p) for p in
+             ("absent", "dangling", "empty", "to-empty", "full", ".")}  # fmt: skip
+    assert found == {
+        "absent": "missing", "dangling": "missing", "empty": EMPTY, "to-empty": EMPTY,
+        "full": None, ".": None,
+    }  # fmt: skip
+
+
+def test_an_empty_file_being_created_is_no_orphan(tmp_path: Path) -> None:
+    """Guard: a 0-byte file with a ``-journal`` beside it while another process's first
+    transaction on it holds SQLite's lock (a new database being made: a second ``feedsvc``
+    starting while the first switches the new file to WAL) is a live database: it waits for
+    the lock as ever (``test_cli_db_errors``: "is locked", exit 1), never an orphan. The same
+    files with no lock held are one."""
+    from feedsvc.db.sqlite_file import holds_no_database, orphan_problem
+
+    file = tmp_path / "new.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys\n"
+         f"c = sqlite3.connect({str(file)!r}, isolation_level=None)\n"
+         "c.execute('BEGIN EXCLUSIVE'); c.execute('CREATE TABLE t (a)')\n"
+         "print('held', flush=True); sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert file.stat().st_size == 0 and Path(f"{file}-journal").exists()
+        assert holds_no_database(file) is None and orphan_problem(file) is None
+    finally:
+        holder.communicate("", timeout=30)
+    Path(f"{file}-journal").write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + bytes(504))
+    assert holds_no_database(file) == EMPTY
+    assert (orphan_problem(file) or "").startswith(f"the state DB file {file} is {EMPTY}, but ")

@@ -160,11 +160,14 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
 
     A lock file this user may not open (left by a ``run`` of another user, an operator's on
     the service's DB) was taken for one that cannot be made: no lock was held, and two
-    schedulers ran on one file without a word (a tester's). ``replacing`` (the demo, which
-    removes the last demo's DB under this lock): the lock is taken whatever that file allows."""
+    schedulers ran on one file without a word (a tester's). An orphaned state DB
+    (``sqlite_file.orphan_problem``) is refused before the lock file is made (a tester's: one
+    was left beside the leftovers). ``replacing`` (the demo, which removes the last demo's DB
+    under this lock): the lock is taken whatever that file allows."""
     import os
 
     from feedsvc.db.errors import unwritable_file
+    from feedsvc.db.sqlite_file import orphan_problem
     from feedsvc.db.sqlite_reading import process_user
     from feedsvc.db.where import state_db
     from feedsvc.disk_space import exit_code, no_space, out_of_space
@@ -173,6 +176,8 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
     where = state_db(url)
     if not where.sqlite or where.file is None:
         return
+    if not replacing and (problem := orphan_problem(where.file)) is not None:
+        fail(problem, EXIT_USAGE)  # the state DB's check's words, before a lock file is made
     if not replacing and unwritable_file(where) is not None:
         return
     lock = scheduler_lock(where.file)

@@ -177,14 +177,20 @@ def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | 
     A directory (``sqlite:////srv``, ``sqlite:///var``) or a path under a file was "not
     initialised: run `feedsvc db upgrade`", and that said "unable to open database file" or
     "File exists": the path is the problem, not the schema (a configuration error, exit 2).
-    So is a missing file that ``db upgrade`` could not create (:func:`creation_problem`).
+    So is a missing file that ``db upgrade`` could not create (:func:`creation_problem`), and
+    a missing or empty (0-byte) file with its ``-wal``, ``-shm`` or ``-journal`` beside it
+    (``feedsvc.db.sqlite_file.orphan_problem``): asked here, before anything opens it, since
+    SQLite takes an empty file for a new database and resets the WAL beside it (a tester's:
+    ``status`` and ``db current`` did, on a file ``touch``-ed after a ``mv``).
 
     Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
     "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB."""
+    from feedsvc.db.sqlite_file import orphan_problem
+
     try:
-        if (problem := _location_problem(path, where)) is not None or path.exists():
+        if (problem := _location_problem(path, where) or orphan_problem(path)) is not None:
             return problem
-        return creation_problem(path, where, relative=relative)
+        return None if path.exists() else creation_problem(path, where, relative=relative)
     except PermissionError as exc:
         denied = exc.filename or path
         raise SchemaError(

@@ -19,7 +19,8 @@ state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable`
 work retries), never a file created and never a foreign file used with the service's WAL beside
 it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
 calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), and never
-where the missing file's ``-wal``, ``-shm`` or ``-journal`` is still there (:func:`orphan_problem`).
+where the missing (or empty) file's ``-wal``, ``-shm`` or ``-journal`` is still there
+(:func:`orphan_problem`).
 
 A pooled connection found on a file moved away is closed by the pool; SQLite neither
 checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -142,13 +144,16 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
 #: ``F-journal`` (the rollback journal of the other modes).
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
-#: A missing state DB ``{file}`` whose side files (``{names}``) are still at its path.
+#: A state DB ``{file}`` that holds no database (``{state}``: missing, or empty) whose side
+#: files (``{names}``) are still at its path.
 ORPHANED_STATE = (
-    "the state DB file {file} is missing, but {names} {are} still there (the file was moved "
-    "or deleted; a new database at that path would discard {them}, and the writes since its "
-    "last checkpoint with {them}): put the database file back at {file}, or, if it is truly "
-    "gone, remove {names} to start afresh"
+    "the state DB file {file} is {state}, but {names} {are} still there (the file was moved, "
+    "deleted or emptied; a new database at that path would discard {them}, and the writes "
+    "since its last checkpoint with {them}): put the database file back at {file}, or, if it "
+    "is truly gone, remove {names} to start afresh"
 )
+#: :data:`ORPHANED_STATE`'s ``{state}``, by what is at the path.
+MISSING, EMPTY = "missing", "empty (0 bytes)"
 
 
 def side_files(file: Path) -> list[Path]:
@@ -157,25 +162,84 @@ def side_files(file: Path) -> list[Path]:
     return [side for s in SIDE_FILES if os.path.lexists(side := Path(f"{file}{s}"))]
 
 
-def orphan_problem(file: Path) -> str | None:
-    """Why no new state DB may be made at the missing ``file`` (:data:`ORPHANED_STATE`), or
-    None: the one decision, asked by every command before it opens anything
-    (``feedsvc.db.revision.creation_problem``) and again by :func:`create_missing`.
+def holds_no_database(file: Path) -> str | None:
+    """:data:`MISSING` when nothing is at ``file`` (a dangling link too: SQLite creates its
+    target), :data:`EMPTY` for a 0-byte regular file no process is creating, else None (a
+    database, or something SQLite's own error or the location check words; a path that cannot
+    be examined too).
 
-    Why: a missing database with its ``-wal`` beside it is always an orphan (a clean close
-    deletes the WAL; a crash leaves it beside a file that is there): the file was moved away,
-    often under a running ``feedsvc run``, and what was committed since the last checkpoint
-    lives only in that WAL. SQLite deletes or resets a ``-wal``/``-journal`` beside a new,
-    empty database: ``db upgrade``, an ``import`` or a restart there lost those rows, and the
-    file put back alerted the same articles again (a tester's). ``-shm`` alone is refused too:
-    it is that file's, and another process may still have it mapped."""
+    Why 0 bytes counts: SQLite takes an empty file for a new, empty database and resets the
+    ``-wal`` beside it exactly as beside a file it creates (a tester's: ``touch state.db``
+    after a ``mv``, then ``db upgrade``, ``status`` or ``db current`` deleted the WAL)."""
+    try:
+        found = os.stat(file)
+    except (FileNotFoundError, NotADirectoryError):
+        return MISSING
+    except OSError:
+        return None
+    if not stat.S_ISREG(found.st_mode) or found.st_size > 0 or _being_created(file):
+        return None
+    return EMPTY
+
+
+#: SQLite's lock bytes in a database file (unix VFS): PENDING, RESERVED and the SHARED range.
+LOCK_BYTES = (0x40000000, 512)
+
+
+def _being_created(file: Path) -> bool:
+    """Whether another process holds an SQLite lock on the (empty) ``file``: a database being
+    created there, not an orphan. Its first transaction keeps a ``-journal`` beside a 0-byte
+    file (SQLite's own, or a ``feedsvc`` start switching a new file to WAL while a second one
+    starts: that one must wait for the lock, as ever, not be refused). An orphan's file has no
+    lock: a service that moved it away holds its locks on the moved file.
+
+    Asked with ``F_GETLK`` (Linux's ``struct flock``; elsewhere: no lock seen). The probe's
+    descriptor is closed, which drops this process's own POSIX locks on the file: it holds
+    none on an empty file it did not create."""
+    import fcntl
+    import struct
+    import sys
+
+    if sys.platform != "linux":
+        return False
+    start, length = LOCK_BYTES
+    ask = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, ask)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    held: int = struct.unpack("hhqqi4x", answer)[0]
+    return held != fcntl.F_UNLCK
+
+
+def orphan_problem(file: Path) -> str | None:
+    """Why the state DB ``file`` may be neither created nor opened (:data:`ORPHANED_STATE`),
+    or None: the one decision, asked by every command before it opens anything
+    (``feedsvc.db.revision.sqlite_location_problem``, for a file there or not; ``run``'s
+    scheduler lock, ``feedsvc.cli.service.one_scheduler``) and again by :func:`create_missing`.
+
+    Why: a database that is missing (or empty, :func:`holds_no_database`) with its ``-wal``
+    beside it is always an orphan (a clean close deletes the WAL; a crash leaves it beside a
+    file that is there): the file was moved away, often under a running ``feedsvc run``, and
+    what was committed since the last checkpoint lives only in that WAL. SQLite deletes or
+    resets a ``-wal``/``-journal`` beside a new, empty database: ``db upgrade``, an ``import``
+    or a restart there lost those rows, and the file put back alerted the same articles again
+    (a tester's). ``-shm`` alone is refused too: it is that file's, and another process may
+    still have it mapped. An empty file without side files is a new database, as ever."""
     found = side_files(file)
-    if not found:
+    if not found or (state := holds_no_database(file)) is None:
         return None
     many = len(found) > 1
     names = ", ".join(str(p) for p in found[:-1]) + (" and " if many else "") + str(found[-1])
     return ORPHANED_STATE.format(
         file=file,
+        state=state,
         names=names,
         are="are" if many else "is",
         them="them" if many else "it",
@@ -187,17 +251,20 @@ def create_missing(target: SqliteTarget) -> bool:
     opening of the URL would (an empty file is an empty database); True when it did. The one
     place a state DB file is made (``feedsvc.db.engine.upgrade``). Raises
     ``feedsvc.db.revision.LocationError`` (exit 2) when the missing file's side files are
-    there (:func:`orphan_problem`: asked again here, the last moment before it is made)."""
+    there, or the file there is empty (:func:`orphan_problem`: asked again here, the last
+    moment before it is made or opened)."""
     try:
         file = target.file()
     except SqlitePathError:
         return False
-    if file is None or target.read_only() is not None or os.path.lexists(file):
+    if file is None or target.read_only() is not None:
         return False
-    if (problem := orphan_problem(file)) is not None:
+    if (problem := orphan_problem(file)) is not None:  # an empty file's too: never opened
         from feedsvc.db.revision import LocationError
 
         raise LocationError(problem)
+    if os.path.lexists(file):
+        return False
     try:
         sqlite3.connect(target.filename, uri=target.uri).close()
     except sqlite3.Error:  # the engine's connection fails next, and is worded as ever
