@@ -183,7 +183,8 @@ def test_routes_without_a_version_do_not_read_if_match(
 
 # -- R-D7: no JSON text, one media type ----------------------------------------------------------
 
-BLANK = [b" ", b"   ", b"\n", b"\t\r\n ", b"\xef\xbb\xbf ", b"\xef\xbb\xbf"]
+# a BOM alone is an empty body (test_api_inputs); a BOM then whitespace is not
+BLANK = [b" ", b"   ", b"\n", b"\t\r\n ", b"\xef\xbb\xbf "]
 
 
 @pytest.mark.parametrize(("method", "path"), [*TOPIC_WRITES, *FIELDLESS,

@@ -325,10 +325,16 @@ def test_run_with_its_state_db_moved_alerts_each_article_once(tmp_path: Path) ->
             assert not file.exists() and file.with_name("state.db-wal").exists()
             assert alerts(3) == 0
             file.with_name("state.db.moved").rename(file)
-            wait_until(lambda: alerts(3) == 1, 60, "P-3 alerted once the file is back")
+            try:
+                wait_until(lambda: alerts(3) == 1, 60, "P-3 alerted once the file is back")
+            except AssertionError as exc:  # why, from the service's own lines (one CI run's)
+                proc.terminate()
+                said = proc.communicate(timeout=60)[0].decode()
+                raise AssertionError(f"{exc}; the service said:\n{said[-8000:]}") from None
         finally:
-            proc.terminate()
-            outputs.append(proc.communicate(timeout=60)[0].decode())
+            if proc.returncode is None:
+                proc.terminate()
+                outputs.append(proc.communicate(timeout=60)[0].decode())
         assert proc.returncode == 0, outputs[0]
         said = [line for line in outputs[0].splitlines() if GONE in line]
         assert said and all("WARNING" in line for line in said), outputs[0]

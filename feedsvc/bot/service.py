@@ -173,7 +173,10 @@ class BotService:
             .base_url(base)
             .base_file_url(file_url(base))
             .request(replies)
-            .get_updates_request(self._request(pool=1))
+            # two: PTB's last getUpdates at a stop (marking what was fetched as read) must not
+            # wait for the cancelled long poll's connection; with one it waited the pool
+            # timeout on a loaded machine and logged an ERROR traceback (a CI run's)
+            .get_updates_request(self._request(pool=2))
             .job_queue(None)
             .concurrent_updates(PerChatUpdates())  # replies wait for the budget: not in turn
             .build()

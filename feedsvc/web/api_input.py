@@ -65,9 +65,10 @@ async def read_body(request: Request, model: type[Body]) -> Body:
         raise _too_large()
     if raw:  # an empty body is nothing to read, whatever its headers say
         check_media(request.headers)
-    # only no bytes at all is "all defaults": whitespace (or a BOM) alone is no JSON text
-    # (RFC 8259 §2), a 400 as any malformed JSON (it was read as {})
-    raw = raw.removeprefix(_BOM) if raw else b"{}"
+    # no characters at all is "all defaults": nothing, or a BOM alone (an encoding mark a
+    # reader skips, RFC 8259 §8.1: Windows tools write one into an empty file); whitespace
+    # alone is no JSON text (RFC 8259 §2), a 400 as any malformed JSON (it was read as {})
+    raw = raw.removeprefix(_BOM) or b"{}"
     try:
         reading = read_json(raw)
     except DuplicateKey as exc:
