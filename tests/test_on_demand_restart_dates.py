@@ -136,13 +136,16 @@ def test_an_unchanged_restart_keeps_the_on_demand_dates(db: Database) -> None:
 
 
 def test_changing_back_moves_forward_again(db: Database) -> None:
-    """Settings changed and changed back: the original bytes get a date later than both,
-    never the first one again (a reader of the second version must see the change)."""
+    """Settings changed and changed back: the original text gets a date later than both,
+    never the first one again (a reader of the second version must see the change). Not
+    the first bytes again: a feed's own date (``lastBuildDate``, ``<updated>``) moved with
+    each render, unless all three starts fell in one second (a CI run's on a busy machine)."""
     first = shown(first_start(db))
     second = shown(restart(db, settings(title="Báo Thử Hai")))
     third = shown(restart(db, settings()))
+    assert any("Báo Thử Hai".encode() in snap.body for snap in second.values())
     for label in first:
-        assert third[label].etag == first[label].etag, label
+        assert "Báo Thử Hai".encode() not in third[label].body, label  # the change undone
         assert third[label].last_modified > second[label].last_modified, label
         assert status(third[label], second[label]) == 200, label
 
