@@ -20,7 +20,16 @@ from typing import Any
 import pytest
 from backend_cases import on_sqlite
 from test_api_if_match_weak import AUTH, CHAT, TOPIC, admin  # noqa: F401  (the fixture)
-from test_api_write_bodies import FIELDLESS, JSON, TOPIC_WRITES, refused, send, state, subscribed
+from test_api_write_bodies import (
+    FIELDLESS,
+    JSON,
+    TOPIC_WRITES,
+    edited,
+    refused,
+    send,
+    state,
+    subscribed,
+)
 
 from feedsvc import operations as ops
 from feedsvc.app import Service
@@ -102,10 +111,7 @@ def test_body_and_header_disagreeing_is_400_before_any_412(
     path: str,
 ) -> None:
     client, service = admin
-    subscribed(service)
-    old = ops.get_topic(service.db, "d6").version
-    assert client.put("/api/topics/d6", headers=AUTH, json={**TOPIC, "title": "Sửa"}).is_success
-    v = ops.get_topic(service.db, "d6").version
+    old, v = edited(client, service)
     before = state(service)
     cases = [
         (v, '"abc"', 400, "version_mismatch"),  # the shown case (was 412 if_match_unknown)

@@ -118,6 +118,14 @@ def test_a_stale_body_version_deletes_and_switches_nothing(
     assert state(service) == before  # the topic, its subscription, not even switched
 
 
+def edited(client: Client, service: Service) -> tuple[str, str]:
+    """Topic ``d6``, subscribed, edited once through the API: its version before and after."""
+    subscribed(service)
+    old = ops.get_topic(service.db, "d6").version
+    assert client.put("/api/topics/d6", headers=AUTH, json={**TOPIC, "title": "Sửa"}).is_success
+    return old, ops.get_topic(service.db, "d6").version
+
+
 @pytest.mark.parametrize(("method", "path"), TOPIC_WRITES)
 def test_a_body_version_is_judged_as_on_put(
     admin: tuple[Client, Service],  # noqa: F811
@@ -125,10 +133,7 @@ def test_a_body_version_is_judged_as_on_put(
     path: str,
 ) -> None:
     client, service = admin
-    subscribed(service)
-    old = ops.get_topic(service.db, "d6").version
-    assert client.put("/api/topics/d6", headers=AUTH, json={**TOPIC, "title": "Sửa"}).is_success
-    v = ops.get_topic(service.db, "d6").version
+    old, v = edited(client, service)
     before = state(service)
     cases = [
         (b'{"version": "zzz"}', {}, 400, "version_invalid", "version"),  # the shown case
