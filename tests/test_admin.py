@@ -428,7 +428,7 @@ def test_a_topic_a_chat_query_uses_is_not_deleted(served: tuple[TestClient, Serv
     # posted all the same, as that button's form sent it, is refused
     page = client.get("/admin/topics").text
     assert 'action="/admin/topics/rt-1/delete"' not in page
-    chat = f"telegram chat 1003 (đăng ký {sub.id})"
+    chat = f"chat Telegram 1003 (đăng ký {sub.id})"
     assert f"Không xoá được: đang được dùng bởi {chat} (@rt-1 trong truy vấn)" in html.unescape(
         page
     )
@@ -436,7 +436,7 @@ def test_a_topic_a_chat_query_uses_is_not_deleted(served: tuple[TestClient, Serv
     fields["subscriptions"] = "0"
     done = client.post("/admin/topics/rt-1/delete", data=fields)
     assert (
-        f"Chủ đề rt-1 đang được truy vấn riêng của telegram chat 1003 (đăng ký {sub.id}) dùng"
+        f"Chủ đề rt-1 đang được truy vấn riêng của chat Telegram 1003 (đăng ký {sub.id}) dùng"
         in html.unescape(done.text)
     ), done.text
     assert ops.get_topic(service.db, "rt-1").slug == "rt-1"

@@ -4,10 +4,16 @@ its heading ``Cuộc trò chuyện json://***#689bc0 4503599627370497`` and the 
 ``Cuộc trò chuyện 4503599627370497 · Tin tức`` — feedsvc's internal number, which nobody finds
 in Zalo or in the config —, and so did the pause, resume and save flashes, the 409 of a chat's
 options changed meanwhile, the chat queries a topic's delete names, and the log lines of the
-console channel, its edits and the follow-up worker. Now every one says
-:func:`feedsvc.recipient_names.recipient_name` (``telegram chat -1001234``, ``zalo chat zb``,
+console channel, its edits and the follow-up worker. Now every one names it by
+:mod:`feedsvc.recipient_names` (the log's ``telegram chat -1001234``, ``zalo chat zb``,
 ``apprise chat json://***#…``), the number kept in URLs and hidden form fields only, and never
 a secret of an Apprise URL (password, path token, query token).
+
+The pages then said that English inside Vietnamese sentences ("Đã tạm dừng telegram chat
+1001", a report, low-medium): a page's words name a chat in the page's language
+(``recipient.<channel>``, :meth:`feedsvc.catalogue.Translator.recipient`): ``chat Telegram
+-1001234`` / ``Telegram chat -1001234``, ``chat Zalo zb`` / ``Zalo chat zb``, ``Apprise
+json://***#…`` in both; the log lines keep the operators' words.
 
 The real app (HTTP only) on a real SQLite state DB, both admin languages.
 """
@@ -56,6 +62,30 @@ GROUP = -1001234567890  # a Telegram supergroup: a negative id, and a title
 ZALO = "zb-4f2a"  # Zalo's chat ids are strings
 TITLE = re.compile(r"<title>([^<]*)</title>")
 H1 = re.compile(r"<h1>(.*?)</h1>", re.S)
+#: the log's and the CLI's name of each chat: in no page
+OPERATORS = {
+    "telegram": f"telegram chat {GROUP}",
+    "zalo": f"zalo chat {ZALO}",
+    "apprise": f"apprise chat {mask(HOOK)}",
+}
+#: each chat as the admin's pages name it, by language: exact
+NAMES = {
+    "vi": {
+        "telegram": f"chat Telegram {GROUP}",
+        "zalo": f"chat Zalo {ZALO}",
+        "apprise": f"Apprise {mask(HOOK)}",
+    },
+    "en": {
+        "telegram": f"Telegram chat {GROUP}",
+        "zalo": f"Zalo chat {ZALO}",
+        "apprise": f"Apprise {mask(HOOK)}",
+    },
+}
+#: a heading or ``<title>`` begins with a capital
+HEADINGS = {
+    "vi": {"telegram": f"Chat Telegram {GROUP}", "zalo": f"Chat Zalo {ZALO}"},
+    "en": {},
+}
 
 
 @dataclass(frozen=True)
@@ -65,23 +95,24 @@ class Chats:
     t: Translator
     ids: dict[str, int]  # channel → feedsvc's own chat number
 
-    names = property(
-        lambda self: {
-            "telegram": f"telegram chat {GROUP}",
-            "zalo": f"zalo chat {ZALO}",
-            "apprise": f"apprise chat {mask(HOOK)}",
-        }
-    )
+    @property
+    def names(self) -> dict[str, str]:
+        return NAMES[self.t.language]
+
+    def heading(self, channel: str) -> str:
+        return HEADINGS[self.t.language].get(channel, self.names[channel])
 
     def hidden(self, page: str) -> None:
-        """No secret anywhere in the page (attributes too), and no internal number of the
+        """No secret anywhere in the page (attributes too), no internal number of the
         recipients with an id of their own in what a person reads (URLs and hidden fields may
-        hold it)."""
+        hold it), and no chat named in the log's words ("telegram chat 1001")."""
         for secret in SECRETS:
             assert secret not in page, secret
         shown = seen_text(page)
         for channel in ("zalo", "apprise"):
             assert str(self.ids[channel]) not in shown, (channel, shown)
+        for operators in OPERATORS.values():
+            assert operators not in shown, (operators, shown)
 
 
 def subscribe(
@@ -146,12 +177,14 @@ def test_subscription_and_delivery_rows_name_each_chat(chats: Chats) -> None:
 def test_the_chat_page_title_and_heading_name_the_chat(chats: Chats, channel: str) -> None:
     chat = chats.ids[channel]
     page = chats.client.get(f"/admin/chats/{chat}").text
-    name = chats.names[channel]
+    name = chats.heading(channel)
     title = TITLE.search(page)
     heading = H1.search(page)
     assert title and heading, page
-    assert html.unescape(title.group(1)).startswith(f"{chats.t('chat')} {name} · "), title
-    assert name in seen_text(heading.group(1))
+    site = chats.service.settings.site.title
+    assert html.unescape(title.group(1)) == f"{name} · {site}", title
+    said = " ".join(seen_text(heading.group(1)).split())
+    assert said == (f"{name} · Tin Kiến Thụy" if channel == "telegram" else name), said
     if channel != "telegram":  # a Telegram chat's own id is the number
         assert str(chat) not in seen_text(title.group(1) + heading.group(1))
     chats.hidden(page)
@@ -198,8 +231,8 @@ def test_a_topic_a_chat_query_uses_names_that_chat(chats: Chats, channel: str) -
     with pytest.raises(ops.OperationError) as refused:
         ops.delete_topic(db, "t00")
     assert ref in chats.t.operation_error(refused.value)
-    english = str(refused.value)  # the CLI's and the API's words
-    assert f"own queries of {chats.names[channel]} (subscription {sub.id})" in english, english
+    english = str(refused.value)  # the CLI's and the API's `error`: the operators' words
+    assert f"own queries of {OPERATORS[channel]} (subscription {sub.id})" in english, english
     assert not any(secret in english for secret in SECRETS)
 
 

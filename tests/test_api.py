@@ -362,8 +362,9 @@ async def test_a_topic_a_chat_query_uses_cannot_be_deleted(
     body = r.json()
     assert body["code"] == "topic_in_chat_queries"
     assert f"the own queries of telegram chat {CHAT} (subscription {sub})" in body["error"]
-    said = f"telegram chat {CHAT} (đăng ký {sub})" if language == "vi" else (
-        f"telegram chat {CHAT} (subscription {sub})"
+    # the message in the request's language names the chat in it; `error` keeps the operators'
+    said = f"chat Telegram {CHAT} (đăng ký {sub})" if language == "vi" else (
+        f"Telegram chat {CHAT} (subscription {sub})"
     )  # fmt: skip
     assert said in body["message"]
     assert (await client.get("/api/topics/rt-1", headers=AUTH)).status_code == 200

@@ -122,7 +122,7 @@ def test_a_chat_query_reference_refuses_a_delete(db: Database, with_subscription
     assert (exc.kind, exc.code) == ("conflict", "topic_in_chat_queries")
     assert exc.params["chat_queries"] == ([("telegram chat 1003", sub.id)], -9)
     assert Translator("vi").operation_error(exc) == (
-        f"Chủ đề rt-1 đang được truy vấn riêng của telegram chat 1003 (đăng ký {sub.id}) "
+        f"Chủ đề rt-1 đang được truy vấn riêng của chat Telegram 1003 (đăng ký {sub.id}) "
         "dùng; hãy sửa những truy vấn đó trước (xoá đăng ký, hoặc cuộc trò chuyện đổi truy vấn "
         "của mình)."
     )
@@ -264,7 +264,7 @@ def test_a_save_that_breaks_a_chat_query_using_it_is_refused(db: Database) -> No
         "parse with this query"
     )
     assert Translator("vi").operation_error(exc) == (
-        f"Truy vấn riêng của telegram chat 1003 (đăng ký {sub.id}) dùng @rt sẽ không còn hợp "
+        f"Truy vấn riêng của chat Telegram 1003 (đăng ký {sub.id}) dùng @rt sẽ không còn hợp "
         "lệ với truy vấn này."
     )
     assert ops.get_topic(db, "rt").query == "b"

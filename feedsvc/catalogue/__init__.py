@@ -27,6 +27,7 @@ from babel.numbers import format_decimal
 from babel.units import format_unit
 
 from feedsvc.logs import quoted
+from feedsvc.recipient_names import Recipient, RecipientName, named
 
 from . import (
     admin,
@@ -91,12 +92,19 @@ class Translator:
     ``t(key, **params)`` formats the entry with ``params`` (a catalogue string uses
     ``str.format`` placeholders). The result is plain text, except ``bot.*`` entries, which are
     Telegram HTML: whoever passes a parameter into those escapes it first.
+
+    A parameter that names a recipient (:class:`~feedsvc.recipient_names.RecipientName`) is
+    worded by :meth:`recipient`, in this language; ``operators`` (:data:`ENGLISH`: the CLI's
+    and the log's words) keeps the operators' own naming, as the log lines have it.
     """
 
-    def __init__(self, language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> None:
+    def __init__(
+        self, language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh", *, operators: bool = False
+    ) -> None:
         self.language: Language = "en" if language == "en" else "vi"
         self._index = LANGUAGES.index(self.language)
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        self.operators = operators
 
     def __call__(self, key: str, /, **params: object) -> str:
         entry = CATALOGUE.get(key)
@@ -104,7 +112,27 @@ class Translator:
             log.warning("message catalogue: no entry %r", key)
             return MISSING.format(key=key)
         text = entry[self._index]
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        if not self.operators:  # every sentence that names a chat names it in this language
+            params = {
+                k: self.recipient(v) if isinstance(v, RecipientName) else v
+                for k, v in params.items()
+            }
+        return text.format(**params)
+
+    def recipient(self, who: RecipientName | Recipient) -> str:
+        """A recipient (its name, or a row carrying its channel, address and chat id) as this
+        language names it: ``chat Telegram -1001`` / ``Telegram chat -1001``, ``chat Zalo zb``,
+        ``Apprise json://***#1edd70`` (``recipient.<channel>``), the address as
+        :mod:`feedsvc.recipient_names` shows it, an Apprise URL masked. The admin's
+        ``recipient`` filter (rows, headings, ``<title>``s) and every parameter of a sentence
+        that names a chat; a channel without words keeps the operators' name."""
+        name = who if isinstance(who, RecipientName) else named(who)
+        key = f"recipient.{name.channel}"
+        if self.operators or key not in CATALOGUE:
+            return str(name)
+        return self(key, address=name.shown)
 
     def has(self, key: str) -> bool:
         return key in CATALOGUE
@@ -293,8 +321,8 @@ class Translator:
         return f"{said} {self('backfilled_out', held=result.not_in_feed)}"
 
     def chat_queries(self, shown: Sequence[tuple[str, int]], more: int = 0) -> str:
-        """``(chat, subscription id)`` pairs as "telegram chat 1003 (subscription 8), … and 5
-        more" (the chat as :func:`feedsvc.recipient_names.named` names it):
+        """``(chat, subscription id)`` pairs as "Telegram chat 1003 (subscription 8), … and 5
+        more" (the chat as :meth:`recipient` words :func:`feedsvc.recipient_names.named`):
         the chat queries that reference a topic, which its delete names."""
         named = [self("chat_query_ref", chat=chat, id=sub) for chat, sub in shown]
         if more > 0:
@@ -351,8 +379,9 @@ class Translator:
         return self(f"op.topic_unknown.{hint}", **{**params, "start": start})
 
 
-#: The command line's and the log's words: feedsvc's CLI and log lines speak English.
-ENGLISH = Translator("en")
+#: The command line's and the log's words: feedsvc's CLI and log lines speak English, and name
+#: a chat as the operators' lines do (``telegram chat 1001``: :mod:`feedsvc.recipient_names`).
+ENGLISH = Translator("en", operators=True)
 
 
 def translator(language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> Translator:

@@ -62,6 +62,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "see /topics, then /sub.",
     ),
     "channel.zalo": ("Zalo", "Zalo"),
+    # a recipient as a page's words name it (Translator.recipient: the admin's rows, headings,
+    # flashes and refusals, the API's `message`), the channel a proper noun in both languages;
+    # the address is feedsvc.recipient_names' (an Apprise URL masked). Logs and the CLI keep
+    # the operators' "telegram chat 1001" (recipient_names.RecipientName)
+    "recipient.telegram": ("chat Telegram {address}", "Telegram chat {address}"),
+    "recipient.zalo": ("chat Zalo {address}", "Zalo chat {address}"),
+    "recipient.apprise": ("Apprise {address}", "Apprise {address}"),
     "chat_type.destination": ("đích Apprise", "Apprise destination"),
     # recipients named by an admin (feedsvc.channels.recipients)
     "op.channel_invalid": (

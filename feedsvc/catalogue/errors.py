@@ -406,8 +406,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ô {field} chỉ nhận on hoặc off (true/false, 1/0, yes/no).",
         "The box {field} takes on or off (true/false, 1/0, yes/no).",
     ),
-    "op.too_many_subscriptions": (
-        "{chat} đã có {limit} đăng ký.",
+    "op.too_many_subscriptions": (  # never begun with {chat}: Vietnamese's is "chat Telegram 1"
+        "Đã có {limit} đăng ký cho {chat}.",
         "{chat} already has {limit} subscriptions.",
     ),
     "op.subscription_not_found": ("Không có đăng ký #{id}.", "There is no subscription #{id}."),

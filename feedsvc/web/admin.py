@@ -31,7 +31,6 @@ from feedsvc.echoes import echoed
 from feedsvc.feeds.links import article_link
 from feedsvc.feeds.sanitize import shown_title
 from feedsvc.logs import quoted
-from feedsvc.recipient_names import named
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
 from feedsvc.web import admin_auth as auth
@@ -128,9 +127,10 @@ class Admin:
             box=box,  # every editable box's value: never `shown`'s escapes (admin_text)
             removed=removed,
             key_text=key_text,
-            # a chat as operators know it (telegram chat -1001, apprise chat json://***#…),
-            # never feedsvc's internal number, which stays in URLs and forms (recipient_names)
-            recipient=named,
+            # a chat by its channel and own id in the admin's language (chat Telegram -1001,
+            # Apprise json://***#…), never feedsvc's internal number, which stays in URLs and
+            # forms (recipient_names; Translator.recipient)
+            recipient=self.t.recipient,
             article_link=article_link,  # the address every output links an article to
             # an article's title as readers see it (entities decoded, markup dropped): the feeds'
             article_title=partial(admin_title, self.t("reader.feed_untitled")),
