@@ -61,7 +61,7 @@ from feedsvc.source import SqlSource
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.store.cursors import get_cursor
 from feedsvc.topic_index import TopicIndex
-from feedsvc.topics_file import import_at_start
+from feedsvc.topics_at_start import import_at_start
 from feedsvc.wakeups import WakeListener
 
 #: the serving half lives in :mod:`feedsvc.server`; its names stay importable from here

@@ -16,7 +16,7 @@ so anyone can make the service work; each such request is bounded (issue #12 §1
   feed names its query in its title, ``id`` and ``rel="self"`` link, which must be the URL
   asked for (SPEC §5; the W3C validator flagged "Self reference doesn't match document
   location" when one spelling was served another's feed). Both are kept in one cache bounded
-  in bytes (:class:`feedsvc.web.http_cache.SnapshotCache`), shared with the ``?limit=``
+  in bytes (:class:`feedsvc.web.snapshot_cache.SnapshotCache`), shared with the ``?limit=``
   variants.
 * **At most** ``http.search_concurrency`` uncached renders run at once (:class:`RenderSlots`,
   taken on the event loop); a request beyond that is refused at once
@@ -71,7 +71,8 @@ from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.records import Topic
 from feedsvc.typed_query import parsed_form, typed_error
 from feedsvc.web.feed_backend import SEARCH_PAGE, Overloaded
-from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.snapshot_cache import SnapshotCache
 
 #: Candidates the matcher re-checks per search at most (newest first). Re-checking costs about
 #: 0.1–1 ms per article (normalising its text), so a search costs well under a second of CPU.

@@ -367,7 +367,7 @@ def _http_server(service: Service, on_exit: Callable[[int], None]) -> _Server:
     is off: :func:`serve` does both around it). Its signal handlers replace the event loop's
     while it serves (both run: the C-level handler wakes the loop too), and when it has shut
     down it restores the loop's and raises the signal again, which only repeats ``on_exit``."""
-    from feedsvc.web.connections import raise_fd_limit
+    from feedsvc.web.fd_limit import raise_fd_limit
 
     log.debug("open-files limit: %d", raise_fd_limit())
     return _Server(uvicorn_config(service.settings, create_app(service)), on_exit)

@@ -6,7 +6,6 @@ half-apply a change (and every problem is reported, with the topic and the key).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -18,20 +17,10 @@ from feedsvc.fieldtext import clean_topic, control_char, refusal_message
 from feedsvc.matching import QueryError, parse_topic
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
-from feedsvc.topics_sync import (
-    Applied,
-    FileNotApplied,
-    relisted_words,
-    switched_off_words,
-    sync_topics,
-)
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
     from feedsvc.catalogue import Translator
     from feedsvc.config import TopicsSettings
-    from feedsvc.db import Database
-
-log = logging.getLogger(__name__)
 
 #: A topic slug, matched whole (``fullmatch``: with ``match`` and ``$``, "abc\n" passed, ``$``
 #: matching before a final line break, and became a feed URL no one could type).
@@ -246,94 +235,12 @@ def is_start_file(path: Path, topics: TopicsSettings) -> bool:
         return path.absolute() == start_file.absolute()
 
 
-def import_at_start(db: Database, topics: TopicsSettings) -> None:
-    """``topics.file`` into the state DB as ``run`` starts, by :func:`configured_topics` (the
-    rule ``config check`` applies). A file with problems (or set and missing) is one error line
-    naming the file and every problem, and the service goes on with the topics already in the
-    state DB: a typo in the file must not stop the feeds and alerts. The default file absent is
-    one info line saying where topics come from."""
-    try:
-        specs = configured_topics(topics.file, is_set=topics.file_is_set)
-    except TopicsFileError as exc:
-        log.error(
-            "topics file %s not imported, the state DB's topics are kept: %d problem(s): %s",
-            exc.path, len(exc.problems), "; ".join(exc.problems),
-        )  # fmt: skip
-        return
-    if specs is None:
-        log.info(
-            "no topics file at %s: topics are the state DB's (add them with `feedsvc topics "
-            "add`, or create the file, or set topics.file)",
-            topics.file,
-        )
-        return
-    try:
-        with db.write() as conn:
-            applied = sync_topics(conn, specs, db.now(), explicit=False)
-    except FileNotApplied as exc:
-        log.error(
-            "topics file %s not imported, the state DB's topics are kept: %s", topics.file, exc
-        )
-        return
-    log.info("topics file %s: %s", topics.file, applied.summary())
-    log_applied(str(topics.file), applied)
-
-
-def log_applied(path: str, applied: Applied) -> None:
-    """The topics whose state DB edits a start replaced (a WARNING each, naming the fields:
-    the file's entry for it changed, so the file won), kept, or kept because no entry was
-    recorded yet (the first start after the upgrade to 0017); deleted in the DB and created
-    again (a WARNING each) or kept deleted (one line naming them and how to bring one back)."""
-    for slug, fields in applied.replaced.items():
-        log.warning(
-            "topics file %s: topic %s: its entry in the file changed since it was last "
-            "imported; the file's version replaced the state DB's edits (%s)",
-            path, slug, ", ".join(fields),
-        )  # fmt: skip
-    for slug, fields in applied.relisted.items():
-        log.info("topics file %s: topic %s: %s", path, slug, relisted_words(fields))
-    for slug, fields in applied.adopted.items():
-        log.warning(
-            "topics file %s: topic %s differs from its entry in the file (%s): the state DB's "
-            "version is kept and the file's entry recorded as imported (`feedsvc topics "
-            "import` applies the file's version)",
-            path, slug, ", ".join(fields),
-        )  # fmt: skip
-    for slug in applied.kept_on:
-        log.warning(
-            "topics file %s: topic %s is no longer in the file but is on: kept on "
-            "(`feedsvc topics disable %s` switches it off)",
-            path, slug, slug,
-        )  # fmt: skip
-    for slug in applied.recreated:
-        log.warning(
-            "topics file %s: topic %s, deleted in the state DB, is created again: its entry "
-            "in the file changed since it was deleted",
-            path, slug,
-        )  # fmt: skip
-    if applied.kept_deleted:
-        log.info(
-            "topics file %s: %d topic(s) deleted in the state DB are kept deleted (their "
-            "entries in the file did not change): %s; to bring one back, %s",
-            path, len(applied.kept_deleted), ", ".join(sorted(applied.kept_deleted)),
-            _bring_back(),
-        )  # fmt: skip
-    if (off := switched_off_words(applied)) is not None:  # their alerts and feeds stop
-        log.info("topics file %s: %s", path, off)
-    if applied.kept:
-        log.info(
-            "topics file %s: %d topic(s) edited in the state DB are kept (their entries in "
-            "the file did not change): %s",
-            path, len(applied.kept), ", ".join(sorted(applied.kept)),
-        )  # fmt: skip
-
-
 def stays_deleted(t: Translator, slug: str, path: Path, command: str = "feedsvc") -> str:
     """The one line saying that ``slug``, a topics-file topic just deleted (CLI ``topics
     remove``, the admin; :class:`feedsvc.store.topics.Deleted`), stays deleted at every start
     while its entry in ``path`` (``topics.file``, named by :func:`shown_file`) is unchanged,
-    and how to bring it back: the same words as the start's line for it (:func:`log_applied`).
-    ``command``: how feedsvc is typed here.
+    and how to bring it back: the same words as the start's line for it
+    (:func:`feedsvc.topics_at_start.log_applied`). ``command``: how feedsvc is typed here.
 
     The state DB records the entry last applied, not which file it came from; the file named
     is ``topics.file`` as this process reads it. When that file is there and does not list
@@ -344,7 +251,7 @@ def stays_deleted(t: Translator, slug: str, path: Path, command: str = "feedsvc"
     if lists_slug(path, slug) is False:
         return t("topics_file.not_listed", slug=slug, path=shown)
     return t("topics_file.stays_deleted", slug=slug, path=shown,
-             bring_back=_bring_back(t, command))  # fmt: skip
+             bring_back=bring_back(t, command))  # fmt: skip
 
 
 def lists_slug(path: Path, slug: str) -> bool | None:
@@ -362,21 +269,21 @@ def lists_slug(path: Path, slug: str) -> bool | None:
 
 def shown_file(t: Translator, path: Path) -> str:
     """``topics.file`` named in a message as a start reads it. The one rule
-    (:func:`import_at_start`, :func:`configured_topics`, :func:`is_start_file`): the path as
-    set, a relative one from the working directory of the process, no other base (not the
-    config file's directory). So it is shown absolute, from this process's directory: the
-    service's own for the admin; for the CLI, where its ``topics import`` reads. When no file
-    is there, the message says so (``topics_file.not_here`` for a relative setting, e.g. the
-    CLI run from another directory than the service's; ``topics_file.gone``): the setting as
-    the CLI read it named a file that was not there, and the suggested ``topics import``
-    failed with "file not found"."""
+    (:func:`feedsvc.topics_at_start.import_at_start`, :func:`configured_topics`,
+    :func:`is_start_file`): the path as set, a relative one from the working directory of the
+    process, no other base (not the config file's directory). So it is shown absolute, from
+    this process's directory: the service's own for the admin; for the CLI, where its ``topics
+    import`` reads. When no file is there, the message says so (``topics_file.not_here`` for a
+    relative setting, e.g. the CLI run from another directory than the service's;
+    ``topics_file.gone``): the setting as the CLI read it named a file that was not there, and
+    the suggested ``topics import`` failed with "file not found"."""
     full = path.absolute()
     if full.is_file():
         return str(full)
     return t("topics_file.gone" if path.is_absolute() else "topics_file.not_here", path=str(full))
 
 
-def _bring_back(t: Translator | None = None, command: str = "feedsvc") -> str:
+def bring_back(t: Translator | None = None, command: str = "feedsvc") -> str:
     """How to bring a topic kept deleted back (without ``t``, the log's words: English)."""
     if t is None:
         from feedsvc.catalogue import ENGLISH  # Babel: not imported by a plain load

@@ -26,7 +26,8 @@ from feedsvc import operations as ops
 from feedsvc.app import Service
 from feedsvc.bidi import BIDI_CONTROL_RANGES
 from feedsvc.cli.common import CELL_CHARS, cell
-from feedsvc.db.schema import articles, deliveries, ingest_quarantine, subscriptions, topics
+from feedsvc.db.schema import articles, deliveries, subscriptions, topics
+from feedsvc.db.schema_ingest import ingest_quarantine
 from feedsvc.logs import setup_logging, unescape_controls
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.subscriptions import ensure_chat

@@ -26,7 +26,8 @@ from lifecycle_world import Clock, World, make_world
 from sqlalchemy import func, inspect, select
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, ingest_quarantine, metadata
+from feedsvc.db.schema import articles, metadata
+from feedsvc.db.schema_ingest import ingest_quarantine
 from feedsvc.ingest import Ingestor
 from feedsvc.ingest.model import TickResult
 from feedsvc.source import SqlSource

@@ -38,7 +38,8 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.topics_file import TopicsFileError, import_at_start, parse_topics
+from feedsvc.topics_at_start import import_at_start
+from feedsvc.topics_file import TopicsFileError, parse_topics
 
 API = {"Authorization": f"Bearer {TOKEN}"}
 LIMITS = {"title": 500, "description": 5000, "query": 2000}

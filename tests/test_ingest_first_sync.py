@@ -27,7 +27,8 @@ from sqlalchemy import func, insert, select, text
 from upgrades import database_at, downgrade, run_sql
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, deliveries, source_articles, source_cursors
+from feedsvc.db.schema import articles, deliveries, source_articles
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest import progress as progress_module
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.subscriptions import ensure_chat, subscribe

@@ -37,7 +37,7 @@ from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
 from test_ingest_quarantine import T, held
 from test_ingest_unordered import add_rows, entries, quarantined_count
 
-from feedsvc.db import Database, schema
+from feedsvc.db import Database, schema, schema_ingest
 from feedsvc.ingest import Change, unordered
 from feedsvc.outbox import Outbox
 from feedsvc.store.subscriptions import ensure_chat, subscribe
@@ -123,7 +123,7 @@ def update(cms: Cms, n: int, values: str, **params: Any) -> None:
 
 
 def last_seen(db: Database) -> dict[str, datetime]:
-    t = schema.ingest_quarantine
+    t = schema_ingest.ingest_quarantine
     with db.read() as conn:
         return dict(conn.execute(select(t.c.source_id, t.c.last_seen_at)).tuples().all())
 

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, select
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
-from feedsvc.db.schema import source_cursors
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
 from feedsvc.topic_index import TopicIndex

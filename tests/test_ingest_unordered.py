@@ -32,7 +32,7 @@ from sqlalchemy import event, select, text
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
 from test_ingest_quarantine import T, held
 
-from feedsvc.db import Database, schema
+from feedsvc.db import Database, schema_ingest
 from feedsvc.ingest import unordered
 from feedsvc.store import quarantine
 from feedsvc.store.status import read_status
@@ -540,7 +540,7 @@ def test_rows_still_refused_are_marked_seen_in_a_few_statements(db: Database, cm
     assert len(updates) <= 3, len(updates)  # 599 unchanged: 2 statements; row 7: 1
     assert len(entries(db)) == 600 and "url" in entries(db)["7"].reason
     with db.read() as conn:
-        stamps = set(conn.execute(select(schema.ingest_quarantine.c.last_seen_at)).scalars())
+        stamps = set(conn.execute(select(schema_ingest.ingest_quarantine.c.last_seen_at)).scalars())
     assert len(stamps) == 1  # every row looked at is marked seen at the check's time
     ing.source.dispose()
 

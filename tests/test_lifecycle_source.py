@@ -22,7 +22,7 @@ from upgrades import database_at, downgrade
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import source_cursors
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest import Ingestor
 from feedsvc.ingest.remap import MappingCheck
 from feedsvc.lifecycle.reconcile import Reconciler

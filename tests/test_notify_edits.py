@@ -20,7 +20,7 @@ from feedsvc.articles import Article
 from feedsvc.notify import ConsoleSender, SendOutcome, TelegramSender, format_alert
 from feedsvc.notify.edits import EditKind, blank_photo, classify_edit, editor_of
 from feedsvc.notify.message import Button
-from feedsvc.notify.telegram import classify_refusal
+from feedsvc.notify.refusals import classify_refusal
 
 ARTICLE = Article(
     source_key="k",

@@ -29,7 +29,8 @@ from feedsvc.notify import (
 )
 from feedsvc.notify.edits import EditKind
 from feedsvc.notify.message import Button
-from feedsvc.notify.telegram import keyboard_refused, scrub_token
+from feedsvc.notify.refusals import keyboard_refused
+from feedsvc.notify.telegram import scrub_token
 
 ARTICLE = Article(
     source_key="k",

@@ -36,7 +36,8 @@ from wp_posts import COLUMNS, WpPosts, wp_posts
 from feedsvc.app import Roles, Service
 from feedsvc.config import SourceColumns, load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, deliveries, source_cursors
+from feedsvc.db.schema import articles, deliveries
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest import Ingestor
 from feedsvc.ingest.remap import MappingCheck
 from feedsvc.lifecycle.published import PublishedCheck

@@ -14,7 +14,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text
 
 from feedsvc.config import SourceColumns
 from feedsvc.source import SourceError
-from feedsvc.source.sql import bind_mapping
+from feedsvc.source.mapping import bind_mapping
 
 WIDE = [f"col_{i:02d}" for i in range(46)]
 

@@ -24,7 +24,8 @@ from upgrades import database_at, downgrade
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, source_cursors
+from feedsvc.db.schema import articles
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.db.schema_service import leases
 from feedsvc.ingest import IngestLease, Ingestor
 from feedsvc.ingest.model import Change

@@ -37,7 +37,7 @@ from test_ingest_quarantine import COLUMNS, held
 from test_ingest_recheck_store import queued, subscribed
 from test_ingest_unordered import entries
 
-from feedsvc.db import Database, schema
+from feedsvc.db import Database, schema_ingest
 from feedsvc.ingest import Change, Ingestor, TickResult
 from feedsvc.outbox import Outbox
 from feedsvc.source import external_source
@@ -100,7 +100,7 @@ def alter(cms: Cms, sql: str) -> None:
 
 
 def last_error(db: Database, ing: Ingestor) -> str | None:
-    c = schema.source_cursors
+    c = schema_ingest.source_cursors
     with db.read() as conn:
         stmt = select(c.c.last_error).where(c.c.name == ing.source.name)
         return conn.execute(stmt).scalar_one_or_none()

@@ -27,7 +27,8 @@ from feedsvc.app import Service
 from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import source_articles, source_cursors
+from feedsvc.db.schema import source_articles
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.roles import Roles
 from feedsvc.server import create_app
 from feedsvc.status import StatusReads, facts_from

@@ -21,7 +21,7 @@ from test_status_first_sync import partial_sync, serve_app
 from test_status_progress import facts as progress_facts
 
 from feedsvc.db import Database
-from feedsvc.db.schema import source_cursors
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.store.cursors import get_cursor, record_failure
 from feedsvc.store.records import BUILTIN_SOURCE, Cursor
 

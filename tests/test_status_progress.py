@@ -22,7 +22,7 @@ from test_ingest_first_sync import archive
 
 from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import source_cursors
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest.progress import Progress
 from feedsvc.status import PROGRESS_FRESH_SECONDS, StatusReads, facts_from, flatten
 from feedsvc.store.records import Cursor

@@ -21,7 +21,8 @@ from factories import VN, article, builtin_ingestor
 from sqlalchemy import Connection, select, text
 
 from feedsvc.db import Database
-from feedsvc.db.schema import deliveries, source_cursors
+from feedsvc.db.schema import deliveries
+from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.db.schema_service import rate_buckets
 from feedsvc.outbox import Outbox
 from feedsvc.store import cursors, leases, rate

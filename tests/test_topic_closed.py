@@ -27,7 +27,7 @@ from feedsvc.catalogue import CATALOGUE, Translator
 from feedsvc.db.schema import deliveries
 from feedsvc.digest import ChatSettings, DigestSchedule
 from feedsvc.notify.outcome import OutcomeKind
-from feedsvc.notify.telegram import classify_refusal
+from feedsvc.notify.refusals import classify_refusal
 
 
 def rows(env: Env) -> list[tuple[str, str | None, int]]:

@@ -25,7 +25,7 @@ from feedsvc.db.revision import ensure_schema
 from feedsvc.logs import TextFormatter
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.topics import list_topics, save_topic
-from feedsvc.topics_file import import_at_start
+from feedsvc.topics_at_start import import_at_start
 
 GOOD = '[[topic]]\nslug = "kt"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n'
 

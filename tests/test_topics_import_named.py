@@ -24,7 +24,7 @@ from feedsvc.db import Database
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import get_topic, list_topics
-from feedsvc.topics_file import import_at_start
+from feedsvc.topics_at_start import import_at_start
 from feedsvc.topics_sync import sync_topics
 
 #: topics_sync.SWITCHED_OFF_SHOWN: the names a switched-off line gives before "and K more"

@@ -171,7 +171,7 @@ def relative(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     (the default's value); the process stays in that directory."""
     from topicsworld import AN, KT, PL
 
-    from feedsvc.topics_file import import_at_start
+    from feedsvc.topics_at_start import import_at_start
 
     service_dir = tmp_path / "svc"
     (service_dir / "config").mkdir(parents=True)

@@ -218,7 +218,7 @@ def _answers(port: int) -> bool:
 
 
 def test_raise_fd_limit_lifts_the_soft_limit() -> None:
-    from feedsvc.web.connections import connection_cap, raise_fd_limit
+    from feedsvc.web.fd_limit import connection_cap, raise_fd_limit
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:

@@ -11,7 +11,7 @@ import pytest
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.store.topics import list_topics
-from feedsvc.topics_file import import_at_start
+from feedsvc.topics_at_start import import_at_start
 
 KT = '[[topic]]\nslug = "kt"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n'
 PL = '[[topic]]\nslug = "pl"\ntitle = "Pháp luật"\nquery = \'"tòa án"\'\n'

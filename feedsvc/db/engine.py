@@ -225,7 +225,7 @@ def current_revision(db: Database) -> str | None:
     """The revision Alembic reads; None for an SQLite file that is not there (not created)."""
     from alembic.runtime.migration import MigrationContext
 
-    from feedsvc.db.revision import sqlite_file
+    from feedsvc.db.sqlite_location import sqlite_file
 
     if (file := sqlite_file(db)) is not None and not file.exists():
         return None

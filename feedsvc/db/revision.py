@@ -9,8 +9,6 @@ which imports Alembic only when there is something to migrate.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -169,136 +167,6 @@ class SchemaStatus:
         )
 
 
-def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | None:
-    """Why an SQLite state DB cannot be at ``path`` (``where``: its URL as shown; ``relative``:
-    the URL writes a relative path), or None. The one decision for every command: readers say
-    what ``db upgrade`` would say, before it is run.
-
-    A directory (``sqlite:////srv``, ``sqlite:///var``) or a path under a file was "not
-    initialised: run `feedsvc db upgrade`", and that said "unable to open database file" or
-    "File exists": the path is the problem, not the schema (a configuration error, exit 2).
-    So is a missing file that ``db upgrade`` could not create (:func:`creation_problem`), and
-    a missing or empty (0-byte) file with its ``-wal``, ``-shm`` or ``-journal`` beside it
-    (``feedsvc.db.sqlite_file.orphan_problem``): asked here, before anything opens it, since
-    SQLite takes an empty file for a new database and resets the WAL beside it (a tester's:
-    ``status`` and ``db current`` did, on a file ``touch``-ed after a ``mv``).
-
-    Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
-    "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB."""
-    from feedsvc.db.sqlite_file import orphan_problem
-
-    try:
-        if (problem := _location_problem(path, where) or orphan_problem(path)) is not None:
-            return problem
-        return None if path.exists() else creation_problem(path, where, relative=relative)
-    except PermissionError as exc:
-        denied = exc.filename or path
-        raise SchemaError(
-            f"the state DB {where} cannot be reached (permission denied: {denied}): the user "
-            "running feedsvc must be able to enter every directory above the database and to "
-            f"write it and its directory {path.parent} (SQLite keeps -wal and -shm files beside "
-            "it)"
-        ) from None
-
-
-def _location_problem(path: Path, where: str) -> str | None:
-    if path.is_dir():
-        return (
-            f"the state DB {where} is a directory, not a database file: set database.url to a "
-            "file's path (e.g. sqlite:///var/feedsvc.db)"
-        )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                return (
-                    f"the state DB {where} cannot be created: {parent} is a file, not a "
-                    "directory; set database.url to a file in a directory"
-                )
-            break
-    return None
-
-
-def creation_problem(path: Path, where: str, *, relative: bool) -> str | None:
-    """Why ``db upgrade`` could not create the missing SQLite state DB ``path``, or None. A
-    reader said "not initialised: run `feedsvc db upgrade`" for ``sqlite:////nonexistent/dir/
-    x.db`` or ``sqlite:////proc/x.db``, and ``db upgrade`` then failed on the directory: both
-    now say it (exit 2). An absolute path's directory must exist (:func:`_make_room` makes only
-    a relative path's); the directory, or for a relative path the nearest one that exists, must
-    take a new file (:func:`_refuses_new_files`). Never where the missing file's ``-wal``,
-    ``-shm`` or ``-journal`` is still there: a new file would discard them
-    (``feedsvc.db.sqlite_file.orphan_problem``)."""
-    from feedsvc.db.sqlite_file import orphan_problem
-
-    if (orphaned := orphan_problem(path)) is not None:
-        return orphaned
-    parent = path.parent
-    if not parent.is_dir() and not relative:
-        return (
-            f"the state DB's directory {parent} does not exist: create it, or set "
-            "database.url to a file in an existing directory"
-        )
-    if not parent.is_dir():
-        existing = next((p for p in parent.parents if p.is_dir()), Path("/"))
-        if (why := _refuses_new_files(existing)) is not None:
-            return (
-                f"the state DB's directory {parent} cannot be created ({why}): run feedsvc "
-                "where it may create it, create it, or set database.url to a file in a "
-                "directory it can write"
-            )
-        return None
-    if (why := _refuses_new_files(parent)) is not None:
-        return (
-            f"the state DB {where} cannot be created in {parent} ({why}): check the permissions "
-            f"and owner of {parent}: the user running feedsvc must be able to write it (SQLite "
-            "keeps -wal and -shm files beside the database), and it may be neither immutable "
-            "(lsattr) nor on a read-only mount; or set database.url to a file in a directory it "
-            "can write"
-        )
-    return None
-
-
-def _refuses_new_files(directory: Path) -> str | None:
-    """Why ``directory`` takes no new file, in the system's words, or None. Asked of the OS
-    without writing first (``access``), then by a file made and removed at once under a name
-    nobody uses (``mkstemp``): root passes ``access`` where a file system still refuses
-    (``/proc``, a read-only or immutable mount), and only trying tells. Reached only for a
-    state DB that is not there, where the command fails anyway."""
-    if not os.access(directory, os.W_OK | os.X_OK):
-        return "permission denied"
-    try:
-        handle, name = tempfile.mkstemp(prefix=".feedsvc-probe-", dir=directory)
-    except OSError as exc:
-        return _os_words(exc)
-    os.close(handle)
-    os.unlink(name)
-    return None
-
-
-def sqlite_file(db: Database) -> Path | None:
-    """The file an SQLite state DB's engine opens (``feedsvc.db.sqlite_url.connect_file`` of
-    the arguments SQLAlchemy's dialect gives ``sqlite3.connect``: SQLite's URI form
-    ``file:/srv/state.db?mode=ro`` is the file ``/srv/state.db``, not a file named so; absolute,
-    ``..`` and symlinks resolved as SQLite resolves them); None for another backend or an SQLite
-    DB in memory. The lite path reads the same file."""
-    if db.dialect != "sqlite":
-        return None
-    from feedsvc.db.sqlite_url import connect_file
-
-    args, kwargs = db.engine.dialect.create_connect_args(db.engine.url)
-    return connect_file(str(args[0]), uri=bool(kwargs.get("uri", False)))
-
-
-def _written_relative(db: Database) -> bool:
-    """Whether the state DB's path is relative as the URL writes it (SQLAlchemy makes a plain
-    path absolute; a URI's path is passed on as written)."""
-    from feedsvc.db.sqlite_url import written_path
-
-    args, kwargs = db.engine.dialect.create_connect_args(db.engine.url)
-    uri = bool(kwargs.get("uri"))
-    written = written_path(str(args[0]), uri=True) if uri else db.engine.url.database
-    return bool(written) and not str(written).startswith("/")
-
-
 def not_a_database(where: str) -> str:
     """The message for a state DB file SQLite cannot read (``file is not a database``): which
     file, and what to do about it."""
@@ -313,13 +181,14 @@ def schema_status(db: Database) -> SchemaStatus:
     missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
     from sqlalchemy import inspect, text
 
+    from feedsvc.db.sqlite_location import sqlite_file, sqlite_location_problem, written_relative
     from feedsvc.db.urls import shown_url
 
     head, where = head_revision(), shown_url(db.url)
     file = sqlite_file(db)
     on_disk = file is not None
     if file is not None and (
-        problem := sqlite_location_problem(file, where, relative=_written_relative(db))
+        problem := sqlite_location_problem(file, where, relative=written_relative(db))
     ):
         raise LocationError(problem)
     if file is not None and not file.is_file():
@@ -353,37 +222,6 @@ def require_schema(db: Database) -> None:
         raise SchemaError(problem)
 
 
-def _make_room(db: Database) -> None:
-    """The directory of a new SQLite state DB, made only here, as it is created (never by a
-    command that reads). A relative path's directories are made (the default
-    ``sqlite:///var/feedsvc.db``: ``var/`` where feedsvc runs); an absolute path's directory
-    must exist: ``sqlite:////nonexistent/dir/x.db`` is a typo or a volume not mounted, and
-    making ``/nonexistent/dir`` would hide it (raises :class:`LocationError`)."""
-    file = sqlite_file(db)
-    if file is None:
-        return
-    parent = file.parent
-    if parent.is_dir():
-        return
-    if not _written_relative(db):  # schema_status said it already: a directory gone since
-        from feedsvc.db.urls import shown_url
-
-        raise LocationError(creation_problem(file, shown_url(db.url), relative=False) or "")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # was a bare "Operation not permitted: var", exit 1, no advice
-        raise LocationError(
-            f"the state DB's directory {parent} cannot be created ({_os_words(exc)}): run "
-            "feedsvc where it may create it, create it, or set database.url to a file in a "
-            "directory it can write"
-        ) from None
-
-
-def _os_words(exc: OSError) -> str:
-    """What the system said, without the path it repeats (the message names it already)."""
-    return (exc.strerror or type(exc).__name__).lower()
-
-
 def ensure_schema(db: Database) -> None:
     """For writers: migrate to head when needed (Alembic is imported only then), then make sure
     the DB takes writes (``feedsvc.db.writable``), before the writer says or does anything.
@@ -407,7 +245,9 @@ def _migrate(db: Database) -> None:
     if not status.upgradable:
         raise SchemaError(status.problem() or "")
     if status.revision is None:
-        _make_room(db)
+        from feedsvc.db.sqlite_location import make_room
+
+        make_room(db)
     else:  # a schema in use: not under a feedsvc still writing with it
         from feedsvc.db.running import refuse_while_running
 

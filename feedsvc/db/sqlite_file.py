@@ -221,8 +221,9 @@ def _being_created(file: Path) -> bool:
 def orphan_problem(file: Path) -> str | None:
     """Why the state DB ``file`` may be neither created nor opened (:data:`ORPHANED_STATE`),
     or None: the one decision, asked by every command before it opens anything
-    (``feedsvc.db.revision.sqlite_location_problem``, for a file there or not; ``run``'s
-    scheduler lock, ``feedsvc.cli.service.one_scheduler``) and again by :func:`create_missing`.
+    (``feedsvc.db.sqlite_location.sqlite_location_problem``, for a file there or not;
+    ``run``'s scheduler lock, ``feedsvc.cli.service.one_scheduler``) and again by
+    :func:`create_missing`.
 
     Why: a database that is missing (or empty, :func:`holds_no_database`) with its ``-wal``
     beside it is always an orphan (a clean close deletes the WAL; a crash leaves it beside a

@@ -108,7 +108,7 @@ def reading(
     URL as shown, ``role`` what it is and ``again`` what to do, for :meth:`ReadOpening.check`'s
     message). See the module docstring. A path
     that cannot be examined (a directory above it that cannot be entered) is opened as the URL
-    says: the revision check words that (``revision.sqlite_location_problem``)."""
+    says: the revision check words that (``sqlite_location.sqlite_location_problem``)."""
     try:
         path = target.file()
         if path is None or _says_immutable(target) or not path.is_file() or _writable(path):

@@ -9,7 +9,7 @@ request went out, a crash mid-call) is simply retried: a repeat can never show t
 
 Reading Telegram's words: the message-level answers to edits and deletes are matched here first
 (below); everything else goes through the send classifier,
-:func:`feedsvc.notify.telegram.classify_refusal`, whose chat-level family (blocked, no rights,
+:func:`feedsvc.notify.refusals.classify_refusal`, whose chat-level family (blocked, no rights,
 chat not found) would otherwise swallow "message can't be **deleted**". Sources: Bot API answers
 as reported by python-telegram-bot users and MTProto error names (core.telegram.org/api/errors:
 ``MESSAGE_ID_INVALID``, ``MESSAGE_DELETE_FORBIDDEN``, ``MESSAGE_EDIT_TIME_EXPIRED``,
@@ -33,7 +33,8 @@ from telegram.constants import ParseMode
 
 from feedsvc.notify.message import Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
-from feedsvc.notify.telegram import classify_outcome, keyboard, keyboard_refused
+from feedsvc.notify.refusals import keyboard_refused
+from feedsvc.notify.telegram import classify_outcome, keyboard
 from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.notify")

@@ -36,7 +36,8 @@ from feedsvc.pages.listing import (
     topic_key,
 )
 from feedsvc.store.records import Topic
-from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.snapshot_cache import SnapshotCache
 
 #: The snapshot slug of ``/`` (its page 1), which no topic slug can be (topic slugs start with
 #: a letter or digit); page N is ``_index/N``.

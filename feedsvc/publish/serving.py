@@ -36,7 +36,8 @@ from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.snapshots import feed_mark
 from feedsvc.store.topics import Topic, find_topic
 from feedsvc.web.feed_backend import NoQr
-from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.snapshot_cache import SnapshotCache
 
 from .metas import search_metas, search_page_text, topic_feed_dated, topic_metas
 

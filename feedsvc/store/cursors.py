@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from feedsvc.db.schema import source_cursors as t
+from feedsvc.db.schema_ingest import source_cursors as t
 from feedsvc.store.records import Cursor as Cursor
 from feedsvc.store.upsert import insert_missing
 

@@ -37,8 +37,8 @@ from feedsvc.db.revision import (
     first_tables,
     head_revision,
     not_a_database,
-    sqlite_location_problem,
 )
+from feedsvc.db.sqlite_location import sqlite_location_problem
 from feedsvc.delivery_states import NOT_ERRORS, waits_because
 from feedsvc.recipient_names import chat_name
 from feedsvc.status import StatusReads
@@ -172,8 +172,8 @@ def read_only(
     Raises :class:`SchemaError` (naming ``feedsvc db upgrade``) when the file is missing, not a
     feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does, and
     :class:`LocationError` where ``db upgrade`` could not create it (the same decision,
-    ``revision.sqlite_location_problem``); never creates the file. ``sqlite3.Error`` for a DB
-    that cannot be read.
+    ``sqlite_location.sqlite_location_problem``); never creates the file. ``sqlite3.Error``
+    for a DB that cannot be read.
     """
     import sqlite3  # not on the PostgreSQL path
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from feedsvc.db.schema import ingest_quarantine as t
+from feedsvc.db.schema_ingest import ingest_quarantine as t
 from feedsvc.store.records import Quarantined as Quarantined
 from feedsvc.store.records import QuarantineEntry as QuarantineEntry
 

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, union_all, update
 
-from feedsvc.db.schema import articles, ingest_quarantine
-from feedsvc.db.schema import ingest_not_applied as t
+from feedsvc.db.schema import articles
+from feedsvc.db.schema_ingest import ingest_not_applied as t
+from feedsvc.db.schema_ingest import ingest_quarantine
 from feedsvc.store.articles import SourcePosition
 
 #: How far behind the cursor a record is kept: beyond the longest overlap window a

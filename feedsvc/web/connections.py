@@ -32,10 +32,11 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   at the end of such a request's head and had ended it: its body was lost, then parsed as a
   new request (a second 400 and a WARNING; uvicorn issue #2722).
 * **open connections** (``http.max_connections``, default 2,000, and never more than the
-  process's file-descriptor limit minus :data:`FD_RESERVE`): a new connection over the limit
-  first closes connections waiting on their client (for a request head, idle or slow; for the
-  rest of a body; for a read of the answer; lingering: :meth:`StallGuard.stalled`), the one heard
-  from longest ago first, and is itself closed when every connection is busy with a request.
+  process's file-descriptor limit minus :data:`~feedsvc.web.fd_limit.FD_RESERVE`): a new
+  connection over the limit first closes connections waiting on their client (for a request
+  head, idle or slow; for the rest of a body; for a read of the answer; lingering:
+  :meth:`StallGuard.stalled`), the one heard from longest ago first, and is itself closed when
+  every connection is busy with a request.
 * **open connections per client** (``http.max_connections_per_client``, default 256): one
   over its client's cap gets a 429 a second after it opened, what it sends unread, and is the
   first the connection cap closes (:mod:`feedsvc.web.client_cap`); connections are accepted a
@@ -43,10 +44,9 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
 * what comes after a head (the body, an answer the client does not read) is bounded by
   :class:`feedsvc.web.stalls.StallGuard`, this protocol's base.
 
-:func:`raise_fd_limit` lifts the soft ``RLIMIT_NOFILE`` to the hard one at start, as Go and
-nginx's ``worker_rlimit_nofile`` do: the soft default (often 1,024) is a legacy of ``select()``,
-which nothing here uses. ``feedsvc.web.wire`` subclasses this protocol, so feed polls answered
-in its parser callbacks and requests passed to ASGI get the same limits.
+The process's open-files limit, and the connection cap it lowers: :mod:`feedsvc.web.fd_limit`.
+``feedsvc.web.wire`` subclasses this protocol, so feed polls answered in its parser callbacks and
+requests passed to ASGI get the same limits.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import resource
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import ClassVar
@@ -64,6 +63,7 @@ import httptools
 from feedsvc.catalogue.web import MESSAGES
 from feedsvc.web.answers import ClosingAnswer, default_lines, too_large_answer
 from feedsvc.web.client_cap import REFUSAL_DELAY, ClientCap, too_many_answer
+from feedsvc.web.fd_limit import connection_cap
 from feedsvc.web.head_replay import HeadAlreadyRead
 from feedsvc.web.malformed import log_refusal, parse_failure, refuse_two_hosts
 from feedsvc.web.request_head import HeadCount
@@ -71,33 +71,9 @@ from feedsvc.web.stalls import StallGuard
 
 log = logging.getLogger(__name__)
 
-#: File descriptors kept free for DB connections, log files and the listening sockets.
-FD_RESERVE = 128
-
 #: The longest request line taken, in bytes: ``httptools.parse_url`` refuses a longer URL (which
 #: uvicorn answers with an English 400), so it is a head too large whatever the setting.
 MAX_REQUEST_LINE = 65535
-
-
-def raise_fd_limit() -> int:
-    """Lift the soft open-files limit to the hard one; returns the soft limit now in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError) as exc:
-            log.warning("could not raise the open-files limit from %d: %s", soft, exc)
-    return soft
-
-
-def connection_cap(configured: int) -> int:
-    """``http.max_connections``, lowered to fit the process's open-files limit."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return configured
-    return max(1, min(configured, soft - FD_RESERVE))
 
 
 class BoundedHttpProtocol(StallGuard):

@@ -23,7 +23,8 @@ from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
-from feedsvc.notify.telegram import UNSENT, classify_refusal
+from feedsvc.notify.refusals import classify_refusal
+from feedsvc.notify.telegram import UNSENT
 
 LIMITS = ChannelLimits(
     name="zalo",
