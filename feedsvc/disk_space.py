@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 #: The errno values that mean no room is left (a quota's too): transient, exit 1.
@@ -47,18 +48,42 @@ def no_space(where: Path) -> str:
 NEARLY_FULL = 1 << 20
 
 
-def full(path: Path) -> bool:
-    """Whether the file system holding ``path`` (or its nearest existing ancestor) has less
-    than :data:`NEARLY_FULL` bytes or no inode left for this user (``statvfs``: root may use
-    the reserved blocks); False when it cannot be asked. Asked only after a write failed."""
+@dataclass(frozen=True, slots=True)
+class Room:
+    """What is left on a file system, as this process may use it (``statvfs``: root may use
+    the reserved blocks): free bytes, free inodes (None where the file system counts none:
+    btrfs), and whether that is :func:`full`'s "full"."""
+
+    free_bytes: int
+    free_inodes: int | None
+
+    @property
+    def full(self) -> bool:
+        """Under :data:`NEARLY_FULL` bytes, or no inode left (a new ``-shm``/WAL file fails)."""
+        return self.free_bytes < NEARLY_FULL or self.free_inodes == 0
+
+
+def room(path: Path) -> Room | None:
+    """The :class:`Room` on the file system holding ``path`` (or its nearest existing
+    ancestor); None when it cannot be asked. One ``statvfs``: cheap enough for every status
+    read (``feedsvc.state_disk``)."""
     probe = path
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     try:
         fs = os.statvfs(probe)
     except OSError:
-        return False
+        return None
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     blocks = fs.f_bfree if root else fs.f_bavail
     inodes = fs.f_ffree if root else fs.f_favail
-    return blocks * fs.f_frsize < NEARLY_FULL or (fs.f_files > 0 and inodes == 0)
+    return Room(blocks * fs.f_frsize, inodes if fs.f_files > 0 else None)
+
+
+def full(path: Path) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing ancestor) has less
+    than :data:`NEARLY_FULL` bytes or no inode left for this user (:func:`room`); False when it
+    cannot be asked. Asked after a write failed, and by ``feedsvc status`` (another process:
+    ``feedsvc.state_disk``) and a read-only command's opening (``db.sqlite_reading``)."""
+    left = room(path)
+    return left is not None and left.full

@@ -65,6 +65,13 @@ LAST_INGEST = Gauge(
     "before the first one or when the state DB does not answer",
     registry=REGISTRY,
 )
+#: ``feedsvc.db.outage.Outage.disk_full``: this process's, known without the state DB answering
+STATE_DB_DISK_FULL = Gauge(
+    "feedsvc_state_db_disk_full",
+    "1 while the state DB's disk is full (writes refused for lack of space since, until one "
+    "commits with room again; reads and feeds are still served), else 0",
+    registry=REGISTRY,
+)
 MATCHES = Counter("feedsvc_topic_matches", "Article-topic matches stored", registry=REGISTRY)
 DELIVERIES = Counter(
     "feedsvc_deliveries",

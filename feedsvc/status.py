@@ -22,16 +22,18 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
     from feedsvc.channel_modes import Mode, Refusal
     from feedsvc.db import Database
+    from feedsvc.state_disk import StateDisk
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
 
 #: How the admin shows a value: as text, a grouped number (a backlog: with "as of" its time
 #: when no tick is working through it now), a local time with "… ago", a span
-#: in words, rows per second, the ingest state in words, the source's kind, or the table of
-#: quarantined source rows (shown under the facts, not in them).
+#: in words, rows per second, the ingest state in words, the source's kind, the state DB's
+#: disk (``state_disk.StateDisk``, in words), or the table of quarantined source rows (shown
+#: under the facts, not in them).
 FactKind = Literal[
     "text", "count", "backlog", "time", "duration", "rate", "ingest", "source", "quarantine",
-    "channels",
+    "channels", "disk",
 ]  # fmt: skip
 
 
@@ -191,11 +193,18 @@ class StatusReads:
     refused_by: list[Refusal] = field(default_factory=list)
 
 
-def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
-    """``db``: the engine to read with (web requests pass theirs); default the service's."""
+def status_facts(
+    service: Service, db: Database | None = None, disk: StateDisk | None = None
+) -> list[Fact]:
+    """``db``: the engine to read with (web requests pass theirs); default the service's.
+    ``disk``: the state DB's disk as the caller sees it (:mod:`feedsvc.state_disk`); default
+    the running service's, from its state DB's outage."""
     from feedsvc.db.urls import shown_url
+    from feedsvc.state_disk import seen_by_service
     from feedsvc.store.status import read_status
 
+    if disk is None:
+        disk = seen_by_service(service.db)
     db = db or service.db
     now = db.now()
     source = service.ingestor.source.name
@@ -209,6 +218,7 @@ def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
         database=shown_url(db.url, drivername=db.engine.url.drivername),
         started_at=service.started_at,
         channels=dict(service.channel_modes),
+        disk=disk,
     )
 
 
@@ -221,12 +231,14 @@ def facts_from(
     database: str,
     started_at: datetime | None,
     channels: Mapping[str, Mode] | None = None,
+    disk: StateDisk | None = None,
 ) -> list[Fact]:
     """The facts, in display order (``database``: the state DB URL with its password masked;
     ``now`` in UTC, on the database's clock; ``channels``: each channel's mode, ``on`` |
     ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown as
     :func:`~feedsvc.channel_modes.shown_modes` reads it against the reads: ``refused``,
-    ``sent_elsewhere``)."""
+    ``sent_elsewhere``; ``disk``: the state DB's, :mod:`feedsvc.state_disk`, beside the last
+    ingest error: a full one is why ingest reads nothing and records no error)."""
     from feedsvc.channel_modes import fresh_refusals, shown_modes
 
     cursor = reads.cursor
@@ -240,6 +252,7 @@ def facts_from(
         Fact("last_ingest_success", cursor.last_success_at, "time"),
         Fact("last_ingest_tick", cursor.last_tick_at, "time"),
         Fact("last_ingest_error", cursor.last_error),
+        *([Fact(STATE_DISK_FULL, disk, "disk")] if disk is not None else []),
         Fact("ingest_cursor", cursor.ts, "time", detail=cursor.row_id),
         Fact("ingest_backlog", cursor.backlog, "backlog", detail=as_of),
         # only while rows remain: caught up, idle ticks keep the last success fresh, and the
@@ -337,6 +350,11 @@ def collect_status(
 ALIASES = {"deliveries_pending": "queue_depth"}
 
 
+#: The state DB's disk (:mod:`feedsvc.state_disk`): true, false or null (not known), and
+#: beside it what is known (``StateDisk.detail``), null when nothing is
+STATE_DISK_FULL, STATE_DISK = "state_db_disk_full", "state_db_disk"
+
+
 #: The JSON key beside ``channels`` naming the processes whose token a channel refuses now
 #: (:func:`refused_by`)
 REFUSED_BY = "channel_refusals"
@@ -357,8 +375,9 @@ def refused_by(fresh: Mapping[str, list[Refusal]]) -> dict[str, list[dict[str, A
 def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
     :data:`ALIASES` under both its keys; the quarantined rows as lines and as objects,
-    :data:`QUARANTINED`); ``when`` writes the times inside a quarantined row's line (None: ISO
-    8601 UTC; the text's site time)."""
+    :data:`QUARANTINED`; the disk as :data:`STATE_DISK_FULL` and :data:`STATE_DISK`); ``when``
+    writes the times inside a quarantined row's line (None: ISO 8601 UTC; the text's site
+    time)."""
     when = when or _iso
     out: dict[str, Any] = {}
     for fact in facts:
@@ -375,6 +394,8 @@ def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) ->
             out[QUARANTINED] = [quarantined_object(e) for e in fact.value]
         elif fact.kind == "channels":  # and which processes hold a refused token
             out[fact.key], out[REFUSED_BY] = fact.value, refused_by(fact.detail or {})
+        elif fact.kind == "disk":  # a yes/no for scripts, what is known beside it
+            out[fact.key], out[STATE_DISK] = fact.value.full, fact.value.detail()
         else:
             out[fact.key] = fact.value
         if (alias := ALIASES.get(fact.key)) is not None:

@@ -87,6 +87,19 @@ def test_the_cli_and_the_api_say_the_same(
     assert api["chat_pauses"] == cli_json["chat_pauses"]
     for key in ("articles_stored", "topics_enabled", "ingest_state", "channels", "ingest_cursor"):
         assert api[key] == cli_json[key], key
+    # the state DB's disk under one key in both, each what it can know (README): the service
+    # its writes (never refused here), the CLI an SQLite file's file system, no server's disk
+    assert api["state_db_disk_full"] is False
+    if url.startswith("sqlite"):
+        assert cli_json["state_db_disk_full"] is False
+        directory = str(Path(url.removeprefix("sqlite:///")).parent)
+        assert api["state_db_disk"]["directory"] == cli_json["state_db_disk"]["directory"]
+        assert cli_json["state_db_disk"]["directory"] == directory
+        assert api["state_db_disk"]["full_since"] is cli_json["state_db_disk"]["full_since"]
+        assert cli_json["state_db_disk"]["full_since"] is None
+    else:
+        assert cli_json["state_db_disk_full"] is None and cli_json["state_db_disk"] is None
+        assert api["state_db_disk"] is None
 
 
 def test_the_text_says_the_queue_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

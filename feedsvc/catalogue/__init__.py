@@ -46,6 +46,7 @@ from . import (
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
     from feedsvc.operations import BackfillResult, OperationError
+    from feedsvc.state_disk import StateDisk
     from feedsvc.status import IngestState
 
 Language = Literal["vi", "en"]
@@ -226,6 +227,12 @@ class Translator:
         else:
             progress = self("ingest.position", time=self.time(state.position))
         return self(f"ingest.{state.code}", lag=lag, failures=state.failures, progress=progress)
+
+    def state_disk(self, disk: StateDisk) -> str:
+        """The state DB's disk in words (``disk.*``, :mod:`.disk_words`): the admin's page."""
+        from .disk_words import state_disk
+
+        return state_disk(self, disk)
 
     # -- errors by code -------------------------------------------------------------------
     def query_error(self, exc: QueryError, for_whom: QueryAuthor = "topic") -> str:

@@ -102,6 +102,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fact.deliveries_pending": ("Tin chờ gửi", "Alerts waiting to be sent"),
     "fact.started_at": ("Dịch vụ chạy từ", "Service running since"),
     "fact.channels": ("Kênh gửi tin", "Delivery channels"),
+    # -- the state DB's disk (feedsvc.state_disk; worded by catalogue.disk_words) --------------
+    "fact.state_db_disk_full": ("Ổ đĩa của CSDL", "State database disk"),
+    # {directory} follows the words, shown as data (status.html): a path is never translated
+    "disk.full": (
+        "đầy{since}: hết chỗ trống trên đĩa ({free}); bài và feed vẫn được phục vụ, việc ghi "
+        "(cập nhật bài, gửi tin, lưu) thử lại mỗi lần kiểm tra nguồn: hãy giải phóng dung lượng "
+        "trên ổ đĩa chứa",
+        "full{since}: no space left on device ({free}); reads and feeds are still served, "
+        "writes (ingest, alerts, saves) retry at every poll: free space on the file system at",
+    ),
+    "disk.full_server": (
+        "đầy{since}: máy chủ cơ sở dữ liệu hết chỗ trống trên đĩa; bài và feed vẫn được phục "
+        "vụ, việc ghi thử lại mỗi lần kiểm tra nguồn: hãy giải phóng dung lượng ở máy chủ đó",
+        "full{since}: no space left on the database server's disk; reads and feeds are still "
+        "served, writes retry at every poll: free space there",
+    ),
+    "disk.since": (" từ {time} ({ago})", " since {time} ({ago})"),
+    "disk.room": ("chưa đầy: {free} trên ổ đĩa chứa", "not full: {free} on the file system at"),
+    "disk.room_server": ("chưa đầy (ghi được)", "not full (writes go through)"),
+    "disk.unknown": ("không xem được từ đây", "not seen from here"),
+    "disk.free": ("còn trống {size}, {inodes} inode", "{size} and {inodes} inodes free"),
+    "disk.free_size": ("còn trống {size}", "{size} free"),
+    "disk.no_inode": ("còn trống {size} nhưng hết inode", "{size} free but no inode left"),
+    "disk.free_unknown": ("không rõ còn trống bao nhiêu", "free space not known"),
     "channel_mode.on": ("bật", "on"),
     "channel_mode.console": (
         "chỉ ghi nhật ký (chưa có telegram.token)",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from feedsvc.config import Settings
     from feedsvc.db import Database
     from feedsvc.listen import Listeners
+    from feedsvc.state_disk import StateDisk
     from feedsvc.store import lite
 
 
@@ -229,14 +230,18 @@ def stopped_early(signum: int) -> NoReturn:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
+    from feedsvc.state_disk import said, seen_from_here
+    from feedsvc.status import STATE_DISK_FULL
+
     settings = load_settings(config_file, secrets=False)
     # a time inside a listed line: ISO UTC for JSON (/api/status's), else as every other time
     when = None if as_json else partial(local_time, tz=settings.tz)
+    disk = seen_from_here(settings.database.url)  # its file system now: no service's memory
     with lite_read(settings) as reader:
         if reader is not None:
-            facts, pauses, errors, ingest = _lite_status(settings, reader, when)
+            facts, pauses, errors, ingest = _lite_status(settings, reader, when, disk)
         else:
-            facts, pauses, errors, ingest = _db_status(settings, when)
+            facts, pauses, errors, ingest = _db_status(settings, when, disk)
     english = English(settings.tz)
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
@@ -280,8 +285,10 @@ def status(config_file: str | None, as_json: bool) -> None:
                 click.echo(f"{'':{width}}    {line if key in _SHOWN_LISTS else cell(line)}")
         elif isinstance(value, datetime):
             click.echo(f"{key.ljust(width)}  {local_time(value, settings.tz)}")
-        elif key == "ingest_lag_seconds" and (said := english.backlog(ingest)) is not None:
-            click.echo(f"{key.ljust(width)}  {cell(value)} ({cell(said)})")
+        elif key == "ingest_lag_seconds" and (words := english.backlog(ingest)) is not None:
+            click.echo(f"{key.ljust(width)}  {cell(value)} ({cell(words)})")
+        elif key == STATE_DISK_FULL:  # yes/no and what is left where (JSON: `state_db_disk`)
+            click.echo(f"{key.ljust(width)}  {cell(said(disk))}")
         elif key == "ingest_cursor" and isinstance(value, str):  # "<ISO UTC> / <row id>"
             at, _, row = value.partition(" / ")
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -322,8 +329,10 @@ _SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 #: Keys ``--json`` gives that the text leaves out: a fact's second name
 #: (:data:`feedsvc.status.ALIASES`), ``chat_pauses`` (``chats_not_receiving``'s lines) and
 #: ``quarantined`` (:data:`feedsvc.status.QUARANTINED`: ``quarantined_rows``' lines as data),
-#: ``channel_notes`` (the channels line's notes).
-_JSON_ONLY = frozenset({"queue_depth", "chat_pauses", "quarantined", "channel_notes"})
+#: ``channel_notes`` (the channels line's notes), ``state_db_disk`` (the disk line's figures).
+_JSON_ONLY = frozenset(
+    {"queue_depth", "chat_pauses", "quarantined", "channel_notes", "state_db_disk"}
+)
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 
@@ -345,18 +354,20 @@ _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any], Any]
 _When = Callable[[datetime], str] | None  # how a listed line writes a time (None: ISO UTC)
 
 
-def _db_status(settings: Settings, when: _When) -> _StatusParts:
+def _db_status(settings: Settings, when: _When, disk: StateDisk) -> _StatusParts:
     """The facts, paused chats and recent errors through SQLAlchemy (any state DB)."""
     from feedsvc import operations as ops
     from feedsvc.status import flatten, ingest_fact, status_facts
 
     db = open_db(settings, write=False)
-    facts = status_facts(_status_view(settings, db))
+    facts = status_facts(_status_view(settings, db), disk=disk)
     details = ops.status_details(db, RECENT_ERRORS)
     return flatten(facts, when), details.chat_pauses, details.recent_errors, ingest_fact(facts)
 
 
-def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _StatusParts:
+def _lite_status(
+    settings: Settings, reader: lite.Reader, when: _When, disk: StateDisk
+) -> _StatusParts:
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.channel_modes import channel_modes
@@ -374,6 +385,7 @@ def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _Statu
         database=reader.shown,  # password masked
         started_at=None,
         channels=channel_modes(settings, reads.tokens_seen),
+        disk=disk,
     )
     pauses = lite.chat_pauses(reader, now)
     errors = lite.recent_errors(reader, RECENT_ERRORS)

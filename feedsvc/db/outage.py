@@ -18,7 +18,9 @@ A full disk (:func:`feedsvc.db.errors.is_disk_full`) is such an outage of writes
 start's words ("no space left on device at <dir>"), ended by a write committed on a file system
 with room again. ``/readyz`` stays ready through it on purpose: reads, feeds and pages are
 served, and a balancer turning every replica away would stop them too; ``/readyz?ingest=1``
-says ingest is stuck once no tick succeeded within its window.
+says ingest is stuck once no tick succeeded within its window. While it lasts,
+:meth:`Outage.disk_full` says since when and where, for the running service's status
+(``feedsvc.state_disk``: ``/api/status``, the admin's status page, ``/readyz``'s checks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +114,16 @@ def _refused_a_write(statement: object) -> bool:
 _SQLITE_SCHEMA = ("no such table", "no such column")
 
 
+@dataclass(frozen=True, slots=True)
+class DiskFull:
+    """The full disk an outage is (:meth:`Outage.disk_full`): when its first refusal for lack
+    of space came (UTC, the wall clock: shown to people) and the SQLite file refused (None: a
+    server's disk, which this process cannot look at)."""
+
+    since: datetime
+    file: Path | None
+
+
 class Outage:
     """One database's outage as the log tells it (thread-safe; see the module docstring).
 
@@ -124,10 +138,12 @@ class Outage:
         *,
         summary_seconds: float = SUMMARY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.where = where
         self.summary_seconds = summary_seconds
         self.clock = clock
+        self.wall = wall
         self._lock = threading.Lock()
         self.since: float | None = None  # when the current outage began (None: none now)
         self._announced = False  # its start was logged (so its end is)
@@ -139,6 +155,8 @@ class Outage:
         #: SQLite already has (a lease's, a delivery's) does not end it while the file system
         #: is still full (:func:`feedsvc.disk_space.full`), else it flapped every minute
         self._full_at: Path | None = None
+        #: when this outage was first a full disk (None: it is none), for :meth:`disk_full`
+        self._full_since: datetime | None = None
 
     @property
     def down(self) -> bool:
@@ -161,8 +179,11 @@ class Outage:
                 kind in WRITES_REFUSED and _refused_a_write(getattr(exc, "statement", None))
             )
             self._writes_only = refused_write and (self.since is None or self._writes_only)
-            if kind == "disk_full" and (where := marked(exc)) is not None:
-                self._full_at = where.file
+            if kind == "disk_full":
+                if (where := marked(exc)) is not None:
+                    self._full_at = where.file
+                if self._full_since is None:
+                    self._full_since = self.wall()
             if self.since is None:
                 self.since, self._total = now, 1
                 if due:
@@ -223,7 +244,16 @@ class Outage:
                     level=logging.INFO,
                 )
             self.since, self._announced, self._total = None, False, 0
-            self._writes_only, self._full_at = False, None
+            self._writes_only, self._full_at, self._full_since = False, None, None
+
+    def disk_full(self) -> DiskFull | None:
+        """The full disk this outage is now, or None (no outage, or one of another kind): what
+        the running service's status says of its state DB's disk (``feedsvc.state_disk``);
+        it ends as the outage does, when a write commits on a file system with room."""
+        with self._lock:
+            if self.since is None or self._full_since is None:
+                return None
+            return DiskFull(self._full_since, self._full_at)
 
     def _counted(self) -> str:
         parts = [f"{n} {who}" for who, n in sorted(self._counts.items())]

@@ -24,6 +24,14 @@ and left them behind, which a service running as another user could then not wri
   (a service started and checkpointed meanwhile) is :class:`ChangedWhileRead`: the command
   says to run it again rather than print what may be a torn read. A DB in rollback-journal
   mode (not feedsvc's, but a copy may be) needs no ``-shm``: ``mode=ro``.
+- a file system that is full (``disk_space.full``: under 1 MiB or no inode left), even one
+  this user may write: SQLite makes or grows the ``-shm`` to read (32 KiB), which failed there
+  with "disk I/O error" — ``feedsvc status`` said the DB was out of space instead of showing
+  it, exit 1, and left an empty ``-wal`` and a 3-byte ``-shm`` behind —, and the last reader's
+  close checkpoints, a write. So: a WAL with frames or a ``-shm`` holding an index (a service
+  running, or stopped on the full disk) is read ``mode=ro&readonly_shm=1``, the index mapped
+  read-only; with neither (or only what such a failed open left) the file is read
+  ``immutable`` as above. Nothing is written either way (:func:`_live_index`).
 
 Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file
 (:func:`unwritable`, before they connect: nothing is made beside it).
@@ -46,6 +54,7 @@ from urllib.parse import quote_from_bytes
 
 from feedsvc.db.revision import SchemaError
 from feedsvc.db.sqlite_url import SqliteTarget, uri_params
+from feedsvc.disk_space import full
 
 #: Byte 18 of an SQLite file header: 2 when the file is in WAL mode ("file format" version).
 _WAL_FORMAT_OFFSET = 18
@@ -111,9 +120,14 @@ def reading(
     says: the revision check words that (``sqlite_location.sqlite_location_problem``)."""
     try:
         path = target.file()
-        if path is None or _says_immutable(target) or not path.is_file() or _writable(path):
+        if path is None or _says_immutable(target) or not path.is_file():
             return ReadOpening(target)
-        if os.path.lexists(f"{path}-wal") or os.path.lexists(f"{path}-shm"):
+        no_room = full(path.parent)  # writable, but a -shm made or grown there fails
+        if _writable(path) and not no_room:
+            return ReadOpening(target)
+        if no_room and _live_index(path):  # the index read as it is: nothing written
+            return ReadOpening(_with_options(target, path, mode="ro", readonly_shm="1"))
+        if not no_room and (os.path.lexists(f"{path}-wal") or os.path.lexists(f"{path}-shm")):
             return ReadOpening(_with_options(target, path, mode="ro"))
         if not _wal_mode(path):
             return ReadOpening(_with_options(target, path, mode="ro"))
@@ -189,6 +203,25 @@ def _writable(path: Path) -> bool:
     """Whether this process may write the file and make files beside it (``access``: a
     read-only mount and ``chattr +i`` say no too; root passes the permission bits)."""
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+#: The size of a ``-shm`` that holds a WAL index (its first 32 KiB region): smaller, it is
+#: what an open that failed for lack of space left (3 bytes), never read.
+_SHM_REGION = 32 * 1024
+
+
+def _live_index(path: Path) -> bool:
+    """Whether ``path`` has a WAL to read, or a WAL index a writer keeps (a service running):
+    on a full file system these are read through ``mode=ro&readonly_shm=1``, which writes
+    nothing. Else an empty or missing ``-wal`` holds nothing the file lacks, and the file is
+    read ``immutable`` (its ``-shm`` cannot be made or grown: "disk I/O error")."""
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    try:
+        return (wal.exists() and wal.stat().st_size > 0) or (
+            shm.exists() and shm.stat().st_size >= _SHM_REGION
+        )
+    except OSError:
+        return True  # not known: as a live index (an error is said, never a stale read)
 
 
 def _wal_mode(path: Path) -> bool:

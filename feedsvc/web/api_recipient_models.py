@@ -227,6 +227,20 @@ class ChannelRefusalOut(Out):
     last_at: datetime = Field(description="its latest refusal")
 
 
+class StateDiskOut(Out):
+    """What is known of the state DB's file system (``state_disk.StateDisk.detail``)."""
+
+    directory: str | None = Field(description="the SQLite file's directory (null: a server's)")
+    free_bytes: int | None = Field(description="bytes free there now (null: not known)")
+    free_inodes: int | None = Field(
+        description="inodes free there now (null: not known, or a file system counting none)"
+    )
+    full_since: datetime | None = Field(
+        description="when this service's writes were first refused for lack of space, while "
+        "they still are (null: not full, or not seen by a running service)"
+    )
+
+
 class QuarantinedOut(Out):
     """A quarantined source row (``status.quarantined_object``): ``quarantined_rows``' line as
     data."""
@@ -269,6 +283,17 @@ class StatusOut(Out):
     quarantined: list[QuarantinedOut] = Field(
         default_factory=list,
         description="the same rows as `quarantined_rows`, in the same order, as objects",
+    )
+    state_db_disk_full: bool | None = Field(
+        default=None,
+        description="the state DB's disk is full: from the first write refused for lack of "
+        "space (no space left on device, no inode left; a PostgreSQL server's disk full) until "
+        "a write commits with room again; reads and feeds are still served meanwhile and "
+        "/readyz stays ready (`feedsvc status` judges an SQLite file's file system itself: under "
+        "1 MiB or no inode free; null there for PostgreSQL, whose disk it cannot see)",
+    )
+    state_db_disk: StateDiskOut | None = Field(
+        default=None, description="what is known of it (null: nothing)"
     )
     channel_refusals: dict[str, list[ChannelRefusalOut]] = Field(
         default_factory=dict,

@@ -12,6 +12,13 @@ the ingest check, ``0``/``false``/``no``/``off``/empty serving only, any case; `
 bare is a flag: the ingest check); any other value, or ``ingest`` given twice with answers that
 disagree, is a 400 naming them, never the serving answer a monitor would take for ingest's.
 
+**A full state DB disk is not unreadiness** (``db.outage``: reads, feeds and pages are still
+served; a balancer turning every replica away would stop them too): :func:`disk_check` says it
+among the checks of both answers, and ``feedsvc_state_db_disk_full`` on ``/metrics`` is 1 while
+it lasts, from this process's outage (memory: no ``statvfs`` on the event loop, where a hung
+mount would stall every answer). ``/readyz?ingest=1`` keeps its own rule, which a full disk
+meets once no tick succeeded within its window.
+
 **Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503,
 the message in words from the catalogue): no host names, no error text. With the admin token
 as a Bearer token the answer adds the checks behind it.
@@ -151,7 +158,30 @@ def serving(service: Service, probe: ProbeResult) -> Readiness:
     }
     if service.roles.scheduler:  # whether sending waits for a first look at the source
         checks["sending"] = service.send_gate.shown()  # (feedsvc.send_gate): not unreadiness
+    checks[DISK_CHECK] = disk_check(service)  # not unreadiness either: reads are served
     return Readiness(probe.error is None and loaded, checks)
+
+
+#: The check naming the state DB's disk (``/readyz``, ``/readyz?ingest=1``, with the token).
+DISK_CHECK = "state_db_disk"
+
+
+def disk_check(service: Service) -> str:
+    """``ok``, or ``full since <ISO UTC>: no space left on device at <dir>: free space on that
+    file system; …`` while the state DB's outage is a full disk (:meth:`feedsvc.db.outage.
+    Outage.disk_full`, the one ``/api/status`` and the admin's page show)."""
+    from feedsvc.disk_space import no_space
+
+    found = service.db.outage.disk_full()
+    if found is None:
+        return "ok"
+    where = (
+        no_space(found.file.parent)
+        if found.file is not None
+        else "no space left on the database server's disk: free space there"
+    )
+    since = found.since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return f"full since {since}: {where}; reads and feeds are still served, writes retry"
 
 
 def ingest_health(service: Service, probe: ProbeResult, now: datetime) -> Readiness:
@@ -168,6 +198,7 @@ def ingest_health(service: Service, probe: ProbeResult, now: datetime) -> Readin
         "failures_in_a_row": cursor.failures,
         "last_error": cursor.last_error,
         "window_seconds": window.total_seconds(),
+        DISK_CHECK: disk_check(service),  # why no tick succeeds, when it is that
     }
     ok = cursor.failures < INGEST_FAILURES and now - since <= window
     return Readiness(ok, checks)
@@ -265,6 +296,7 @@ def health_routes(service: Service) -> list[Route]:
         )
         if result.channels is not None:  # unknown: the last scrape's samples stay
             metrics.record_channel_modes(result.channels)
+        metrics.STATE_DB_DISK_FULL.set(0 if service.db.outage.disk_full() is None else 1)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return [
