@@ -99,3 +99,16 @@ def telegram_chat(chat_id: int) -> RecipientName:
     """``telegram chat -1001234567890``: a chat only Telegram has (a migration's new id, an
     update from the Bot API), named as :func:`recipient_name` names it."""
     return recipient_name("telegram", str(chat_id))
+
+
+def title_beside(name: str, title: str | None) -> str:
+    """A chat's ``title`` as shown beside its ``name`` (as a page words it,
+    :meth:`feedsvc.catalogue.Translator.recipient`): "" when it has none or the name already
+    ends with it — an Apprise destination's title is its masked URL, which its name ends with,
+    so the subscription, delivery and status rows said ``json://***#1edd70 Apprise
+    json://***#1edd70``. **The one rule** of a chat's name and title shown together: the
+    admin's ``title_beside`` filter, its rows (``_macros.html`` ``chat_named``) and the chat's
+    page heading."""
+    if not title or name == title or name.endswith(" " + title):
+        return ""
+    return title

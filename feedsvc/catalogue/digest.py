@@ -119,7 +119,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The value contains a character that is not text ({char}, a lone surrogate); remove it.",
     ),
     "digest.error.switch_format": ("Hãy chọn on hoặc off.", "Give on or off."),
-    "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
     # the admin's chat page (web/admin_chats.py; templates/chat.html)
     "chat_delivery": ("Cách nhận tin", "How alerts arrive"),
     "chat_held.one": ("{count} tin đang chờ bản tổng hợp", "{count} alert held for a digest"),

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, tzinfo
 
+from sqlalchemy import Connection
+
 from feedsvc.catalogue import Translator
 from feedsvc.db import Database
 from feedsvc.digest import versions
@@ -30,7 +32,9 @@ from feedsvc.digest.settings import (
     parse_quiet,
     parse_switch,
 )
+from feedsvc.recipient_names import RecipientName, named
 from feedsvc.store import digests as store
+from feedsvc.store import subscriptions as chat_store
 
 
 class ChatNotFound(LookupError):
@@ -44,21 +48,24 @@ class ChatChangedMeanwhile(Exception):
     value) or ``chat_version_missing`` (``seen`` is no version: a page from before versions,
     a form a script made; every option the caller gave is in ``fields``). ``now``: the stored
     options, ``version`` their version — a form takes it, so saving again is deliberate —,
-    ``edited``: the options the caller changed from ``seen`` (all it gave when unknown)."""
+    ``edited``: the options the caller changed from ``seen`` (all it gave when unknown).
+    ``chat``: the chat as operators know it (:func:`feedsvc.recipient_names.named`), which the
+    English message (the API's ``error``) and a page's words name — never feedsvc's internal
+    chat number (``chat 4503599627370497's options…`` for a Zalo or Apprise chat, a report)."""
 
     def __init__(
-        self, code: str, chat_id: int, fields: tuple[str, ...], edited: tuple[str, ...],
-        now: ChatSettings,
+        self, code: str, chat: RecipientName, chat_id: int, fields: tuple[str, ...],
+        edited: tuple[str, ...], now: ChatSettings,
     ) -> None:  # fmt: skip
-        self.code, self.chat_id, self.fields, self.edited, self.now = (
-            code, chat_id, fields, edited, now,
+        self.code, self.chat, self.chat_id, self.fields, self.edited, self.now = (
+            code, chat, chat_id, fields, edited, now,
         )  # fmt: skip
         self.version = versions.version_of(now)
         said = ", ".join(fields)
         if code == "chat_version_missing":
-            message = f"no version of chat {chat_id}'s options was given; nothing was saved"
+            message = f"no version of {chat}'s options was given; nothing was saved"
         else:
-            message = f"chat {chat_id}'s options were changed meanwhile ({said}); nothing was saved"
+            message = f"{chat}'s options were changed meanwhile ({said}); nothing was saved"
         super().__init__(message)
 
 
@@ -100,7 +107,7 @@ def apply(
         if current is None:
             raise ChatNotFound(chat_id)
         if seen is not None:
-            changes = _unseen_changes(chat_id, current, changes, seen, edited)
+            changes = _unseen_changes(conn, chat_id, current, changes, seen, edited)
         updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
         store.save_settings(conn, chat_id, updated)
         at = now or db.now()
@@ -109,20 +116,24 @@ def apply(
 
 
 def _unseen_changes(
-    chat_id: int, current: ChatSettings, changes: dict[str, object], seen: str,
-    edited: tuple[str, ...] | None,
+    conn: Connection, chat_id: int, current: ChatSettings, changes: dict[str, object],
+    seen: str, edited: tuple[str, ...] | None,
 ) -> dict[str, object]:  # fmt: skip
     """The part of ``changes`` that :func:`apply` writes over ``current`` for a caller who saw
     ``seen`` (``edited``: the options it changed from it, None for no version); raises
-    :class:`ChatChangedMeanwhile`."""
+    :class:`ChatChangedMeanwhile`, the chat named from its row read in ``conn``."""
     if edited is None:
         given = tuple(f for f in versions.FIELDS if f in changes)
-        raise ChatChangedMeanwhile("chat_version_missing", chat_id, given, given, current)
-    since = versions.differing(seen, versions.values_of(current)) or ()
-    clashes = tuple(f for f in edited if f in since and getattr(current, f) != changes[f])
-    if clashes:
-        raise ChatChangedMeanwhile("chat_changed_meanwhile", chat_id, clashes, edited, current)
-    return {f: changes[f] for f in edited}
+        code, fields, edited = "chat_version_missing", given, given
+    else:
+        since = versions.differing(seen, versions.values_of(current)) or ()
+        fields = tuple(f for f in edited if f in since and getattr(current, f) != changes[f])
+        if not fields:
+            return {f: changes[f] for f in edited}
+        code = "chat_changed_meanwhile"
+    chat = chat_store.get_chat(conn, chat_id)
+    assert chat is not None  # its options were just read from its row, locked
+    raise ChatChangedMeanwhile(code, named(chat), chat_id, fields, edited, current)
 
 
 def read(db: Database, chat_id: int) -> ChatSettings:

@@ -31,6 +31,7 @@ from feedsvc.echoes import echoed
 from feedsvc.feeds.links import article_link
 from feedsvc.feeds.sanitize import shown_title
 from feedsvc.logs import quoted
+from feedsvc.recipient_names import title_beside
 from feedsvc.store import sessions
 from feedsvc.topics_file import SLUG
 from feedsvc.web import admin_auth as auth
@@ -131,6 +132,7 @@ class Admin:
             # Apprise json://***#…), never feedsvc's internal number, which stays in URLs and
             # forms (recipient_names; Translator.recipient)
             recipient=self.t.recipient,
+            title_beside=title_beside,  # its title unless its name ends with it (Apprise's)
             article_link=article_link,  # the address every output links an article to
             # an article's title as readers see it (entities decoded, markup dropped): the feeds'
             article_title=partial(admin_title, self.t("reader.feed_untitled")),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +25,6 @@ from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.fieldtext import control_char, shown_position
 from feedsvc.operations.errors import refused_character
-from feedsvc.pages.listing import clean_query, read_page
 from feedsvc.stats import topic_stats
 from feedsvc.stats.charts import chart_height, charted
 from feedsvc.status import status_facts
@@ -34,7 +33,7 @@ from feedsvc.topic_versions import absent_version
 from feedsvc.topics_file import slug_problem
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox, ticked_as_sent
-from feedsvc.web.admin_topic_list import topic_list
+from feedsvc.web.admin_topic_list import LIST_TOP, MAX_PAGE, ListPlace, list_place, topic_list
 from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
@@ -43,8 +42,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-#: Pages past this are empty anyway (100 rows a page); the offset stays a small integer.
-MAX_PAGE = 1_000_000
 
 
 def id_param(text: str) -> int | None:
@@ -60,6 +57,17 @@ def page_param(text: str) -> int:
     """``?page=``: 1 for anything that is not a page number; at most :data:`MAX_PAGE`."""
     value = id_param(text.strip())
     return 1 if value is None or value < 1 else min(value, MAX_PAGE)
+
+
+def requested_place(request: Request) -> ListPlace:
+    """Where the topics list is, from a GET's ``?q=`` and ``?page=`` (the list's own, and the
+    editor's opened from it: :class:`~feedsvc.web.admin_topic_list.ListPlace`)."""
+    return list_place(query_param(request, "q", ""), query_param(request, "page"))
+
+
+def form_place(data: Mapping[str, str]) -> ListPlace:
+    """Where the topics list a posted form came from was: its ``q`` and ``page`` fields."""
+    return list_place(data.get("q"), data.get("page"))
 
 
 def channel_param(text: str) -> str:
@@ -96,11 +104,11 @@ def page_routes(admin: Admin) -> list[Route]:
     async def topics_list(request: Request, ctx: Ctx) -> Response:
         """One page of the topics (``?q=`` filters by title or slug, ``?page=N``), from one
         read of the topics and subscriptions (:func:`ops.topic_uses`) and one of the stats:
-        never a query per row (:mod:`feedsvc.web.admin_topic_list`)."""
-        q = clean_query(query_param(request, "q", ""))
-        page = read_page(query_param(request, "page"))
+        never a query per row (:mod:`feedsvc.web.admin_topic_list`). Its forms and editor
+        links carry the page shown (clamped) and its filter: an action comes back here."""
+        asked = requested_place(request)
         uses = await db_call(ops.topic_uses, db)
-        listing = topic_list(uses, q, page, t)
+        listing = topic_list(uses, asked.q, asked.page, t)
         all_stats = await db_call(topic_stats, db, service.settings.tz)
         stats = {s.slug: s for s in all_stats}
         charted_topics, more = charted(all_stats)
@@ -113,17 +121,15 @@ def page_routes(admin: Admin) -> list[Route]:
         # again (web.admin_topic_actions)
         shown_subs = {slug: sum(by_channel.values()) for slug, by_channel in counts.items()}
         at = listing.paging
+        place = asked.at(at.page)
 
         def page_href(number: int) -> str:
-            params = {"q": q} if q else {}
-            if number > 1:
-                params["page"] = str(number)
-            return admin.location("/topics") + ("?" + urlencode(params) if params else "")
+            return admin.location(place.at(number).path)
 
         return admin.page(
             "topics.html", ctx, topics=shown, links=links, formats=FORMAT_LABELS, stats=stats,
-            confirms=confirms, used_by=listing.used_by, shown_subs=shown_subs, q=q,
-            paging=at, all_topics=listing.all_topics,
+            confirms=confirms, used_by=listing.used_by, shown_subs=shown_subs, q=place.q,
+            place=place, paging=at, all_topics=listing.all_topics,
             prev_href=page_href(at.page - 1) if at.page > 1 else None,
             next_href=page_href(at.page + 1) if at.page < at.pages else None,
             charted=len(charted_topics), chart_more=more,
@@ -133,7 +139,8 @@ def page_routes(admin: Admin) -> list[Route]:
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":  # "no topic yet, as of now": a repeated Save is told apart
             version = absent_version(await db_call(db.now))
-            return editor(ctx, TopicSpec("", "", ""), new=True, version=version)
+            place = requested_place(request)
+            return editor_page(ctx, TopicSpec("", "", ""), new=True, version=version, place=place)
         return await save(request, ctx, None)
 
     async def topic_edit(request: Request, ctx: Ctx) -> Response:
@@ -145,7 +152,8 @@ def page_routes(admin: Admin) -> list[Route]:
                 return admin.message(t("not_found"), 404, ctx)
             return await save(request, ctx, slug)  # deleted meanwhile: said by the save
         if request.method == "GET":  # the version it is saved against (feedsvc.topic_versions)
-            return editor(ctx, topic.spec, new=False, version=topic.version)
+            place = requested_place(request)
+            return editor_page(ctx, topic.spec, new=False, version=topic.version, place=place)
         return await save(request, ctx, topic.slug)
 
     def backfilled(slug: str, r: Any) -> str:
@@ -153,7 +161,7 @@ def page_routes(admin: Admin) -> list[Route]:
         "in the feed" and "added" only what readers see)."""
         return t.backfilled(slug, r)
 
-    def editor(
+    def editor_page(
         ctx: Ctx,
         spec: TopicSpec,
         *,
@@ -162,6 +170,7 @@ def page_routes(admin: Admin) -> list[Route]:
         status: int | None = None,
         version: str = "",
         backfill: bool | None = None,
+        place: ListPlace = LIST_TOP,
     ) -> Response:
         """``version``: the topic's version the form saves against — the one it was opened
         with, kept through a refused save, the stored one after a conflict (saving again is
@@ -170,7 +179,9 @@ def page_routes(admin: Admin) -> list[Route]:
         answered as the first). ``backfill``: the "backfill on save" box as a refused
         form sent it (None: a form just opened, ticked for a new topic). A query error is
         placed as the query's box shows it (:func:`feedsvc.fieldtext.shown_position`: the
-        browser sent its line breaks as CR LF, the box and the live preview have LF)."""
+        browser sent its line breaks as CR LF, the box and the live preview have LF).
+        ``place``: where the list it was opened from was, which its Save and Cancel go back to
+        (:class:`~feedsvc.web.admin_topic_list.ListPlace`), kept through a refused save."""
         if error is not None and error.field == "query" and error.position is not None:
             error.position = shown_position(spec.query, error.position)
         return admin.page(
@@ -182,10 +193,13 @@ def page_routes(admin: Admin) -> list[Route]:
             error=error,
             backfill=new if backfill is None else backfill,
             version=version,
+            place=place,
         )
 
     async def save(request: Request, ctx: Ctx, slug: str | None) -> Response:
         data = await form(request)
+        place = form_place(data)  # where the list the editor was opened from was
+        editor = partial(editor_page, place=place)
         typed_slug = slug or data.get("slug", "")
         spec = TopicSpec(
             slug=typed_slug.strip(),
@@ -262,7 +276,7 @@ def page_routes(admin: Admin) -> list[Route]:
                 log.warning("backfill of %s after its save failed", spec.slug, exc_info=True)
                 message, ok = f"{message} {t('backfill_db_failed')}", False
         await db_call(service.topic_changed, spec.slug)
-        return admin.redirect(ctx, "/topics", message, ok=ok)
+        return admin.redirect(ctx, place.path, message, ok=ok)
 
     def backfill_now(slug: str) -> ops.BackfillResult:
         """The admin's backfill (30 days), stopped between batches when the service stops."""
@@ -272,19 +286,20 @@ def page_routes(admin: Admin) -> list[Route]:
         action: Callable[[str], object], done: Callable[[str, object], str]
     ) -> Callable[[Request, Ctx], Any]:
         async def handler(request: Request, ctx: Ctx) -> Response:
+            back = form_place(await form(request)).path  # the list's place the button was on
             try:  # the slug as stored: the path may name the topic in another case
                 slug = (await db_call(ops.get_topic, db, request.path_params["slug"])).slug
             except ops.OperationError as exc:
-                return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+                return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
             try:
                 result = await db_call(action, slug)
             except ops.OperationError as exc:
                 # a backfill stopped part-way (the query changed) stored its batches done: the
                 # feeds show them; after any other refusal this re-renders what stands
                 await db_call(service.topic_changed, slug)
-                return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+                return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
             await db_call(service.topic_changed, slug)  # also after a backfill
-            return admin.redirect(ctx, "/topics", done(slug, result))
+            return admin.redirect(ctx, back, done(slug, result))
 
         return handler
 

@@ -9,7 +9,11 @@ subscriptions nobody can restore (an Apprise URL is only ever shown masked). A d
 answers a page saying what changed (the fields, the subscriptions then and now, what is stored)
 with the delete button again, carrying what it shows now: the admin confirms knowingly. An
 enable or disable from a stale list goes back to the list, which shows the topic as it is, with
-the refusal's words."""
+the refusal's words.
+
+Every answer goes back to where the list was — its filter and page, which each form carries
+(:class:`~feedsvc.web.admin_topic_list.ListPlace`), the page asking again too —, never to
+page 1 of the whole list."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from feedsvc.digits import ascii_int
 from feedsvc.topic_versions import changed_since
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
-from feedsvc.web.admin_pages import db_call, delete_question, form
+from feedsvc.web.admin_pages import db_call, delete_question, form, form_place
+from feedsvc.web.admin_topic_list import ListPlace
 
 if TYPE_CHECKING:
     from feedsvc.store.topics import Topic
@@ -47,19 +52,21 @@ def topic_action_routes(admin: Admin) -> list[Route]:
     db = service.web_db
     t = admin.t
 
-    async def stored(request: Request, ctx: Ctx) -> Topic | Response:
+    async def stored(request: Request, ctx: Ctx, place: ListPlace) -> Topic | Response:
         """The topic the path names (in any case), or the list with why there is none."""
         try:
             return await db_call(ops.get_topic, db, request.path_params["slug"])
         except ops.OperationError as exc:
-            return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+            return admin.redirect(ctx, place.path, t.operation_error(exc), ok=False)
 
     def switch(enabled: bool) -> Callable[[Request, Ctx], Awaitable[Response]]:
         async def handler(request: Request, ctx: Ctx) -> Response:
-            topic = await stored(request, ctx)
+            data = await form(request)
+            place = form_place(data)
+            topic = await stored(request, ctx, place)
             if isinstance(topic, Response):
                 return topic
-            sent = (await form(request)).get("version", "")
+            sent = data.get("version", "")
             try:
                 await db_call(
                     lambda: ops.set_topic_enabled(db, topic.slug, enabled, expected_version=sent)
@@ -69,10 +76,10 @@ def topic_action_routes(admin: Admin) -> list[Route]:
                     said = t("stale_list_reload", slug=topic.slug)
                 else:
                     said = t.operation_error(exc)
-                return admin.redirect(ctx, "/topics", said, ok=False)
+                return admin.redirect(ctx, place.path, said, ok=False)
             await db_call(service.topic_changed, topic.slug)
             done = "enabled_msg" if enabled else "disabled_msg"
-            return admin.redirect(ctx, "/topics", t(done, slug=topic.slug))
+            return admin.redirect(ctx, place.path, t(done, slug=topic.slug))
 
         return handler
 
@@ -85,14 +92,17 @@ def topic_action_routes(admin: Admin) -> list[Route]:
             return done
         return f"{done} {stays_deleted(t, slug, service.settings.topics.file)}"
 
-    async def ask_again(ctx: Ctx, slug: str, sent: str, shown: int | None) -> Response:
+    async def ask_again(
+        ctx: Ctx, slug: str, sent: str, shown: int | None, place: ListPlace
+    ) -> Response:
         """409: what changed since the page the delete came from, what is stored, and the
-        delete button again with the version and count shown here. Read now, whichever check
-        refused it: a topic can have been edited and gained subscriptions both."""
+        delete button again with the version and count shown here, and the list's ``place``
+        (its buttons and Cancel go back there). Read now, whichever check refused it: a topic
+        can have been edited and gained subscriptions both."""
         try:
             topic = await db_call(ops.get_topic, db, slug)
         except ops.OperationError as exc:  # deleted meanwhile by someone else
-            return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+            return admin.redirect(ctx, place.path, t.operation_error(exc), ok=False)
         counts = (await db_call(ops.subscription_counts, db)).get(topic.slug, {})
         total = sum(counts.values())
         changed = changed_since(sent, topic.spec)
@@ -101,17 +111,18 @@ def topic_action_routes(admin: Admin) -> list[Route]:
             fields=None if changed is None else ", ".join(t(f) for f in changed),
             shown=shown, gained=shown is not None and total > shown,
             subs_now=t.subscriptions(counts) if counts else "0",
-            question=delete_question(t, topic.slug, counts),
+            question=delete_question(t, topic.slug, counts), place=place,
         )  # fmt: skip
 
     async def delete(request: Request, ctx: Ctx) -> Response:
-        topic = await stored(request, ctx)
+        data = await form(request)
+        place = form_place(data)
+        topic = await stored(request, ctx, place)
         if isinstance(topic, Response):
             return topic
-        data = await form(request)
         sent, shown = data.get("version", ""), shown_count(data.get("subscriptions", ""))
         if shown is None:  # a page that did not say what its question named: asked again
-            return await ask_again(ctx, topic.slug, sent, None)
+            return await ask_again(ctx, topic.slug, sent, None, place)
         try:  # the question named the subscriptions (topics.html): they go with the topic
             result = await db_call(
                 lambda: ops.delete_topic(
@@ -121,11 +132,11 @@ def topic_action_routes(admin: Admin) -> list[Route]:
             )  # fmt: skip
         except ops.OperationError as exc:
             if exc.code in ASK_AGAIN:
-                return await ask_again(ctx, topic.slug, sent, shown)
+                return await ask_again(ctx, topic.slug, sent, shown, place)
             await db_call(service.topic_changed, topic.slug)  # re-render what stands
-            return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+            return admin.redirect(ctx, place.path, t.operation_error(exc), ok=False)
         await db_call(service.topic_changed, topic.slug)
-        return admin.redirect(ctx, "/topics", deleted(topic.slug, result))
+        return admin.redirect(ctx, place.path, deleted(topic.slug, result))
 
     g = admin.guard
     p = PREFIX

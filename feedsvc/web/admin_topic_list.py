@@ -7,21 +7,93 @@ benchmarks 5,000). So the list is cut into pages of :data:`feedsvc.pages.listing
 the topics whose title or slug hold every word typed — the reader index's filter
 (:mod:`feedsvc.pages.listing`: case and Vietnamese marks folded, each word a syllable's start).
 A topic others use by ``@slug`` — a topic's query or a chat's own query — shows who in place of
-a delete button the delete would refuse. Pure.
+a delete button the delete would refuse. Where the list was (:class:`ListPlace`: its ``q``
+and page) goes with every form and link leaving it, so an action comes back there. Pure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from feedsvc.operations.topic_uses import TopicUses
 from feedsvc.operations.topics import SHOWN_CHAT_QUERIES
-from feedsvc.pages.listing import Paging, matching, paging, query_words, topic_key
+from feedsvc.pages.listing import (
+    Paging,
+    clean_query,
+    matching,
+    paging,
+    query_words,
+    read_page,
+    topic_key,
+)
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
     from feedsvc.store.topics import Topic
+
+
+#: An admin page number's bound (the topics list's, the delivery log's ``?page=``): pages past
+#: it are empty anyway, and a page number stays a short integer in a URL, a form and an offset.
+MAX_PAGE = 1_000_000
+#: The list's path under the admin's prefix: **the only place a list action returns to**.
+LIST_PATH = "/topics"
+
+
+@dataclass(frozen=True)
+class ListPlace:
+    """Where the admin's topics list was: its filter ``q`` (as the list cleans it) and its page
+    (the list clamps one past its last: a delete emptying the last page shows the page before).
+
+    Why: enable, disable, delete and backfill, and a save from the editor opened from the list,
+    went back to page 1 without the filter; an admin disabling ten topics on page 7 of a
+    filtered list looked for the place ten times. Each form and link leaving the list carries
+    :attr:`fields` (the editor link :attr:`query`), read back by :func:`list_place`, and the
+    answer returns to :attr:`path`: the admin's own list, its query written by ``urlencode``,
+    so no value sent (``//evil.example``, a CR LF) makes it another place."""
+
+    q: str = ""
+    page: int = 1
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The form fields that carry it (none for the list's first page unfiltered)."""
+        found = {"q": self.q} if self.q else {}
+        if self.page > 1:
+            found["page"] = str(self.page)
+        return found
+
+    def form(self, **fields: object) -> dict[str, str]:
+        """A list button's hidden fields: ``fields`` (a topic's version…) and the place."""
+        return {name: str(value) for name, value in fields.items()} | self.fields
+
+    @property
+    def query(self) -> str:
+        """``?q=…&page=…`` (``urlencode``), or "" where :attr:`fields` is empty."""
+        return "?" + urlencode(self.fields) if self.fields else ""
+
+    @property
+    def path(self) -> str:
+        """The list there, as a path under the admin's prefix: ``/topics?q=Ki%E1%BA%BFn&page=7``."""
+        return LIST_PATH + self.query
+
+    def at(self, page: int) -> ListPlace:
+        """Page ``page`` of the same filter (the list's own pager)."""
+        return ListPlace(self.q, page)
+
+
+#: The list's first page, unfiltered: where a form that carries no place goes back to.
+LIST_TOP = ListPlace()
+
+
+def list_place(q: str | None, page: str | None) -> ListPlace:
+    """The place a request or form gives (``q`` and ``page`` as sent, either may be absent):
+    ``q`` as the list cleans it (:func:`~feedsvc.pages.listing.clean_query`: controls and
+    format characters out, cut at 200 characters), ``page`` ASCII digits
+    (:func:`~feedsvc.pages.listing.read_page`: anything else is 1) up to :data:`MAX_PAGE`.
+    The one reader of both, for the list's own URL and for every form leaving it."""
+    return ListPlace(clean_query(q), min(read_page(page), MAX_PAGE))
 
 
 @dataclass(frozen=True)

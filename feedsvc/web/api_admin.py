@@ -17,7 +17,6 @@ from feedsvc.digest import SettingError
 from feedsvc.digest import options as chat_options
 from feedsvc.digest import versions as chat_versions
 from feedsvc.feeds.sanitize import shown_title
-from feedsvc.recipient_names import chat_name, named
 from feedsvc.status import collect_status
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
@@ -169,13 +168,10 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
         )
     except chat_options.ChatNotFound:
         raise _unknown_chat(chat_id) from None
-    except chat_options.ChatChangedMeanwhile as exc:
-        with service.web_db.read() as conn:
-            chat = sub_store.get_chat(conn, chat_id)
-        name = named(chat) if chat else chat_name("telegram", None, chat_id)
+    except chat_options.ChatChangedMeanwhile as exc:  # the chat named as its refusal named it
         raise ApiError(
             412, f"{exc} (If-Match not met)", code=exc.code,
-            params={"chat": name, "fields": ", ".join(exc.fields)},
+            params={"chat": exc.chat, "fields": ", ".join(exc.fields)},
         ) from None  # fmt: skip
     return 200, chat_options_out(service.web_db, chat_id)
 
