@@ -1,6 +1,6 @@
 """The HTTP listening sockets, apart from the server so ``config check`` can ask whether
 ``http.host`` can be listened on without importing uvicorn and Starlette
-(``cli.service.host_problem``; ``tests/test_cli_imports.py``).
+(``cli.listening.host_problem``; ``tests/test_cli_imports.py``).
 
 A host NAME may stand for several addresses: ``localhost`` is 127.0.0.1 and ::1, a name with
 A and AAAA records is both. One socket on the first IPv4 address left the others to whatever
@@ -39,7 +39,7 @@ Address = tuple[socket.AddressFamily, str]
 class ListenError(OSError):
     """Listening failed at ``address``:``port`` (the host itself when its name did not
     resolve), with the error's errno and its words without Python's "while attempting to
-    bind on address …": the one "cannot listen on …" line (``cli.service.listen``) names the
+    bind on address …": the one "cannot listen on …" line (``cli.listening.listen``) names the
     address that failed, not only the name."""
 
     def __init__(self, exc: OSError, address: str, port: int) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from feedsvc.channel_modes import SHOWN
-from feedsvc.status import INGEST_CODES, ingest_state
+from feedsvc.ingest_state import INGEST_CODES, ingest_state
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -145,7 +145,7 @@ def record_ingest(cursor: Cursor | None, now: datetime, poll_seconds: float) -> 
     """Set ingest's gauges from its bookkeeping in the state DB (``cursor``; None when the DB
     did not answer): :data:`INGEST_STATE` (every state gets a sample, 1 or 0; :data:`UNKNOWN`
     without a cursor), :data:`INGEST_LAG` and :data:`LAST_INGEST`, NaN when unknown. The state
-    and lag are ``feedsvc.status.ingest_state``'s, as ``feedsvc status`` shows them; the last
+    and lag are ``feedsvc.ingest_state.ingest_state``'s, as ``feedsvc status`` shows them; the last
     success is the leader's, so every replica reports the same, before its own first tick too."""
     state = ingest_state(cursor, now, poll_seconds) if cursor is not None else None
     code = state.code if state is not None else UNKNOWN

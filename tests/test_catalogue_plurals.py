@@ -102,7 +102,7 @@ def test_a_digest_of_one_article_says_one() -> None:
 
 
 def test_ingest_progress_agrees() -> None:
-    from feedsvc.status import IngestState
+    from feedsvc.ingest_state import IngestState
 
     now = datetime.now(UTC)
     state = IngestState("catching_up", lag_seconds=90, failures=0, position=now - timedelta(1),

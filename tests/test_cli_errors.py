@@ -603,7 +603,7 @@ def test_a_host_not_on_this_machine_points_at_http_host(tmp_path: Path) -> None:
 )
 def test_each_bind_failure_has_its_own_advice(error: OSError, advice: str) -> None:
     """A name that does not resolve is worded without a real lookup (no test leaves loopback)."""
-    from feedsvc.cli.service import _listen_advice
+    from feedsvc.cli.listening import _listen_advice
 
     assert advice in _listen_advice(error)
 
@@ -618,7 +618,7 @@ def test_each_bind_failure_has_its_own_advice(error: OSError, advice: str) -> No
 )
 def test_the_demo_bind_advice_names_only_its_port_option(error: OSError) -> None:
     """The demo listens on 127.0.0.1 at its --port whatever the config says: no config key."""
-    from feedsvc.cli.service import _listen_advice
+    from feedsvc.cli.listening import _listen_advice
 
     advice = _listen_advice(error, configurable=False)
     assert advice.endswith("choose another port with --port"), advice

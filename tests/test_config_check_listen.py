@@ -3,7 +3,7 @@
 ``http.host = "nosuchhost.invalid"`` passed ``config check`` (OK, and a warning calling it "an
 address of this machine") while ``run`` exited 2; and ``config check`` named the no-file
 configuration "built-in defaults" where ``run`` and ``status`` said "invalid configuration
-(defaults)" (a tester's). The check now binds the host as ``run`` does (``cli.service
+(defaults)" (a tester's). The check now binds the host as ``run`` does (``cli.listening
 .host_problem``, a free port, closed at once) and every command names it one way.
 """
 

@@ -3,7 +3,7 @@ languages and for every author, in the frames that show it (tester: a search of 
 characters answered "Truy vấn không hợp lệ: tại ký tự 2001: Truy vấn quá dài: 2001 ký tự, tối
 đa 2000. — tìm với ít từ hơn": the query named twice, a capital and a full stop inside the
 line, a place that means nothing and a hint for too many words). The rule is the comment over
-the query errors in ``feedsvc/catalogue/errors.py``."""
+the query errors in ``feedsvc/catalogue/query_errors.py``."""
 
 from __future__ import annotations
 

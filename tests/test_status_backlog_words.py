@@ -41,7 +41,7 @@ REFRESHES = {11: 4000, 15: 3000, 19: 2000, 23: 1000}
 
 
 def _state(cursor: Cursor, now: datetime) -> Any:
-    """The ingest fact's state (``status.IngestState``) of a status read with ``cursor``."""
+    """The ingest fact's state (``ingest_state.IngestState``) of a status read with ``cursor``."""
     reads = StatusReads(cursor, 0, 0, 0, 0, 6000, [])
     facts = facts_from(reads, source="builtin", now=now, poll_seconds=30.0,
                        database="sqlite://", started_at=None)  # fmt: skip

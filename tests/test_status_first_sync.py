@@ -7,7 +7,7 @@ real first sync is stopped between two batches (a state DB as a partial sync lea
 last batch just committed) on SQLite and PostgreSQL, and all four views are read.
 
 Both states are read on PostgreSQL; on SQLite only the first sync: the state and lag are
-worked out in Python (``status.ingest_state``) from the same rows whichever it is, so SQLite's
+worked out in Python (``ingest_state.ingest_state``) from the same rows whichever it is, so SQLite's
 reads of them need one case.
 """
 
@@ -34,9 +34,10 @@ from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
 from feedsvc.db.schema_ingest import source_cursors
+from feedsvc.ingest_state import ingest_state
 from feedsvc.roles import Roles
 from feedsvc.server import create_app
-from feedsvc.status import StatusReads, facts_from, flatten, ingest_state
+from feedsvc.status import StatusReads, facts_from, flatten
 from feedsvc.store.records import Cursor
 
 DAY = 86400.0

@@ -24,7 +24,8 @@ from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema_ingest import source_cursors
 from feedsvc.ingest.progress import Progress
-from feedsvc.status import PROGRESS_FRESH_SECONDS, StatusReads, facts_from, flatten
+from feedsvc.ingest_state import PROGRESS_FRESH_SECONDS
+from feedsvc.status import StatusReads, facts_from, flatten
 from feedsvc.store.records import Cursor
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -139,7 +140,7 @@ def test_rows_held_back_as_ahead_leave_no_backlog_when_a_catch_up_ends(
     the backlog is 0 and ingest is ``ok``; the held rows are the quarantine list's."""
     from factories import article
 
-    from feedsvc.status import ingest_state
+    from feedsvc.ingest_state import ingest_state
     from feedsvc.store.cursors import get_cursor
     from feedsvc.store.source_articles import upsert_source_articles
 

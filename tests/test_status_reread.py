@@ -36,10 +36,11 @@ from feedsvc.catalogue import Translator
 from feedsvc.config import SourceColumns, load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.ingest import Ingestor, progress
+from feedsvc.ingest_state import IngestState, ingest_state
 from feedsvc.roles import Roles
 from feedsvc.server import create_app
 from feedsvc.source import external_source
-from feedsvc.status import IngestState, StatusReads, facts_from, flatten, ingest_state
+from feedsvc.status import StatusReads, facts_from, flatten
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.records import Cursor
 from feedsvc.topic_index import TopicIndex

@@ -37,6 +37,7 @@ from feedsvc.store import status as status_store
 from feedsvc.store import subscriptions as subs
 from feedsvc.store import topics as topic_store
 from feedsvc.store.articles import SourcePosition, insert_articles
+from feedsvc.store.chat_pauses import chat_pauses
 from feedsvc.store.records import Quarantined
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -139,7 +140,7 @@ def test_paused_chats_and_errors_are_the_same(state: tuple[Database, str]) -> No
     db, url = state
     now = datetime.now(UTC)
     with db.read() as conn:
-        pauses = subs.chat_pauses(conn, now)
+        pauses = chat_pauses(conn, now)
         errors = delivery_log.recent_errors(conn, 4)
     with lite_reader(url) as reader:
         got_pauses = lite.chat_pauses(reader, now)

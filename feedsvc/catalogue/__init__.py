@@ -26,7 +26,6 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
-from feedsvc.logs import quoted
 from feedsvc.recipient_names import Recipient, RecipientName, named
 
 from . import (
@@ -37,6 +36,7 @@ from . import (
     digest,
     errors,
     lifecycle,
+    query_errors,
     reader,
     reasons,
     status,
@@ -44,17 +44,18 @@ from . import (
 )
 
 if TYPE_CHECKING:
+    from feedsvc.ingest_state import IngestState
     from feedsvc.matching import QueryError
     from feedsvc.operations import BackfillResult, OperationError
     from feedsvc.state_disk import StateDisk
-    from feedsvc.status import IngestState
 
 Language = Literal["vi", "en"]
 #: Who wrote a query, for its error's hint (:meth:`Translator.query_error`).
 QueryAuthor = Literal["topic", "search", "chat"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
 MODULES = (
-    admin, bot, channels, deliveries, digest, errors, lifecycle, reader, reasons, status, web,
+    admin, bot, channels, deliveries, digest, errors, lifecycle, query_errors, reader, reasons,
+    status, web,
 )  # fmt: skip
 
 #: key → (Vietnamese, English); modules must not share keys (checked by the tests).
@@ -64,27 +65,9 @@ for _module in MODULES:
 
 #: Babel/CLDR patterns: an unambiguous date, the minute, and the offset ("+07:00").
 TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm xxx", "en": "yyyy-MM-dd HH:mm xxx"}
-#: Operation errors whose ``slug`` is the text someone typed, which named no (enabled) topic
-#: (or, ``slug_mismatch``, the path's slug a ``PUT``'s body contradicts):
-#: worded quoted as the CLI names it (:func:`feedsvc.logs.quoted`), never raw (a no-break space
-#: or a zero-width space unseen, a leading combining mark on the word before), by its start
-#: when long (:func:`feedsvc.echoes.echoed`); ``params`` keep it as sent (the API's JSON).
-TYPED_SLUG = frozenset({"topic_not_found", "topic_unknown", "topic_disabled", "slug_mismatch"})
-#: The codes whose ``key`` is an article's key (typed, or stored in the source table): worded
-#: in the one spelling of a printed key (:func:`feedsvc.keys.spelled`), as the CLI's messages
-#: name it, so a key holding an LRM or a no-break space does not read as another.
-ARTICLE_KEY = frozenset(
-    {"article_not_found", "article_not_ingested", "article_not_ingested_withdrawn",
-     "article_key_ambiguous"}
-)  # fmt: skip
 MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched for by the tests
 
 log = logging.getLogger(__name__)
-
-
-#: the codes of a refused character (:func:`feedsvc.operations.refused_character`), whose
-#: ``field`` is a name people filled in (``input.<field>``), else shown as sent
-REFUSED_CHARACTER = ("control_character", "not_text")
 
 
 class Translator:
@@ -207,7 +190,7 @@ class Translator:
     def ingest(self, state: IngestState, *, digits: bool = False) -> str:
         """Ingest's state in words (``ingest.<code>``), the one wording of the admin's status
         page and of ``feedsvc status``' text (``digits``: a count in plain digits, as every
-        CLI count). While rows are behind the cursor (:data:`feedsvc.status.BACKLOG_CODES`)
+        CLI count). While rows are behind the cursor (:data:`feedsvc.ingest_state.BACKLOG_CODES`)
         what is left and when it is done lead, and the read position is a time
         (``ingest.progress``; ``ingest.position`` when nothing counts what is left now):
         "first sync under way, 23 seconds behind" grew with every refresh while the rows
@@ -247,8 +230,8 @@ class Translator:
             inner = self.query_error(exc.cause, for_whom)
             return self("query.in_ref", slug=exc.params.get("slug", ""), inner=inner)
         # every code alike, ``too_long`` too: a query error is worded to follow words that
-        # name the query (errors.py's rule), never op.too_long's sentence ("Truy vấn không hợp
-        # lệ: tại ký tự 2001: Truy vấn quá dài: 2001 ký tự, tối đa 2000. — …")
+        # name the query (query_errors.py's rule), never op.too_long's sentence ("Truy vấn
+        # không hợp lệ: tại ký tự 2001: Truy vấn quá dài: 2001 ký tự, tối đa 2000. — …")
         text = self(f"query.{exc.code}", **exc.params)
         for hint_key in (f"query.{exc.code}.hint.{for_whom}", f"query.{exc.code}.hint"):
             if hint_key in CATALOGUE:
@@ -339,42 +322,9 @@ class Translator:
     def operation_error(self, exc: OperationError) -> str:
         """``exc`` in words: ``op.<code>.<kind>`` when the catalogue has it (the API's 412s),
         else ``op.<code>``, its parameters worded (a typed slug quoted, counts, chats)."""
-        if exc.cause is not None:
-            return self.query_error(exc.cause)
-        if exc.code == "too_long":
-            return self.too_long(**exc.params)
-        params = dict(exc.params)
-        if exc.code in TYPED_SLUG and isinstance(slug := params.get("slug"), str):
-            from feedsvc.echoes import echoed  # here: the grapheme rules import `regex`
+        from .operation_words import operation_error
 
-            params["slug"] = quoted(echoed(slug))  # as typed, maybe hostile: one visible form
-        if exc.code in ARTICLE_KEY and isinstance(key := params.get("key"), str):
-            from feedsvc.keys import spelled
-
-            params["key"] = spelled(key)
-        if isinstance(counts := params.pop("counts", None), dict):
-            params["subs"] = self.subscriptions(counts)
-        if isinstance(chats := params.pop("chat_queries", None), tuple):
-            params["chats"] = self.chat_queries(*chats)
-        if isinstance(near := params.pop("near_keys", None), tuple):  # an unknown article key's
-            from feedsvc.keys import named  # each as the CLI spells it (typed_keys.listed)
-
-            keys = ", ".join(named(str(k)) for k in near)
-            params["near"] = self("article_near_keys", keys=keys) if near else ""
-        if isinstance(fields := params.pop("fields", None), tuple):  # a topic's: "Title, Query"
-            params["fields"] = ", ".join(self(f) for f in fields)
-        if "state" in params:
-            params["state"] = self(f"state.{params['state']}")
-        if "channel" in params:  # "zalo" → "Zalo"
-            params["channel"] = self(f"channel.{params['channel']}")
-        if exc.code in REFUSED_CHARACTER and self.has(label := f"input.{params.get('field')}"):
-            params["field"] = self(label)  # "Trường title có ký tự điều khiển": two languages
-        # a code raised as another kind has its own words where there are some: the API's
-        # 412s (``precondition``) for an If-Match / If-None-Match the topics do not meet
-        key = f"op.{exc.code}.{exc.kind}"
-        said = self(key if key in CATALOGUE else f"op.{exc.code}", **params)
-        hint = self.topic_hint(params) if exc.code == "topic_unknown" else ""
-        return f"{said} {hint}" if hint else said
+        return operation_error(self, exc)
 
     def topic_hint(self, params: Mapping[str, object]) -> str:
         """Why a typed slug names no topic (``op.topic_unknown.<hint>``, the parameters

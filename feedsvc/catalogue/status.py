@@ -181,7 +181,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
-    # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------
+    # -- the ingest state in words (feedsvc.ingest_state.ingest_state) ------------------------
     # never: no tick has succeeded (a new service, a source never reached, a first sync before
     # its first batch commits): "has not run yet" was wrong for the last two
     "ingest.never": ("chưa cập nhật thành công lần nào", "no successful ingest yet"),
@@ -201,7 +201,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "lỗi: chưa cập nhật thành công lần nào, đã thử lại {failures} lần",
         "failing: no successful ingest yet, failed attempts in a row: {failures}",
     ),
-    # rows still behind the cursor (status.BACKLOG_CODES): the state, then {progress}, what is
+    # rows still behind the cursor (ingest_state.BACKLOG_CODES): the state, then {progress}, what is
     # left and where reading stands (Translator.ingest): "N behind" grew while the rows left
     # fell (the built-in table's cursor is the import's time) and read as getting worse
     "ingest.first_sync": ("đang đồng bộ lần đầu{progress}", "first sync under way{progress}"),

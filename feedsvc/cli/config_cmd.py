@@ -79,10 +79,10 @@ def check(config_file: str | None) -> None:
 
 def _listen_check(host: str | None, found: list[Any]) -> tuple[str | None, str | None]:
     """(problem, warning) for ``http.host`` (None: unread, or refused already), in ``run``'s
-    words (``cli.service.host_problem``): a name that does not resolve is a problem — ``run``
+    words (``cli.listening.host_problem``): a name that does not resolve is a problem — ``run``
     exits 2 on it —; an address that is not this machine's a warning (exit 0), since a
     configuration may be checked elsewhere than where it runs."""
-    from feedsvc.cli.service import host_problem
+    from feedsvc.cli.listening import host_problem
 
     if host is None or any(p.key == "http.host" for p in found):
         return None, None

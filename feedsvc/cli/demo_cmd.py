@@ -25,8 +25,9 @@ from feedsvc.cli.common import (
     run_async,
 )
 from feedsvc.cli.demo_topics import check_topics
+from feedsvc.cli.listening import listen
 from feedsvc.cli.params import Float, Int, PathParam, config_option
-from feedsvc.cli.service import listen, one_scheduler, stopped_early
+from feedsvc.cli.service import one_scheduler, stopped_early
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from feedsvc.status import IngestState
+    from feedsvc.ingest_state import IngestState
 
 
 #: The shown modes ``status`` adds a note to (:meth:`English.channel_note`).
@@ -70,10 +70,10 @@ class English:
 
     def backlog(self, state: IngestState | None) -> str | None:
         """What ``status``' text adds to the ``ingest_lag_seconds`` line while rows are behind
-        the cursor (``status.BACKLOG_CODES``): the admin's words for the state
+        the cursor (``ingest_state.BACKLOG_CODES``): the admin's words for the state
         (``Translator.ingest``, counts in plain digits) — what is left, when it is done, where
         reading stands —, as the lag alone grew while the rows left fell. None otherwise."""
-        from feedsvc.status import BACKLOG_CODES
+        from feedsvc.ingest_state import BACKLOG_CODES
 
         if state is None or state.code not in BACKLOG_CODES:
             return None
@@ -107,7 +107,7 @@ def error_lines(failures: Sequence[Any], english: English) -> list[str]:
 
 
 def why(pause: Any, english: English) -> str:
-    """Why a chat receives no alerts now (a ``store.subscriptions.ChatPause``), in English:
+    """Why a chat receives no alerts now (a ``store.chat_pauses.ChatPause``), in English:
     ``paused``, its switch-off reason, or its 429 pause's end in the site's zone."""
     if pause.paused:
         return "paused"

@@ -61,9 +61,10 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
 
     from feedsvc.cli.pauses import English, why
     from feedsvc.store import subscriptions as store
+    from feedsvc.store.chat_pauses import ChatPause, chat_pauses
 
     shown = ""
-    pauses: list[store.ChatPause] = []
+    pauses: list[ChatPause] = []
     english: English | None = None
 
     def action(db: Database, settings: Settings) -> list[store.Subscription]:
@@ -73,7 +74,7 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
         shown = shown_url(settings.database.url)
         english = English(settings.tz)
         with db.read() as conn:
-            pauses.extend(store.chat_pauses(conn, datetime.now(UTC)))
+            pauses.extend(chat_pauses(conn, datetime.now(UTC)))
             return store.list_subscriptions(conn, chat_id, channel=channel)
 
     subscriptions = run_with_settings(action, config_file, write=False)

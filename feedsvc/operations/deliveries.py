@@ -11,8 +11,8 @@ from feedsvc.db import Database
 from feedsvc.operations.errors import OperationError
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import delivery_log
-from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
+from feedsvc.store.chat_pauses import ChatPause, chat_pauses
 
 
 def resend_delivery(db: Database, delivery_id: int, off_channels: Collection[str] = ()) -> None:
@@ -126,14 +126,14 @@ class StatusDetails:
     """What :func:`feedsvc.status.collect_status` leaves out: the outbox's side."""
 
     queue_depth: int
-    chat_pauses: list[sub_store.ChatPause]
+    chat_pauses: list[ChatPause]
     recent_errors: list[delivery_log.DeliveryRow]
 
 
 def status_details(db: Database, errors: int = 10) -> StatusDetails:
     with db.read() as conn:
         depth = delivery_store.queue_depth(conn)
-        pauses = sub_store.chat_pauses(conn, db.now())
+        pauses = chat_pauses(conn, db.now())
         recent = delivery_log.recent_errors(conn, errors)
     metrics.record_queue_depth(depth)  # also fresh on replicas that do not dispatch
     return StatusDetails(depth, pauses, recent)

@@ -320,7 +320,7 @@ def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
 
 
 class Pause(NamedTuple):
-    """``feedsvc.store.subscriptions.ChatPause``'s fields, in its order (``feedsvc status``
+    """``feedsvc.store.chat_pauses.ChatPause``'s fields, in its order (``feedsvc status``
     prints them, ``--json`` as ``/api/status``'s ``chat_pauses``)."""
 
     chat_id: int
@@ -356,7 +356,7 @@ class Failure(NamedTuple):
 
 
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
-    """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
+    """As ``feedsvc.store.chat_pauses.chat_pauses``: chats not receiving alerts now."""
     rows = reader.rows(
         "SELECT chat_id, type, title, paused, blocked_until, disabled_reason, channel, address "
         "FROM chats "

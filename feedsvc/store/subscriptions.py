@@ -1,5 +1,6 @@
 """Chats and their subscriptions (to a topic, or to the chat's own query). Who an article alerts
-(the outbox's reads of the same tables) is :mod:`feedsvc.store.audience`."""
+(the outbox's reads of the same tables) is :mod:`feedsvc.store.audience`; which chats receive
+no alerts now, and why, :mod:`feedsvc.store.chat_pauses`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from feedsvc.db.schema import (
     topics,
 )
 from feedsvc.fieldtext import quoted_query
-from feedsvc.recipient_names import chat_name
 from feedsvc.store.upsert import insert_missing
 
 
@@ -362,55 +362,6 @@ def delete_subscription(conn: Connection, subscription_id: int) -> bool:
         return False
     result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
     return result.rowcount == 1
-
-
-@dataclass(frozen=True, slots=True)
-class ChatPause:
-    """A chat that is not receiving alerts right now, and why."""
-
-    chat_id: int
-    type: str
-    title: str | None
-    paused: bool  # by the chat itself (/pause) or an admin
-    blocked_until: datetime | None  # Telegram's 429 retry_after, when still in the future
-    disabled_reason: str | None
-    channel: str = "telegram"  # whose words the reason takes (catalogue.reasons)
-    address: str | None = None  # the channel's own id (an Apprise URL: a secret, never shown)
-
-    @property
-    def recipient(self) -> str:
-        """The chat as operators know it (:func:`feedsvc.recipient_names.chat_name`)."""
-        return chat_name(self.channel, self.address, self.chat_id)
-
-
-def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
-    stmt = (
-        select(
-            chats.c.chat_id,
-            chats.c.type,
-            chats.c.title,
-            chats.c.paused,
-            chats.c.blocked_until,
-            chats.c.disabled_reason,
-            chats.c.channel,
-            chats.c.address,
-        )
-        .where(
-            (chats.c.blocked_until > now)
-            | chats.c.paused.is_(True)
-            | chats.c.disabled_reason.is_not(None)
-        )
-        .order_by(chats.c.chat_id)
-    )
-    out = []
-    for chat_id, type_, title, paused, blocked, reason, channel, address in conn.execute(
-        stmt
-    ).tuples():
-        blocked = blocked if blocked is not None and blocked > now else None
-        out.append(
-            ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason, channel, address)
-        )
-    return out
 
 
 def list_chats(conn: Connection) -> dict[int, Chat]:

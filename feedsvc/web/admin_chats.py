@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from feedsvc.catalogue import REFUSED_CHARACTER
+from feedsvc.catalogue.operation_words import REFUSED_CHARACTER
 from feedsvc.digest import ChatSettings, SettingError, versions
 from feedsvc.digest import options as chat_options
 from feedsvc.recipient_names import named

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc.article_errors import char_name as code_point
 from feedsvc.bidi import BIDI_CONTROLS
-from feedsvc.catalogue import REFUSED_CHARACTER
+from feedsvc.catalogue.operation_words import REFUSED_CHARACTER
 from feedsvc.fieldtext import refused_chars, without_refused
 
 if TYPE_CHECKING:
