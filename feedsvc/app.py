@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime
 
 from feedsvc import metrics
@@ -267,6 +268,8 @@ class Service:
             self._username_task = asyncio.create_task(
                 learn_bot_username(self, token), name="bot-username"
             )
+        if self.interrupted:  # a signal while the roles started: the bots start no more
+            return
         if self.roles.bot and self.settings.telegram_token():
             # The poller lease follows telegram.lease_seconds, capped at the bot's 30 s default,
             # so a small value (tests, fast failover) also shortens poller takeover.
@@ -276,7 +279,7 @@ class Service:
                 budget=self.dispatcher.budget,  # replies and alerts: one budget, one gate
             )  # fmt: skip
             await self.bot.start()
-        if self.roles.bot and self.settings.zalo_token():
+        if self.roles.bot and self.settings.zalo_token() and not self.interrupted:
             zalo = self.dispatchers.by_channel("zalo")  # replies and alerts: one budget
             self.zalo = zalo_service(self.db, self.settings, None if zalo is None else zalo.budget)
             await self.zalo.start()
@@ -327,6 +330,15 @@ class Service:
         if self._ingestor is not None:
             self._ingestor.request_stop()
         self.publisher.stop()
+        if self._loop is not None:  # a bot's start under way ends now, none begins to poll
+            with suppress(RuntimeError):  # the loop closed: nothing runs any more
+                self._loop.call_soon_threadsafe(self._interrupt_bots)
+
+    def _interrupt_bots(self) -> None:
+        """On the event loop: each bot's start-up is cut short (:meth:`interrupt`)."""
+        for bot in (self.bot, self.zalo):
+            if bot is not None:
+                bot.interrupt()
 
     def _connecting_only(self) -> bool:
         """Whether the ingest tick's own thread is waiting in a connect to the CMS

@@ -685,6 +685,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
+            await self._hold_call(method)
             result = await handler(params)
             response = JSONResponse({"ok": True, "result": result})
         except ApiError as exc:

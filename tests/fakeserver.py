@@ -94,6 +94,9 @@ class FakeServer(Generic[K, F]):
         self._thread: threading.Thread | None = None
         self.port = 0
         self.base_url = ""
+        #: per method (lower case): its calls are held until the event is set (:meth:`hold`)
+        self._holds: dict[str, threading.Event] = {}
+        self._holding: dict[str, int] = defaultdict(int)
 
     async def _endpoint(self, request: Request) -> Response:
         raise NotImplementedError
@@ -155,6 +158,35 @@ class FakeServer(Generic[K, F]):
     def script(self, chat_id: K, *faults: F) -> None:
         with self._cond:
             self._faults[chat_id].extend(faults)
+
+    def hold(self, method: str, gate: threading.Event) -> None:
+        """Every call of ``method`` (any case) waits until the test sets ``gate`` (or the server
+        stops: 503), then is answered as usual: a start-up step kept in flight while the test
+        acts (a SIGTERM during the bot's getMe)."""
+        with self._cond:
+            self._holds[method.lower()] = gate
+
+    def holding(self, method: str) -> int:
+        """Calls of ``method`` held right now (:meth:`hold`)."""
+        with self._cond:
+            return self._holding[method.lower()]
+
+    async def _hold_call(self, method: str) -> None:
+        """Wait here while ``method`` is held; 503 when the server stops first."""
+        with self._cond:
+            gate = self._holds.get(method.lower())
+            if gate is None or gate.is_set():
+                return
+            self._holding[method.lower()] += 1
+            self._cond.notify_all()
+        try:
+            held = await self._held(gate)
+        finally:
+            with self._cond:
+                self._holding[method.lower()] -= 1
+                self._cond.notify_all()
+        if not held:
+            raise ApiError(503, self.unavailable)
 
     def unscript(self) -> None:
         """Drop every fault still scripted (those a killed client never got to consume)."""

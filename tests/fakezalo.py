@@ -201,6 +201,7 @@ class FakeZaloAPI(FakeServer[str, Fault]):
             if handler is None:
                 raise ApiError(404, "Not Found")
             _REQUEST.set(request)
+            await self._hold_call(method)
             response = JSONResponse({"ok": True, "result": await handler(params)})
         except ApiError as exc:
             body: dict[str, Any] = {

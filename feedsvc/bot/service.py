@@ -49,6 +49,7 @@ from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.not_bot_api import BaseUrlWatch, watch_of
 from feedsvc.notify.telegram import install_log_scrubber, never_reached, scrub_token
 from feedsvc.notify.tls import tls_context
+from feedsvc.start_steps import unless_stopping
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
@@ -71,7 +72,9 @@ class BotService:
     """Commands and subscription management over Telegram; see the module docstring.
 
     ``start()`` returns at once (polling begins in a background task when the lease is won);
-    ``stop()`` stops polling, shuts PTB down and releases the lease so a standby takes over now.
+    ``interrupt()`` (the service begins to stop) cuts a start under way short and lets no
+    polling begin; ``stop()`` stops polling, shuts PTB down and releases the lease so a standby
+    takes over now.
     Without a token both are no-ops: the service runs and alerts go to the console notifier.
     """
 
@@ -141,11 +144,19 @@ class BotService:
         self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="bot-poller")
 
+    def interrupt(self) -> None:
+        """The service stops (SIGTERM): no polling starts from now on, and a start under way
+        (getMe, setMyCommands, deleteWebhook: seconds each against a slow Bot API) ends now,
+        cut short (:func:`feedsvc.start_steps.unless_stopping`), not at :meth:`stop` — a bot
+        that finished starting in between logged "polling as" after the stop began. On the
+        event loop."""
+        self._stopping.set()
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is None:
             return
-        self._stopping.set()
+        self.interrupt()
         try:
             await asyncio.wait_for(task, timeout=10)
         except TimeoutError:
@@ -156,6 +167,7 @@ class BotService:
         if self._app is not None:
             try:
                 await self._app.shutdown()
+                await self._app.bot.shutdown()  # a start cut short in getMe: its HTTP clients
             except Exception as exc:
                 log.warning("bot: shutdown failed: %s", self._scrub(exc))
         try:
@@ -240,6 +252,8 @@ class BotService:
         if held and not self.polling:
             if await self._start_polling():
                 return 0
+            if self._stopping.is_set():  # cut short by the stop, which releases the lease
+                return failures
             await asyncio.to_thread(self._release)  # let a healthier replica try
             return failures + 1
         if not held and self.polling:
@@ -301,18 +315,9 @@ class BotService:
     # --- polling ------------------------------------------------------------------------------
     async def _start_polling(self) -> bool:
         app = self._app
-        assert app is not None and app.updater is not None
+        assert app is not None
         try:
-            await app.initialize()  # getMe: fails on a dead network or a wrong token
-            if not app.running:
-                await app.start()
-            await self._set_commands()
-            await app.updater.start_polling(  # also deletes any webhook (bootstrap)
-                poll_interval=self.poll_interval,
-                timeout=int(self.poll_timeout),
-                allowed_updates=ALLOWED_UPDATES,
-                error_callback=self._polling_error,
-            )
+            started = await unless_stopping(self._start_app(app), self._stopping)
         except TelegramError as exc:
             if isinstance(exc, NotBotApiAnswer):  # the setting's: named, once for the process
                 self.base_url.failed(exc)
@@ -320,6 +325,10 @@ class BotService:
                 error = self._scrub(exc)
                 told = _level(self.start_failures.failed("start", error), logging.WARNING)
                 log.log(told, "bot: cannot start polling yet (%s); will retry", error)
+            await self._stop_polling()
+            return False
+        if not started:  # the stop began: what had started stops, no polling begins
+            log.info("bot: start cut short: the service is stopping")
             await self._stop_polling()
             return False
         self.base_url.answered()
@@ -330,6 +339,21 @@ class BotService:
         # getMe answered: the token works (a later start without it waits, channels.tokens)
         await asyncio.to_thread(TokenWatch("telegram", stand_in=False).record, self.db)
         return True
+
+    async def _start_app(self, app: BotApp) -> None:
+        """PTB's start, each step awaiting the Bot API (:meth:`_start_polling` cuts it short
+        when the service stops)."""
+        assert app.updater is not None
+        await app.initialize()  # getMe: fails on a dead network or a wrong token
+        if not app.running:
+            await app.start()
+        await self._set_commands()
+        await app.updater.start_polling(  # also deletes any webhook (bootstrap)
+            poll_interval=self.poll_interval,
+            timeout=int(self.poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=self._polling_error,
+        )
 
     async def _stop_polling(self) -> None:
         app, self.polling = self._app, False

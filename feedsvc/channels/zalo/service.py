@@ -36,6 +36,7 @@ from feedsvc.db.errors import describe
 from feedsvc.failure_log import FailureLog, spoken
 from feedsvc.logs import brief_error
 from feedsvc.notify.not_bot_api import watch_of
+from feedsvc.start_steps import unless_stopping
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.zalo")
@@ -78,11 +79,16 @@ class ZaloPoller:
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="zalo-poller")
 
+    def interrupt(self) -> None:
+        """The service stops: no poll begins from now on (:meth:`stop` ends the one in
+        flight). On the event loop."""
+        self._stop.set()
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is None:
             return
-        self._stop.set()
+        self.interrupt()
         task.cancel()  # a long poll in flight is abandoned (the update stays at Zalo's side)
         with suppress(asyncio.CancelledError, Exception):
             await task
@@ -99,6 +105,8 @@ class ZaloPoller:
             if not await self._check_lease():
                 await self._wait(self.standby_seconds)
                 continue
+            if self._stop.is_set():  # the stop began while the lease was looked at
+                break
             try:
                 updates = await self.api.get_updates(self.poll_timeout)
             except ZaloError as exc:
@@ -205,16 +213,30 @@ class ZaloService:
                 db, self.api, self.bot, lease_seconds=lease_seconds, poll_timeout=poll_timeout
             )
         )
+        self._stopping = asyncio.Event()  # set by interrupt(): a start under way ends
+
+    def interrupt(self) -> None:
+        """The service stops (SIGTERM): the webhook's registration under way at start (up to
+        its read timeout against a slow API) is cut short, and no poll begins. On the event
+        loop."""
+        self._stopping.set()
+        if self.poller is not None:
+            self.poller.interrupt()
 
     async def start(self) -> None:
         await self.api.start()
+        if self._stopping.is_set():
+            return
         if self.poller is not None:
             self.poller.start()
             return
         if self.webhook_url and self.webhook_secret:
             try:
-                await self.api.set_webhook(self.webhook_url, self.webhook_secret)
-                log.info("zalo: webhook set to %s", self.webhook_url)
+                set_up = self.api.set_webhook(self.webhook_url, self.webhook_secret)
+                if await unless_stopping(set_up, self._stopping):
+                    log.info("zalo: webhook set to %s", self.webhook_url)
+                else:
+                    log.info("zalo: setWebhook cut short: the service is stopping")
             except (ZaloError, httpx.HTTPError) as exc:
                 log.warning("zalo: setWebhook failed (%s); set it by hand (README)",
                             self.api.scrub(f"{type(exc).__name__} {exc}"))  # fmt: skip
