@@ -5,8 +5,9 @@
   is 412 ``topic_deleted_meanwhile``; now all four judge the condition first and answer as
   ``PUT`` (:func:`feedsvc.web.api_topic_writes.target`); without a condition, still 404.
 - R-D5: routes without a version (a chat's ``pause``/``resume``, ``unhide``, a subscription's
-  ``DELETE``) do not read ``If-Match``; their OpenAPI 400 promised its codes. Only routes that
-  read it (:attr:`feedsvc.web.api_base.Endpoint.if_match`) list them.
+  ``DELETE``) refuse ``If-Match`` (400 ``condition_unsupported``; they ignored it); their
+  OpenAPI 400 promised its codes. Only routes that take it
+  (:attr:`feedsvc.web.api_base.Endpoint.conditions`) list them.
 - R-D6: the body's ``version`` current with ``If-Match: "abc"`` was 412 ``if_match_unknown``,
   with a real stale version 400 ``version_mismatch``: now syntax, then agreement, then
   matching (:func:`feedsvc.web.preconditions.with_body_version`).
@@ -175,16 +176,19 @@ def test_only_routes_reading_if_match_document_its_400s(db_url: str) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), FIELDLESS[:3])
-def test_routes_without_a_version_do_not_read_if_match(
+def test_routes_without_a_version_refuse_if_match(
     admin: tuple[Client, Service],  # noqa: F811
     method: str,
     path: str,
 ) -> None:
-    """What their document now says: the header is not read (guard)."""
+    """A condition they cannot honour is refused, nothing done (it was ignored: 200;
+    ``test_api_condition_headers`` covers every header on every route)."""
     client, service = admin
     path = path.format(sub=subscribed(service))
+    before = state(service)
     r = send(client, method, path, b"", {"If-Match": "abc"})
-    assert r.status_code in (200, 204), r.text
+    refused(r, 400, "condition_unsupported", "If-Match")
+    assert state(service) == before
 
 
 # -- R-D7: no JSON text, one media type ----------------------------------------------------------

@@ -139,8 +139,8 @@ def test_a_body_version_is_judged_as_on_put(
         (b'{"version": "zzz"}', {}, 400, "version_invalid", "version"),  # the shown case
         (b'{"version": ""}', {}, 400, "version_invalid", "version"),
         (b'{"version": "1-x"}', {}, 400, "version_invalid", "version"),
-        (b'{"version": 5}', {}, 400, "invalid_body", "version"),
-        (b'{"version": ["%s"]}' % v.encode(), {}, 400, "invalid_body", "version"),
+        (b'{"version": 5}', {}, 400, "version_invalid", "version"),  # no version, any type
+        (b'{"version": ["%s"]}' % v.encode(), {}, 400, "version_invalid", "version"),
         (b'{"version": "%s"}' % v.encode(), {"If-Match": f'"{old}"'}, 400, "version_mismatch",
          "version"),
         (b'{"version": "%s"}' % old.encode(), {}, 412, "topic_changed_meanwhile", None),

@@ -58,9 +58,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "If-Match names no version (none of its entity tags is one GET gives, its "
         '"version"), so none matches; nothing was saved.',
     ),
+    # every write's conditional headers, one gate (web/preconditions.py)
     "api.if_none_match_invalid": (
-        "If-None-Match của một PUT phải là *: chỉ lưu một chủ đề chưa có.",
-        "If-None-Match on a PUT must be *: save only a topic that does not exist yet.",
+        "If-None-Match của một thao tác ghi phải là *: chỉ ghi khi chưa có gì.",
+        "If-None-Match on a write must be *: write only where nothing exists yet.",
+    ),
+    "api.condition_unsupported": (
+        "{header} là điều kiện mà đường dẫn này không thể kiểm tra: hãy gửi yêu cầu không kèm "
+        "nó; chưa lưu gì.",
+        "{header} is a condition this route cannot honour: send the write without it; nothing "
+        "was saved.",
+    ),
+    "api.if_unmodified_since_invalid": (
+        "If-Unmodified-Since phải là một ngày HTTP (Sun, 06 Nov 1994 08:49:37 GMT).",
+        "If-Unmodified-Since must be one HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT).",
+    ),
+    "api.if_unmodified_since_not_met": (
+        "Đã có thay đổi sau ngày nêu trong If-Unmodified-Since; chưa lưu gì.",
+        "It was modified after the If-Unmodified-Since date; nothing was saved.",
+    ),
+    "api.chat_exists": (
+        "Cuộc trò chuyện {chat_id} đã có (If-None-Match: * không thỏa); chưa lưu gì.",
+        "Chat {chat_id} exists (If-None-Match: * not met); nothing was saved.",
     ),
     "api.unauthorized": (
         "Thiếu mã Bearer hoặc sai mã.",

@@ -37,7 +37,7 @@ from feedsvc.web.api_recipient_models import (
     SubscriptionOut,
     SubscriptionParams,
 )
-from feedsvc.web.preconditions import first_met, with_body_version
+from feedsvc.web.preconditions import CHAT, first_met, none_match_any, with_body_version
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -145,6 +145,12 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
         if exc.status == 412:
             chat_options_out(service.web_db, chat_id)
         raise
+    if none_match_any(call.headers):  # `*`: only a chat that does not exist, which is 404
+        chat = chat_options_out(service.web_db, chat_id)  # unknown: 404 (§13.2.1)
+        raise ApiError(
+            412, f"chat {chat.chat_id} exists (If-None-Match: * not met); nothing was saved",
+            code="chat_exists", params={"chat_id": chat.chat_id}, field="If-None-Match",
+        )  # fmt: skip
     if body.chat_id is not None and body.chat_id != chat_id:  # a GET's body of another chat
         raise ApiError(
             422, f"chat_id {body.chat_id} in the body is not the path's {chat_id}",
@@ -257,7 +263,7 @@ ENDPOINTS = [
         "PATCH", "/api/chats/{chat_id}", patch_chat,
         "Change how a chat gets its alerts (digest, quiet hours, silent)", "subscriptions",
         {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404, 412),
-        path_types={"chat_id": "integer"}, wakes_dispatcher=True, etag=True, if_match=True,
+        path_types={"chat_id": "integer"}, wakes_dispatcher=True, etag=True, conditions=CHAT,
         description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
         "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean; null is `off` (false), an "
         "empty text is refused (`setting_digest_empty`, `setting_quiet_format`). Times are "
@@ -274,7 +280,11 @@ ENDPOINTS = [
         'version (`"abc"`): 412 `if_match_unknown`; a bare unquoted version or anything '
         "else that is no list of entity tags: 400 `if_match_invalid`. A `version` in the "
         "body (a GET's body sent back) is the same condition as `If-Match`; with an "
-        "`If-Match` not listing it, 400 `version_mismatch`. The answer has the new `ETag`.",
+        "`If-Match` not listing it, 400 `version_mismatch`. `If-None-Match: *`: 412 "
+        "`chat_exists` (a chat that does not exist is 404); any other `If-None-Match` 400 "
+        "`if_none_match_invalid`. A chat's options have no modification date: "
+        "`If-Unmodified-Since` (and `If-Modified-Since`) is 400 `condition_unsupported`. The "
+        "answer has the new `ETag`.",
     ),
     Endpoint(
         "GET", "/api/deliveries", list_deliveries, "The delivery log", "deliveries",

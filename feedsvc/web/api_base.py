@@ -33,7 +33,7 @@ from feedsvc.web.api_errors import ApiError
 from feedsvc.web.api_input import MAX_BODY, check_path, read_body, read_params
 from feedsvc.web.api_models import Body, ErrorOut, NoBody, Out, Params
 from feedsvc.web.clients import request_client
-from feedsvc.web.preconditions import none_match
+from feedsvc.web.preconditions import Takes, gate, none_match
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -124,10 +124,11 @@ class Endpoint:
     #: the answer is one resource with a ``version`` its writes take as ``If-Match``: sent as
     #: its strong ``ETag`` too (:func:`etag_of`)
     etag: bool = False
-    #: it reads ``If-Match`` and a body's ``version`` (:mod:`feedsvc.web.preconditions`):
-    #: only then does the OpenAPI document list their 400s and 412s; every other route has
-    #: no version and does not read the header
-    if_match: bool = False
+    #: what its resource can be conditioned on (``If-Match``, a body's ``version``,
+    #: ``If-None-Match: *``, ``If-Unmodified-Since``: :class:`feedsvc.web.preconditions.Takes`);
+    #: None on a write: it has no version and refuses every condition, 400
+    #: ``condition_unsupported`` (:func:`feedsvc.web.preconditions.gate`: it ignored them)
+    conditions: Takes | None = None
 
     @property
     def route_path(self) -> str:
@@ -203,6 +204,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             check_path(endpoint, call.path)
             if endpoint.params is not None:
                 call.params = read_params(request, endpoint)
+            if endpoint.method in WRITES:  # the headers' 400s before the body's
+                gate(call.headers, endpoint.conditions)
             if (model := endpoint.reads) is not None:
                 call.body = await read_body(request, model)
             status, payload = await run_in_threadpool(endpoint.handler, service, call)

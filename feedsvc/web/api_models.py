@@ -11,7 +11,7 @@ from datetime import date, datetime
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from feedsvc import limits
@@ -141,6 +141,13 @@ def limited(limit: int, what: str, *, required: bool = False) -> Any:
     return Field(json_schema_extra=extra, description=described)
 
 
+#: A write body's ``version``: any JSON is taken here, so one that is no version (``5``,
+#: ``true``, ``[]``, ``{}``) is judged with the conditions, in their order
+#: (:func:`feedsvc.web.preconditions.with_body_version`: an ``If-Match`` that is no list of tags
+#: first, then 400 ``version_invalid``), not as a type error before them (``invalid_body``).
+BodyVersion = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]
+
+
 class NoBody(Body):
     """The body of a write that takes no fields: nothing, or ``{}``. Read all the same
     (:attr:`feedsvc.web.api_base.Endpoint.reads`), as every write's body is: a body that says
@@ -154,7 +161,7 @@ class ConditionIn(Body):
     (:func:`feedsvc.web.preconditions.with_body_version`). Never read, a stale
     ``{"version": …}`` deleted a topic edited since, with its subscriptions."""
 
-    version: str | None = Field(
+    version: BodyVersion = Field(
         None,
         description="the version last read (a GET's `version`): the same condition as "
         '`If-Match: "<version>"` (412 when the topic changed since); null or absent: none',
@@ -183,7 +190,7 @@ class TopicPut(TopicFields):
     slug: str | None = Field(None, description="read-only: must name the path's topic")
     origin: str | None = Field(None, description="read-only, ignored")
     updated_at: datetime | None = Field(None, description="read-only, ignored")
-    version: str | None = Field(
+    version: BodyVersion = Field(
         None,
         description="the version last read (a GET's body sent back): the same condition as "
         '`If-Match: "<version>"` (412 when the topic changed since); null or absent: none',

@@ -11,7 +11,16 @@ from pydantic import ConfigDict, Field
 
 from feedsvc import limits
 from feedsvc.channels.apprise_urls import MAX_URL_CHARS
-from feedsvc.web.api_models import Body, Channel, ChatId, DeliveryState, Out, Params, limited
+from feedsvc.web.api_models import (
+    Body,
+    BodyVersion,
+    Channel,
+    ChatId,
+    DeliveryState,
+    Out,
+    Params,
+    limited,
+)
 
 # -- subscriptions and chats -------------------------------------------------------------------
 
@@ -104,7 +113,7 @@ class ChatOptionsIn(Body):
     type: str | None = Field(None, description="read-only, ignored")
     title: str | None = Field(None, description="read-only, ignored")
     held: int | None = Field(None, description="read-only, ignored")
-    version: str | None = Field(
+    version: BodyVersion = Field(
         None,
         description="the version last read (a GET's body sent back): the same condition as "
         '`If-Match: "<version>"`; null or absent: none',

@@ -1,8 +1,9 @@
 """A topic write's preconditions, as the JSON API reads them: ``If-Match`` and the body's
 ``version`` (:func:`condition`, :mod:`feedsvc.web.preconditions`: any of the versions
 listed, each tried in turn by :func:`feedsvc.web.preconditions.first_met`; one reading for
-the ``PUT``, ``DELETE``, ``enable`` and ``disable``) and a ``PUT``'s ``If-None-Match: *``
-(:func:`if_none_match`); a refusal that is one of them not met is 412 (:func:`not_met`).
+the ``PUT``, ``DELETE``, ``enable`` and ``disable``), ``If-None-Match: *`` and
+``If-Unmodified-Since`` (:func:`target`, :func:`since`) on all four; a refusal that is one
+of them not met is 412 (:func:`not_met`).
 Apart from :mod:`feedsvc.web.api_topics`, the routes, for its size."""
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from feedsvc import operations as ops
 from feedsvc.slugs import typed_slug
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topic_versions import readable
-from feedsvc.web.api_base import ApiError, Call
+from feedsvc.web.api_base import Call
 from feedsvc.web.api_models import ConditionIn, TopicFields, TopicPut
-from feedsvc.web.http_cache import request_list
-from feedsvc.web.preconditions import Condition, first_met, with_body_version
+from feedsvc.web.preconditions import (
+    Condition,
+    first_met,
+    modified_since,
+    none_match_any,
+    unmodified_since,
+    with_body_version,
+)
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -79,29 +86,17 @@ def not_met(exc: ops.OperationError, header: str) -> ops.OperationError:
     return exc
 
 
-def if_none_match(call: Call) -> bool:
-    """A ``PUT``'s ``If-None-Match``: ``*`` makes it create only (RFC 9110 §13.1.2: "prevent
-    … PUT from inadvertently modifying an existing representation"), an existing topic 412
-    ``topic_exists``; absent, no precondition; any other value (entity tags: a ``PUT`` is no
-    conditional read; an empty one; ``*`` with a tag, on one line or two, as RFC 9110 §5.3
-    joins them: :func:`feedsvc.web.http_cache.request_list`) is 400
-    ``if_none_match_invalid``: ignored, it would save."""
-    members = request_list(call.headers, "if-none-match")
-    if members is None:
-        return False
-    if members != ["*"]:
-        raise ApiError(
-            400, "If-None-Match on a PUT must be *: save only a topic that does not exist yet",
-            code="if_none_match_invalid", field="If-None-Match",
-        )  # fmt: skip
-    return True
-
-
 def named_topic(service: Service, slug: str) -> str | None:
     """The stored slug of the topic ``slug`` names as people type one (any case:
     :mod:`feedsvc.slugs`), or None."""
+    topic = current(service, slug)
+    return topic.slug if topic is not None else None
+
+
+def current(service: Service, slug: str) -> Topic | None:
+    """The topic ``slug`` names as people type one (any case), or None."""
     try:
-        return ops.get_topic(service.web_db, slug).slug
+        return ops.get_topic(service.web_db, slug)
     except ops.OperationError:  # none, or a refused character: the save says which
         return None
 
@@ -116,20 +111,45 @@ def condition(call: Call) -> Condition:
     return with_body_version(call.headers, version, readable, "topic")
 
 
-def target(service: Service, slug: str, wanted: Condition) -> Topic:
-    """The topic ``slug`` names (any case) for a ``DELETE``, ``enable`` or ``disable`` whose
-    condition is ``wanted`` (:func:`condition`). None there: without a condition, 404
-    ``topic_not_found``; with one (``If-Match``, ``*`` too, or a body ``version``), the 412 a
-    ``PUT`` with it answers, ``topic_deleted_meanwhile`` (``topic_not_found`` for a slug no
-    topic has had): RFC 9110 §13.2.1 lets a condition on a resource that does not exist be
-    false, and a client holding a version of a topic deleted since was told 404 here, 412
-    by ``PUT``."""
+def target(service: Service, call: Call) -> tuple[Topic, Condition]:
+    """The topic the path names (any case) for a ``DELETE``, ``enable`` or ``disable``, and
+    its write's condition (:func:`condition`; an ``If-Unmodified-Since`` met made the version
+    read, :func:`since`). None there: without a condition, 404 ``topic_not_found``; with one
+    (``If-Match``, ``*`` too, a body ``version``, ``If-Unmodified-Since``), the 412 a ``PUT``
+    with it answers, ``topic_deleted_meanwhile`` (``topic_not_found`` for a slug no topic has
+    had): RFC 9110 §13.2.1 lets a condition on a resource that does not exist be false.
+    ``If-None-Match: *`` on an existing topic is 412 ``topic_exists`` (§13.1.2; it was
+    ignored, and the topic deleted); on none, the 404 the write answers without it."""
+    wanted = condition(call)
+    dated = unmodified_since(call.headers) is not None
     try:
-        return ops.get_topic(service.web_db, slug)
+        topic = ops.get_topic(service.web_db, call.path["slug"])
     except ops.OperationError as exc:
-        if wanted is None or exc.code != "topic_not_found":
+        if (wanted is None and not dated) or exc.code != "topic_not_found":
             raise
-    raise not_met(ops.missing_topic(service.web_db, typed_slug(slug)), "If-Match") from None
+        header = "If-Match" if wanted is not None else "If-Unmodified-Since"
+        gone = ops.missing_topic(service.web_db, typed_slug(call.path["slug"]))
+        raise not_met(gone, header) from None
+    if none_match_any(call.headers):
+        raise not_met(ops.topic_exists(topic.slug), "If-None-Match")
+    return topic, since(service, call, topic, wanted)
+
+
+def since(service: Service, call: Call, topic: Topic | None, wanted: Condition) -> Condition:
+    """``wanted``, or for an ``If-Unmodified-Since`` alone (beside ``If-Match`` or a body
+    ``version`` it is ignored, RFC 9110 §13.1.4) the version of ``topic`` as read: 412
+    ``if_unmodified_since_not_met`` when its ``updated_at`` is after the date, else the write
+    is made over that version only, so a change between this read and the write is 412
+    ``topic_changed_meanwhile``, as an ``If-Match``'s. No topic (a ``PUT``'s): the 412 of a
+    topic gone (:func:`target`)."""
+    date = unmodified_since(call.headers)
+    if date is None or wanted is not None:
+        return wanted
+    if topic is None:
+        gone = ops.missing_topic(service.web_db, typed_slug(call.path["slug"]))
+        raise not_met(gone, "If-Unmodified-Since")
+    modified_since(topic.updated_at, date, "topic")
+    return (topic.version,)
 
 
 def conditional(

@@ -45,7 +45,7 @@ from feedsvc.web.api_models import (
     TopicStatsOut,
     TopicStatsRow,
 )
-from feedsvc.web.api_topic_writes import if_none_match
+from feedsvc.web.preconditions import TOPIC, none_match_any, unmodified_since
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -140,10 +140,12 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
             params={"slug": slug},
             field="slug",
         )
-    create = if_none_match(call)
+    create = none_match_any(call.headers)
     if create and (stored := writes.named_topic(service, slug)) is not None:  # `Kien-Thuy` too
         raise writes.not_met(ops.topic_exists(stored), "If-None-Match")
     condition = writes.condition(call)  # the body's "version" (a GET's sent back) too
+    if condition is None and unmodified_since(call.headers) is not None:
+        condition = writes.since(service, call, writes.current(service, slug), None)
     status = writes.save(service, slug, body, create_only=False, if_match=condition,
                    if_none_match=create)  # fmt: skip
     topic = ops.get_topic(service.web_db, slug)
@@ -156,8 +158,7 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`). With
     ``If-Match``, only the version named is deleted (a stale one took a topic edited since,
     and the subscription added with the edit)."""
-    wanted = writes.condition(call)
-    topic = writes.target(service, call.path["slug"], wanted)
+    topic, wanted = writes.target(service, call)
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
     deleted = writes.conditional(
         service,
@@ -185,8 +186,7 @@ def _switch(service: Service, call: Call, enabled: bool) -> tuple[int, TopicOut]
     """Enable or disable; with ``If-Match`` or a body's ``version``, only the version named
     (412 otherwise). The condition is judged first, as a ``PUT``'s: an unknown topic is 404
     without one, 412 with one (:func:`feedsvc.web.api_topic_writes.target`)."""
-    wanted = writes.condition(call)
-    topic = writes.target(service, call.path["slug"], wanted)
+    topic, wanted = writes.target(service, call)
     stored = topic.slug  # as stored (any case)
     slug = writes.conditional(
         service,
@@ -283,12 +283,21 @@ BODY_VERSION = (
     "`version`), a topic deleted since is 412 `topic_deleted_meanwhile` (a slug no topic has "
     "had: 412 `topic_not_found`), as on `PUT`; without one, 404 `topic_not_found`."
 )
+#: What every topic write does with If-None-Match and the dates (feedsvc.web.preconditions).
+OTHER_CONDITIONS = (
+    " `If-None-Match: *`: 412 `topic_exists` when the topic exists (any other `If-None-Match` "
+    "400 `if_none_match_invalid`). `If-Unmodified-Since`: 412 `if_unmodified_since_not_met` "
+    "when `updated_at` is after it (400 `if_unmodified_since_invalid` when it is no HTTP-date; "
+    "ignored beside `If-Match` or a body `version`). `If-Modified-Since`: 400 "
+    "`condition_unsupported`. The headers' 400s come before the body's."
+)
 SWITCH_IF_MATCH = (
     "`If-Match` (optional): the topic's `version` (its `ETag`) as last read, quoted; the "
     "switch happens only while the stored topic is still that version (or differs only by "
     "being already switched so), else 412 `topic_changed_meanwhile`, nothing changed."
     + IF_MATCH_RULE
     + BODY_VERSION
+    + OTHER_CONDITIONS
     + " The answer has the topic's new `ETag`."
 )
 
@@ -324,7 +333,7 @@ ENDPOINTS = [
     Endpoint(
         "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
         {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422), etag=True,
-        if_match=True,
+        conditions=TOPIC,
         description="`If-Match` (optional): the topic's `version` (its `ETag`) as last read, "
         "quoted; the "
         "save happens only while the stored topic is still that version, else 412 "
@@ -333,14 +342,14 @@ ENDPOINTS = [
         "only an existing topic. `If-None-Match: *` creates only a new one: an existing topic "
         "is 412 `topic_exists`." + IF_MATCH_RULE + " A `version` in the body (a GET's body "
         "sent back) is the same condition as `If-Match: \"<version>\"`; with an `If-Match` "
-        "not listing it among its strong tags, 400 `version_mismatch`, before any 412. The "
-        "answer is the topic as GET gives it "
-        "(with `stats`) and its new `ETag`.",
+        "not listing it among its strong tags, 400 `version_mismatch`, before any 412."
+        + OTHER_CONDITIONS
+        + " The answer is the topic as GET gives it (with `stats`) and its new `ETag`.",
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
         "topics", {200: DeletedTopicOut}, body=ConditionIn, errors=(400, 404, 409, 412),
-        if_match=True,
+        conditions=TOPIC,
         description="409 while other topics' queries or chats' own queries reference it with "
         "`@slug` (`topic_in_use`, `topic_in_chat_queries`, `topic_in_use_and_chat_queries`). "
         "Its subscriptions are deleted with it, counted in `subscriptions_removed` (by channel: "
@@ -354,10 +363,10 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
              {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
-             description=SWITCH_IF_MATCH, etag=True, if_match=True),
+             description=SWITCH_IF_MATCH, etag=True, conditions=TOPIC),
     Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
              {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),
-             description=SWITCH_IF_MATCH, etag=True, if_match=True),
+             description=SWITCH_IF_MATCH, etag=True, conditions=TOPIC),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},

@@ -16,8 +16,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from feedsvc import __version__, limits
 from feedsvc.digits import MAX_ID
 from feedsvc.keys import MAX_TYPED_KEY
-from feedsvc.web.api_base import Endpoint
+from feedsvc.web.api_base import WRITES, Endpoint
 from feedsvc.web.api_models import ErrorOut
+from feedsvc.web.preconditions import CODE_TEXT, codes, headers_of, unsupported
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -27,12 +28,6 @@ ERROR_TEXT = {
     401: "Missing or wrong Bearer token",
     404: "Not found",
     409: "Conflict with the current state",
-    412: "`If-Match` not met: the topic changed (`topic_changed_meanwhile`) or was deleted "
-    "(`topic_deleted_meanwhile`) since its `version` was read, or there is no such topic "
-    "(`topic_not_found`), or a chat's options changed (`chat_changed_meanwhile`); weak "
-    'entity tags only (`W/"…"`), which never match (`if_match_weak`, RFC 9110 §13.1.1); '
-    "strong tags none of which is a version (`if_match_unknown`); "
-    "`If-None-Match: *` not met: the topic exists (`topic_exists`); nothing was saved",
     413: "Request body too large",
     415: "A body that is not JSON text as sent: `Content-Type` other than `application/json` "
     "(optionally `; charset=utf-8`; none at all is read as JSON), `unsupported_media_type`; "
@@ -51,13 +46,6 @@ ERROR_TEXT = {
     503: "The API is disabled: admin.token is not configured (`admin_disabled`), or the "
     "state database is unavailable (`state_db_unavailable`, with `Retry-After`)",
 }
-#: What a route that reads ``If-Match`` (:attr:`Endpoint.if_match`) adds to its 400: only
-#: those routes give these codes (the shared text promised them on routes that ignore it).
-IF_MATCH_400 = (
-    "; an `If-Match` that is no list of quoted entity tags (`if_match_invalid`; over 16 tags "
-    "`if_match_too_long`); then a body `version` unreadable (`version_invalid`), then one not "
-    "among `If-Match`'s strong tags (`version_mismatch`), before any 412"
-)
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
 }
@@ -97,6 +85,22 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def condition_text(endpoint: Endpoint, status: int) -> str:
+    """What a write's 400 or 412 says of its conditions: only the codes this route can give,
+    in the order they are judged, derived from what its resource takes
+    (:func:`feedsvc.web.preconditions.codes`; one text shared by every route promised codes a
+    route never gives). "" for a read."""
+    if endpoint.method not in WRITES:
+        return ""
+    syntax, unmet = codes(endpoint.conditions)
+    headers = ", ".join(f"`{h}`" for h in unsupported(endpoint.conditions))
+    chosen = syntax if status == 400 else unmet
+    listed = "; ".join(f"`{c}`: {CODE_TEXT[c].format(headers=headers)}" for c in chosen)
+    if status == 400:
+        return f". Conditions, judged before the body: {listed}"
+    return f"A condition not met, nothing was saved: {listed}"
+
+
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     out = [
         {
@@ -117,6 +121,8 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
             prop.pop("title", None)
             out.append({"name": name, "in": "query", "required": name in required,
                         "schema": prop})  # fmt: skip
+    if endpoint.conditions is not None:
+        out.extend(headers_of(endpoint.conditions))
     return out
 
 
@@ -156,6 +162,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
                                           "description": '`"<version>"`, strong: the body\'s '
                                           "`version`, which `If-Match` takes"}}  # fmt: skip
     errors = {400, 401, 429, 503, *endpoint.errors}
+    if endpoint.conditions is not None:
+        errors.add(412)
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
     if endpoint.path_params or endpoint.params is not None or endpoint.reads is not None:
@@ -163,11 +171,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.reads is not None:
         errors.update((413, 415))  # web.api_input.read_body: every write's body
     for status in sorted(errors):
-        responses[str(status)] = {
-            "description": ERROR_TEXT[status]
-            + (IF_MATCH_400 if status == 400 and endpoint.if_match else ""),
-            "content": _json(_ref(ErrorOut)),
-        }
+        text = condition_text(endpoint, status) if status == 412 else ERROR_TEXT[status]
+        if status == 400:
+            text += condition_text(endpoint, status)
+        responses[str(status)] = {"description": text, "content": _json(_ref(ErrorOut))}
     responses["401"]["headers"] = {
         "WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}
     }

@@ -36,19 +36,34 @@ condition as ``If-Match: "<version>"`` (:func:`with_body_version`), on every wri
 body, and a stale ``{"version": …}`` deleted a topic edited since): ignored, a client sending
 it believed it wrote conditionally. Judged in one order (:func:`with_body_version`): the
 syntax's 400s, then the two's agreement (400 ``version_mismatch``), then the matching's 412s.
-Routes whose resource has no version (a chat's ``pause``, ``unhide``…) do not read the header
-(:attr:`feedsvc.web.api_base.Endpoint.if_match` says which do, for the OpenAPI document)."""
+**Every conditional header on every write is decided here** (:func:`gate`, before the body
+is read, so a malformed header is its 400 whatever the body holds): a route declares what its
+resource can honour (:class:`Takes`, :attr:`feedsvc.web.api_base.Endpoint.conditions`), and
+a condition it cannot honour is refused, 400 ``condition_unsupported``, never ignored — a
+client that sent one believes it wrote conditionally (a ``DELETE`` with ``If-None-Match: *``
+deleted the topic; ``If-Match`` to a chat's ``pause`` paused it). RFC 9110 §13.1.3 and §13.1.4
+would have a server ignore ``If-Modified-Since`` on a write and an ``If-Unmodified-Since``
+that is no date: this API refuses both instead (an admin API's client that sent them meant a
+condition; ignored, its write would be unconditional). ``If-None-Match`` on a write is ``*``
+alone (the topic must not exist: 412 ``topic_exists``, a chat's ``chat_exists``); a list of
+tags, empty, or anything else is 400 ``if_none_match_invalid``, the rule a ``PUT`` had.
+``If-Unmodified-Since`` (an HTTP-date) is honoured where the resource has a modification
+date (a topic's ``updated_at``, :attr:`Takes.unmodified_since`) and ignored beside an
+``If-Match`` or a body ``version`` (§13.1.4). What a route can answer, per header, is
+derived from its :class:`Takes` (:func:`codes`), for the OpenAPI document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from starlette.datastructures import Headers
 
+from feedsvc.http_dates import parse_http_date, utc_seconds
 from feedsvc.web.api_errors import ApiError
-from feedsvc.web.http_cache import list_field
+from feedsvc.web.http_cache import list_field, request_list
 
 #: A weak entity tag's prefix (RFC 9110 §8.8.3: ``W/``, case-sensitive).
 WEAK = "W/"
@@ -170,7 +185,7 @@ def candidates(
 
 
 def with_body_version(
-    headers: Headers, version: str | None, readable: Callable[[str], bool], what: str
+    headers: Headers, version: object, readable: Callable[[str], bool], what: str
 ) -> Condition:
     """**A write's condition**: its ``If-Match`` and its body's ``version`` (what ``GET``
     gave, sent back; None: not sent, or ``null``), the same condition as
@@ -184,7 +199,7 @@ def with_body_version(
     if version is None:
         return if_match(headers, readable, what)
     members = listed(headers, what)
-    if not readable(version):
+    if not isinstance(version, str) or not readable(version):  # 5, true, [], {}: no version
         raise ApiError(
             400, f'version must be the {what} version as GET gives it ("version"), or null',
             code="version_invalid", field="version",
@@ -229,3 +244,144 @@ def none_match(headers: Headers, etag: str) -> bool:
     return ANY in members or any(
         isinstance(m, EntityTag) and f'"{m.opaque}"' == etag for m in members
     )
+
+
+# -- which conditions a write can honour: one gate for every route ---------------------------
+
+#: RFC 9110 §13's request preconditions, as a write may carry them.
+HEADERS = ("If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since")
+
+
+@dataclass(frozen=True, slots=True)
+class Takes:
+    """What a write's resource can be conditioned on: ``what`` names it (``topic``, ``chat``),
+    ``unmodified_since``: it has a modification date (``If-Unmodified-Since``); ``not_met``:
+    the 412 codes its own checks give (a version changed since, a resource gone, it exists)."""
+
+    what: str
+    unmodified_since: bool
+    not_met: tuple[str, ...]
+
+
+#: A topic's ``PUT``, ``DELETE``, ``enable`` and ``disable`` (:mod:`feedsvc.web.api_topic_writes`).
+TOPIC = Takes("topic", True, ("topic_changed_meanwhile", "topic_deleted_meanwhile",
+                              "topic_not_found", "topic_exists"))  # fmt: skip
+#: A chat's ``PATCH``: a version, no modification date (:mod:`feedsvc.web.api_admin`).
+CHAT = Takes("chat", False, ("chat_changed_meanwhile", "chat_exists"))
+
+#: What each code means, in the OpenAPI document's 400 and 412 texts (:func:`codes`).
+CODE_TEXT = {
+    "condition_unsupported": "a conditional header this route cannot honour ({headers})",
+    "if_match_invalid": "an `If-Match` that is no list of quoted entity tags",
+    "if_match_too_long": f"over {MAX_TAGS} tags",
+    "if_none_match_invalid": "an `If-None-Match` other than `*`",
+    "if_unmodified_since_invalid": "an `If-Unmodified-Since` that is no HTTP-date",
+    "version_invalid": "then a body `version` that is no version",
+    "version_mismatch": "then one not among `If-Match`'s strong tags, before any 412",
+    "if_match_weak": 'weak entity tags only (`W/"…"`), which never match (RFC 9110 §13.1.1)',
+    "if_match_unknown": "strong tags none of which is a version",
+    "if_unmodified_since_not_met": "modified after the `If-Unmodified-Since` date",
+    "topic_changed_meanwhile": "the topic changed since its `version` was read",
+    "topic_deleted_meanwhile": "it was deleted since",
+    "topic_not_found": "there is no such topic (with a condition)",
+    "topic_exists": "`If-None-Match: *` not met: the topic exists",
+    "chat_changed_meanwhile": "an option sent was changed since to another value",
+    "chat_exists": "`If-None-Match: *` not met: the chat exists",
+}
+
+
+def codes(takes: Takes | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The 400 and the 412 codes a write whose resource takes ``takes`` gives for its
+    conditions, in the order they are judged (:func:`gate`, then the route's matching); a
+    route without a version (None) refuses every condition and has no 412."""
+    if takes is None:
+        return ("condition_unsupported",), ()
+    syntax = ["condition_unsupported", "if_match_invalid", "if_match_too_long",
+              "if_none_match_invalid"]  # fmt: skip
+    if takes.unmodified_since:
+        syntax.append("if_unmodified_since_invalid")
+    unmet = ["if_match_weak", "if_match_unknown", *takes.not_met]
+    if takes.unmodified_since:
+        unmet.insert(2, "if_unmodified_since_not_met")
+    return (*syntax, "version_invalid", "version_mismatch"), tuple(unmet)
+
+
+def unsupported(takes: Takes | None) -> tuple[str, ...]:
+    """The conditional headers a write refuses: all (no version), ``If-Modified-Since``
+    (never a write's condition), ``If-Unmodified-Since`` where there is no date."""
+    if takes is None:
+        return HEADERS
+    return HEADERS[3:] if takes.unmodified_since else HEADERS[2:]
+
+
+def gate(headers: Headers, takes: Takes | None) -> None:
+    """**Every write's conditional headers, judged before its body**: one the route cannot
+    honour (:func:`unsupported`) is 400 ``condition_unsupported``; then each one's syntax
+    (:func:`listed`, :func:`none_match_any`, :func:`unmodified_since`), whose 400s come before
+    the body's (a ``{"version": 5}`` with ``If-Match: bare`` is ``if_match_invalid``)."""
+    for name in unsupported(takes):
+        if name.lower() in headers:
+            raise ApiError(
+                400, f"{name} is a condition this route cannot honour (it has no "
+                f"{'version' if takes is None else 'such date'}): send the write without it",
+                code="condition_unsupported", params={"header": name}, field=name,
+            )  # fmt: skip
+    if takes is not None:
+        listed(headers, takes.what)
+        none_match_any(headers)
+        unmodified_since(headers)
+
+
+def none_match_any(headers: Headers) -> bool:
+    """A write's ``If-None-Match``: ``*`` (True: the resource must not exist, RFC 9110
+    §13.1.2, else 412), absent (False). Anything else — entity tags, an empty value, ``*``
+    with a tag, on one line or two (:func:`feedsvc.web.http_cache.request_list`) — is 400
+    ``if_none_match_invalid``: a write is no conditional read, and ignored it would write."""
+    members = request_list(headers, "if-none-match")
+    if members is None:
+        return False
+    if members != [ANY]:
+        raise ApiError(
+            400, "If-None-Match on a write must be *: write only where nothing exists yet",
+            code="if_none_match_invalid", field="If-None-Match",
+        )  # fmt: skip
+    return True
+
+
+def unmodified_since(headers: Headers) -> datetime | None:
+    """A write's ``If-Unmodified-Since`` as an aware UTC date (None: absent); one that is no
+    HTTP-date (a list of dates, empty, garbage) is 400 ``if_unmodified_since_invalid``."""
+    values = headers.getlist("if-unmodified-since")
+    if not values:
+        return None
+    # one line, and no list: every HTTP-date form has one comma at most (after the weekday)
+    one = len(values) == 1 and values[0].count(",") <= 1
+    when = parse_http_date(values[0]) if one else None
+    if when is None:
+        raise ApiError(
+            400, "If-Unmodified-Since must be one HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT)",
+            code="if_unmodified_since_invalid", field="If-Unmodified-Since",
+        )  # fmt: skip
+    return when
+
+
+def modified_since(modified: datetime, since: datetime, what: str) -> None:
+    """412 ``if_unmodified_since_not_met`` when ``modified`` (the resource's date, compared
+    at HTTP's one-second resolution) is after ``since`` (RFC 9110 §13.1.4)."""
+    if utc_seconds(modified) > since:
+        raise ApiError(
+            412, f"the {what} was modified after the If-Unmodified-Since date; nothing was saved",
+            code="if_unmodified_since_not_met", field="If-Unmodified-Since",
+        )  # fmt: skip
+
+
+def headers_of(takes: Takes) -> list[dict[str, Any]]:
+    """The OpenAPI header parameters a write whose resource takes ``takes`` reads."""
+    out = [("If-Match", f'the {takes.what}\'s `version` (its `ETag`), quoted: `"<version>"`; '
+            "several strong tags: met when any one is; `*`: it must exist"),
+           ("If-None-Match", f"`*` only: write only while no {takes.what} exists")]  # fmt: skip
+    if takes.unmodified_since:
+        dated = f"an HTTP-date: write only while the {takes.what} was not modified since "
+        out.append(("If-Unmodified-Since", dated + "(ignored beside `If-Match` or a `version`)"))
+    return [{"name": name, "in": "header", "required": False, "schema": {"type": "string"},
+             "description": text} for name, text in out]  # fmt: skip
