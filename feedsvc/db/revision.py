@@ -181,16 +181,13 @@ def schema_status(db: Database) -> SchemaStatus:
     missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
     from sqlalchemy import inspect, text
 
-    from feedsvc.db.sqlite_location import sqlite_file, sqlite_location_problem, written_relative
+    from feedsvc.db.sqlite_location import check_location, sqlite_file
     from feedsvc.db.urls import shown_url
 
     head, where = head_revision(), shown_url(db.url)
     file = sqlite_file(db)
     on_disk = file is not None
-    if file is not None and (
-        problem := sqlite_location_problem(file, where, relative=written_relative(db))
-    ):
-        raise LocationError(problem)
+    check_location(db)
     if file is not None and not file.is_file():
         return SchemaStatus(None, head, where)
     from sqlalchemy.exc import DatabaseError

@@ -53,6 +53,24 @@ def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | 
         ) from None
 
 
+def check_location(db: Database) -> None:
+    """Raise :class:`LocationError` when an SQLite state DB cannot be where ``database.url``
+    puts it (:func:`sqlite_location_problem`); nothing for another backend or a DB in memory.
+    Asked first by every command: a reader's revision check (``revision.schema_status``) and a
+    writer's before it asks whether the DB may be written (``feedsvc.db.writable``). Why first:
+    a missing file's ``-wal`` on a read-only mount was "cannot be written (… may not write
+    state.db-wal …): make it writable …" for ``db upgrade`` and ``topics add``, sending the
+    operator to the leftovers' permissions, while the readers said the file was missing."""
+    from feedsvc.db.urls import shown_url
+
+    file = sqlite_file(db)
+    if file is None:
+        return
+    where = shown_url(db.url)
+    if (problem := sqlite_location_problem(file, where, relative=written_relative(db))) is not None:
+        raise LocationError(problem)
+
+
 def _location_problem(path: Path, where: str) -> str | None:
     if path.is_dir():
         return (

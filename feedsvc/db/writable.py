@@ -66,14 +66,21 @@ def probe(db: Database) -> None:
 
 @contextmanager
 def writable(db: Database) -> Iterator[None]:
-    """Raise :class:`ReadOnlyError` for an SQLite URL that opens the DB read-only, or a file,
+    """Raise :class:`~feedsvc.db.revision.LocationError` for an SQLite state DB that cannot be
+    at its path (a directory, a missing or empty file with its ``-wal`` still beside it:
+    ``sqlite_location.check_location``, asked first, as every reader asks it), then
+    :class:`ReadOnlyError` for an SQLite URL that opens the DB read-only, or a file,
     ``-wal`` or ``-shm`` of it this process may not write (both before anything connects), or
     for a database error inside that says the state DB cannot be written (:data:`REFUSALS`);
     any other error is raised as it is (a server down is exit 1, a lock is a moment's)."""
     from feedsvc.db.errors import explain, read_only_url, trouble, unwritable_file
+    from feedsvc.db.sqlite_location import check_location
     from feedsvc.db.where import is_database_error, state_db
 
     if db.dialect == "sqlite":
+        # where the file is, first: a missing one's -wal on a read-only mount is an orphan
+        # (sqlite_file.orphan_problem) before it is a file that may not be written
+        check_location(db)
         where = state_db(db.url)
         # no connection: one would create a missing file, or a -wal and -shm beside a file it
         # may not write, left behind to fail the next writer once the file is writable
