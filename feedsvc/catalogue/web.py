@@ -69,10 +69,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{header} is a condition this route cannot honour: send the write without it; nothing "
         "was saved.",
     ),
-    "api.if_unmodified_since_invalid": (
-        "If-Unmodified-Since phải là một ngày HTTP (Sun, 06 Nov 1994 08:49:37 GMT).",
-        "If-Unmodified-Since must be one HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT).",
-    ),
     "api.if_unmodified_since_not_met": (
         "Đã có thay đổi sau ngày nêu trong If-Unmodified-Since; chưa lưu gì.",
         "It was modified after the If-Unmodified-Since date; nothing was saved.",

@@ -283,7 +283,8 @@ ENDPOINTS = [
         "`If-Match` not listing it, 400 `version_mismatch`. `If-None-Match: *`: 412 "
         "`chat_exists` (a chat that does not exist is 404); any other `If-None-Match` 400 "
         "`if_none_match_invalid`. A chat's options have no modification date: "
-        "`If-Unmodified-Since` (and `If-Modified-Since`) is 400 `condition_unsupported`. The "
+        "an `If-Unmodified-Since` HTTP-date is 400 `condition_unsupported` (one that is no "
+        "HTTP-date is ignored, RFC 9110 §13.1.4; `If-Modified-Since` too, §13.1.3). The "
         "answer has the new `ETag`.",
     ),
     Endpoint(

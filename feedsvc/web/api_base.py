@@ -127,7 +127,8 @@ class Endpoint:
     #: what its resource can be conditioned on (``If-Match``, a body's ``version``,
     #: ``If-None-Match: *``, ``If-Unmodified-Since``: :class:`feedsvc.web.preconditions.Takes`);
     #: None on a write: it has no version and refuses every condition, 400
-    #: ``condition_unsupported`` (:func:`feedsvc.web.preconditions.gate`: it ignored them)
+    #: ``condition_unsupported`` (:func:`feedsvc.web.preconditions.gate`: it ignored them) but
+    #: the two RFC 9110 says to ignore (``If-Modified-Since``, an undated ``If-Unmodified-Since``)
     conditions: Takes | None = None
 
     @property

@@ -287,9 +287,10 @@ BODY_VERSION = (
 OTHER_CONDITIONS = (
     " `If-None-Match: *`: 412 `topic_exists` when the topic exists (any other `If-None-Match` "
     "400 `if_none_match_invalid`). `If-Unmodified-Since`: 412 `if_unmodified_since_not_met` "
-    "when `updated_at` is after it (400 `if_unmodified_since_invalid` when it is no HTTP-date; "
-    "ignored beside `If-Match` or a body `version`). `If-Modified-Since`: 400 "
-    "`condition_unsupported`. The headers' 400s come before the body's."
+    "when `updated_at` is after it (ignored when it is no HTTP-date — garbage, empty, a list "
+    "of dates —, and beside `If-Match` or a body `version`: RFC 9110 §13.1.4). "
+    "`If-Modified-Since` is ignored (§13.1.3: a `GET`'s condition, not a write's). The "
+    "headers' 400s come before the body's."
 )
 SWITCH_IF_MATCH = (
     "`If-Match` (optional): the topic's `version` (its `ETag`) as last read, quoted; the "
@@ -358,8 +359,8 @@ ENDPOINTS = [
         "unchanged (`kept_deleted`, worded with how to bring it back in "
         "`kept_deleted_message`). `If-Match` (optional): the topic's `version` as last read, "
         "quoted; the topic is deleted only while it is still that version, else 412 "
-        "`topic_changed_meanwhile` (nothing deleted)." + IF_MATCH_RULE + BODY_VERSION + " The "
-        "version covers the topic's fields, not its subscriptions.",
+        "`topic_changed_meanwhile` (nothing deleted)." + IF_MATCH_RULE + BODY_VERSION
+        + OTHER_CONDITIONS + " The version covers the topic's fields, not its subscriptions.",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
              {200: TopicOut}, body=ConditionIn, errors=(400, 404, 412),

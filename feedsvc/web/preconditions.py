@@ -41,16 +41,17 @@ is read, so a malformed header is its 400 whatever the body holds): a route decl
 resource can honour (:class:`Takes`, :attr:`feedsvc.web.api_base.Endpoint.conditions`), and
 a condition it cannot honour is refused, 400 ``condition_unsupported``, never ignored — a
 client that sent one believes it wrote conditionally (a ``DELETE`` with ``If-None-Match: *``
-deleted the topic; ``If-Match`` to a chat's ``pause`` paused it). RFC 9110 §13.1.3 and §13.1.4
-would have a server ignore ``If-Modified-Since`` on a write and an ``If-Unmodified-Since``
-that is no date: this API refuses both instead (an admin API's client that sent them meant a
-condition; ignored, its write would be unconditional). ``If-None-Match`` on a write is ``*``
+deleted the topic; ``If-Match`` to a chat's ``pause`` paused it). Two are ignored, as RFC
+9110 says a recipient MUST (they were 400s): ``If-Modified-Since`` on every write (§13.1.3:
+only ``GET`` and ``HEAD`` take it; :data:`HEADERS` leaves it out) and an
+``If-Unmodified-Since`` that is no HTTP-date (§13.1.4: garbage, empty, a list of dates, on
+any write: :func:`unmodified_since` reads it as absent). ``If-None-Match`` on a write is ``*``
 alone (the topic must not exist: 412 ``topic_exists``, a chat's ``chat_exists``); a list of
 tags, empty, or anything else is 400 ``if_none_match_invalid``, the rule a ``PUT`` had.
 ``If-Unmodified-Since`` (an HTTP-date) is honoured where the resource has a modification
-date (a topic's ``updated_at``, :attr:`Takes.unmodified_since`) and ignored beside an
-``If-Match`` or a body ``version`` (§13.1.4). What a route can answer, per header, is
-derived from its :class:`Takes` (:func:`codes`), for the OpenAPI document."""
+date (a topic's ``updated_at``, :attr:`Takes.unmodified_since`), refused where it has none,
+and ignored beside an ``If-Match`` or a body ``version`` (§13.1.4). What a route can answer,
+per header, is derived from its :class:`Takes` (:func:`codes`), for the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -248,8 +249,9 @@ def none_match(headers: Headers, etag: str) -> bool:
 
 # -- which conditions a write can honour: one gate for every route ---------------------------
 
-#: RFC 9110 §13's request preconditions, as a write may carry them.
-HEADERS = ("If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since")
+#: RFC 9110 §13's request preconditions a write can carry (``If-Modified-Since``, §13.1.3, is
+#: a ``GET``'s and ``HEAD``'s only: on a write it is ignored, never refused).
+HEADERS = ("If-Match", "If-None-Match", "If-Unmodified-Since")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,11 +273,12 @@ CHAT = Takes("chat", False, ("chat_changed_meanwhile", "chat_exists"))
 
 #: What each code means, in the OpenAPI document's 400 and 412 texts (:func:`codes`).
 CODE_TEXT = {
-    "condition_unsupported": "a conditional header this route cannot honour ({headers})",
+    "condition_unsupported": "a conditional header this route cannot honour ({headers}), "
+    "an `If-Unmodified-Since` only as an HTTP-date (one that is none is ignored, as "
+    "`If-Modified-Since` is on every write: RFC 9110 §13.1.3-4)",
     "if_match_invalid": "an `If-Match` that is no list of quoted entity tags",
     "if_match_too_long": f"over {MAX_TAGS} tags",
     "if_none_match_invalid": "an `If-None-Match` other than `*`",
-    "if_unmodified_since_invalid": "an `If-Unmodified-Since` that is no HTTP-date",
     "version_invalid": "then a body `version` that is no version",
     "version_mismatch": "then one not among `If-Match`'s strong tags, before any 412",
     "if_match_weak": 'weak entity tags only (`W/"…"`), which never match (RFC 9110 §13.1.1)',
@@ -296,10 +299,8 @@ def codes(takes: Takes | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     route without a version (None) refuses every condition and has no 412."""
     if takes is None:
         return ("condition_unsupported",), ()
-    syntax = ["condition_unsupported", "if_match_invalid", "if_match_too_long",
-              "if_none_match_invalid"]  # fmt: skip
-    if takes.unmodified_since:
-        syntax.append("if_unmodified_since_invalid")
+    refused = ["condition_unsupported"] if unsupported(takes) else []
+    syntax = [*refused, "if_match_invalid", "if_match_too_long", "if_none_match_invalid"]
     unmet = ["if_match_weak", "if_match_unknown", *takes.not_met]
     if takes.unmodified_since:
         unmet.insert(2, "if_unmodified_since_not_met")
@@ -307,20 +308,22 @@ def codes(takes: Takes | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def unsupported(takes: Takes | None) -> tuple[str, ...]:
-    """The conditional headers a write refuses: all (no version), ``If-Modified-Since``
-    (never a write's condition), ``If-Unmodified-Since`` where there is no date."""
+    """The conditional headers a write refuses: all (no version), ``If-Unmodified-Since``
+    where there is no date (one that is an HTTP-date: :func:`gate`), none on a topic."""
     if takes is None:
         return HEADERS
-    return HEADERS[3:] if takes.unmodified_since else HEADERS[2:]
+    return () if takes.unmodified_since else HEADERS[2:]
 
 
 def gate(headers: Headers, takes: Takes | None) -> None:
     """**Every write's conditional headers, judged before its body**: one the route cannot
-    honour (:func:`unsupported`) is 400 ``condition_unsupported``; then each one's syntax
-    (:func:`listed`, :func:`none_match_any`, :func:`unmodified_since`), whose 400s come before
-    the body's (a ``{"version": 5}`` with ``If-Match: bare`` is ``if_match_invalid``)."""
+    honour (:func:`unsupported`) is 400 ``condition_unsupported`` — an ``If-Unmodified-Since``
+    only when it is an HTTP-date, since one that is none is ignored (RFC 9110 §13.1.4) —;
+    then each one's syntax (:func:`listed`, :func:`none_match_any`), whose 400s come before
+    the body's (a ``{"version": 5}`` with ``If-Match: bare`` is ``if_match_invalid``).
+    ``If-Modified-Since`` is not looked at: a write ignores it (§13.1.3)."""
     for name in unsupported(takes):
-        if name.lower() in headers:
+        if _sent(headers, name):
             raise ApiError(
                 400, f"{name} is a condition this route cannot honour (it has no "
                 f"{'version' if takes is None else 'such date'}): send the write without it",
@@ -329,7 +332,14 @@ def gate(headers: Headers, takes: Takes | None) -> None:
     if takes is not None:
         listed(headers, takes.what)
         none_match_any(headers)
-        unmodified_since(headers)
+
+
+def _sent(headers: Headers, name: str) -> bool:
+    """Whether the request carries the condition ``name``: present, for an
+    ``If-Unmodified-Since`` also an HTTP-date (one that is none is no condition, §13.1.4)."""
+    if name == "If-Unmodified-Since":
+        return unmodified_since(headers) is not None
+    return name.lower() in headers
 
 
 def none_match_any(headers: Headers) -> bool:
@@ -349,20 +359,14 @@ def none_match_any(headers: Headers) -> bool:
 
 
 def unmodified_since(headers: Headers) -> datetime | None:
-    """A write's ``If-Unmodified-Since`` as an aware UTC date (None: absent); one that is no
-    HTTP-date (a list of dates, empty, garbage) is 400 ``if_unmodified_since_invalid``."""
+    """A write's ``If-Unmodified-Since`` as an aware UTC date; None when absent or no
+    HTTP-date (a list of dates, two lines, empty, garbage, a 32 November): RFC 9110 §13.1.4
+    says a recipient MUST ignore such a field, so the write is judged as without it (it was
+    400 ``if_unmodified_since_invalid``)."""
     values = headers.getlist("if-unmodified-since")
-    if not values:
-        return None
     # one line, and no list: every HTTP-date form has one comma at most (after the weekday)
     one = len(values) == 1 and values[0].count(",") <= 1
-    when = parse_http_date(values[0]) if one else None
-    if when is None:
-        raise ApiError(
-            400, "If-Unmodified-Since must be one HTTP-date (Sun, 06 Nov 1994 08:49:37 GMT)",
-            code="if_unmodified_since_invalid", field="If-Unmodified-Since",
-        )  # fmt: skip
-    return when
+    return parse_http_date(values[0]) if one else None
 
 
 def modified_since(modified: datetime, since: datetime, what: str) -> None:
@@ -382,6 +386,11 @@ def headers_of(takes: Takes) -> list[dict[str, Any]]:
            ("If-None-Match", f"`*` only: write only while no {takes.what} exists")]  # fmt: skip
     if takes.unmodified_since:
         dated = f"an HTTP-date: write only while the {takes.what} was not modified since "
-        out.append(("If-Unmodified-Since", dated + "(ignored beside `If-Match` or a `version`)"))
+        out.append(
+            (
+                "If-Unmodified-Since",
+                dated + "(ignored beside `If-Match` or a `version`, and when it is no HTTP-date)",
+            )
+        )
     return [{"name": name, "in": "header", "required": False, "schema": {"type": "string"},
              "description": text} for name, text in out]  # fmt: skip
