@@ -164,6 +164,21 @@ def test_a_chat_patch_still_refuses_a_valid_if_unmodified_since(
     assert client_silent(service) is False
 
 
+def test_a_chat_patch_ignores_a_valid_date_beside_if_match(
+    admin: tuple[Client, Service],  # noqa: F811
+) -> None:
+    """RFC 9110 §13.1.4: ``If-Unmodified-Since`` beside ``If-Match`` is ignored, so the date
+    a chat cannot compare refuses nothing there; the ``If-Match`` decides (current: made)."""
+    client, service = admin
+    version = client.get(f"/api/chats/{CHAT}", headers=AUTH).json()["version"]
+    for date in (PAST, "Fri, 01 Jan 2100 00:00:00 GMT"):
+        sent = JSON | {"If-Unmodified-Since": date, "If-Match": f'"{version}"'}
+        r = send(client, "PATCH", f"/api/chats/{CHAT}", b'{"silent": true}', sent)
+        assert r.status_code == 200, r.text
+        assert client_silent(service) is True
+        version = r.json()["version"]
+
+
 def paused(service: Service) -> bool:
     with service.db.read() as conn:
         chat = sub_store.get_chat(conn, CHAT)

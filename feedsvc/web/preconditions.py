@@ -336,9 +336,10 @@ def gate(headers: Headers, takes: Takes | None) -> None:
 
 def _sent(headers: Headers, name: str) -> bool:
     """Whether the request carries the condition ``name``: present, for an
-    ``If-Unmodified-Since`` also an HTTP-date (one that is none is no condition, §13.1.4)."""
+    ``If-Unmodified-Since`` also an HTTP-date and without an ``If-Match`` (one that is no
+    date, or beside ``If-Match``, is no condition: RFC 9110 §13.1.4)."""
     if name == "If-Unmodified-Since":
-        return unmodified_since(headers) is not None
+        return "if-match" not in headers and unmodified_since(headers) is not None
     return name.lower() in headers
 
 
