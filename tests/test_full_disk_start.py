@@ -15,11 +15,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tmpfs import tmpfs
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.errors import explain, trouble
@@ -31,22 +31,8 @@ NO_SPACE = "no space left on device at {dir}: free space on that file system"
 @pytest.fixture
 def small_fs() -> Iterator[Path]:
     """A fresh 2 MB tmpfs (root only); unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = Path(tempfile.mkdtemp(prefix="feedsvc-full-"))
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs("2m", prefix="feedsvc-full-") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
 
 
 def fill(directory: Path) -> None:

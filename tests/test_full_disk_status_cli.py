@@ -17,10 +17,6 @@ import errno
 import json
 import os
 import re
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +25,13 @@ from in_process import feedsvc
 from migrated import premigrated
 from sqlalchemy import text
 from test_full_disk_start import fill, migrated, small_fs  # noqa: F401  (the fixture)
+from tmpfs import tmpfs
 
 from feedsvc.db import Database
 from feedsvc.disk_space import NEARLY_FULL
 from feedsvc.store import lite, topics
 
 NO_SPACE = "no space left on device at {dir}: free space on that file system"
-
-
-@contextmanager
-def tmpfs(size: str, inodes: int | None = None) -> Iterator[Path]:
-    """A fresh tmpfs of ``size`` (and ``inodes``, tmpfs' ``nr_inodes``); unmounted after."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = Path(tempfile.mkdtemp(prefix="feedsvc-disk-"))
-    options = f"size={size},mode=0755" + (f",nr_inodes={inodes}" if inodes else "")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
 
 
 def free_bytes(directory: Path) -> int:

@@ -18,7 +18,6 @@ import pwd
 import random
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 from conftest import PG_ADMIN_URL, PG_TEST_DB, pg_skip_reason
 from sqlalchemy import create_engine, event, func, select, text
+from tmpfs import tmpfs
 
 from feedsvc.articles import DEFAULT_TZ
 from feedsvc.db import Database, upgrade
@@ -99,23 +99,8 @@ def test_sqlite_page_limit_stops_import_and_reports_committed(
 @pytest.fixture
 def small_fs() -> Iterator[Path]:
     """A fresh 12 MB tmpfs (root only), readable by the postgres user; unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = Path(tempfile.mkdtemp(prefix="feedsvc-full-"))
-    mount.chmod(0o755)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=12m,mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs("12m", prefix="feedsvc-full-") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
 
 
 def run_cli(url: str, data: Path) -> subprocess.CompletedProcess[str]:
