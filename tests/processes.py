@@ -4,6 +4,7 @@ loopback."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,3 +122,32 @@ def uvicorn_thread(
         server.should_exit = True
         thread.join(timeout=10)
         assert not thread.is_alive(), "uvicorn did not stop in 10 s"
+
+
+def run_then_sigterm(
+    tmp_path: Path,
+    env: dict[str, str],
+    argv: list[str],
+    ready: Callable[[Callable[[], str]], bool],
+    wait: float,
+    what: str,
+) -> tuple[int, float, str]:
+    """``feedsvc run *argv`` (on a free port, its log in ``tmp_path``) until ``ready(log)``
+    (``log()`` reads what it wrote so far), then SIGTERM: (exit code, seconds from the signal
+    to the exit, the log). A process that ended before it was ready fails the test."""
+    log_path = tmp_path / "service.log"
+    args = [sys.executable, "-m", "feedsvc", "run", "--port", str(free_port()), *argv]
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            text = lambda: log_path.read_text("utf-8", errors="replace")  # noqa: E731
+            wait_until(lambda: ready(text) or proc.poll() is not None, wait, what)
+            assert proc.poll() is None, text()
+            proc.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            code = proc.wait(timeout=30)
+            return code, time.monotonic() - t0, text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

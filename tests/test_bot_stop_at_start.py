@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +22,7 @@ from pathlib import Path
 import pytest
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
-from processes import free_port, wait_until
+from processes import run_then_sigterm
 from test_bot import make_bot
 from test_bot_lease import holder_of
 from test_sigterm_work import service_env
@@ -48,22 +45,7 @@ def run_and_stop(
 ) -> tuple[int, float, str]:
     """``feedsvc run`` until ``held()`` (a start step's call is in flight at the fake), then
     SIGTERM: (exit code, seconds from the signal to the exit, the log)."""
-    log_path = tmp_path / "service.log"
-    args = [sys.executable, "-m", "feedsvc", "run", "--port", str(free_port()), *argv]
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            text = lambda: log_path.read_text("utf-8", errors="replace")  # noqa: E731
-            wait_until(lambda: held() or proc.poll() is not None, 60, "a held start step")
-            assert proc.poll() is None, text()
-            proc.send_signal(signal.SIGTERM)
-            t0 = time.monotonic()
-            code = proc.wait(timeout=30)
-            return code, time.monotonic() - t0, text()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    return run_then_sigterm(tmp_path, env, list(argv), lambda _log: held(), 60, "a held start step")
 
 
 def assert_clean_stop(code: int, took: float, log: str) -> None:

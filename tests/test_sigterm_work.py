@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import free_port, wait_until
+from processes import run_then_sigterm
 from sqlalchemy import func, select
 from test_ingest_first_sync import archive
 
@@ -59,22 +56,7 @@ def sigterm_when(
 ) -> tuple[int, float, str]:
     """Run the service (HTTP on), SIGTERM once ``logged`` is in its log: (exit code, seconds
     from SIGTERM to exit, the log)."""
-    log_path = tmp_path / "service.log"
-    argv = [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", str(free_port())]
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            text = lambda: log_path.read_text("utf-8", errors="replace")  # noqa: E731
-            wait_until(lambda: logged in text() or proc.poll() is not None, wait, logged)
-            assert proc.poll() is None, text()
-            proc.send_signal(signal.SIGTERM)
-            t0 = time.monotonic()
-            code = proc.wait(timeout=30)
-            return code, time.monotonic() - t0, text()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    return run_then_sigterm(tmp_path, env, ["--no-bot"], lambda log: logged in log(), wait, logged)
 
 
 @pytest.mark.slow
