@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from feedsvc.article_urls import DROPPED
 from feedsvc.articles import Article
+from feedsvc.db.outage import report as outage_report
 from feedsvc.ingest.model import AfterCommit, Change, TickResult
 from feedsvc.keys import spelled
 from feedsvc.store.quarantine import Quarantined
@@ -26,7 +27,9 @@ def report(
 ) -> None:
     """Count ``changes`` and ``fresh`` (rows of source ``source`` quarantined, not listed
     before) into ``result``, log each of ``fresh``, and call ``listeners`` with the changes
-    (a listener's exception is logged, never raised)."""
+    (a listener's exception is logged, never raised: a state-DB outage as one line of that
+    outage, :func:`feedsvc.db.outage.report` — the feeds' render it stopped is retried at the
+    next sync — anything else with its traceback)."""
     for q in fresh:
         log.warning(
             "source %s row id=%s%s quarantined (%s): %s",
@@ -45,8 +48,9 @@ def report(
         for callback in listeners:
             try:
                 callback(changes)
-            except Exception:  # a broken listener must not undo a committed ingest
-                log.exception("after-ingest callback failed")
+            except Exception as exc:  # a broken listener must not undo a committed ingest
+                if not outage_report(exc, "after-ingest"):  # a full disk: no traceback
+                    log.exception("after-ingest callback failed")
 
 
 def say_dropped(

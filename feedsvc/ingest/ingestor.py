@@ -41,7 +41,7 @@ from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import AfterCommit, IngestHealth, TickResult, TransactionHook
 from feedsvc.ingest.pipeline import BatchPipeline
 from feedsvc.ingest.pool import BatchMatcher
-from feedsvc.ingest.progress import Progress
+from feedsvc.ingest.progress import BacklogTold, Progress
 from feedsvc.ingest.remap import Boundary, MappingCheck, catching_up_note
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
@@ -104,6 +104,8 @@ class Ingestor(BatchPipeline):
         #: batches committed since start: a long tick's progress (the scheduler's overrun
         #: warning is for ticks that make none)
         self.batches_committed = 0
+        #: whether a tick's "catching up" line is worth saying (not while no batch can commit)
+        self.backlog_told = BacklogTold()
         #: the time rows dated after it are held back at (tests with a simulated clock set it)
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         #: seconds between two checks of the rows with no place in the cursor's order
@@ -197,7 +199,9 @@ class Ingestor(BatchPipeline):
                     progress = Progress(self.source.count_after(ts, id_))
                     self.catching_up = True
                     first = first or ts is None
-                    log.info(
+                    told = self.backlog_told.due(self.batches_committed, self.db.outage.down)
+                    log.log(
+                        logging.INFO if told else logging.DEBUG,
                         "ingest: %d rows behind the cursor, catching up%s",
                         progress.total,
                         catching_up_note(first, self._boundary),

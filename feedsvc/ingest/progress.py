@@ -1,5 +1,11 @@
 """Progress of a long catch-up (a first sync of a CMS archive, or a backlog after an outage).
 
+Each tick that finds a full batch says "N rows behind the cursor, catching up" once; while the
+state DB cannot take a batch (its outage: a full disk, a moved file, a server down) a tick
+that retries at every poll is no catch-up, and said it every poll for the whole outage (a
+tester's: 16 lines between two outage summaries, writing nothing). :class:`BacklogTold`
+decides: not during a state-DB outage, and not again until a batch committed since.
+
 Counted once when a tick finds a full batch (so an ordinary tick pays nothing), then advanced
 per batch. Logged every :data:`LOG_EVERY` seconds as ``done / total, rate, ETA``, and handed to
 the cursor bookkeeping (``source_cursors.backlog`` and ``.rate``) so ``feedsvc status`` and the
@@ -79,3 +85,22 @@ class Progress:
         held = max(ahead, self.backlog)
         rows, its = ("1 row", "its") if held == 1 else (f"{held} rows", "their")
         return f"{text}; {rows} held back, dated ahead of now (read when {its} time comes)"
+
+
+@dataclass
+class BacklogTold:
+    """When a tick's "rows behind the cursor, catching up" line is said (INFO; DEBUG else):
+    not while the state DB's outage lasts (no batch can commit: nothing catches up), and not
+    again while no batch committed since it was last said (the tick that said it failed and
+    its retry would say the same, at every poll). A first sync's progress lines (done / total,
+    rate) come from :class:`Progress` as batches commit, so they are not affected."""
+
+    told_at: int | None = None  # batches committed (the ingestor's count) when last said
+
+    def due(self, committed: int, state_db_down: bool) -> bool:
+        """Whether to say the line now: ``committed``, the ingestor's batches committed since
+        its start; ``state_db_down``, the state DB's outage is under way."""
+        if state_db_down or self.told_at == committed:
+            return False
+        self.told_at = committed
+        return True

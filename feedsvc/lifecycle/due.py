@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from feedsvc.db import Database
+from feedsvc.db.outage import report
 from feedsvc.ingest.model import AfterCommit, Change, Prepares, TransactionHook
 from feedsvc.store.due import (
     DUE_OVERLAP_SECONDS,
@@ -82,6 +83,7 @@ class DueCheck:
             for callback in self.after_commit:
                 try:
                     callback(changes)
-                except Exception:  # a broken listener must not undo the committed release
-                    log.exception("after-due callback failed")
+                except Exception as exc:  # a listener must not undo the committed release
+                    if not report(exc, "after-due"):  # an outage: one line (db.outage)
+                        log.exception("after-due callback failed")
         return changes
