@@ -121,7 +121,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
-        self._recorder = BatchRecorder(self._record_many)
+        self._recorder = BatchRecorder(self._record_many, self._stop, settings.poll_seconds)
         #: the channel's budget in this process (its release gate), shared with its follow-up
         #: worker and the bot: every call that sends is charged to it (feedsvc.budget)
         self.budget = send_budget(self.channel).bind(db, self.rate)

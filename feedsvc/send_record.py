@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.db.committed import say
+from feedsvc.db.outage import report
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import (
@@ -37,6 +38,7 @@ from feedsvc.recipient_names import chat_name, telegram_chat
 from feedsvc.store import chat_migration, claims, dead_letters
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
 
@@ -111,15 +113,44 @@ class BatchRecorder:
     again alone: one row that cannot be recorded must not leave the others unrecorded (their
     leases would run out and the alerts Telegram already took be sent again); only that row's
     ``record`` raises.
+
+    An outcome the state DB cannot take now (an outage, :func:`~feedsvc.db.outage.is_outage`:
+    its file moved away, a lock, a server down) is kept and written again every ``every``
+    seconds until it commits; only ``stop`` (the sender's) ends the wait, after one last try.
+    Dropped, it was the crash's duplicate without a crash: the row stayed leased until the
+    lease ran out (``telegram.lease_seconds``), was then sent again as of an unknown outcome,
+    and every later alert of its chat, which goes in order behind it, waited for that (CI:
+    an alert due at once came ~60 s after the state DB file was put back, its chat's previous
+    alert sent twice). The sender keeps holding the row meanwhile (its lease renewed, never
+    taken back by its own claims: :class:`~feedsvc.lease_keeper.LeaseKeeper`).
     """
 
-    def __init__(self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None]) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None],
+        stop: asyncio.Event | None = None,
+        every: float = 1.0,
+    ) -> None:
         self._write = write
+        self._stop = stop if stop is not None else asyncio.Event()
+        self._every = every
         self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, d: q.Claimed, o: SendOutcome) -> None:
+        """Record ``o`` for ``d``; through a state-DB outage, again until it commits (see the
+        class docstring). Raises what a write that is no outage raised, or the outage's error
+        once the sender stops."""
+        while True:
+            try:
+                return await self._once(d, o)
+            except Exception as exc:
+                if self._stop.is_set() or not report(exc, "dispatcher"):
+                    raise
+            await sleep_or_wake(self._every, self._stop)
+
+    async def _once(self, d: q.Claimed, o: SendOutcome) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((d, o, done))
         if not self._flushing:

@@ -8,6 +8,13 @@ each scheduled tick inside the backoff probes the side that was down (a ``SELECT
 retries at once when it answers; a failure while both sides answer (a bad mapping, a query the
 CMS refuses) is only retried when its step is over, since probing would succeed at once.
 
+Such a failure right after an outage is a new run of its own: its steps start again at one poll
+interval. Counted on from the outage's tries, its first step was already minutes long, with no
+probe to cut it short — and one comes whenever the side answers again between a tick's failed
+statement and the probe that follows (a state DB file put back then: its last error read "does
+not exist", the probe answered, and ingest waited 32 s at its sixth failed try with a 1 s poll;
+with the default 30 s poll, the 5-minute cap from its fifth).
+
 Time here is :func:`time.monotonic` seconds: backoff is this process's own business, and the
 state DB's clock may be exactly what is unreachable.
 """
@@ -32,6 +39,7 @@ class Backoff:
     failures: int = 0  # consecutive failed ticks (this process's count)
     outage: Outage | None = None
     retry_at: float | None = None
+    steps: int = 0  # the doublings of the current step (failures since an outage's end)
 
     def due(self) -> bool:
         """True when no backoff step is running (a tick may go ahead without a probe)."""
@@ -41,13 +49,15 @@ class Backoff:
         """Note a failed tick; ``recorded`` is the state DB's consecutive count when it could be
         written (it survives restarts). Returns the delay in seconds before the next try."""
         self.failures = max(self.failures + 1, recorded or 0)
+        after_outage = outage is None and self.outage is not None  # see the module docstring
+        self.steps = 1 if after_outage else max(self.steps + 1, recorded or 0)
         self.outage = outage
-        delay = min(self.poll_seconds * 2.0 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
+        delay = min(self.poll_seconds * 2.0 ** (self.steps - 1), MAX_BACKOFF_SECONDS)
         self.retry_at = self.clock() + delay
         return delay
 
     def succeeded(self) -> None:
-        self.failures = 0
+        self.failures = self.steps = 0
         self.outage = None
         self.retry_at = None
 
