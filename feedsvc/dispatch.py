@@ -112,7 +112,7 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._digest_sender = DigestSender(
             db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot,
-            self._stop,
+            self._stop, settings.poll_seconds,
         )  # fmt: skip
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         max_age = settings.alert_max_age
@@ -336,8 +336,9 @@ class Dispatcher:
                 self._unreleased -= 1
             with prepaid(1):  # the first part's slot; later parts take their own
                 await self._digest_sender.deliver(job)
-        except Exception:
-            log.exception("digest for %s failed; its lease will expire", job.batch.recipient)
+        except Exception as exc:
+            if not report(exc, "digests"):  # an outage is one line (db.outage)
+                log.exception("digest for %s failed; its lease will expire", job.batch.recipient)
         finally:
             self.leases.drop(row.id for row in job.batch.rows)
             self._slots.release()

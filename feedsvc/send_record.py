@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.db.committed import say
-from feedsvc.db.outage import report
+from feedsvc.db.kept import until_committed
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import (
@@ -38,7 +38,6 @@ from feedsvc.recipient_names import chat_name, telegram_chat
 from feedsvc.store import chat_migration, claims, dead_letters
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
-from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
 
@@ -116,7 +115,9 @@ class BatchRecorder:
 
     An outcome the state DB cannot take now (an outage, :func:`~feedsvc.db.outage.is_outage`:
     its file moved away, a lock, a server down) is kept and written again every ``every``
-    seconds until it commits; only ``stop`` (the sender's) ends the wait, after one last try.
+    seconds until it commits (:func:`~feedsvc.db.kept.until_committed`, the digest's parts and
+    the follow-up worker's records too); only ``stop`` (the sender's) ends the wait, after one
+    last try.
     Dropped, it was the crash's duplicate without a crash: the row stayed leased until the
     lease ran out (``telegram.lease_seconds``), was then sent again as of an unknown outcome,
     and every later alert of its chat, which goes in order behind it, waited for that (CI:
@@ -142,13 +143,7 @@ class BatchRecorder:
         """Record ``o`` for ``d``; through a state-DB outage, again until it commits (see the
         class docstring). Raises what a write that is no outage raised, or the outage's error
         once the sender stops."""
-        while True:
-            try:
-                return await self._once(d, o)
-            except Exception as exc:
-                if self._stop.is_set() or not report(exc, "dispatcher"):
-                    raise
-            await sleep_or_wake(self._every, self._stop)
+        await until_committed(lambda: self._once(d, o), self._stop, self._every, "dispatcher")
 
     async def _once(self, d: q.Claimed, o: SendOutcome) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -22,6 +22,8 @@ from feedsvc import metrics
 from feedsvc.budget import AHEAD
 from feedsvc.channels.base import Channel, MessageChannel, Target
 from feedsvc.db import Database
+from feedsvc.db.kept import until_committed
+from feedsvc.db.outage import report
 from feedsvc.digest.edge import DigestEdge, DigestJob, Sorted
 from feedsvc.digest.message import DigestEntry, DigestPart
 from feedsvc.digest.record import GOES_ON, Policy, record_part, set_aside
@@ -49,12 +51,15 @@ class DigestSender:
         self, db: Database, channel: Channel, edge: DigestEdge, owner: str,
         now: Callable[[], datetime], policy: Policy,
         extra_slot: Callable[[float], Awaitable[None]], stopping: asyncio.Event | None = None,
+        every: float = 1.0,
     ) -> None:  # fmt: skip
         self.db, self.channel, self.edge = db, channel, edge
         self.owner, self.now, self.policy = owner, now, policy
         self.extra_slot = extra_slot  # a later part's slot, no sooner than a monotonic time
         #: the dispatcher stopping: a 429's pause is no longer waited out (:meth:`_hold_on`)
         self.stopping = stopping or asyncio.Event()
+        #: seconds between two tries of a part's record the state DB refused (an outage)
+        self.every = every
         #: the channel can edit a sent message (``notify.edits``): a part can be laid out again
         self._edits = editor_of(channel) is not None
 
@@ -134,9 +139,7 @@ class DigestSender:
                 went.append((ids, total))
             later = [d for _, p in units for d in p]
             stale = self._ending(went, shrunk, outcome, bool(units))
-            go_on = await asyncio.to_thread(
-                self._record, job, ids, later, outcome, out, head, stale
-            )
+            go_on = await self._kept(job, ids, later, outcome, out, head, stale)
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
             sent += 1
             if go_on and parts and units and sent - 1 == base and not delivered:
@@ -259,7 +262,8 @@ class DigestSender:
             if outcome.kind is OutcomeKind.PARSE_ERROR:
                 outcome = await self._send_once(replace(target, plain_text=True), unit)
         except Exception as exc:  # a channel bug must not lose the digest
-            log.exception("channel raised for the digest of %s", name)
+            if not report(exc, "digests"):  # forgetting the thread met an outage: one line
+                log.exception("channel raised for the digest of %s", name)
             outcome = SendOutcome.transient(type(exc).__name__)
         return outcome, target
 
@@ -269,6 +273,19 @@ class DigestSender:
             return await self.channel.send_message(target, unit)
         # a channel without composed messages: this held alert on its own
         return await self.channel.deliver(target, unit.article, [unit.group.title])
+
+    async def _kept(
+        self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
+        left_out: Sorted | None, head: int | None, relayout: Sequence[Sequence[int]],
+    ) -> bool:  # fmt: skip
+        """:meth:`_record`, through a state-DB outage written again every ``every`` seconds
+        until it commits (:func:`~feedsvc.db.kept.until_committed`; the dispatcher stopping
+        ends the wait). Dropped, the part's rows stayed leased until the lease ran out and the
+        part, already in the chat, went again (and the rest of the digest with it)."""
+        return await until_committed(
+            lambda: asyncio.to_thread(self._record, job, part, later, o, left_out, head, relayout),
+            self.stopping, self.every, "digests",
+        )  # fmt: skip
 
     def _record(
         self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,

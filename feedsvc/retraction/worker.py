@@ -31,6 +31,7 @@ from feedsvc.budget import AHEAD, prepaid, send_budget
 from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.db.kept import until_committed
 from feedsvc.db.outage import report
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
@@ -296,7 +297,12 @@ class FollowupWorker:
             await self.budget.release(job.at)  # the slot, never bunched by event-loop lag
             with prepaid(1):  # that slot pays for the one call
                 nxt, called = await self._attempt(job)
-            await asyncio.to_thread(self._record, job, nxt, called)
+            # through a state-DB outage, kept and written again until it commits (db.kept):
+            # dropped, its lease ran out and the call was made again (an edit twice)
+            await until_committed(
+                lambda: asyncio.to_thread(self._record, job, nxt, called),
+                self._stop, self.cfg.poll_seconds, "follow-ups",
+            )  # fmt: skip
             if nxt.outcome is not None:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()
                 log.info(
