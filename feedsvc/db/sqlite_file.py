@@ -112,6 +112,8 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
     from sqlalchemy import event
     from sqlalchemy.exc import DisconnectionError
 
+    from feedsvc.db.sqlite_reading import heap_index
+
     opened = existing_only(opens.filename, uri=opens.uri)
 
     def refuse() -> None:
@@ -132,6 +134,7 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
         except StateFileError:
             dbapi_conn.close()
             raise
+        heap_index(dbapi_conn, opens)  # before the first read (journal_mode's)
 
     @event.listens_for(engine, "checkout")
     def _checkout(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:

@@ -28,10 +28,19 @@ and left them behind, which a service running as another user could then not wri
   this user may write: SQLite makes or grows the ``-shm`` to read (32 KiB), which failed there
   with "disk I/O error" — ``feedsvc status`` said the DB was out of space instead of showing
   it, exit 1, and left an empty ``-wal`` and a 3-byte ``-shm`` behind —, and the last reader's
-  close checkpoints, a write. So: a WAL with frames or a ``-shm`` holding an index (a service
-  running, or stopped on the full disk) is read ``mode=ro&readonly_shm=1``, the index mapped
-  read-only; with neither (or only what such a failed open left) the file is read
-  ``immutable`` as above. Nothing is written either way (:func:`_live_index`).
+  close checkpoints, a write. So: a ``-shm`` holding an index (a service running, or stopped
+  on the full disk) is read ``mode=ro&readonly_shm=1``, the index mapped read-only
+  (:func:`_shm_index`). A WAL with frames but no such ``-shm`` (a restore of the file and its
+  ``-wal``, a removed ``-shm``, a failed open's 3 bytes) has no index to map: ``readonly_shm``
+  failed "unable to open database file", exit 1. It is read with the index in heap memory,
+  which SQLite does only in ``locking_mode=EXCLUSIVE`` (wal.html, "Use of WAL Without
+  Shared-Memory"); that mode write-locks the file, refused on a read-only descriptor ("disk
+  I/O error"), hence SQLite's lock-less ``unix-none`` VFS with ``mode=ro``
+  (:data:`HEAP_INDEX_VFS`; :func:`heap_index` sets the mode at each connect). No service can
+  have that file open (a running WAL writer always has its ``-shm``), and the file's and the
+  ``-wal``'s stamps are checked after the read as for ``immutable``. With neither (or only
+  what a failed open left) the file is read ``immutable`` as above. Nothing is written
+  either way, and the ``-wal``'s committed frames are read (:func:`_wal_frames`).
 
 Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file
 (:func:`unwritable`, before they connect: nothing is made beside it).
@@ -48,6 +57,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote_from_bytes
@@ -73,12 +83,17 @@ class Stamp:
     inode: int
     size: int
     modified_ns: int
-    wal: bool
+    #: the ``-wal``'s size and modification time, None when there is none
+    wal: tuple[int, int] | None
 
     @classmethod
     def of(cls, path: Path) -> Stamp:
         found = path.stat()
-        wal = os.path.lexists(f"{path}-wal")
+        try:
+            log = Path(f"{path}-wal").lstat()
+            wal: tuple[int, int] | None = (log.st_size, log.st_mtime_ns)
+        except FileNotFoundError:
+            wal = None
         return cls(found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, wal)
 
 
@@ -93,6 +108,8 @@ class ReadOpening:
     where: str = ""
     role: str = "state DB"
     again: str = "run the command again"
+    #: why it was read without SQLite's locks, for :meth:`check`'s message
+    why: str = "this user cannot write {path} or its directory"  # _UNWRITABLE
 
     def check(self) -> None:
         """Raise :class:`ChangedWhileRead` when the file read without locks has changed."""
@@ -104,9 +121,9 @@ class ReadOpening:
             now = None
         if now != self.stamp:
             raise ChangedWhileRead(
-                f"the {self.role} {self.where} changed while it was read (this user cannot write "
-                f"{self.path} or its directory, so it was read without SQLite's locks, and "
-                f"another process wrote it meanwhile): {self.again}"
+                f"the {self.role} {self.where} changed while it was read "
+                f"({self.why.format(path=self.path)}, so it was read without SQLite's locks, "
+                f"and another process wrote it meanwhile): {self.again}"
             )
 
 
@@ -125,17 +142,38 @@ def reading(
         no_room = full(path.parent)  # writable, but a -shm made or grown there fails
         if _writable(path) and not no_room:
             return ReadOpening(target)
-        if no_room and _live_index(path):  # the index read as it is: nothing written
+        if no_room and _shm_index(path):  # the index read as it is: nothing written
             return ReadOpening(_with_options(target, path, mode="ro", readonly_shm="1"))
         if not no_room and (os.path.lexists(f"{path}-wal") or os.path.lexists(f"{path}-shm")):
             return ReadOpening(_with_options(target, path, mode="ro"))
+        why = _FULL if no_room else _UNWRITABLE
+        stamp = Stamp.of(path)
+        if no_room and _wal_frames(path):  # no index to map: one built in heap memory
+            heap = _with_options(target, path, mode="ro", vfs=HEAP_INDEX_VFS)
+            return ReadOpening(heap, path, stamp, where, role, again, why)
         if not _wal_mode(path):
             return ReadOpening(_with_options(target, path, mode="ro"))
-        stamp = Stamp.of(path)
     except (OSError, ValueError):  # SqlitePathError is a ValueError
         return ReadOpening(target)
     immutable = _with_options(target, path, mode="ro", immutable="1")
-    return ReadOpening(immutable, path, stamp, where, role, again)
+    return ReadOpening(immutable, path, stamp, where, role, again, why)
+
+
+#: :meth:`ReadOpening.check`'s reason: a full file system, or one this user may not write.
+_FULL, _UNWRITABLE = "its file system is full", "this user cannot write {path} or its directory"
+
+#: The VFS a full disk's WAL without a ``-shm`` is read through: SQLite's unix VFS without
+#: file locks, so ``locking_mode=EXCLUSIVE`` (a heap-memory WAL index) takes none on the
+#: read-only descriptor (see the module docstring).
+HEAP_INDEX_VFS = "unix-none"
+
+
+def heap_index(conn: sqlite3.Connection, target: SqliteTarget) -> None:
+    """Ready ``conn``, just opened on ``target``, to read: for a :data:`HEAP_INDEX_VFS`
+    opening, ``locking_mode=EXCLUSIVE`` before its first read, without which SQLite reads no
+    WAL on that VFS ("unable to open database file"). Every reader's connect calls it."""
+    if target.uri and uri_params(target.filename).get("vfs") == HEAP_INDEX_VFS:
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
 
 
 def unreadable(path: Path) -> str | None:
@@ -210,18 +248,25 @@ def _writable(path: Path) -> bool:
 _SHM_REGION = 32 * 1024
 
 
-def _live_index(path: Path) -> bool:
-    """Whether ``path`` has a WAL to read, or a WAL index a writer keeps (a service running):
-    on a full file system these are read through ``mode=ro&readonly_shm=1``, which writes
-    nothing. Else an empty or missing ``-wal`` holds nothing the file lacks, and the file is
-    read ``immutable`` (its ``-shm`` cannot be made or grown: "disk I/O error")."""
-    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+def _shm_index(path: Path) -> bool:
+    """Whether ``path`` has a ``-shm`` holding a WAL index (a service running, or stopped on
+    the full disk): read through ``mode=ro&readonly_shm=1``, which writes nothing. Smaller, it
+    is what a failed open left, and cannot be grown there ("disk I/O error")."""
     try:
-        return (wal.exists() and wal.stat().st_size > 0) or (
-            shm.exists() and shm.stat().st_size >= _SHM_REGION
-        )
+        shm = Path(f"{path}-shm")
+        return shm.exists() and shm.stat().st_size >= _SHM_REGION
     except OSError:
         return True  # not known: as a live index (an error is said, never a stale read)
+
+
+def _wal_frames(path: Path) -> bool:
+    """Whether ``path`` has a ``-wal`` holding frames: writes the file lacks, which a read
+    must see (an empty or missing one holds nothing: the file alone, ``immutable``)."""
+    try:
+        wal = Path(f"{path}-wal")
+        return wal.exists() and wal.stat().st_size > 0
+    except OSError:
+        return True  # not known: read through the WAL (an error is said, never a stale read)
 
 
 def _wal_mode(path: Path) -> bool:

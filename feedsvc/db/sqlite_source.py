@@ -41,7 +41,7 @@ def never_created(engine: Engine, where: Where) -> None:
     (``sqlite_reading.unreadable``)."""
     from sqlalchemy import event
 
-    from feedsvc.db.sqlite_reading import reading
+    from feedsvc.db.sqlite_reading import heap_index, reading
     from feedsvc.db.sqlite_url import existing_only
 
     again = "it is read again at the next poll (source check: run it again)"
@@ -56,6 +56,7 @@ def never_created(engine: Engine, where: Where) -> None:
                                    **{**cparams, "uri": True})  # fmt: skip
         except sqlite3.OperationalError as exc:
             raise _source_open_error(target, exc) from None
+        heap_index(conn, opens)  # before the first read (a full disk's -wal with no -shm)
         if opening.stamp is not None:
             record.info[_OPENING] = opening
         return conn

@@ -187,7 +187,7 @@ def read_only(
         raise LocationError(problem)
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
-    from feedsvc.db.sqlite_reading import reading
+    from feedsvc.db.sqlite_reading import heap_index, reading
     from feedsvc.db.sqlite_url import existing_only
 
     # a file this user cannot write: read-only, never a -shm made beside it (sqlite_reading);
@@ -201,6 +201,7 @@ def read_only(
         uri=True,
     )
     with closing(connection) as conn:
+        heap_index(conn, opens)  # before the first read (a full disk's -wal with no -shm)
         conn.execute("BEGIN")  # one snapshot for every read below
         reader = Reader(conn, "sqlite", where)
         try:
