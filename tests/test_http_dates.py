@@ -24,7 +24,7 @@ from test_on_demand import app_service
 
 from feedsvc.app import Service, create_app
 from feedsvc.channels.apprise_transport import retry_after_seconds
-from feedsvc.http_dates import parse_http_date
+from feedsvc.http_dates import parse_http_date, parse_lenient_date
 from feedsvc.server import uvicorn_config
 
 #: Texts shaped like an HTTP-date that no calendar or clock holds.
@@ -52,13 +52,22 @@ def test_no_date_is_none(text: str) -> None:
     ("text", "expected"),
     [
         ("Sat, 05 Dec 2026 10:40:26 GMT", datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)),
-        ("Sat, 05 Dec 2026 10:40:26 -0000", datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)),
-        ("Sat, 05 Dec 2026 17:40:26 +0700", datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)),
         ("Saturday, 05-Dec-26 10:40:26 GMT", datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)),
+        ("Sat Dec  5 10:40:26 2026", datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)),
     ],
 )
 def test_a_date_is_read_in_utc(text: str, expected: datetime) -> None:
     when = parse_http_date(text)
+    assert when == expected and when is not None and when.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text", ["Sat, 05 Dec 2026 10:40:26 -0000", "Sat, 05 Dec 2026 17:40:26 +0700"]
+)
+def test_a_destinations_mail_date_is_read_leniently(text: str) -> None:
+    """``Retry-After`` only: a destination's odd date sets a pause, read as it meant."""
+    expected = datetime(2026, 12, 5, 10, 40, 26, tzinfo=UTC)
+    when = parse_lenient_date(text)
     assert when == expected and when is not None and when.utcoffset() == timedelta(0)
 
 
@@ -138,4 +147,4 @@ def test_a_real_date_still_gets_304(served: tuple[str, Service]) -> None:
             == 304
         )
     later = datetime.now(timezone(timedelta(hours=7))) - timedelta(seconds=1)
-    assert parse_http_date(later.strftime("%a, %d %b %Y %H:%M:%S %z")) is not None
+    assert parse_lenient_date(later.strftime("%a, %d %b %Y %H:%M:%S %z")) is not None

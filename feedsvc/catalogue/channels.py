@@ -128,6 +128,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "channel.all": ("Mọi kênh", "All channels"),
     "apprise.add_title": ("Thêm đích Apprise", "Add an Apprise destination"),
     "apprise.url": ("URL Apprise", "Apprise URL"),
+    "apprise.url_again": (
+        "Vì lý do bảo mật, URL Apprise không được gửi lại trong trang; hãy nhập lại URL.",
+        "For security the Apprise URL is not sent back in the page; enter the URL again.",
+    ),
     "apprise.url_help": (
         "Discord, Slack, Matrix, Mattermost, Teams, ntfy, e-mail, webhook… Ví dụ: "
         "discord://webhook_id/webhook_token. URL chứa thông tin đăng nhập: chỉ hiển thị dạng che.",

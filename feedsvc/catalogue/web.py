@@ -19,6 +19,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
         "The state database does not answer; retry in {seconds} s.",
     ),
+    "api.state_db_disk_full": (
+        "Ổ đĩa của cơ sở dữ liệu đã đầy nên không lưu được thay đổi; đọc vẫn được. "
+        "Hãy giải phóng chỗ trống rồi thử lại sau {seconds} giây.",
+        "The state database's disk is full, so nothing can be saved; reads still work. "
+        "Free some space, then retry in {seconds} s.",
+    ),
     "api.service_stopping": (
         "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",
         "The service is stopping and could not finish this request; retry in {seconds} s.",
@@ -224,6 +230,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "http.state_db_down": (
         "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
         "The service cannot reach its database right now; retry in {seconds} s.",
+    ),
+    "http.state_db_disk_full": (
+        "Ổ đĩa của cơ sở dữ liệu đã đầy nên không lưu được thay đổi; đọc vẫn được. "
+        "Hãy giải phóng chỗ trống rồi thử lại sau {seconds} giây.",
+        "The database's disk is full, so nothing can be saved; reads still work. "
+        "Free some space, then retry in {seconds} s.",
     ),
     "http.service_stopping": (
         "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",

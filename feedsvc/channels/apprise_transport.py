@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from feedsvc.http_dates import parse_http_date
+from feedsvc.http_dates import parse_lenient_date
 
 _local = threading.local()
 _install_lock = threading.Lock()
@@ -198,7 +198,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     text = value.strip()
     if text.isascii() and text.isdigit():
         return float(text)
-    when = parse_http_date(text)
+    when = parse_lenient_date(text)
     if when is None:
         return None
     seconds = (when - (now or datetime.now(UTC))).total_seconds()

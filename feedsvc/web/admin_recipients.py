@@ -98,10 +98,12 @@ def recipient_routes(admin: Admin) -> list[Route]:
 
     async def apprise_add(request: Request, ctx: Ctx) -> Response:
         """The admin's form: subscribe an Apprise URL to a topic or a query. Refused, the page
-        again (no redirect: what was typed would be lost) with the boxes as sent — the URL box
-        too, which only this admin's own page ever holds (``no-store``; never logged) — and
-        the error under its box. The URL and the query go to the use case as sent: it judges
-        a control character before trimming (``str.strip`` takes NEL and U+001C–U+001F), and
+        again (no redirect: what was typed would be lost) with the topic and query as sent and
+        the error under its box. The URL box comes back empty, asking for the URL again
+        (``apprise.url_again``): it holds a secret feedsvc only ever shows masked, and a
+        refused page holding it sent the password and token back in the HTML (a tester's).
+        The URL and the query go to the use case as sent: it judges a control character
+        before trimming (``str.strip`` takes NEL and U+001C–U+001F), and
         places a query error in the text as typed."""
         data = await form(request)
         typed = {name: data.get(name, "") for name in ("url", "topic", "query")}

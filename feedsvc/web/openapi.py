@@ -44,7 +44,8 @@ ERROR_TEXT = {
     "gives a key more than once (at any depth; `\\u0061` is the key `a`) is "
     "`duplicate_key`, `field` naming the first repeated one (`items.0.title`)",
     503: "The API is disabled: admin.token is not configured (`admin_disabled`), or the "
-    "state database is unavailable (`state_db_unavailable`, with `Retry-After`)",
+    "state database is unavailable (`state_db_unavailable`, with `Retry-After`), or its "
+    "disk is full so a write cannot be saved (`state_db_disk_full`, with `Retry-After`)",
 }
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},

@@ -12,6 +12,12 @@ text for feeds (as the search-concurrency 503), an HTML page elsewhere (reader p
 (:mod:`feedsvc.web.error_pages`) — and counts the failure on the
 database's :class:`~feedsvc.db.outage.Outage` (one log line per outage, no traceback).
 
+A write refused because the state DB's disk is full (:func:`feedsvc.db.errors.is_disk_full`,
+the one classifier) is said so: 503 ``state_db_disk_full`` (same ``Retry-After``), "the state
+database's disk is full" in both languages. It was ``state_db_unavailable``, "does not answer"
+(the admin: "cannot read the database") while reads worked and ``/api/status`` said
+``state_db_disk_full: true`` (a tester's): an operator looked at the wrong thing.
+
 An error that is not an outage (:func:`feedsvc.db.outage.is_outage`: bad SQL, a constraint)
 is a bug: re-raised, so it stays a 500 with its traceback in the log.
 
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from feedsvc.catalogue import Translator
+from feedsvc.db.errors import is_disk_full
 from feedsvc.db.outage import RETRY_AFTER, is_outage, report
 from feedsvc.db.where import state_db
 from feedsvc.web.error_pages import is_admin, reads_page, route_path, varies_by
@@ -54,7 +61,7 @@ def state_db_handler(service: Service) -> Callable[[Request, Exception], Awaitab
         if not is_outage(exc):
             raise exc  # a bug: Starlette's 500, with its traceback logged
         report(exc, "web", where)
-        return unavailable(request, service)
+        return unavailable(request, service, DISK_FULL if is_disk_full(exc) else STATE_DB)
 
     return handler
 
@@ -76,6 +83,13 @@ STATE_DB = Reason(
     "the state database does not answer",
     "api.state_db_unavailable",
     "http.state_db_down",
+)
+#: A write the state DB refused for lack of space: reads still work (this module).
+DISK_FULL = Reason(
+    "state_db_disk_full",
+    "the state database's disk is full",
+    "api.state_db_disk_full",
+    "http.state_db_disk_full",
 )
 
 
