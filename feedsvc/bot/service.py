@@ -32,10 +32,10 @@ from datetime import timedelta
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
-from telegram.request import HTTPXRequest
 
 from feedsvc.bot import gate, texts
 from feedsvc.bot.handlers import BotApp, Handlers
+from feedsvc.bot.stopping import PollRequest, install_confirm_line, stop_handling
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.tokens import TokenWatch
@@ -113,6 +113,8 @@ class BotService:
         self.budget = budget or bot_budget(db, settings.telegram.global_rate)
         self._token: str | None = None
         self._app: BotApp | None = None
+        self._polls: PollRequest | None = None  # getUpdates' client, and the updates in hand:
+        self._updates = PerChatUpdates()  # the app's (_build), each cut short at a stop
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._valid_until = 0.0  # time.monotonic() at which the lease we hold expires
@@ -139,6 +141,7 @@ class BotService:
             log.info("bot: no telegram token configured; commands are disabled")
             return
         install_log_scrubber()  # before the Application: PTB logs its base URL (with the token)
+        install_confirm_line()
         texts.set_language(self.settings.site.language, self.settings.site.timezone)
         self._app = self._build(self._token)
         self._stopping = asyncio.Event()
@@ -179,18 +182,19 @@ class BotService:
         base = self.settings.telegram.base_url
         budget = self.budget
         replies = self._request(16, budget.charge, budget.refused, unsent=never_reached)
+        polls = self._polls = self._request(2, kind=PollRequest)  # type: ignore[assignment]
+        self._updates = updates = PerChatUpdates()  # cancelled at a stop: feedsvc.bot.stopping
         app = (
             ApplicationBuilder()
             .token(token)
             .base_url(base)
             .base_file_url(file_url(base))
             .request(replies)
-            # two: PTB's last getUpdates at a stop (marking what was fetched as read) must not
-            # wait for the cancelled long poll's connection; with one it waited the pool
-            # timeout on a loaded machine and logged an ERROR traceback (a CI run's)
-            .get_updates_request(self._request(pool=2))
+            # two connections: the stop's last getUpdates never waits for the cancelled long
+            # poll's (with one, an ERROR traceback in CI); cut short: feedsvc.bot.stopping
+            .get_updates_request(polls)
             .job_queue(None)
-            .concurrent_updates(PerChatUpdates())  # replies wait for the budget: not in turn
+            .concurrent_updates(updates)  # replies wait for the budget: not in turn
             .build()
         )
         telegram = self.settings.telegram
@@ -201,13 +205,14 @@ class BotService:
     def _request(
         self, pool: int, charge: Charge | None = None, refused: Refused | None = None,
         unsent: Callable[[Exception], bool] | None = None,
-    ) -> HTTPXRequest:  # fmt: skip
+        kind: type[ChargedRequest] = ChargedRequest,
+    ) -> ChargedRequest:  # fmt: skip
         """PTB's HTTP client; with ``charge``, every message call awaits it first; with
         ``refused``, one answered 429 waits the pause and goes again (an answer is not
         dropped for a short pause); with ``unsent``, one that never reached Telegram (a
         connect timeout) goes again, a few times."""
         connect, read = self._timeouts
-        return ChargedRequest(
+        return kind(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
             charge=charge, refused=refused, unsent=unsent,
@@ -348,6 +353,8 @@ class BotService:
         if not app.running:
             await app.start()
         await self._set_commands()
+        if self._polls is not None:
+            self._polls.resume()  # cut at the last stop of polling
         await app.updater.start_polling(  # also deletes any webhook (bootstrap)
             poll_interval=self.poll_interval,
             timeout=int(self.poll_timeout),
@@ -359,11 +366,13 @@ class BotService:
         app, self.polling = self._app, False
         if app is None:
             return
+        if self._polls is not None:
+            self._polls.cut()  # the stop's last getUpdates: bounded (feedsvc.bot.stopping)
         try:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
-                await app.stop()
+                await stop_handling(asyncio.ensure_future(app.stop()), self._updates)
         except Exception as exc:
             log.warning("bot: stopping polling failed: %s", self._scrub(exc))
 

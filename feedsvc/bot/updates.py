@@ -12,12 +12,14 @@ migration's two service messages (one in each chat) share one line.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Hashable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+CREATED = inspect.CORO_CREATED
 MAX_CONCURRENT = 16  # updates in hand at once: the bot's HTTP pool size
 UNBOUNDED = 2**30  # PTB's semaphore's size: updates waiting for their line hold none of ours
 
@@ -48,8 +50,28 @@ class PerChatUpdates(BaseUpdateProcessor):
         super().__init__(UNBOUNDED)  # PTB's semaphore: never the one that waits
         self._slots = asyncio.Semaphore(max_concurrent)
         self._lines: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # lock, updates in it
+        self._in_hand: set[asyncio.Task[Any]] = set()  # the tasks handling them (:meth:`cancel`)
+
+    def cancel(self) -> int:
+        """Cancel every update in hand or waiting for its line (the bot's stop, once they had
+        their time: :mod:`feedsvc.bot.stopping`); how many."""
+        tasks, self._in_hand = self._in_hand, set()
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # PTB runs each update in a task of its own
+        self._in_hand.add(task)
+        try:
+            await self._in_line(update, coroutine)
+        finally:
+            self._in_hand.discard(task)
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == CREATED:
+                coroutine.close()  # cancelled while waiting for its line: never begun
+
+    async def _in_line(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = update_line(update)
         lock, waiting = self._lines.get(key, (asyncio.Lock(), 0))
         self._lines[key] = (lock, waiting + 1)
