@@ -7,7 +7,7 @@ of :func:`limit_changed`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -47,31 +47,13 @@ def results_modified(
 def rendered_modified(shown: datetime, rendered_at: datetime | None) -> datetime:
     """An on-demand render's ``Last-Modified``: the date of what it shows (``shown``:
     :func:`results_modified`, :func:`limit_modified`) or, when later, of what it is rendered
-    with besides the articles (``rendered_at``: ``Served.rendered_at``, the stored digest of
-    the settings their bytes show — the site's title, URL and language, the public URL,
-    feedsvc's version; the reader page's also its timezone —, dated by :func:`settings_dated`,
-    a later second than the digest it replaces). Why: a restart with another ``site.title``
-    changed these feeds' bytes, not their date, and a reader polling with only
-    If-Modified-Since kept the old title (a tester's)."""
+    with besides the articles (``rendered_at``: the site's title, URL, language and timezone,
+    the public URL, feedsvc's version: ``Served.rendered_at``, a stored row dated as a
+    stored page is, so a later second than the version it replaces: ahead of the
+    clock for a moment at most, sent as the clock's, ``http_cache.Replies``). Why: a restart
+    with another ``site.title`` changed these feeds' bytes, not their date, and a reader
+    polling with only If-Modified-Since kept the old title (a tester's)."""
     return shown if rendered_at is None else max(shown, rendered_at)
-
-
-def settings_dated(started: datetime, dated_by: Iterable[datetime | None]) -> datetime:
-    """The date a process stores a new rendering-settings digest with, started at
-    ``started``: the whole second before, one no on-demand render of this process is made
-    within, so none is sent an earlier date than the stored one (:func:`shown_modified`) and
-    every process with these settings sends the same date — unless something that dates an
-    on-demand render (``dated_by``: the store's last article change, every stored row's date,
-    every topic's version) is that late: then the second after it. Why: dated ``started``
-    itself, the first process's renders in that second were sent the second before, and the
-    next restart with the same settings sent that second: ``Last-Modified`` moved forward with
-    the same ETag and bytes, and If-Modified-Since got a 200 (a tester's). Why after
-    ``dated_by``: a render of the settings before, made in ``started``'s second by the process
-    stopping, dated by those, was sent the second before; a date no later would have answered
-    its reader 304 for the new settings' bytes."""
-    passed = utc_seconds(started) - SECOND
-    latest = max((m for m in dated_by if m is not None), default=None)
-    return passed if latest is None or latest < passed else utc_seconds(latest) + SECOND
 
 
 def shown_modified(last_modified: datetime, now: datetime) -> datetime | None:

@@ -27,10 +27,10 @@ from feedsvc.db.schema import (
     articles,
     chats,
     deliveries,
-    ingest_quarantine,
     source_articles,
     topics,
 )
+from feedsvc.db.schema_ingest import ingest_quarantine
 from feedsvc.db.schema_service import feed_watermark
 from feedsvc.importer import import_articles
 from feedsvc.keys import KEY_SPACE, Alert, Held, kept_alert, survivor, trim_key

@@ -207,14 +207,14 @@ class BotService:
     def _request(
         self, pool: int, charge: Charge | None = None, refused: Refused | None = None,
         unsent: Callable[[Exception], bool] | None = None,
-        kind: type[ChargedRequest] = ChargedRequest,
+        kind: type[ChargedRequest] | None = None,
     ) -> ChargedRequest:  # fmt: skip
         """PTB's HTTP client; with ``charge``, every message call awaits it first; with
         ``refused``, one answered 429 waits the pause and goes again (an answer is not
         dropped for a short pause); with ``unsent``, one that never reached Telegram (a
         connect timeout) goes again, a few times."""
         connect, read = self._timeouts
-        return kind(
+        return (kind or ChargedRequest)(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
             charge=charge, refused=refused, unsent=unsent,
