@@ -35,7 +35,6 @@ from telegram.ext import ApplicationBuilder
 
 from feedsvc.bot import gate, texts
 from feedsvc.bot.handlers import BotApp, Handlers
-from feedsvc.bot.once import FirstDelivery
 from feedsvc.bot.stopping import PollRequest, install_confirm_line, stop_handling
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
@@ -184,8 +183,7 @@ class BotService:
         budget = self.budget
         replies = self._request(16, budget.charge, budget.refused, unsent=never_reached)
         polls = self._polls = self._request(2, kind=PollRequest)  # type: ignore[assignment]
-        # cancelled at a stop (feedsvc.bot.stopping); each update handled once (bot.once)
-        self._updates = updates = PerChatUpdates(admit=FirstDelivery(self.db, token))
+        self._updates = updates = PerChatUpdates()  # cancelled at a stop: feedsvc.bot.stopping
         app = (
             ApplicationBuilder()
             .token(token)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -46,15 +46,8 @@ class PerChatUpdates(BaseUpdateProcessor):
     updates — 16 queued ``/help`` of one paused group held every slot, and every other chat
     waited the pause out with it (a reviewer's finding). Now it holds one."""
 
-    def __init__(
-        self,
-        max_concurrent: int = MAX_CONCURRENT,
-        admit: Callable[[object], bool] | None = None,
-    ) -> None:
+    def __init__(self, max_concurrent: int = MAX_CONCURRENT) -> None:
         super().__init__(UNBOUNDED)  # PTB's semaphore: never the one that waits
-        #: asked (in a thread: it may block) as an update's turn comes, before it is handled:
-        #: False drops it (:class:`feedsvc.bot.once.FirstDelivery`: one handled before)
-        self._admit = admit
         self._slots = asyncio.Semaphore(max_concurrent)
         self._lines: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # lock, updates in it
         self._in_hand: set[asyncio.Task[Any]] = set()  # the tasks handling them (:meth:`cancel`)
@@ -83,11 +76,8 @@ class PerChatUpdates(BaseUpdateProcessor):
         lock, waiting = self._lines.get(key, (asyncio.Lock(), 0))
         self._lines[key] = (lock, waiting + 1)
         try:
-            async with lock:
-                if self._admit is not None and not await asyncio.to_thread(self._admit, update):
-                    return  # never begun: closed by do_process_update
-                async with self._slots:
-                    await coroutine
+            async with lock, self._slots:
+                await coroutine
         finally:
             lock, waiting = self._lines[key]
             if waiting == 1:
