@@ -88,16 +88,12 @@ def hold_digest(env: Env, titles: list[str], limit: int | None = None) -> None:
     env.settings(CHAT, ChatSettings(digest=DigestSchedule(times=(due,))))
 
 
-async def digest_through_outage(env: Env, monkeypatch: pytest.MonkeyPatch, held: int) -> None:
-    """The digest (``held`` alerts) sent; the file moved away while part 1 is at "Telegram",
-    put back once its record was refused; then a step a lease later, when a dropped record's
-    rows would be claimed again."""
-    await env.step()
-    assert env.states() == ["held"] * held
-    env.clock.at += timedelta(minutes=1, seconds=1)
+async def step_with_record_refused(env: Env, monkeypatch: pytest.MonkeyPatch, chat: int) -> None:
+    """One dispatcher step whose digest part 1 reaches the fake for ``chat`` (held there), the
+    state file moved away before its answer, so its record is refused; the file put back."""
     refused = Refusals(monkeypatch, env.dispatcher._digest_sender, "_record")
     gate = threading.Event()
-    env.fake.script(CHAT, Fault.held(gate))
+    env.fake.script(chat, Fault.held(gate))
     task = asyncio.create_task(env.step())
     try:
         await until("part 1 at Telegram", lambda: env.fake.in_flight > 0)
@@ -108,6 +104,16 @@ async def digest_through_outage(env: Env, monkeypatch: pytest.MonkeyPatch, held:
         gate.set()
         put_back(env.db)
         await asyncio.wait_for(task, BACK_WITHIN)
+
+
+async def digest_through_outage(env: Env, monkeypatch: pytest.MonkeyPatch, held: int) -> None:
+    """The digest (``held`` alerts) sent; the file moved away while part 1 is at "Telegram",
+    put back once its record was refused; then a step a lease later, when a dropped record's
+    rows would be claimed again."""
+    await env.step()
+    assert env.states() == ["held"] * held
+    env.clock.at += timedelta(minutes=1, seconds=1)
+    await step_with_record_refused(env, monkeypatch, CHAT)
     env.clock.at += env.dispatcher.cfg.lease + timedelta(seconds=5)
     await env.step()
 
@@ -244,19 +250,7 @@ async def test_a_gone_threads_forget_meeting_the_outage_is_no_channel_traceback(
     assert env.states(GROUP) == ["held"]
     env.fake.delete_thread(GROUP, 77)
     env.clock.at += timedelta(minutes=1, seconds=1)
-    refused = Refusals(monkeypatch, env.dispatcher._digest_sender, "_record")
-    gate = threading.Event()
-    env.fake.script(GROUP, Fault.held(gate))
-    task = asyncio.create_task(env.step())
-    try:
-        await until("part 1 at Telegram", lambda: env.fake.in_flight > 0)
-        move_away(env.db)
-        gate.set()
-        await until("a record refused", lambda: refused.count >= 1)
-    finally:
-        gate.set()
-        put_back(env.db)
-        await asyncio.wait_for(task, BACK_WITHIN)
+    await step_with_record_refused(env, monkeypatch, GROUP)
     raised = [r for r in caplog.records if "channel raised" in r.getMessage()]
     assert raised == [], [r.exc_text for r in raised]
     for _ in range(3):  # the part's retry (transient), to the chat once the file is back
