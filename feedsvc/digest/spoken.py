@@ -58,6 +58,7 @@ from __future__ import annotations
 import re
 from datetime import time
 
+from feedsvc.digest.day_parts import day_part, moved_hour
 from feedsvc.digest.errors import SettingError
 
 _VI_WORD = (
@@ -90,25 +91,6 @@ TIME = re.compile(
     rf"(?(minute)|(?(less)|(?(half)|(?(after)(?: ?(?:kém|kem) ?(?P<late>[0-9]+){_PHUT})?))))"
     r"(?= |$)"
 )
-#: The day-part words: the hours each goes with, as written (first, last, what to add). A
-#: written hour outside them contradicts the word ("19h sáng", "3h tối", "15pm") and is refused;
-#: 24-hour forms of the same part of the day are taken as they are ("18h tối", "13h trưa").
-_PARTS: dict[str, tuple[tuple[int, int, int], ...]] = {
-    "sáng": ((1, 11, 0),),  # 12h sáng: noon or midnight? refused (time_ambiguous)
-    "trưa": ((11, 12, 0), (1, 2, 12), (13, 14, 0)),
-    "chiều": ((1, 6, 12), (12, 18, 0)),
-    "tối": ((6, 11, 12), (18, 23, 0)),
-    "đêm": ((9, 11, 12), (12, 12, -12), (0, 4, 0), (21, 23, 0)),  # 12h đêm: 00:00
-    "am": ((1, 11, 0), (12, 12, -12)),  # 12am: 00:00
-    "pm": ((1, 11, 12), (12, 12, 0)),  # 12pm: 12:00
-    "noon": ((12, 12, 0),),
-    "midnight": ((12, 12, -12), (0, 0, 0)),
-}
-#: the same words without their marks, another word for the night ("11h khuya"), "nửa đêm"
-#: (midnight: "12h nửa đêm" is 00:00), and a phone's "SA"/"CH" (sáng/chiều: its AM/PM)
-_WORDS = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
-          "khuya": "đêm", "nửa đêm": "midnight", "nua dem": "midnight", "sa": "am",
-          "ch": "pm"}  # fmt: skip
 #: words naming a day, not a time of it ("mai" tomorrow, "nay"/"hôm nay" today, "ngày" day)
 _DAY_WORDS = frozenset({"mai", "nay", "hôm", "hom", "ngày"})
 
@@ -215,7 +197,7 @@ def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int
     for i, (first, last) in enumerate(zip(lead, trail, strict=True)):
         if first is None or last is None or first == last:
             continue
-        if _part(own_word(found[first]) or "") != _part(own_word(found[last]) or ""):
+        if day_part(own_word(found[first]) or "") != day_part(own_word(found[last]) or ""):
             value = _span(chunk, found, [first, last])
             raise SettingError(field_name, "word_scope",
                                f"{value!r}: which part of the day goes with {found[i][0]!r}?",
@@ -257,7 +239,7 @@ def _moves(m: re.Match[str], word: str) -> bool:
     if len(m["hour"]) == 2 and m["hour"][0] == "0":
         return False
     try:
-        return _moved_hour(int(m["hour"]), word, "", "") != int(m["hour"])
+        return moved_hour(int(m["hour"]), word, "", "") != int(m["hour"])
     except SettingError:
         return False
 
@@ -273,7 +255,7 @@ def _refuse_mixed_forms(
         group = [i for i, o in enumerate(owners) if o == owner]
         word = own_word(found[owner]) or ""
         hours = [int(found[i]["hour"]) for i in group]
-        moved = any(_moved_hour(hour, word, "", field_name) != hour for hour in hours)
+        moved = any(moved_hour(hour, word, "", field_name) != hour for hour in hours)
         if moved and any(13 <= hour <= 23 for hour in hours):
             value = _span(chunk, found, group)
             raise SettingError(field_name, "word_scope",
@@ -331,7 +313,7 @@ def _resolve(m: re.Match[str], word: str | None, value: str, field_name: str) ->
     names both for a refusal) applied, then ``kém``'s minutes."""
     hour = int(m["hour"])
     if word is not None:
-        hour = _moved_hour(hour, word, value, field_name)
+        hour = moved_hour(hour, word, value, field_name)
     less = m["less"] or m["late"]
     if less is not None:
         return _minus(hour, int(less), m, field_name)
@@ -347,34 +329,6 @@ def with_word(m: re.Match[str], word: str) -> time | None:
         return None
 
 
-def part_hours(word: str) -> frozenset[int]:
-    """The hours of the day (0–23) ``word``'s part covers, by :data:`_PARTS`: ``tối`` 18–23."""
-    return frozenset(h + add for first, last, add in _PARTS[_part(word)]
-                     for h in range(first, last + 1))  # fmt: skip
-
-
-def _part(word: str) -> str:
-    """The :data:`_PARTS` key of a day-part word as written (``buổi tối``, ``toi``, ``p.m.``)."""
-    bare = re.sub(r"^(?:buổi|buoi) ?", "", word).replace(".", "")
-    return _WORDS.get(bare, bare)
-
-
-def _moved_hour(hour: int, word: str, value: str, field_name: str) -> int:
-    """The written ``hour`` as ``word`` places it in the day (:data:`_PARTS`); raises
-    ``time_ambiguous`` (12 sáng) or ``time_contradicts`` (naming the hours the word goes with)."""
-    part = _part(word)
-    if part == "sáng" and hour == 12:
-        raise SettingError(field_name, "time_ambiguous", f"{value!r}: noon or midnight?",
-                           value=value)  # fmt: skip
-    for first, last, add in _PARTS[part]:
-        if first <= hour <= last:
-            return hour + add
-    hours = _hours_text(part)
-    raise SettingError(field_name, "time_contradicts",
-                       f"{value!r}: {word!r} goes with the hours {hours} only",
-                       value=value, word=word, hours=hours)  # fmt: skip
-
-
 def _minus(hour: int, minutes: int, m: re.Match[str], field_name: str) -> time:
     """``hour`` (0–23, the word applied) ``kém`` ``minutes``: 1–59 (``minus_range``); a written
     hour 0 is refused (``minus_midnight``, suggesting the time meant); 12 midnight (``12 giờ
@@ -388,14 +342,3 @@ def _minus(hour: int, minutes: int, m: re.Match[str], field_name: str) -> time:
         raise SettingError(field_name, "minus_midnight", f"{m[0]!r}: give {hhmm(meant)}",
                            value=m[0], time=hhmm(meant))  # fmt: skip
     return meant
-
-
-def _hours_text(part: str) -> str:
-    """The hours ``part`` goes with, as written, for a refusal: ``6–11, 18–23``."""
-    spans: list[list[int]] = []
-    for first, last, _ in sorted(_PARTS[part]):
-        if spans and first <= spans[-1][1] + 1:
-            spans[-1][1] = max(spans[-1][1], last)
-        else:
-            spans.append([first, last])
-    return ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in spans)

@@ -10,7 +10,7 @@ leading zero (``9h``, ``9``, ``9:30``, ``11h kém 15``; not ``09h``, ``21h``, ``
 - As in a digest list, a word goes with the bare times of its run: one written before the
   start goes on to the end (``tối 9h-11h``), one written after the end back to the start
   (``9h-11h tối``), where that keeps the window inside the word's part of the day
-  (:func:`~feedsvc.digest.spoken.part_hours`): both are 21:00-23:00, ``1h-5h chiều``
+  (:func:`~feedsvc.digest.day_parts.part_hours`): both are 21:00-23:00, ``1h-5h chiều``
   13:00-17:00, ``9h-11h đêm`` 21:00-23:00, ``10h - 2h đêm`` 22:00-02:00, ``9 - 11 CH``
   21:00-23:00 (``7h - 11h sáng`` 07:00-11:00, the word changing nothing).
 - A word written between the times (after the start: ``9h tối - 11h``; before the end: ``9h -
@@ -34,8 +34,9 @@ from __future__ import annotations
 import re
 from datetime import time
 
+from feedsvc.digest.day_parts import part_hours
 from feedsvc.digest.errors import SettingError
-from feedsvc.digest.spoken import hhmm, own_word, part_hours, read_end, with_word
+from feedsvc.digest.spoken import hhmm, own_word, read_end, with_word
 
 _DAY = 24 * 60
 _HALF_DAY = 12 * 60
