@@ -1,9 +1,10 @@
 """What the admin's topics list says about every topic at once, from one read of the topics
 and the subscriptions: each topic's subscriptions by channel (its delete question) and who uses
 it by ``@slug`` — other topics' queries and chats' own queries — in place of a delete button
-that :func:`feedsvc.operations.topics.delete_topic` would refuse (``_refuse_if_used``: the
-same references, :func:`feedsvc.matching.references`). Computed once per page, never a query
-per row: a list of 5,000 topics is one read."""
+that :func:`feedsvc.operations.topics.delete_topic` would refuse
+(:func:`~feedsvc.operations.topic_in_use.refuse_if_used`: the same references,
+:func:`feedsvc.matching.references`). Computed once per page, never a query per row: a list
+of 5,000 topics is one read."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from feedsvc import limits
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic, query_position
 from feedsvc.limits import topic_too_long
-from feedsvc.matching import QueryError, parse_typed, references
+from feedsvc.matching import QueryError, parse_typed
 from feedsvc.operations.errors import (
     OperationError,
     deleted_meanwhile,
@@ -30,8 +30,8 @@ from feedsvc.operations.topic_checks import (
     not_there,
     writes_of,
 )
+from feedsvc.operations.topic_in_use import refuse_broken_chat_queries, refuse_if_used
 from feedsvc.query_users import broken_users
-from feedsvc.recipient_names import named
 from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -201,7 +201,7 @@ def _save(
                 params={"slug": spec.slug, "users": ", ".join(broken.topics)},
                 field="query",
             )
-        _refuse_broken_chat_queries(spec.slug, broken.chats)
+        refuse_broken_chat_queries(spec.slug, broken.chats)
         if expected_version is not None and current is not None:  # last: all else is valid
             check_version(current, expected_version, writes_of(spec))
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
@@ -227,27 +227,6 @@ def _named(db: Database, given: TopicSpec | TopicEdit) -> TopicSpec | TopicEdit:
     with db.read() as conn:
         found = topic_store.find_topic(conn, given.slug)
     return given if found is None else replace(given, slug=found.slug)
-
-
-def _refuse_broken_chat_queries(slug: str, broken: list[tuple[str, int]]) -> None:
-    """The chats' own queries that reach ``slug`` (at any depth) must still parse with its new
-    query, as the chat-query index parses them (a query grown to the expanded-term limit, a
-    chain of references grown too deep): one that does not is skipped from then on, and its
-    chat gets nothing (a WARNING in the service's log); ``broken``: (chat, subscription id)
-    of those that would not, named like :func:`_refuse_if_used` does (``breaks_chat_queries``)."""
-    if not broken:
-        return
-    from feedsvc.catalogue import ENGLISH
-
-    shown, more = broken[:SHOWN_CHAT_QUERIES], len(broken) - SHOWN_CHAT_QUERIES
-    raise OperationError(
-        "invalid",
-        f"the own queries of {ENGLISH.chat_queries(shown, more)} use @{slug} and would no "
-        "longer parse with this query",
-        code="breaks_chat_queries",
-        params={"slug": slug, "chat_queries": (shown, more)},
-        field="query",
-    )
 
 
 def get_topic(db: Database, slug: str) -> Topic:
@@ -305,10 +284,10 @@ def delete_topic(
 ) -> TopicDeleted:
     """Delete ``slug`` and its matches. A topic referenced by ``@slug`` — in another topic's
     query or a chat's own query — is refused whatever ``with_subscriptions`` says
-    (:func:`_refuse_if_used`). A topic with subscriptions is refused too (``conflict``,
-    ``topic_has_subscriptions``, naming them by channel: they would go with it) unless
-    ``with_subscriptions``: the CLI's ``--force``, an API client's deliberate ``DELETE``, the
-    admin's confirmed delete; then the answer names them.
+    (:func:`~feedsvc.operations.topic_in_use.refuse_if_used`). A topic with subscriptions is
+    refused too (``conflict``, ``topic_has_subscriptions``, naming them by channel: they would
+    go with it) unless ``with_subscriptions``: the CLI's ``--force``, an API client's
+    deliberate ``DELETE``, the admin's confirmed delete; then the answer names them.
 
     ``expected_version`` (an API ``If-Match``, the admin's form; None checks nothing): a topic
     changed since is ``topic_changed_meanwhile`` (:func:`check_version`, every field);
@@ -323,7 +302,7 @@ def delete_topic(
         if found is None:
             raise unknown_topic(slug)
         slug = found.slug
-        _refuse_if_used(conn, slug)
+        refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
         if expected_version is not None:
             check_version(found, expected_version, {})
@@ -341,46 +320,6 @@ def delete_topic(
         if deleted is None:
             raise unknown_topic(slug)
         return TopicDeleted(deleted.kept_deleted, subs, slug)
-
-
-#: How many chat queries a refusal names by chat and subscription id; the rest are counted.
-SHOWN_CHAT_QUERIES = 10
-
-
-def _refuse_if_used(conn: Connection, slug: str) -> None:
-    """Raise ``conflict`` when a topic's query or a chat's own query references ``slug`` by
-    ``@slug`` (:func:`feedsvc.matching.references`, the lexer's references: a substring test
-    refused ``rt`` for ``@rt-1`` and for the phrase ``"email @rt"``). A chat query left with an
-    unknown ``@slug`` no longer parses: its chat got nothing more, silently (a WARNING in the
-    service's log), so it is named like a topic — chat and subscription id — and, like a topic,
-    changed first (the subscription removed, or the chat's query changed); ``--force`` is
-    about a topic's own subscriptions and never overrides this."""
-    topics = [t.slug for t in topic_store.list_topics(conn) if slug in references(t.query)]
-    queries = [
-        (named(s), s.id)
-        for s in sub_store.list_subscriptions(conn)
-        if s.query is not None and slug in references(s.query)
-    ]
-    if not topics and not queries:
-        return
-    users = ", ".join(topics)
-    shown, more = queries[:SHOWN_CHAT_QUERIES], len(queries) - SHOWN_CHAT_QUERIES
-    params: dict[str, object] = {"slug": slug, "users": users, "chat_queries": (shown, more)}
-    if not queries:
-        message, code = f"{slug} is used by {users}; change those first", "topic_in_use"
-    else:
-        from feedsvc.catalogue import ENGLISH
-
-        chats = ENGLISH.chat_queries(shown, more)
-        what = f"{users} and by the own queries of {chats}" if topics else (
-            f"the own queries of {chats}"
-        )  # fmt: skip
-        message = (
-            f"{slug} is used by {what}; change those first (a chat's query: remove its "
-            "subscription, or the chat changes its query)"
-        )
-        code = "topic_in_use_and_chat_queries" if topics else "topic_in_chat_queries"
-    raise OperationError("conflict", message, code=code, params=params)
 
 
 def set_topic_enabled(

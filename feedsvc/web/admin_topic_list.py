@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from feedsvc.operations.topic_in_use import SHOWN_CHAT_QUERIES
 from feedsvc.operations.topic_uses import TopicUses
-from feedsvc.operations.topics import SHOWN_CHAT_QUERIES
 from feedsvc.pages.listing import (
     Paging,
     clean_query,
@@ -133,7 +133,7 @@ def topic_list(uses: TopicUses, q: str, page: int, t: Translator) -> TopicList:
 def used_by_note(uses: TopicUses, slug: str, t: Translator) -> str:
     """Why ``slug`` has no delete button: the topics and chats' own queries that name it
     (``admin.delete_blocked``), as the delete's refusal names them: the first
-    :data:`~feedsvc.operations.topics.SHOWN_CHAT_QUERIES` chats, the rest counted."""
+    :data:`~feedsvc.operations.topic_in_use.SHOWN_CHAT_QUERIES` chats, the rest counted."""
     users = list(uses.topic_users.get(slug, ()))
     chats = uses.chat_users.get(slug, [])
     if chats:
