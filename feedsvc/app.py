@@ -1,4 +1,5 @@
-"""Composition root: builds every component from the settings and owns start-up/shutdown order.
+"""Composition root: builds every component from the settings (what a service is built of,
+:mod:`feedsvc.service_parts`, the :class:`Service`'s base) and owns start-up/shutdown order.
 
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
 dispatch) → bot; dispatch starts after the first look at the source when alerts were owed
@@ -21,35 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import datetime
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
-from feedsvc.channel_modes import Mode, channel_modes
-from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
+from feedsvc.channels.fleet import zalo_service
 from feedsvc.channels.tokens import settle_modes
-from feedsvc.channels.zalo.service import ZaloService
-from feedsvc.config import Settings, advice
+from feedsvc.config import advice
 from feedsvc.db.revision import ensure_schema
-from feedsvc.dispatch import Dispatcher
-from feedsvc.engines import make_ingestor, make_source, service_databases
-from feedsvc.ingest import (
-    WAKE_CHANNEL,
-    Change,
-    Ingestor,
-    TickResult,
-)
-from feedsvc.leader_checks import LeaderChecks
-from feedsvc.lifecycle.hooks import release_hooks
+from feedsvc.ingest import WAKE_CHANNEL, TickResult
 from feedsvc.listen import ListenError, Listeners, listen_sockets
-from feedsvc.publish import FeedPublisher
-from feedsvc.ratelimit import FailureLimiter
-from feedsvc.roles import ALL_ROLES, Roles, describe_roles
-from feedsvc.scheduler import Jobs, abandoned
-from feedsvc.send_gate import SendGate, leader_looked
-from feedsvc.send_start import SendStart
+from feedsvc.roles import Roles, describe_roles
+from feedsvc.scheduler import abandoned
+from feedsvc.send_gate import leader_looked
 from feedsvc.server import (
     GIL_SWITCH_SECONDS,
     create_app,
@@ -57,11 +42,10 @@ from feedsvc.server import (
     serve,
     uvicorn_config,
 )
-from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard, bounded
-from feedsvc.source import SqlSource
+from feedsvc.service_parts import ServiceParts
+from feedsvc.shutdown import SHUTDOWN_SECONDS, bounded
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.store.cursors import get_cursor
-from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_at_start import import_at_start
 from feedsvc.wakeups import WakeListener
 
@@ -85,71 +69,7 @@ log = logging.getLogger(__name__)
 FEEDS_SYNC_SECONDS = 5.0
 
 
-class Service:
-    def __init__(self, settings: Settings, roles: Roles = ALL_ROLES) -> None:
-        self.settings = settings
-        self.roles = roles
-        #: the jobs' engine and the web requests' (feedsvc.engines: why two)
-        self.db, self.web_db = service_databases(settings)
-        self.index = TopicIndex()
-        self._source: SqlSource | None = None
-        self._ingestor: Ingestor | None = None
-        #: the leader's due check, draft re-check and reconciliation (built with the ingestor)
-        self.leader: LeaderChecks | None = None
-        self._standby = True  # until a tick says this replica leads ingest
-        self.jobs = Jobs()
-        self.started_at: datetime | None = None
-        self.on_tick: list[Callable[[TickResult], None]] = []
-        self.on_stop: list[Callable[[], None]] = []  # last, before the engines are disposed
-        #: one dispatcher per channel (feedsvc.channels); ``dispatcher`` is Telegram's
-        self.dispatchers = Dispatchers(self.db, settings, build_channels(settings))
-        self.dispatcher: Dispatcher = self.dispatchers.telegram
-        #: each channel's mode (feedsvc.channel_modes), settled against the DB by prepare()
-        self.channel_modes: dict[str, Mode] = channel_modes(settings)
-        self.dispatchers.on_stand_down(self._stood_down)
-        #: dispatch waits for the first look at the source when alerts were owed at start
-        self.send_gate = SendGate()
-        self.send_start = SendStart(self.db, self.dispatchers, lambda: self.channel_modes)
-        self.publisher = FeedPublisher(self.db, settings, self.web_db)
-        self.bot: BotService | None = None
-        self.zalo: ZaloService | None = None  # the Zalo bot, when zalo.token is set
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake_listener: WakeListener | None = None
-        self._username_task: asyncio.Task[None] | None = None
-        self._prepared = False
-        self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
-        self.interrupted = False  # see interrupt()
-        #: the addresses HTTP is served at (``127.0.0.1:8080``, ``[::1]:8080``), set by
-        #: ``serve`` once bound: what the "feedsvc started" line names
-        self.listening: list[str] = []
-        #: failed admin-token checks per client address: the login form's, the API's and
-        #: /readyz's Bearer token count toward one budget (web.admin_auth.check_bearer)
-        self.token_failures = FailureLimiter()
-
-    @property
-    def ingestor(self) -> Ingestor:
-        """Built lazily: an external source is reflected on first use, not at import time."""
-        if self._ingestor is None:
-            self._source = make_source(self.settings, self.db)
-            self._ingestor = make_ingestor(
-                self.settings, self.db, self._source, self.index, self.dispatcher.owner
-            )
-            self._ingestor.hooks.extend(release_hooks(self.settings))
-            self._ingestor.after_commit.append(self._after_ingest)
-            if self.interrupted:  # built by a tick that began as the signal came
-                self._ingestor.request_stop()
-            self.leader = LeaderChecks(
-                self.db, self.settings, self._ingestor, self._source, self._after_ingest
-            )
-        return self._ingestor
-
-    def _after_ingest(self, changes: Sequence[Change]) -> None:
-        """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""
-        if self._loop is not None and changes:  # new alerts, corrections, retractions
-            self._loop.call_soon_threadsafe(self.wake_dispatchers)
-        catching_up = self._ingestor is not None and self._ingestor.catching_up
-        self.publisher.on_ingest(changes, catching_up=catching_up)
-
+class Service(ServiceParts):
     def prepare(self) -> None:
         """Blocking start-up work: schema, topics file, matcher. Runs once per Service (the
         demo prepares before serving; ``start`` then does not repeat it)."""
@@ -285,11 +205,6 @@ class Service:
             await self.zalo.start()
         log.info("feedsvc started: %s", self.describe_roles())
 
-    def _stood_down(self, channel: str) -> None:
-        """A stand-in (the console, an off worker) claims nothing more: the channel waits here
-        (``channels.tokens.TokenWatch.stands_down``; any thread: the dict is replaced whole)."""
-        self.channel_modes = self.channel_modes | {channel: "waiting"}
-
     def describe_roles(self) -> str:
         modes = self.channel_modes
         return describe_roles(self.settings, self.roles, bot_running=self.bot is not None,
@@ -303,10 +218,6 @@ class Service:
         self.publisher.refresh([slug])
         with self.web_db.read() as conn:
             self.index.refresh(conn)
-
-    def wake_dispatchers(self) -> None:
-        """On the event loop: deliveries were queued or re-queued (any channel)."""
-        self.dispatchers.wake()
 
     async def flush_polls(self) -> None:
         """Add the feed polls counted in memory to ``feed_polls`` (taken on the loop, where
