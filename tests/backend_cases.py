@@ -54,3 +54,14 @@ def on_sqlite_only(cases: Sequence[Any], label: Callable[[Any], str] = _shown) -
         ident = "-".join(["sqlite", *(label(v) for v in values)])
         params.append(pytest.param("sqlite", *values, id=ident))
     return params
+
+
+#: A module's ``pytestmark``: each of its tests that takes a state DB (``db_url``, and the
+#: ``db``/``state_url`` fixtures on it) runs on SQLite only, unless the test parametrizes
+#: ``db_url`` itself (``on_backends``). For a module whose subject is not the SQL it runs — a
+#: page, a reply's words, an HTTP exchange, a process's steps — while that SQL is the storage
+#: layer's, run on PostgreSQL by the modules whose subject it is (``tests/conftest.py``'s
+#: ``pytest_generate_tests`` applies it; ``FEEDSVC_TEST_EVERY_BACKEND=1`` lifts it). Why: the
+#: suite is CPU-bound on 2 cores and had outgrown its 20 minutes (bench/RESULTS.md, "CI,
+#: fifty-third session").
+module_on_sqlite = pytest.mark.module_on_sqlite

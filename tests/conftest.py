@@ -128,6 +128,26 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 
+#: ``FEEDSVC_TEST_EVERY_BACKEND=1`` runs every state-DB test on both backends, the modules
+#: marked ``module_on_sqlite`` too (a change to the storage layer, before a release).
+EVERY_BACKEND = os.environ.get("FEEDSVC_TEST_EVERY_BACKEND") == "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest parametrizes ``db_url`` from its own params
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of a module marked ``module_on_sqlite`` (``tests/backend_cases.py``) that takes a
+    state DB gets it on SQLite only, unless the test parametrizes ``db_url`` itself."""
+    if EVERY_BACKEND or "db_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("module_on_sqlite") is None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "db_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    metafunc.definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect parameter combinations that do not exist, rather than skip them at every run:
     a MariaDB CMS table (``cms_news.news``) beside a PostgreSQL state DB (its tests put both in

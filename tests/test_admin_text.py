@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import article
 from migrated import premigrated
 from sqlalchemy import update
@@ -29,7 +30,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 TOKEN = "admin-text-test-token-0123456789"
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')

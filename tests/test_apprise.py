@@ -1,6 +1,6 @@
 """Apprise destinations end to end against a local JSON receiver (issue 14 §3): alerts sent once,
 failures retried like a 5xx then dead-lettered, sends bounded in time, and the URL — a secret —
-never in a log line. SQLite and PostgreSQL.
+never in a log line. SQLite (``module_on_sqlite``), but the cases given a backend each.
 
 The fault tests give each fault one backend, rotating (``backend_cases.on_backends``): the
 fault picks the outcome, which the dispatcher records in the same SQL on either backend. A
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import module_on_sqlite, on_backends
 from combos import each_choice
 from factories import VN, article, builtin_ingestor
 from receiver import Receiver
@@ -38,6 +38,8 @@ from feedsvc.notify.message import AlertMessage
 from feedsvc.outbox import Outbox
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 @pytest.fixture

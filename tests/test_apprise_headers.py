@@ -15,6 +15,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import VN
 from receiver import Receiver
 from test_admin_refused_boxes import note_under
@@ -28,6 +29,8 @@ from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.apprise_urls import mask
 from feedsvc.db import Database
 from feedsvc.store.topics import TopicSpec, save_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["receiver", "served"]  # fixtures
 

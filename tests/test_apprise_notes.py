@@ -2,7 +2,7 @@
 carried it: a single alert, or an alert that went out in a digest part. The digest's rows were
 recorded ``sent`` with no note (the digest path wrote ``error=None``): the delivery log and
 ``feedsvc status`` showed nothing of the targets that missed it. Against the local receiver
-(``tests/receiver.py``) on loopback; SQLite and PostgreSQL."""
+(``tests/receiver.py``) on loopback; SQLite (``module_on_sqlite``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import VN, article, builtin_ingestor, clock_start
 from receiver import Receiver
 from sqlalchemy import select
@@ -28,6 +29,8 @@ from feedsvc.outbox import Outbox
 from feedsvc.store import digests as held
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import find_recipient
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 PARTLY = "partly sent: 1 of 2 requests failed"
 

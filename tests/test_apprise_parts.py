@@ -1,7 +1,8 @@
 """An Apprise notification sent as several HTTP requests that reached its destination in part
 (a URL with several targets, a message Apprise splits) is sent with a note, never retried whole:
 the retry showed it again to every target that had it. Against the local receiver
-(``tests/receiver.py``) on loopback; SQLite and PostgreSQL.
+(``tests/receiver.py``) on loopback; SQLite (``module_on_sqlite``), but the cases given a backend
+each.
 
 The refusing target's status is given one state DB backend, rotating
 (``backend_cases.on_backends``): Apprise reads it before anything is stored, and the outcome is
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import module_on_sqlite, on_backends
 from factories import VN
 from receiver import Receiver
 from test_apprise import dispatch, done, publish, rows
@@ -24,6 +25,8 @@ from feedsvc.channels.apprise import AppriseChannel, classify
 from feedsvc.channels.apprise_transport import Watched
 from feedsvc.db import Database
 from feedsvc.notify.outcome import OutcomeKind
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 def subscribe(db: Database, address: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from factories import article
 from migrated import premigrated
@@ -55,7 +56,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 SECRET = "s3cret"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import article
 from test_backfill import TITLES  # the title is the article's whole text
 
@@ -32,6 +33,8 @@ from feedsvc.matching import document_from_article, search_keys
 from feedsvc.operations import OperationError, backfill_topic
 from feedsvc.store.articles import SourcePosition, insert_articles
 from feedsvc.store.topics import TopicSpec, save_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 ERASE = "\r\x1b[K\x1b[?25h"  # the bar's line erased, the cursor shown again
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from test_bot import DEADLINE, USER, fast_fake, subs_of
@@ -23,6 +24,8 @@ from feedsvc.channels.zalo.updates import parse_command, parse_update, plain_rep
 from feedsvc.db import Database
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import TopicSpec, save_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 GROUP = -100777
 GROUP_ADMIN = 7

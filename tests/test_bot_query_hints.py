@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from test_bot import USER, ask, subs_of
 from test_zalo_words import say
@@ -20,6 +21,8 @@ from feedsvc.bot import BotService, texts
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.db import Database
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 #: typed without marks → the words the hint puts ~ before
 UNMARKED = {

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from processes import run_then_sigterm
@@ -29,6 +30,8 @@ from test_sigterm_work import service_env
 
 from feedsvc.db import Database
 from feedsvc.start_steps import unless_stopping
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 #: From SIGTERM to the process's end, at most (README: Deployment).
 STOP_SECONDS = 5.0

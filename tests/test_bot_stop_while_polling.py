@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from processes import run_then_sigterm
 from test_bot import make_bot
@@ -30,6 +31,8 @@ from test_bot_stop_at_start import STOP_SECONDS, tg, tg_env
 
 from feedsvc.bot.stopping import ANSWERS_SECONDS, CONFIRM_SECONDS
 from feedsvc.db import Database
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["tg"]  # the fixture, shared with the stop-at-start tests
 

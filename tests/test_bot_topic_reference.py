@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from test_bot import USER, ask, running, subs_of
 
 from feedsvc.bot import BotService, options
 from feedsvc.db import Database
 from feedsvc.store.topics import get_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 @pytest.fixture

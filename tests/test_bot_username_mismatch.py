@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from migrated import premigrated
 from pydantic import SecretStr
@@ -33,7 +34,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 REAL = "feedsvc_test_bot"  # what the fake's getMe answers
 REAL_LINK = f"https://t.me/{REAL}?start=kien-thuy"

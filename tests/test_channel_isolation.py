@@ -1,5 +1,5 @@
 """A slow or failing channel never slows another (issue 14 §1): one dispatcher per channel, each
-with its own budget, claim loop and send slots, over one outbox (SQLite and PostgreSQL)."""
+with its own budget, claim loop and send slots, over one outbox (SQLite: ``module_on_sqlite``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from backend_cases import module_on_sqlite
 from factories import VN, followed
 from fakebot import FakeBotAPI
 from patience import PATIENT_READ_TIMEOUT
@@ -20,6 +21,8 @@ from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import SendOutcome, TelegramSender
 from feedsvc.store import deliveries as q
 from feedsvc.store.subscriptions import ensure_chat, ensure_recipient
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 NOW = datetime.now(UTC)
 STUCK_LIMITS = ChannelLimits(

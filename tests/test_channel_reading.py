@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from fakebot import FakeBotAPI
 from fleets import telegram_fleet
@@ -32,6 +33,8 @@ from feedsvc.db.schema import articles, deliveries
 from feedsvc.db.schema_service import channel_tokens
 from feedsvc.store.channel_tokens import note_tokens
 from feedsvc.store.subscriptions import ensure_chat
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 BOT_TOKEN = "123456789:AAFwrongTOKENwrongTOKENwrong_-0"  # shaped as @BotFather's; refused
 DEAD_BOT_API = "http://127.0.0.1:9/bot"  # loopback, nothing listens: no host is reached

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from sqlalchemy import select, update
@@ -37,6 +38,8 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.db.schema_service import channel_tokens
 from feedsvc.store.channel_tokens import forget_token, note_tokens, tokens_seen
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 EVERYWHERE = ("api", "readyz", "metric", "admin")
 ZALO_WRONG = "1234567890:zalo-wrong-token-abcdefgh"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from factories import VN, article
 from fakebot import FakeBotAPI
@@ -37,6 +38,8 @@ from feedsvc.store.channel_tokens import note_refusal, note_tokens
 from feedsvc.store.leases import this_process
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 USER = 4242
 

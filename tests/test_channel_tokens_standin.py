@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from fakebot import FakeBotAPI
 from fakeserver import await_until
@@ -36,6 +37,8 @@ from feedsvc.db.schema import deliveries
 from feedsvc.db.schema_service import channel_tokens
 from feedsvc.notify.outcome import SendOutcome
 from feedsvc.store.channel_tokens import note_tokens, tokens_seen
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 WRONG = "123456789:AAFwrongTOKENwrongTOKENwrong_-0"
 

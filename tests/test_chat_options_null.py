@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from test_digest_admin_api import AUTH, CHAT, client, service
 
 from feedsvc.app import Service
 from feedsvc.digest import ChatSettings
 from feedsvc.store import digests as held
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["client", "service"]  # the fixtures, shared with test_digest_admin_api
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 from test_admin import csrf_of
@@ -23,6 +24,8 @@ from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.records import TopicSpec
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["served"]  # the fixture, shared with test_field_limits
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from test_admin import csrf_of, hidden_of, login, served  # noqa: F401  (served: the fixture)
 from test_admin_refused_boxes import form_on, new_topic, note_under
 from test_digest_admin_api import AUTH, client, service  # noqa: F401  (fixtures)
@@ -35,7 +36,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 CHAT = -1004546
 #: refused wherever they come: C1 (NEL, PAD, CSI), a C0 str.split reads as a space (U+001C),

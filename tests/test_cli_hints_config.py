@@ -14,9 +14,12 @@ import shlex
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner, Result
 
 from feedsvc.cli import cli
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 TOPIC = '[[topic]]\nslug = "an-ninh"\ntitle = "An ninh"\nquery = "\\"an ninh\\""\n'
 APPRISE = ["subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--topic"]

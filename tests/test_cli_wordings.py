@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from test_cli_match import STDIN
 from test_source_external import Cms, _config
@@ -25,6 +26,8 @@ from feedsvc.channel_modes import channel_modes
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db.errors import unaliased
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 PACKAGE = Path(feedsvc.__file__).parent
 

@@ -66,7 +66,9 @@ def _demo(
         )
 
 
-def _serving(proc: subprocess.Popen[bytes], port: int) -> None:
+def _serving(proc: subprocess.Popen[bytes], port: int, log: Path | None = None) -> None:
+    """Wait for the demo at ``port`` to answer; its exit fails the test with ``log``'s text (a
+    CI run's exit 2 said nothing: a port taken meanwhile, or another refusal?)."""
     wait_until(
         lambda: (
             proc.poll() is not None
@@ -75,7 +77,8 @@ def _serving(proc: subprocess.Popen[bytes], port: int) -> None:
         60,
         "the demo to answer",
     )
-    assert proc.poll() is None, "the demo exited"
+    told = log.read_text("utf-8", "replace") if log is not None else ""
+    assert proc.poll() is None, f"the demo exited: {told}"
 
 
 def _demo_ran(
@@ -245,7 +248,7 @@ def test_a_temporary_directory_the_demo_made_goes_when_it_stops(
             here, tmp_path / "demo.log", "--port", str(port), env=_env() | {"TMPDIR": str(temp)}
         )
         procs.append(proc)
-        _serving(proc, port)
+        _serving(proc, port, tmp_path / "demo.log")
         [made] = temp.iterdir()  # the demo's own, named in its banner
         assert made.name.startswith("feedsvc-demo-") and (made / "demo.db").is_file()
         text = (tmp_path / "demo.log").read_text("utf-8")

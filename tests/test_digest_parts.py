@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import check_html
 from test_digest_dispatch import CHAT, Env, local_hhmm, subscribe_chat
 from test_digest_dispatch import env as env  # the fixture
@@ -30,6 +31,8 @@ from feedsvc.digest.message import (
     format_digest,
 )
 from feedsvc.notify.message import TEXT_LIMIT, utf16_len
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 WORDS = DigestWords("Tin tổng hợp · {count} tin", "Đọc tất cả", "(tiếp)", "({part}/{parts})")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import VN, article, builtin_ingestor
 from fakezalo import FakeZaloAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
@@ -25,6 +26,8 @@ from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.outbox import Outbox
 from feedsvc.store import digests as held
 from feedsvc.store.source_articles import upsert_source_articles
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from factories import article
 from starlette.testclient import TestClient
@@ -40,6 +41,8 @@ from feedsvc.store.records import TopicSpec
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.topics_at_start import import_at_start
 from feedsvc.topics_file import TopicsFileError, parse_topics
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 API = {"Authorization": f"Bearer {TOKEN}"}
 LIMITS = {"title": 500, "description": 5000, "query": 2000}

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apiworld import api_service, asgi_client
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 
 from feedsvc import operations as ops
@@ -23,6 +24,8 @@ from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic, control_char, lines, one_line
 from feedsvc.store.records import TopicSpec
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 #: C0 (but tab, line feed, carriage return), DEL and C1 — NEL and CSI among them
 REFUSED = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9b"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from migrated import premigrated
 from sqlalchemy.pool import NullPool
 
@@ -28,6 +29,8 @@ from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.store import cursors
 from feedsvc.web import health
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 TOKEN = "readyz-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,10 +11,13 @@ import logging
 import unicodedata
 
 import pytest
+from backend_cases import module_on_sqlite
 from test_ingest_quarantine import SqliteCms, cms
 
 from feedsvc.db import Database
 from feedsvc.keys import spelled
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["cms"]  # the fixture
 

@@ -6,7 +6,8 @@ whose first batch has not committed) ``/metrics`` said ``feedsvc_ingest_lag_seco
 that had never ingested (the worst case read as the best), and a lag set by an earlier scrape
 stayed as it was. A web replica, or a service just restarted, reported a last success of 0 (1970)
 until its own tick. A scrape the state DB did not answer left every gauge at its last value.
-Here the real ASGI app is scraped on SQLite and PostgreSQL, next to ``/api/status``, the admin
+Here the real ASGI app is scraped on SQLite (``module_on_sqlite``), next to ``/api/status``, the
+admin
 page and ``feedsvc status``.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
@@ -30,6 +32,8 @@ from feedsvc.app import Service
 from feedsvc.db import Database, upgrade
 from feedsvc.roles import Roles
 from feedsvc.store.cursors import get_cursor
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 STATES = ("never", "ok", "lagging", "failing", "first_sync", "catching_up", "unknown")
 UNREACHABLE_SOURCE = "postgresql://postgres@127.0.0.1:1/news"  # loopback: refused at once

@@ -1,5 +1,5 @@
 """An alert whose photo went unanswered is re-sent as text (Telegram with images on, against the
-fake Bot API over real HTTP; SQLite and PostgreSQL).
+fake Bot API over real HTTP; SQLite: ``module_on_sqlite``, but the cases given a backend each).
 
 Telegram fetches a ``sendPhoto`` URL from the article's image host before it answers: a slow host
 makes the call outlast the read timeout, an unknown outcome re-sent once. Before, the re-send was
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import module_on_sqlite, on_backends
 from fakebot import FakeBotAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import update
@@ -25,6 +25,8 @@ from test_dispatch import PRIVATE, Env, make_env, subscribe_chat
 
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 IMAGE = "https://img.example/anh.jpg"
 #: the sender's read timeout (seconds): a slow photo outlasts it; long enough that a loaded

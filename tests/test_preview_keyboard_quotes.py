@@ -1,7 +1,7 @@
 """The topic preview warns of a phrase typed between a keyboard's quotes (``«an ninh»``,
 ``'an ninh'``, ``‚an ninh‘``), which a topic's query reads as separate words while a chat's
 ``/sub`` and a search feed read the phrase (:mod:`feedsvc.typed_query`). The warning as data,
-in the CLI's English and the admin's words (both backends for the CLI)."""
+in the CLI's English and the admin's words (on SQLite: ``module_on_sqlite``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import warnings
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from test_admin import csrf_of, login, served  # noqa: F401  (served: the fixture)
 
@@ -19,7 +20,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import warnings
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from test_admin import csrf_of, login, served  # noqa: F401  (served: the fixture)
 
@@ -20,7 +21,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ Zalo or in the config. Now :func:`feedsvc.recipient_names.recipient_name`: ``tel
 1001``, ``zalo chat zb``, ``apprise chat json://***#1edd70`` (never the URL itself); the JSON
 keeps ``chat_id`` (SPEC §9) and adds ``channel`` and ``recipient`` beside it.
 
-Real state DBs (SQLite, PostgreSQL), the real CLI (in process), the real app (HTTP only).
+A real SQLite state DB (``module_on_sqlite``), the real CLI (in process), the real app (HTTP only).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from factories import article
 from fakebot import FakeBotAPI
@@ -43,6 +44,8 @@ from feedsvc.store.articles import SourcePosition, insert_articles
 from feedsvc.store.claims import block_chat_until
 from feedsvc.store.digests import HeldBatch, HeldRow
 from feedsvc.store.source_articles import upsert_source_articles
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 TELEGRAM = 1001

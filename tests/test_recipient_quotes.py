@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 from test_admin import csrf_of
@@ -19,6 +20,8 @@ from feedsvc.app import Service
 from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.store import subscriptions as sub_store
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["served"]  # the fixture, shared with test_field_limits
 

@@ -6,7 +6,8 @@ while the chat's alerts were paused by a 429 was not held back either. Now
 (:meth:`feedsvc.budget.SendBudget.refused`, :mod:`feedsvc.notify.charged`,
 ``ZaloBot._reply``): a pause up to ``REPLY_PAUSE_WAIT`` is waited out and the answer sent
 again; the pause is recorded on the chat for its alerts; a longer one drops the answer with a
-log line and no apology. Against the fake Bot API and Zalo API, both backends.
+log line and no apology. Against the fake Bot API and Zalo API; SQLite (``module_on_sqlite``), but
+the cases given a backend each.
 
 What paused the chat is given one state DB backend per case (``backend_cases.on_backends``):
 either 429 records the same pause on the chat's row, by the same statement."""
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import module_on_sqlite, on_backends
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
 from fakezalo import Fault as ZaloFault
@@ -36,6 +37,8 @@ from feedsvc.channels.zalo.channel import LIMITS as ZALO_LIMITS
 from feedsvc.db import Database
 from feedsvc.db.schema import chats
 from feedsvc.store.subscriptions import ensure_chat, ensure_recipient
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 CHAT = 15201
 WAIT = 30.0  # seconds: a poll's deadline, not a cost when the test passes

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
 from patience import PATIENT_READ_TIMEOUT
@@ -37,6 +38,8 @@ from feedsvc.db import Database
 from feedsvc.notify.charged import ChargedRequest
 from feedsvc.notify.outcome import REPLY_RETRIES
 from feedsvc.store.subscriptions import ensure_chat, ensure_recipient
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 CHAT = 15301
 WAIT = 30.0  # seconds: a poll's deadline, not a cost when the test passes

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from backend_cases import module_on_sqlite
 from factories import article, insert_old_source_row
 from lxml import etree  # type: ignore[import-untyped]
 from migrated import premigrated
@@ -39,7 +40,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+    module_on_sqlite,
+]
 TOKEN = "stats-test-token-0123456789abc"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

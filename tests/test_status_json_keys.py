@@ -6,7 +6,8 @@ Operators script against both. The CLI called the queue depth only ``deliveries_
 (objects). The CLI's JSON now has the API's keys too (its own kept: §9 stability), from the
 one read, so the two names always agree; the API's ``queue_depth`` is that read too (it was
 counted again a moment later). Checked through the real CLI (both read paths: the driver's
-own and SQLAlchemy's) and the API on the same SQLite and PostgreSQL state DB.
+own and SQLAlchemy's) and the API on the same SQLite state DB (``module_on_sqlite``; the two read
+paths agree on PostgreSQL too: ``test_store_lite.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from test_admin import TOKEN, TestClient
 from test_store_lite import _cli, sqlalchemy_only, state  # noqa: F401  (the fixture)
@@ -28,6 +30,8 @@ from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.status import StatusReads, facts_from, flatten
 from feedsvc.store.records import Cursor
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 #: What only a running service knows: the CLI is no service.
 SERVICE_ONLY = {"started_at"}

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import VN
 from fakebot import FakeBotAPI
 from fakeserver import await_until
@@ -30,6 +31,8 @@ from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import TelegramSender
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 CHATS = [7100, 7101, 7102]
 WRONG = "123456789:AAFwrongTOKENwrongTOKENwrong_-0"

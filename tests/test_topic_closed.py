@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import module_on_sqlite, on_backends
 from sqlalchemy import select
 from test_digest_dispatch import GROUP, Env, subscribe_chat
 from test_digest_dispatch import env as env  # the fixture
@@ -28,6 +28,8 @@ from feedsvc.db.schema import deliveries
 from feedsvc.digest import ChatSettings, DigestSchedule
 from feedsvc.notify.outcome import OutcomeKind
 from feedsvc.notify.refusals import classify_refusal
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 def rows(env: Env) -> list[tuple[str, str | None, int]]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apiworld import api_service, asgi_client
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from test_admin import create_topic, login, served  # noqa: F401  (served: the fixture)
 
@@ -27,6 +28,8 @@ from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.records import TopicSpec
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 def nfd(text: str) -> str:

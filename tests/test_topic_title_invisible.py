@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from starlette.testclient import TestClient
 from test_field_limits import API, admin_save, ops_topics, run_cli, served, write_topics
 
@@ -19,6 +20,8 @@ from feedsvc.app import Service
 from feedsvc.db import Database
 from feedsvc.store.records import TopicSpec
 from feedsvc.topics_file import TopicsFileError, parse_topics
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 __all__ = ["served"]  # the fixture, shared with test_field_limits
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from sqlalchemy import select, text, update
 from topicsworld import restart, shown
 from upgrades import database_at, run_sql
@@ -22,6 +23,8 @@ from feedsvc.db.schema import topics
 from feedsvc.store.records import TopicSpec
 from feedsvc.topics_file import dump_topics
 from feedsvc.topics_sync import fingerprint, sync_topics
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 NFC = TopicSpec("kt", "Kiến Thụy", '"Kiến Thụy" OR "Núi Đối"', "Tin Kiến Thụy\nvà Đồ Sơn", True)
 

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import module_on_sqlite
 
 from feedsvc.db import Database
 from feedsvc.store.records import TopicSpec
 from feedsvc.topics_sync import sync_topics
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ A newsroom admin imported a file of ONE topic on the demo's database with the ba
 0 updated, 0 unchanged, 1005 disabled``, exit 0: every other topic, the demo's own with their
 subscribers, was off, and none was named. Now the topics switched off are named with their
 subscriptions (those with subscribers first), at most ``SWITCHED_OFF_SHOWN`` (20) of them and "and K
-more"; a start's log line says the same. Both backends (``db``: SQLite and PostgreSQL).
+more"; a start's log line says the same. On SQLite (``module_on_sqlite``: a topics file's import
+runs on PostgreSQL in
+``test_topics_deleted.py`` and ``test_topics_other_file.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner, Result
 
 from feedsvc.cli import cli
@@ -26,6 +29,8 @@ from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import get_topic, list_topics
 from feedsvc.topics_at_start import import_at_start
 from feedsvc.topics_sync import sync_topics
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 #: topics_sync.SWITCHED_OFF_SHOWN: the names a switched-off line gives before "and K more"
 SHOWN = 20

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from click.testing import CliRunner
 from sqlalchemy import select
 from topicsworld import AN, KT, PL, restart, shown, start
@@ -25,6 +26,8 @@ from feedsvc.operations.topics import set_topic_enabled
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.topics import get_topic
 from feedsvc.topics_sync import REMOVED, fingerprint
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from test_api import AUTH, CHAT, service  # noqa: F401 - a fixture
 from test_bot import USER, ask
@@ -29,6 +30,8 @@ from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.cli.query_caret import caret_lines
 from feedsvc.db import Database
 from feedsvc.typed_query import typed_query
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 NFD = unicodedata.normalize("NFD", "Kiến Thụy")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from factories import article
 from test_on_demand import app_service, read_feed, setup
 
@@ -33,6 +34,8 @@ from feedsvc.matching import (
     references,
 )
 from feedsvc.store.source_articles import upsert_source_articles
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 ARTICLES = {
     1: "Tin an ninh trật tự ở Kiến Thụy",  # the phrase

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from backend_cases import module_on_sqlite
 from factories import article, builtin_ingestor
 from lxml import etree  # type: ignore[import-untyped]
 from migrated import premigrated
@@ -24,6 +25,8 @@ from feedsvc.publish import FeedPublisher
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
 from feedsvc.websub import HubPinger
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 
 class Hub:

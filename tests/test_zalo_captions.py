@@ -3,7 +3,7 @@ as the typed command is, through the same path (``ZaloBot.accept`` → ``answer`
 checks, budgets and group rules), as the Telegram bot runs a captioned command. It used to be
 ignored: only ``message.text.received`` was read. A photo without a caption, a caption that is
 no command and ``message.unsupported.received`` still get nothing. Real bot against the fake
-Zalo Bot API over HTTP; SQLite and PostgreSQL."""
+Zalo Bot API over HTTP; SQLite (``module_on_sqlite``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from backend_cases import module_on_sqlite
 from fakezalo import FakeZaloAPI
 from patience import PATIENT_READ_TIMEOUT
 
@@ -23,6 +24,8 @@ from feedsvc.channels.zalo.updates import parse_update
 from feedsvc.db import Database
 from feedsvc.store.subscriptions import find_recipient, list_subscriptions
 from feedsvc.store.topics import TopicSpec, save_topic
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 WAIT = 20  # seconds: bounds a failure only
 IMAGE = "message.image.received"

@@ -1,7 +1,7 @@
 """A broken or hostile Zalo Bot API never stops the Zalo bot or the Zalo dispatcher (issue 14,
 issue 12's "bad input never crashes"): answers that are garbage, nested past Python's recursion
 limit, or carry absurd ``retry_after`` values (infinite, NaN, 400 digits, negative). Against the
-fake Zalo Bot API over real HTTP; SQLite and PostgreSQL."""
+fake Zalo Bot API over real HTTP; SQLite (``module_on_sqlite``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
+from backend_cases import module_on_sqlite
 from factories import VN, article
 from fakezalo import FakeZaloAPI
 from patience import PATIENT_READ_TIMEOUT
@@ -21,6 +22,8 @@ from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.service import ZaloPoller
 from feedsvc.db import Database
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, OutcomeKind, SendOutcome
+
+pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
 DEEP = b"[" * 100_000  # json.loads: RecursionError, not ValueError
 BROKEN = [
