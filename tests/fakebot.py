@@ -404,6 +404,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
         self._calls: list[ApiCall] = []
         self._in_flight = 0
         self._updates: list[dict[str, Any]] = []
+        self._injected: dict[int, dict[str, Any]] = {}  # every update queued, by id (redeliver)
         self._next_update_id = 1
         self._times: dict[Any, deque[float]] = defaultdict(deque)
         self.commands: list[dict[str, Any]] = []
@@ -500,10 +501,24 @@ class FakeBotAPI(FakeServer[int, Fault]):
                 self.filtered.append(update)
                 return int(update["update_id"])
             self._updates.append(update)
+            self._injected[int(update["update_id"])] = update
             self._cond.notify_all()
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
         return int(update["update_id"])
+
+    def redeliver(self, *update_ids: int) -> None:
+        """Queue again updates queued before, as Telegram does with updates whose confirming
+        offset never reached it (a stop cut that getUpdates short): same ids, same content."""
+        with self._cond:
+            again = [self._injected[i] for i in update_ids]
+            self._updates = sorted(
+                [u for u in self._updates if u["update_id"] not in update_ids] + again,
+                key=lambda u: int(u["update_id"]),
+            )
+            self._cond.notify_all()
+        if self._loop is not None and self._new_update is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
 
     def _wanted(self, update: dict[str, Any]) -> bool:
         """Whether the bot's ``allowed_updates`` take ``update``'s kind (caller holds the lock)."""

@@ -34,7 +34,9 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
 
 from feedsvc.bot import gate, texts
+from feedsvc.bot.clients import bot_request, file_url
 from feedsvc.bot.handlers import BotApp, Handlers
+from feedsvc.bot.once import FirstDelivery
 from feedsvc.bot.stopping import PollRequest, install_confirm_line, stop_handling
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
@@ -45,10 +47,8 @@ from feedsvc.db.errors import describe
 from feedsvc.failure_log import FailureLog, Told, spoken
 from feedsvc.logs import brief_error
 from feedsvc.notify.answers import NotBotApiAnswer
-from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.not_bot_api import BaseUrlWatch, watch_of
 from feedsvc.notify.telegram import install_log_scrubber, never_reached, scrub_token
-from feedsvc.notify.tls import tls_context
 from feedsvc.start_steps import unless_stopping
 from feedsvc.store import leases
 
@@ -59,13 +59,6 @@ MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
 ALLOWED_UPDATES = [
     Update.MESSAGE, Update.EDITED_MESSAGE, Update.MY_CHAT_MEMBER, Update.CALLBACK_QUERY,
 ]  # fmt: skip
-
-
-def file_url(base_url: str) -> str:
-    """``https://api.telegram.org/bot`` → ``https://api.telegram.org/file/bot`` (same host)."""
-    if base_url.endswith("/bot"):
-        return base_url[: -len("/bot")] + "/file/bot"
-    return base_url.rstrip("/") + "/file/"
 
 
 class BotService:
@@ -181,9 +174,10 @@ class BotService:
     def _build(self, token: str) -> BotApp:
         base = self.settings.telegram.base_url
         budget = self.budget
-        replies = self._request(16, budget.charge, budget.refused, unsent=never_reached)
-        polls = self._polls = self._request(2, kind=PollRequest)  # type: ignore[assignment]
-        self._updates = updates = PerChatUpdates()  # cancelled at a stop: feedsvc.bot.stopping
+        replies = bot_request(self._timeouts, 16, budget.charge, budget.refused, never_reached)
+        polls = self._polls = bot_request(self._timeouts, 2, kind=PollRequest)  # type: ignore[assignment]
+        # cancelled at a stop (feedsvc.bot.stopping); each update handled once (bot.once)
+        self._updates = updates = PerChatUpdates(admit=FirstDelivery(self.db, token))
         app = (
             ApplicationBuilder()
             .token(token)
@@ -201,22 +195,6 @@ class BotService:
         limits = gate.Limits.of(telegram)
         Handlers(self.db, telegram.admins, token, limits, self.settings.tz, self.clock).install(app)
         return app
-
-    def _request(
-        self, pool: int, charge: Charge | None = None, refused: Refused | None = None,
-        unsent: Callable[[Exception], bool] | None = None,
-        kind: type[ChargedRequest] | None = None,
-    ) -> ChargedRequest:  # fmt: skip
-        """PTB's HTTP client; with ``charge``, every message call awaits it first; with
-        ``refused``, one answered 429 waits the pause and goes again (an answer is not
-        dropped for a short pause); with ``unsent``, one that never reached Telegram (a
-        connect timeout) goes again, a few times."""
-        connect, read = self._timeouts
-        return (kind or ChargedRequest)(
-            connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
-            write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
-            charge=charge, refused=refused, unsent=unsent,
-        )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------
     @property

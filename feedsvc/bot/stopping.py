@@ -12,7 +12,7 @@ that last call and that answer each took up to the read timeout (10 s), past the
   (:class:`_ConfirmCutLine`). What it would have confirmed was in most cases confirmed already:
   each long poll carries the offset past the updates fetched before it, and Telegram applies it
   on receipt. Only updates whose next long poll never reached the Bot API come again at the
-  next start (Telegram updates are not deduplicated by ``update_id``: answered again);
+  next start, where :mod:`feedsvc.bot.once` finds them handled and drops them;
 * the updates in hand get :data:`ANSWERS_SECONDS` to end, then are cancelled
   (:meth:`feedsvc.bot.updates.PerChatUpdates.cancel`): an answer cut short has an unknown
   outcome, as one the process was killed during.
@@ -76,7 +76,7 @@ class _ConfirmCutLine(logging.Filter):
         log.warning(
             "bot: the last getUpdates, confirming the updates fetched, failed at the stop (%s); "
             "an update whose next long poll did not reach the Bot API either comes again at the "
-            "next start",
+            "next start (and is not handled again)",
             error,
         )
         return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Hashable
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -22,6 +22,15 @@ from telegram.ext import BaseUpdateProcessor
 CREATED = inspect.CORO_CREATED
 MAX_CONCURRENT = 16  # updates in hand at once: the bot's HTTP pool size
 UNBOUNDED = 2**30  # PTB's semaphore's size: updates waiting for their line hold none of ours
+
+
+class Admission(Protocol):
+    """Whether an update is handled (:class:`feedsvc.bot.once.FirstDelivery`: not a copy of
+    one handled before), asked just before its handler begins; closed at PTB's shutdown."""
+
+    async def __call__(self, update: object) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 def update_line(update: object) -> Hashable:
@@ -46,8 +55,16 @@ class PerChatUpdates(BaseUpdateProcessor):
     updates — 16 queued ``/help`` of one paused group held every slot, and every other chat
     waited the pause out with it (a reviewer's finding). Now it holds one."""
 
-    def __init__(self, max_concurrent: int = MAX_CONCURRENT) -> None:
+    def __init__(
+        self,
+        max_concurrent: int = MAX_CONCURRENT,
+        admit: Admission | None = None,
+    ) -> None:
         super().__init__(UNBOUNDED)  # PTB's semaphore: never the one that waits
+        #: asked once the update has its line and a slot, right before its handler: False
+        #: drops it (nothing awaited in between: a record is for an update whose handler began,
+        #: unless the stop cancels it during the record)
+        self._admit = admit
         self._slots = asyncio.Semaphore(max_concurrent)
         self._lines: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # lock, updates in it
         self._in_hand: set[asyncio.Task[Any]] = set()  # the tasks handling them (:meth:`cancel`)
@@ -77,6 +94,8 @@ class PerChatUpdates(BaseUpdateProcessor):
         self._lines[key] = (lock, waiting + 1)
         try:
             async with lock, self._slots:
+                if self._admit is not None and not await self._admit(update):
+                    return  # never begun: closed by do_process_update
                 await coroutine
         finally:
             lock, waiting = self._lines[key]
@@ -89,4 +108,6 @@ class PerChatUpdates(BaseUpdateProcessor):
         """Nothing to set up (PTB's hook)."""
 
     async def shutdown(self) -> None:
-        """Nothing to release (PTB's hook)."""
+        """The admission's thread let go (PTB's hook, at the bot's shutdown)."""
+        if self._admit is not None:
+            self._admit.close()

@@ -5,6 +5,10 @@ through long polling, a copy at each replica behind one URL. Each copy used to r
 again (a replayed ``/unsub 1`` removed the next subscription). :func:`first_delivery` inserts
 the update's key with the conflict skipped and asks ``RETURNING`` whether the row is new, so of
 any number of copies, concurrent or days apart, on any replica, exactly one gets True.
+
+Telegram's updates are recorded here too (:mod:`feedsvc.bot.once`), ``chat`` being
+``telegram:<bot id>`` and the key the ``update_id``: Telegram sends again an update whose
+confirming offset never reached it. No Zalo chat id has that form.
 """
 
 from __future__ import annotations
