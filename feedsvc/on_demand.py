@@ -150,8 +150,9 @@ MetasFor = Callable[[str], dict[str, FeedMeta]]
 PageFor = Callable[[str, list[Article]], bytes]
 PAGE_TYPE = "text/html; charset=utf-8"
 Resolver = Callable[[str], str | None]
-#: When what they are rendered with besides articles last changed (``Served.rendered_at``)
-RenderedAt = Callable[[], datetime | None]
+#: When what a format of them is rendered with besides articles last changed
+#: (``Served.rendered_at``: the feeds' settings, or their reader page's)
+RenderedAt = Callable[[str], datetime | None]
 
 
 class SearchFeeds:
@@ -165,7 +166,7 @@ class SearchFeeds:
         resolve: Resolver,
         metas: MetasFor,
         page: PageFor,
-        rendered_at: RenderedAt = lambda: None,
+        rendered_at: RenderedAt = lambda _fmt: None,
     ) -> None:
         self.db = db
         self.cache = cache
@@ -221,7 +222,7 @@ class SearchFeeds:
         else:
             meta = replace(self.metas(query)[fmt], changed=result.changed_at)
             body, media_type = render_feed(meta, result.articles, fmt), MEDIA_TYPES[fmt]
-        modified = rendered_modified(result.last_modified, self.rendered_at())
+        modified = rendered_modified(result.last_modified, self.rendered_at(fmt))
         snapshot = make_snapshot(body, media_type, modified, shown_modified(modified, result.now))
         self.cache.put(key, snapshot, generation)
         return snapshot
@@ -323,7 +324,7 @@ class LimitFeeds:
         cache: SnapshotCache,
         slots: RenderSlots,
         metas: Callable[[Topic, int], dict[str, FeedMeta]],
-        rendered_at: RenderedAt = lambda: None,
+        rendered_at: RenderedAt = lambda _fmt: None,
     ) -> None:
         self.db, self.cache, self.slots, self.metas = db, cache, slots, metas
         self.rendered_at = rendered_at  # as SearchFeeds'
@@ -347,7 +348,7 @@ class LimitFeeds:
             meta = replace(self.metas(topic, limit)[fmt], changed=dated)
             body = render_feed(meta, items, fmt)
             shown = limit_modified(base, items, topic, changed)
-            modified = rendered_modified(shown, self.rendered_at())
+            modified = rendered_modified(shown, self.rendered_at(fmt))
             snap = make_snapshot(body, MEDIA_TYPES[fmt], modified, shown_modified(modified, now))
             self.cache.put(key, snap)
             return snap

@@ -7,7 +7,7 @@ of :func:`limit_changed`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -47,13 +47,36 @@ def results_modified(
 def rendered_modified(shown: datetime, rendered_at: datetime | None) -> datetime:
     """An on-demand render's ``Last-Modified``: the date of what it shows (``shown``:
     :func:`results_modified`, :func:`limit_modified`) or, when later, of what it is rendered
-    with besides the articles (``rendered_at``: the site's title, URL, language and timezone,
-    the public URL, feedsvc's version: ``Served.rendered_at``, a stored row dated as a
-    stored page is, so a later second than the version it replaces: ahead of the
-    clock for a moment at most, sent as the clock's, ``http_cache.Replies``). Why: a restart
-    with another ``site.title`` changed these feeds' bytes, not their date, and a reader
-    polling with only If-Modified-Since kept the old title (a tester's)."""
+    with besides the articles (``rendered_at``: ``Served.rendered_at``, the stored digest of
+    the settings their bytes show — the site's title, URL and language, the public URL,
+    feedsvc's version; the reader page's also its timezone —, dated by :func:`settings_dated`,
+    never ahead of the clock). Why: a restart with another ``site.title``
+    changed these feeds' bytes, not their date, and a reader polling with only
+    If-Modified-Since kept the old title (a tester's)."""
     return shown if rendered_at is None else max(shown, rendered_at)
+
+
+def settings_dated(started: datetime, dated_by: Iterable[datetime | None]) -> datetime:
+    """The date a process started at ``started`` stores a new rendering-settings digest with:
+    the whole second before ``started``'s, unless something that dated the process before's
+    on-demand renders (``dated_by``: the store's last article change, the digests it replaces,
+    the topics' versions) lies in that second or later; then the start of ``started``'s second.
+    Never later than ``started``, so never ahead of the clock (RFC 9110 §8.8.2.1).
+
+    Why the second before: dated ``started`` itself, this process's renders within that
+    second were sent the second before (:func:`shown_modified`) and the next restart with the
+    same settings sent that second: ``Last-Modified`` moved with the same ETag and bytes, and
+    If-Modified-Since got a 200 (a tester's). A date in a passed second is sent as it is.
+    Why not always: a process before, rendering in ``started``'s second a feed dated by a
+    change in the second before, sent that second; the new settings' bytes dated so would have
+    been answered 304 to its reader. Every on-demand date sent is a whole second earlier than
+    the moment of its render, so the old process sent nothing as late as ``started``'s second.
+    Why not the second after the latest change (the reverted fix of 8fb0525b): with a change in
+    ``started``'s second that was ahead of the clock, and so were the feeds it dated."""
+    this = utc_seconds(started)
+    before = this - SECOND
+    latest = max((m for m in dated_by if m is not None), default=None)
+    return before if latest is None or latest < before else this
 
 
 def shown_modified(last_modified: datetime, now: datetime) -> datetime | None:

@@ -170,14 +170,15 @@ def test_a_topics_snapshots_are_stored_in_one_write_transaction(db: Database) ->
     finally:
         db.write = write  # type: ignore[method-assign]
     # a transaction per topic, one for the index page, one for the watermark (warm_start),
-    # one for the rendering settings' digest (a first start's, or another settings': the
-    # on-demand feeds' date, ``serving.RENDERING_KEY``)
-    assert len(opened) == 4 + 1 + 1 + 1, opened
+    # one each for the rendering settings' digests (a first start's, or another settings':
+    # the on-demand feeds' date and their page's, ``serving.RENDERING_KEY``,
+    # ``serving.PAGE_RENDERING_KEY``)
+    assert len(opened) == 4 + 1 + 1 + 2, opened
     with db.read() as conn:
         stored = conn.exec_driver_sql("SELECT count(*) FROM feed_snapshots").scalar()
     # rss, atom, json and the html page per topic, all stored, the index page, the OPML and
-    # the rendering settings' digest
-    assert stored == 4 * 4 + 1 + 1 + 1
+    # the rendering settings' two digests
+    assert stored == 4 * 4 + 1 + 1 + 2
 
 
 def test_a_sync_never_serves_stored_bytes_older_than_its_own_render(db: Database) -> None:

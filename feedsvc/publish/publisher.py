@@ -23,9 +23,14 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import RenderStopped, feed_urls, render_formats
 from feedsvc.feeds.model import DATED_BY
+from feedsvc.on_demand_dates import settings_dated
 from feedsvc.pages import PageTopic, render_topic
 from feedsvc.stale import StaleTopics
-from feedsvc.store.article_reads import topic_article_counts, topic_articles
+from feedsvc.store.article_reads import (
+    last_article_change,
+    topic_article_counts,
+    topic_articles,
+)
 from feedsvc.store.snapshots import (
     Mark,
     SnapshotConflict,
@@ -43,8 +48,15 @@ from feedsvc.websub import HubPinger
 from .index_pages import INDEX_SLUG, page_of
 from .metas import opml_body, topic_feed_dated, topic_metas
 from .rendered import BOT_KEY, OPML_KEY, SERVED_TYPES, SNAPSHOT_TYPES, Rendered
-from .serving import DEFAULT_LIMIT, RENDERING_KEY
-from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
+from .serving import DEFAULT_LIMIT, rendering_digests
+from .warm_start import (
+    VERIFY_BATCH,
+    RenderedThrough,
+    Stored,
+    Verification,
+    fingerprint,
+    read_stored,
+)
 
 if TYPE_CHECKING:
     from feedsvc.ingest.model import Change
@@ -256,8 +268,11 @@ class FeedPublisher(Rendered):
         self._adopt(stored.snapshots)
         with self._lock:
             self._stored_bot()
-            # the on-demand feeds' date moves with what they are rendered with (Served.rendered_at)
-            self._keep(RENDERING_KEY, self._print.encode(), started)
+            # the on-demand feeds' date moves with the settings they show (Served.rendered_at),
+            # dated in a passed second unless a change is that recent (settings_dated)
+            dated = settings_dated(started, self._dated_by(stored))
+            for key, digest in rendering_digests(self.settings).items():
+                self._keep(key, digest, dated)
             for slug in plan.adopted:
                 self._rendered_versions[slug] = topics[slug].updated_at
             self.verification.start(plan.adopted, index=not plan.index)
@@ -268,6 +283,18 @@ class FeedPublisher(Rendered):
                 self._opml_of = topics
         log.info("%s", plan.describe())
         self.refresh(plan.urgent)
+
+    def _dated_by(self, stored: Stored) -> list[datetime | None]:
+        """What may have dated an on-demand render of the process before (``settings_dated``):
+        the store's last article change, the rendering digests stored (their dates), every
+        topic's version. Not the stored feeds' dates: a ``?limit=`` variant's stored default
+        feed is rendered again when the settings it shows change, and a row may be dated ahead
+        of the clock (``store.snapshots.next_modified``), which would date these so too."""
+        with self.db.read() as conn:
+            changed = last_article_change(conn, self.db.now())
+        digests = set(rendering_digests(self.settings))
+        rows = [s.last_modified for s in stored.snapshots if (s.slug, s.fmt) in digests]
+        return [changed, *rows, *(t.updated_at for t in stored.topics.values())]
 
     def _mark(self, started: datetime) -> None:
         """Write the watermark when everything changed before ``started`` is rendered: no

@@ -51,7 +51,8 @@ SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
 #: Rows kept in the same store beside the topics' and the index's, under slugs no topic can
 #: have (topic slugs start with a letter or digit): the OPML document, and the bot's @username
 #: the reader pages were last rendered with (learnt by getMe: ``feedsvc.server``); the
-#: rendering settings' digest is :data:`.serving.RENDERING_KEY`.
+#: rendering settings' digests are :data:`.serving.RENDERING_KEY` and
+#: :data:`.serving.PAGE_RENDERING_KEY`.
 OPML_KEY = ("_opml", "opml")
 BOT_KEY = ("_bot", "username")
 #: What a stored row is served as, by format (the bot's and the settings' rows are never served).

@@ -6,11 +6,14 @@ snapshots, other replicas' renders)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
+import feedsvc
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.channel_modes import zalo_link
@@ -35,7 +38,7 @@ from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.snapshots import feed_mark
 from feedsvc.store.topics import Topic, find_topic
-from feedsvc.web.feed_backend import NoQr
+from feedsvc.web.feed_backend import SEARCH_PAGE, NoQr
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.web.snapshot_cache import SnapshotCache
 
@@ -43,10 +46,36 @@ from .metas import search_metas, search_page_text, topic_feed_dated, topic_metas
 
 #: Items in a topic feed as stored (``?limit=`` asks for others, rendered on demand).
 DEFAULT_LIMIT = 50
-#: A row stored beside the snapshots (``feed_snapshots``, under a slug no topic can have):
-#: the digest of the settings everything is rendered with (:func:`.warm_start.fingerprint`),
-#: kept by ``Rendered._keep`` (same bytes, same date): the on-demand feeds are dated by it too.
+#: Rows stored beside the snapshots (``feed_snapshots``, under a slug no topic can have): the
+#: digest of the settings the on-demand feeds' bytes show, and of those their reader page's
+#: show (:func:`rendering_digests`), each kept by ``Rendered._keep`` (same bytes, same date):
+#: the on-demand renders are dated by them too (:meth:`Served.rendered_at`).
 RENDERING_KEY = ("_rendering", "digest")
+PAGE_RENDERING_KEY = ("_page_rendering", "digest")
+
+
+def rendering_digests(settings: Settings) -> dict[tuple[str, str], bytes]:
+    """What :data:`RENDERING_KEY` and :data:`PAGE_RENDERING_KEY` hold: digests (hex SHA-256)
+    of exactly the settings the on-demand feeds' bytes (search feeds, ``?limit=`` variants:
+    :func:`.metas.search_metas`, :func:`.metas.topic_metas`, the items' words) and the search
+    page's show — feedsvc's version, the site's title, URL and language, the public URL; the
+    page's also ``site.timezone`` (its times). Why not :func:`.warm_start.fingerprint`: it
+    holds what any render reads (the timezone, the WebSub hub, the bot's name, the Zalo link),
+    and a restart changing one of those moved these feeds' ``Last-Modified`` with the same
+    bytes and ETag, so If-Modified-Since got a 200 (a tester's: ``site.timezone``)."""
+    site = settings.site
+    feeds = {
+        "version": feedsvc.__version__,
+        "title": site.title,
+        "url": site.url,
+        "language": site.language,
+        "public_url": settings.http.public_url.rstrip("/"),  # as the feeds write it
+    }
+    page = feeds | {"timezone": site.timezone}
+    return {
+        key: hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest().encode()
+        for key, parts in ((RENDERING_KEY, feeds), (PAGE_RENDERING_KEY, page))
+    }
 
 
 class Served:
@@ -86,14 +115,16 @@ class Served:
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
 
-    def rendered_at(self) -> datetime | None:
-        """When what the on-demand feeds are rendered with besides the articles last changed
-        (None: not known yet): the stored :data:`RENDERING_KEY` row's date. Why: those feeds
-        were dated by their articles alone, so a restart with another ``site.title`` changed
-        their bytes but not their Last-Modified, and a reader sending only If-Modified-Since
-        got 304 and kept the old title (a tester's); the row's date moves only when its bytes
-        do, as a stored page's. The bot's name is not in it: these feeds do not show it."""
-        row = self._snaps.get(RENDERING_KEY)
+    def rendered_at(self, fmt: str) -> datetime | None:
+        """When what the on-demand renders of format ``fmt`` show besides the articles last
+        changed (None: not known yet): the stored :data:`RENDERING_KEY` row's date, or for
+        the search page (:data:`~feedsvc.web.feed_backend.SEARCH_PAGE`)
+        :data:`PAGE_RENDERING_KEY`'s. Why: those feeds were dated by their articles alone, so
+        a restart with another ``site.title`` changed their bytes but not their Last-Modified,
+        and a reader sending only If-Modified-Since got 304 and kept the old title (a
+        tester's); a row's date moves only when its bytes do, as a stored page's. The bot's
+        name is in neither: these renders do not show it."""
+        row = self._snaps.get(PAGE_RENDERING_KEY if fmt == SEARCH_PAGE else RENDERING_KEY)
         return None if row is None else row.last_modified
 
     def resolve(self, slug: str) -> str | None:
