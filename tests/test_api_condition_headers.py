@@ -33,6 +33,7 @@ from feedsvc import operations as ops
 from feedsvc.app import Service
 from feedsvc.store import digests as digest_store
 from feedsvc.store import topics as topic_store
+from feedsvc.store.topics import TopicSpec
 from feedsvc.web import preconditions
 from feedsvc.web.api import endpoints
 from feedsvc.web.api_base import WRITES
@@ -177,17 +178,55 @@ def test_if_unmodified_since_beside_if_match_is_ignored(
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.parametrize("language", ["en", "vi"])
 @pytest.mark.parametrize(("method", "path"), TOPIC_ROUTES)
-def test_if_unmodified_since_on_no_topic_is_412(
+def test_if_unmodified_since_on_no_topic_is_ignored(
+    admin: tuple[Client, Service],  # noqa: F811
+    method: str,
+    path: str,
+    language: str,
+) -> None:
+    """RFC 9110 §13.1.4: a topic that does not exist has no modification date, so the field
+    is ignored (it was 412 ``topic_not_found`` blaming If-Match): a ``PUT`` creates, the
+    others answer the 404 they answer without it — for a slug never used and one deleted."""
+    client, service = admin
+    ops.save_topic(service.db, TopicSpec("gone", "Gone", "q"), "cli")
+    ops.delete_topic(service.db, "gone")
+    for slug in ("nope", "gone"):
+        headers = JSON | {"If-Unmodified-Since": PAST, "Accept-Language": language}
+        r = send(client, method, path.replace("d6", slug), body_of(method), headers)
+        if method == "PUT":
+            assert r.status_code == 201, r.text
+            assert ops.get_topic(service.db, slug).title == "Changed"
+        else:
+            out = refused(r, 404, "topic_not_found")
+            assert "If-Match" not in out["message"], out
+
+
+def test_if_none_match_star_with_a_date_creates(
+    admin: tuple[Client, Service],  # noqa: F811
+) -> None:
+    """``If-None-Match: *`` met (no topic) and a date on no topic (ignored): created."""
+    client, service = admin
+    headers = JSON | {"If-None-Match": "*", "If-Unmodified-Since": PAST}
+    r = send(client, "PUT", "/api/topics/nope", PUT_FIELDS, headers)
+    assert r.status_code == 201, r.text
+    assert ops.get_topic(service.db, "nope").title == "Changed"
+
+
+@pytest.mark.parametrize(("method", "path"), TOPIC_ROUTES)
+def test_if_match_on_no_topic_stays_412(
     admin: tuple[Client, Service],  # noqa: F811
     method: str,
     path: str,
 ) -> None:
-    """A condition on a topic that is not there is false, as If-Match's (nothing created)."""
+    """A version condition on no topic is false (§13.2.1), with a date beside it or not."""
     client, service = admin
     path = path.replace("d6", "nope")
-    r = send(client, method, path, body_of(method), JSON | {"If-Unmodified-Since": FUTURE})
-    refused(r, 412, "topic_not_found")
+    for extra in ({}, {"If-Unmodified-Since": PAST}):
+        headers = JSON | {"If-Match": "*"} | extra
+        out = refused(send(client, method, path, body_of(method), headers), 412, "topic_not_found")
+        assert "If-Match matches only a topic that exists" in out["message"], out
     with pytest.raises(ops.OperationError):
         ops.get_topic(service.db, "nope")
 

@@ -114,22 +114,23 @@ def condition(call: Call) -> Condition:
 def target(service: Service, call: Call) -> tuple[Topic, Condition]:
     """The topic the path names (any case) for a ``DELETE``, ``enable`` or ``disable``, and
     its write's condition (:func:`condition`; an ``If-Unmodified-Since`` met made the version
-    read, :func:`since`). None there: without a condition, 404 ``topic_not_found``; with one
-    (``If-Match``, ``*`` too, a body ``version``, ``If-Unmodified-Since``), the 412 a ``PUT``
-    with it answers, ``topic_deleted_meanwhile`` (``topic_not_found`` for a slug no topic has
-    had): RFC 9110 §13.2.1 lets a condition on a resource that does not exist be false.
-    ``If-None-Match: *`` on an existing topic is 412 ``topic_exists`` (§13.1.2; it was
-    ignored, and the topic deleted); on none, the 404 the write answers without it."""
+    read, :func:`since`). None there: without a version condition, 404 ``topic_not_found``;
+    with one (``If-Match``, ``*`` too, a body ``version``), the 412 a ``PUT`` with it answers,
+    ``topic_deleted_meanwhile`` (``topic_not_found`` for a slug no topic has had): RFC 9110
+    §13.2.1 lets a condition on a resource that does not exist be false. An
+    ``If-Unmodified-Since`` there is ignored, the 404 answered as without it: a topic that does
+    not exist has no modification date, and §13.1.4 says a recipient MUST then ignore the
+    field (it was a 412 blaming If-Match). ``If-None-Match: *`` on an existing topic is 412
+    ``topic_exists`` (§13.1.2; it was ignored, and the topic deleted); on none, the 404 the
+    write answers without it."""
     wanted = condition(call)
-    dated = unmodified_since(call.headers) is not None
     try:
         topic = ops.get_topic(service.web_db, call.path["slug"])
     except ops.OperationError as exc:
-        if (wanted is None and not dated) or exc.code != "topic_not_found":
+        if wanted is None or exc.code != "topic_not_found":
             raise
-        header = "If-Match" if wanted is not None else "If-Unmodified-Since"
         gone = ops.missing_topic(service.web_db, typed_slug(call.path["slug"]))
-        raise not_met(gone, header) from None
+        raise not_met(gone, "If-Match") from None
     if none_match_any(call.headers):
         raise not_met(ops.topic_exists(topic.slug), "If-None-Match")
     return topic, since(service, call, topic, wanted)
@@ -140,14 +141,12 @@ def since(service: Service, call: Call, topic: Topic | None, wanted: Condition) 
     ``version`` it is ignored, RFC 9110 §13.1.4) the version of ``topic`` as read: 412
     ``if_unmodified_since_not_met`` when its ``updated_at`` is after the date, else the write
     is made over that version only, so a change between this read and the write is 412
-    ``topic_changed_meanwhile``, as an ``If-Match``'s. No topic (a ``PUT``'s): the 412 of a
-    topic gone (:func:`target`)."""
+    ``topic_changed_meanwhile``, as an ``If-Match``'s. No topic (a ``PUT``'s): no
+    modification date, so the field is ignored (§13.1.4) and the ``PUT`` creates, as without
+    it (it was a 412 ``topic_not_found`` worded for If-Match)."""
     date = unmodified_since(call.headers)
-    if date is None or wanted is not None:
+    if date is None or wanted is not None or topic is None:
         return wanted
-    if topic is None:
-        gone = ops.missing_topic(service.web_db, typed_slug(call.path["slug"]))
-        raise not_met(gone, "If-Unmodified-Since")
     modified_since(topic.updated_at, date, "topic")
     return (topic.version,)
 

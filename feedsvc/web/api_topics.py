@@ -288,7 +288,8 @@ OTHER_CONDITIONS = (
     " `If-None-Match: *`: 412 `topic_exists` when the topic exists (any other `If-None-Match` "
     "400 `if_none_match_invalid`). `If-Unmodified-Since`: 412 `if_unmodified_since_not_met` "
     "when `updated_at` is after it (ignored when it is no HTTP-date — garbage, empty, a list "
-    "of dates —, and beside `If-Match` or a body `version`: RFC 9110 §13.1.4). "
+    "of dates —, beside `If-Match` or a body `version`, and on a topic that does not exist, "
+    "which has no date: a `PUT` creates it, the others answer 404: RFC 9110 §13.1.4). "
     "`If-Modified-Since` is ignored (§13.1.3: a `GET`'s condition, not a write's). The "
     "headers' 400s come before the body's."
 )

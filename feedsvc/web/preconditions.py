@@ -50,7 +50,9 @@ alone (the topic must not exist: 412 ``topic_exists``, a chat's ``chat_exists``)
 tags, empty, or anything else is 400 ``if_none_match_invalid``, the rule a ``PUT`` had.
 ``If-Unmodified-Since`` (an HTTP-date) is honoured where the resource has a modification
 date (a topic's ``updated_at``, :attr:`Takes.unmodified_since`), refused where it has none,
-and ignored beside an ``If-Match`` or a body ``version`` (§13.1.4). What a route can answer,
+and ignored beside an ``If-Match`` or a body ``version`` and on a topic that does not exist,
+which has no date (§13.1.4: a ``PUT`` creates, the others answer 404 as without it;
+:mod:`feedsvc.web.api_topic_writes`). What a route can answer,
 per header, is derived from its :class:`Takes` (:func:`codes`), for the OpenAPI document."""
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ CODE_TEXT = {
     "if_unmodified_since_not_met": "modified after the `If-Unmodified-Since` date",
     "topic_changed_meanwhile": "the topic changed since its `version` was read",
     "topic_deleted_meanwhile": "it was deleted since",
-    "topic_not_found": "there is no such topic (with a condition)",
+    "topic_not_found": "there is no such topic (with `If-Match` or a body `version`)",
     "topic_exists": "`If-None-Match: *` not met: the topic exists",
     "chat_changed_meanwhile": "an option sent was changed since to another value",
     "chat_exists": "`If-None-Match: *` not met: the chat exists",
