@@ -79,7 +79,9 @@ def test_sigterm_while_a_long_poll_is_held(tmp_path: Path, tg: FakeBotAPI) -> No
     finally:
         gate.set()
     assert_clean_stop(code, took, log)
-    assert "bot: the last getUpdates" in log, log  # said once, a warning, not PTB's traceback
+    # nothing was fetched, so the cut confirming call confirmed nothing: no warning (it was said
+    # on every stop against a slow Bot API), and no PTB traceback either
+    assert "bot: the last getUpdates" not in log, log
 
 
 @pytest.mark.slow
@@ -202,3 +204,40 @@ async def test_bot_stop_while_polling_is_bounded(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     if held == "sendMessage":
         assert "bot: 1 update still in hand" in caplog.text, caplog.text
+
+
+CONFIRM_WARNING = "bot: the last getUpdates, confirming the updates fetched, failed at the stop"
+
+
+@pytest.mark.parametrize("fetched", [False, True])
+async def test_the_cut_confirming_call_warns_only_when_it_had_updates_to_confirm(
+    db: Database, fake: FakeBotAPI, fetched: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first long poll is held, then let through with every later getUpdates held (the
+    next long poll, the stop's confirming call): ``fetched``, it brings a /help that is
+    answered, and the cut confirming call would have confirmed it — the warning, that it comes
+    again at the next start; else it brings nothing (answered empty), the cut call confirmed
+    nothing — no warning (it was said at every stop against a slow Bot API)."""
+    bot = make_bot(db, fake.base_url, fake.token, read_timeout=30)  # long polls of 1 s
+    first, later = threading.Event(), threading.Event()
+    caplog.set_level(logging.DEBUG, logger="feedsvc.bot")
+    if fetched:
+        fake.user_sends(CHAT, CHAT, "/help")  # queued: the first long poll brings it
+    fake.hold("getUpdates", first)
+    await bot.start()
+    try:
+        await fake.await_for(lambda: fake.holding("getUpdates") == 1, timeout=15)
+        fake.hold("getUpdates", later)  # calls arriving from now on; the held one keeps `first`
+        first.set()
+        polls = lambda: sum(c.method == "getupdates" for c in fake.calls)  # noqa: E731
+        # the first answered (recorded when answered), then the next long poll held
+        await fake.await_for(lambda: polls() == 1 and fake.holding("getUpdates") == 1, timeout=15)
+        await fake.await_for(lambda: len(fake.messages(CHAT)) == int(fetched), timeout=15)
+        await asyncio.wait_for(bot.stop(), timeout=5)
+    finally:
+        later.set()
+        await bot.stop()
+    warnings = [r for r in caplog.records
+                if r.levelno >= logging.WARNING and CONFIRM_WARNING in r.getMessage()]  # fmt: skip
+    assert len(warnings) == int(fetched), caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

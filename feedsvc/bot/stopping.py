@@ -9,7 +9,10 @@ that last call and that answer each took up to the read timeout (10 s), past the
 
 * the confirming call gets :data:`CONFIRM_SECONDS` (:class:`PollRequest`, cut once the stop
   begins); when it gets no answer, PTB's ERROR traceback for it is one warning here instead
-  (:class:`_ConfirmCutLine`). What it would have confirmed was in most cases confirmed already:
+  (:class:`_ConfirmCutLine`), and only when it had something to confirm: updates fetched
+  since the offset the last answered getUpdates carried (:class:`ConfirmCut`). Nothing
+  fetched — a slow Bot API whose long polls brought nothing — is a DEBUG line (it was the
+  warning on every stop). What it would have confirmed was in most cases confirmed already:
   each long poll carries the offset past the updates fetched before it, and Telegram applies it
   on receipt. Only updates whose next long poll never reached the Bot API come again at the
   next start, where :mod:`feedsvc.bot.once` finds them handled and drops them;
@@ -25,6 +28,7 @@ import logging
 from typing import Any
 
 from telegram.error import TimedOut
+from telegram.request import RequestData
 
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.notify.charged import ChargedRequest
@@ -39,15 +43,39 @@ ANSWERS_SECONDS = 0.75
 _PTB_CONFIRM_FAILED = "Error while calling `get_updates` one more time"
 
 
+class ConfirmCut(TimedOut):
+    """A getUpdates after the stop began that got no answer in time. ``fetched``: its offset
+    is not the one the last answered getUpdates carried, so it would have confirmed updates
+    fetched since (Telegram applies an offset on receipt, and an answered call was received);
+    False: it had nothing to confirm."""
+
+    def __init__(self, message: str, fetched: bool) -> None:
+        super().__init__(message)
+        self.fetched = fetched
+
+
+def _offset(request_data: RequestData | None) -> object:
+    """A getUpdates call's ``offset`` parameter (PTB's ``Updater._last_update_id``), or None."""
+    return request_data.parameters.get("offset") if request_data is not None else None
+
+
+#: :attr:`PollRequest._confirmed` before any getUpdates was answered: nothing fetched yet
+_NONE_ANSWERED = object()
+
+
 class PollRequest(ChargedRequest):
     """getUpdates' HTTP client. After :meth:`cut` (the stop began) each call of it gets at most
-    ``seconds`` in all (pool, connect, write, read), then fails as PTB's :class:`TimedOut`;
-    :meth:`resume` (polling starts again) lifts that. The long poll in flight is PTB's to
-    cancel; a long poll sent before the cut keeps its own timeouts."""
+    ``seconds`` in all (pool, connect, write, read), then fails as :class:`ConfirmCut`, PTB's
+    :class:`TimedOut`; :meth:`resume` (polling starts again) lifts that. The long poll in
+    flight is PTB's to cancel; a long poll sent before the cut keeps its own timeouts. It
+    keeps the offset of the last call answered 2xx (``_confirmed``: what Telegram has
+    applied; none answered yet, nothing was fetched), to tell whether the stop's call had
+    anything to confirm."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cut: float | None = None
+        self._confirmed: object = _NONE_ANSWERED
 
     def cut(self, seconds: float = CONFIRM_SECONDS) -> None:
         self._cut = seconds
@@ -55,14 +83,24 @@ class PollRequest(ChargedRequest):
     def resume(self) -> None:
         self._cut = None
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        cut = self._cut
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:  # fmt: skip
+        cut, offset = self._cut, _offset(request_data)
+        sent = super().do_request(url, method, request_data, *args, **kwargs)
         if cut is None:
-            return await super().do_request(*args, **kwargs)
-        try:
-            return await asyncio.wait_for(super().do_request(*args, **kwargs), cut)
-        except TimeoutError as exc:
-            raise TimedOut(f"no answer within {cut:g} s of the stop") from exc
+            answer = await sent
+        else:
+            try:
+                answer = await asyncio.wait_for(sent, cut)
+            except TimeoutError as exc:
+                said = f"no answer within {cut:g} s of the stop"
+                confirmed = self._confirmed
+                raise ConfirmCut(said, confirmed not in (_NONE_ANSWERED, offset)) from exc
+        if 200 <= answer[0] <= 299:
+            self._confirmed = offset
+        return answer
 
 
 class _ConfirmCutLine(logging.Filter):
@@ -73,6 +111,10 @@ class _ConfirmCutLine(logging.Filter):
         if not str(record.msg).startswith(_PTB_CONFIRM_FAILED):
             return True
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ConfirmCut) and not error.fetched:
+            log.debug("bot: the last getUpdates got no answer at the stop (%s); it had no "
+                      "update to confirm", error)  # fmt: skip
+            return False
         log.warning(
             "bot: the last getUpdates, confirming the updates fetched, failed at the stop (%s); "
             "an update whose next long poll did not reach the Bot API either comes again at the "
