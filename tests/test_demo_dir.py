@@ -128,6 +128,29 @@ def test_a_second_demo_in_the_same_directory_is_refused(
     assert again.wait(timeout=30) == 0
 
 
+def test_a_second_demo_at_the_same_port_is_told_a_demo_runs_there(
+    repo: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """`feedsvc demo` twice in one directory at one port (the default 8080 for a user; a free
+    one here): the second was told the port was in use (choose another with --port), the real
+    reason only at another port. The directory's lock is looked at first; the running demo's
+    database is not touched, and nothing is left in the directory by the refusal."""
+    port = free_port()
+    first = _demo(repo, repo / "first.log", "--port", str(port))
+    procs.append(first)
+    _serving(first, port, repo / "first.log")
+    db = repo / "var" / "demo" / "demo.db"
+    inode = db.stat().st_ino
+    for args in (["--port", str(port)], ["--dir", "var/demo/", "--port", str(port)]):
+        second = _demo_ran(repo, *args)
+        assert second.returncode == 2, second.stderr
+        assert second.stderr.splitlines() == [
+            f"feedsvc: a demo is already running in var/demo (pid {first.pid}): stop it, or "
+            "run this one in another directory with --dir"
+        ], second.stderr
+    assert db.stat().st_ino == inode and first.poll() is None
+
+
 @pytest.mark.parametrize("given", [None, "made/for/demo"], ids=["default", "--dir"])
 def test_a_refused_demo_leaves_no_directory_behind(tmp_path: Path, given: str | None) -> None:
     """Refused (a ``topics.file`` set but missing: exit 2), it leaves no empty ``var/demo/``

@@ -64,6 +64,7 @@ def demo(
     signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
     try:
         with signals.interruptible():  # the imports (feedsvc.app): nothing made yet
+            _refuse_a_running_demo(Path(directory) if directory else Path("var/demo"))
             bound = listen("127.0.0.1", port, configurable=False)
         _demo_in(bound, directory, articles, every, config_file, signals)
     except StartupStopped as stopped:
@@ -231,6 +232,17 @@ def _cannot_write(exc: OSError) -> str:
 DEMO_LOCK = "demo.lock"
 
 
+def _refuse_a_running_demo(target: Path) -> None:
+    """Exit 2 (:func:`_already_running`) when another demo holds ``target``'s lock, asked
+    before the port is bound (:func:`feedsvc.pid_lock.holder`: nothing created): a second demo
+    at the same port said the port was in use, the real reason only with another port. The
+    lock is still taken, later, by :func:`_demo_lock` (this is a look, not a hold)."""
+    from feedsvc.pid_lock import holder
+
+    if (pid := holder(target / DEMO_LOCK)) is not None:
+        _already_running(target, pid)
+
+
 def _demo_lock(base: Path) -> int:
     """Hold ``base``'s demo lock (:func:`feedsvc.pid_lock.take`); the file descriptor, to keep
     open while the demo runs. Another demo holding it is exit 2, naming the directory and the
@@ -240,14 +252,20 @@ def _demo_lock(base: Path) -> int:
     try:
         return take(base / DEMO_LOCK)
     except Held as held:
-        pid = f" (pid {held.pid})" if held.pid else ""
-        fail(
-            f"a demo is already running in {base}{pid}: stop it, or run this one in another "
-            "directory with --dir",
-            EXIT_USAGE,
-        )
+        _already_running(base, held.pid)
     except OSError as exc:
         _unwritable(base, _cannot_write(exc))
+
+
+def _already_running(base: Path, pid: int | None) -> NoReturn:
+    """Exit 2: another demo runs in ``base`` (``pid``: what its lock holds; 0 or None: not
+    readable)."""
+    said = f" (pid {pid})" if pid else ""
+    fail(
+        f"a demo is already running in {base}{said}: stop it, or run this one in another "
+        "directory with --dir",
+        EXIT_USAGE,
+    )
 
 
 async def _demo(
