@@ -57,12 +57,15 @@ class FailureLog:
         """Seconds since the run of failures began (0 when none runs)."""
         return 0.0 if self.since is None else max(0.0, self.clock() - self.since)
 
-    def ended(self) -> tuple[float, int] | None:
+    def ended(self, at: float | None = None) -> tuple[float, int] | None:
         """A try succeeded: ``(seconds the failures lasted, failed tries)`` when a run of them
-        ends here, else None; the log starts afresh."""
+        ends here, else None; the log starts afresh. ``at``: when the try that succeeded began
+        (this clock's time; None: now) — the failures ended there, not after its work (an
+        ingest tick catching up on a backlog for seconds said the outage lasted that longer)."""
         if self.since is None:
             return None
-        ended = (self.lasting(), self.tries)
+        end = self.clock() if at is None else at
+        ended = (max(0.0, end - self.since), self.tries)
         self.since = self.told_at = self.told = None
         self.tries = 0
         return ended

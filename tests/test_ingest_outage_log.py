@@ -152,6 +152,28 @@ def test_a_state_db_outage_too(
     assert any("the state database answers again after" in m for m in told(caplog, logging.INFO))
 
 
+def test_the_end_says_the_outage_not_the_catch_up_after_it(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester's: "answers again after 25 s of failures" for a 20 s outage — the run was
+    counted to the end of the tick that worked, backlog and all. It ends when that tick began
+    (here: 20 s after the first failure; the tick then works 10 s)."""
+    clock = Clock()
+    ing = failing_ingestor(db, clock)
+    add(db, 1)
+    good, ing.db = ing.db, unreachable(db, tmp_path)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    assert ing.tick().error is not None
+    first = clock.now
+    ing.db.dispose()
+    ing.db = good
+    clock.now = first + 20
+    ing.hooks.append(lambda *_: setattr(clock, "now", clock.now + 10))  # a long catch-up
+    assert ing.tick().new == 1
+    [info] = [m for m in told(caplog, logging.INFO) if "answers again" in m]
+    assert "the state database answers again after 20 s of failures (1 failed try)" in info, info
+
+
 def test_the_log_s_rule() -> None:
     clock = Clock()
     log = FailureLog(clock)
@@ -164,6 +186,8 @@ def test_the_log_s_rule() -> None:
     assert log.failed("down", "other") == "reminder"
     assert log.ended() == (2 * REMIND_SECONDS - 1, 4)
     assert log.failed("down", "e") == "first"  # a new run
+    clock.now += 30
+    assert log.ended(at=clock.now - 10) == (20, 1)  # the try that worked began 10 s ago
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ class Database:
         self.where = where = state_db(self.url)
         watch(self.engine, where)  # its errors name it (the CLI's one line)
         #: the outage this DB's failures are logged as (one line per outage, feedsvc.db.outage)
-        self.outage = watch_answers(self.engine, where)
+        self.outage = watch_answers(self.engine, where, self._at_its_path)
         #: how a reader opens an SQLite file it cannot write (None: as the URL says)
         self.opening: ReadOpening | None = None
         #: the SQLite file this process opened (None: a server, or a DB in memory)
@@ -141,6 +141,12 @@ class Database:
         opens = self.opening.target if self.opening is not None else target
         self.same_file = same_file or SameFile(target)
         kept_file(self.engine, where, opens, self.same_file)
+
+    def _at_its_path(self) -> bool:
+        """Whether the state DB is where it is used: its SQLite file still at its path
+        (:meth:`~feedsvc.db.sqlite_file.SameFile.problem`; a server's always is). A statement
+        answered on a connection to a file moved away ends no outage (``db.outage``)."""
+        return self.same_file is None or self.same_file.problem() is None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

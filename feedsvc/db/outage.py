@@ -10,7 +10,13 @@ a summary every** :data:`SUMMARY_SECONDS` **while it lasts, and one line when it
 row) keeps its traceback, logged by the caller.
 
 The end is seen by the engine itself (:func:`watch_answers`: a statement that completed), so a
-request that needs no database never ends an outage it knows nothing about. Every engine of
+request that needs no database never ends an outage it knows nothing about; and only while the
+database is at its place (``reachable``: an SQLite state DB's file still at its path,
+``feedsvc.db.sqlite_file.SameFile``) — a connection opened before the file was moved away
+keeps reading the moved file, and its answer said "available again after 0 s" while the file
+stayed missing (a tester's). Every outage has its start line; a failure within
+:data:`FLAP_SECONDS` of an outage's end resumes that outage (a database that flaps is one
+outage, told a line a minute), any later one is a new outage, told from its start. Every engine of
 one database shares one :class:`Outage` (:func:`outage_of`, keyed by
 :class:`~feedsvc.db.where.Where`): the web's engine and the workers' count together.
 
@@ -46,6 +52,10 @@ log = logging.getLogger("feedsvc.db.outage")
 #: Seconds between two lines about one outage (its start, then summaries): a bounded log
 #: whatever the request rate.
 SUMMARY_SECONDS = 60.0
+#: Seconds after an outage's end within which a failure resumes it instead of starting a new
+#: one (no second start line): a database that answers and fails by turns is one outage, and
+#: so is a failure reported just after the end by work begun during it.
+FLAP_SECONDS = 5.0
 #: Seconds a client is told to wait (``Retry-After``) when a request needs the DB and it is down.
 RETRY_AFTER = 30
 
@@ -128,8 +138,11 @@ class Outage:
     """One database's outage as the log tells it (thread-safe; see the module docstring).
 
     :meth:`failed` counts a failure and logs the start or a due summary; :meth:`answered` logs
-    the end. A database that flaps (answers reads, refuses writes) gets at most one line per
-    :data:`SUMMARY_SECONDS`: a start within that time of the last line is counted, not logged.
+    the end. Each outage's first line is its start; summaries come every
+    :data:`SUMMARY_SECONDS` within it. A failure within :data:`FLAP_SECONDS` of the end resumes
+    the outage that ended (its start and end already said: a summary when due, then an end), so
+    a database that flaps, or a failure reported just after the end (a statement begun during
+    the outage), gets at most one line per :data:`SUMMARY_SECONDS`.
     """
 
     def __init__(
@@ -147,6 +160,8 @@ class Outage:
         self._lock = threading.Lock()
         self.since: float | None = None  # when the current outage began (None: none now)
         self._announced = False  # its start was logged (so its end is)
+        #: the last outage's start and end (clock), for a failure that resumes it
+        self._ended: tuple[float, float] | None = None
         self._last_line: float | None = None
         self._counts: dict[str, int] = {}  # failures by who, since the last line
         self._total = 0  # failures in the current outage
@@ -185,10 +200,13 @@ class Outage:
                 if self._full_since is None:
                     self._full_since = self.wall()
             if self.since is None:
-                self.since, self._total = now, 1
-                if due:
+                ended = self._ended
+                if ended is not None and now - ended[1] < FLAP_SECONDS:
+                    self.since = ended[0]  # flapping, or a failure said late: no new start
+                else:
+                    self.since, self._total = now, 1
                     self._started(exc, kind, now)
-                return
+                    return
             if due:
                 self._line(
                     "still unavailable after %.0f s (%s in the last %.0f s): %s",
@@ -221,16 +239,20 @@ class Outage:
             )
         self._announced = True
 
-    def answered(self, write: bool = True) -> None:
+    def answered(self, write: bool = True, reachable: Callable[[], bool] | None = None) -> None:
         """The database completed a statement (``write``: one that writes, :func:`is_write`):
         end the outage (one line if it was logged), unless reads never failed in it and this
         was one (a held lock, a full disk: a read completing said "available again after 1 s"
-        while every write went on failing — a tester's). Called on every statement: costs one
+        while every write went on failing — a tester's), or ``reachable`` (asked only during
+        an outage) says the database is not at its place (an SQLite file moved away: a
+        connection opened before still reads it). Called on every statement: costs one
         attribute read when there is no outage."""
         if self.since is None or (self._writes_only and not write):
             return
         if self._full_at is not None and full(self._full_at):
             return  # a write fitted, the disk is still full: no "available again" yet
+        if reachable is not None and not reachable():
+            return  # answered from a file no longer at its path: still unavailable
         with self._lock:
             if self.since is None or (self._writes_only and not write):
                 return
@@ -243,7 +265,8 @@ class Outage:
                     now=now,
                     level=logging.INFO,
                 )
-            self.since, self._announced, self._total = None, False, 0
+            self._ended = (self.since, now)
+            self.since, self._announced = None, False
             self._writes_only, self._full_at, self._full_since = False, None, None
 
     def disk_full(self) -> DiskFull | None:
@@ -296,11 +319,14 @@ def report(exc: BaseException, who: str, where: Where | None = None) -> bool:
     return True
 
 
-def watch_answers(engine: Engine, where: Where) -> Outage:
+def watch_answers(
+    engine: Engine, where: Where, reachable: Callable[[], bool] | None = None
+) -> Outage:
     """End ``where``'s outage when ``engine`` completes a statement — for one in which only
     writes failed, when a transaction that wrote commits; returns that outage. Such an outage
     lasts until something writes (the scheduler's ingest does at every poll; a web-only
-    replica's log may say it late)."""
+    replica's log may say it late). ``reachable``: whether the database is at its place now
+    (:meth:`Outage.answered`), asked only during an outage; None: wherever it answers."""
     from sqlalchemy import event
 
     outage = outage_of(where)
@@ -312,7 +338,7 @@ def watch_answers(engine: Engine, where: Where) -> Outage:
         if is_write(statement):  # proof once its transaction commits (a full disk: at COMMIT)
             conn.info[_WROTE] = True
         else:
-            outage.answered(write=False)
+            outage.answered(write=False, reachable=reachable)
 
     # SQLAlchemy's "commit" event comes *before* the driver's commit: a COMMIT then refused
     # ("database or disk is full", a full disk's usual place) had already ended the outage —
@@ -337,12 +363,12 @@ def watch_answers(engine: Engine, where: Where) -> Outage:
     def _next(conn: Any) -> None:  # a connection kept open: its next transaction
         info = _info(conn) if outage.since is not None else None
         if info is not None and info.pop(_COMMITTING, False):
-            outage.answered(write=True)
+            outage.answered(write=True, reachable=reachable)
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_conn: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTING, False):
-            outage.answered(write=True)
+            outage.answered(write=True, reachable=reachable)
 
     return outage
 

@@ -119,12 +119,13 @@ class Failures:
         self.backoff.failed("state")
         log.debug("ingest from %s: the state DB's disk is full: %s", self.source.name, said(exc))
 
-    def succeeded(self) -> None:
+    def succeeded(self, began: float | None = None) -> None:
         """A tick went through: the backoff ends, and a run of failures ends with one INFO line
-        saying how long it lasted."""
+        saying how long it lasted — until ``began`` (:attr:`told`'s clock), when the tick that
+        worked began, or when the probe found the side answering again; None: now."""
         outage = self.backoff.outage
         self.backoff.succeeded()
-        ended = self.told.ended()
+        ended = self.told.ended(began)
         if ended is None:
             return
         seconds, tries = ended

@@ -122,6 +122,7 @@ class Ingestor(BatchPipeline):
         if self._stop.is_set():
             result.skipped = True
             return result
+        began = self.failure_log.clock()  # a run of failures ends here if this tick works
         if not self.backoff.due():
             outage = self.backoff.outage
             if outage is None or not self.failures.answers(outage):
@@ -148,7 +149,7 @@ class Ingestor(BatchPipeline):
         except Exception as exc:  # a tick must never take the scheduler down
             self.failures.failed(result, exc)
         else:
-            self.failures.succeeded()
+            self.failures.succeeded(began)
         finally:
             self.tick_thread = None
         return result
