@@ -236,7 +236,7 @@ class Dispatcher:
             self.stale.sweep(self.db, self.limits.name)
         with self.db.write() as conn:
             # also takes the writer lock on SQLite; never this process's own sends in flight
-            q.recover_expired(conn, self.now(), keep=self.leases.held)
+            q.recover_expired(conn, self.now(), keep=self.leases.ours)
             if self.tokens is not None and self.tokens.stands_down(conn, self.now):
                 self.wait_for_token()
                 return [], [], self.cfg.poll_seconds

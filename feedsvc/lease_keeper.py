@@ -16,6 +16,12 @@ recorded keeps its lease's end, and is taken back and tried again as before. A t
 (every channel call has its own timeouts; this is the guard behind them) keeps its rows for
 :data:`MAX_HOLD_LEASES` leases at most, then they are left to run out. A killed or cancelled
 sender renews nothing: its leases run out as before.
+
+A process runs a sender per channel, each with its keeper, and each sender's claim takes back
+the expired leases of every channel (a crashed replica's). What the process's other keepers hold
+is its own too (:attr:`LeaseKeeper.ours`): the Apprise dispatcher's claim, the state DB back
+after an outage longer than the lease, took back a Telegram row whose answer the Telegram
+dispatcher held and was writing again (:mod:`feedsvc.db.kept`), and the alert was sent twice.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -41,6 +49,11 @@ RENEWALS_PER_LEASE = 4
 #: How long (in leases, from the claim) a row is renewed at most: 10 min at the default 60 s.
 #: A digest of many parts is sent in seconds to a minute; a task still at it after that hangs.
 MAX_HOLD_LEASES = 10
+
+#: every keeper in this process (:attr:`LeaseKeeper.ours`), and the lock of its changes: it is
+#: read in the claims' threads
+_KEEPERS: weakref.WeakSet[LeaseKeeper] = weakref.WeakSet()
+_KEEPERS_LOCK = threading.Lock()
 
 
 class LeaseKeeper:
@@ -68,6 +81,8 @@ class LeaseKeeper:
         #: row id → (the tasks working on it, ``ticks()`` when it was first held)
         self._held: dict[int, tuple[int, float]] = {}
         self._stop = asyncio.Event()
+        with _KEEPERS_LOCK:
+            _KEEPERS.add(self)
 
     @property
     def every(self) -> float:
@@ -78,6 +93,26 @@ class LeaseKeeper:
     def held(self) -> set[int]:
         """The ids renewed now (a snapshot)."""
         return set(self._held)
+
+    @property
+    def ours(self) -> set[int]:
+        """The ids held now by every keeper of this owner on this table, this one's and the
+        process's other senders' (another channel's dispatcher): rows this process is working
+        on, or whose outcome it holds and is writing; its claims never take them back, however
+        long ago their leases ran out (:func:`feedsvc.store.claims.recover`'s ``keep``). A
+        stopped keeper's rows are not among them: its sender was stopped or cancelled, and
+        they are left to their leases' end as a killed sender's. A snapshot, safe to take in a
+        claim's thread."""
+        with _KEEPERS_LOCK:
+            keepers = [
+                k for k in _KEEPERS
+                if k.table is self.table and k.owner == self.owner
+                and (k is self or not k._stop.is_set())
+            ]  # fmt: skip
+        ids: set[int] = set()
+        for keeper in keepers:
+            ids.update(keeper._held)  # one C-level copy of the dict's keys
+        return ids
 
     def hold(self, ids: Iterable[int]) -> None:
         """Keep the leases of ``ids`` alive (just claimed by a task of this process)."""

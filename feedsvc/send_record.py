@@ -123,7 +123,8 @@ class BatchRecorder:
     and every later alert of its chat, which goes in order behind it, waited for that (CI:
     an alert due at once came ~60 s after the state DB file was put back, its chat's previous
     alert sent twice). The sender keeps holding the row meanwhile (its lease renewed, never
-    taken back by its own claims: :class:`~feedsvc.lease_keeper.LeaseKeeper`).
+    taken back by its process's claims, any channel's: :attr:`~feedsvc.lease_keeper.
+    LeaseKeeper.ours`).
     """
 
     def __init__(

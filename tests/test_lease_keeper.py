@@ -388,3 +388,28 @@ def test_a_row_locked_by_a_record_is_skipped_not_waited_for(pg_db: Database) -> 
     renewal.join()
     assert not waited, "the renewal waited for the locked row"
     assert done == [1]  # the first row's lease, the second skipped
+
+
+def test_what_a_process_holds_is_every_keeper_of_its_name_on_that_table(db: Database) -> None:
+    """``ours``: the rows held by each sender of one process (a dispatcher per channel), on one
+    table; never another owner's (a replica beside it in a test), another table's, or a stopped
+    sender's."""
+    from sqlalchemy import Table
+
+    from feedsvc.db.schema import alert_followups
+
+    def keeper(owner: str, table: Table = deliveries) -> LeaseKeeper:
+        return LeaseKeeper(db, table, owner, LEASE, leased="sending", clock=db.now)
+
+    telegram, apprise, replica = keeper("a"), keeper("a"), keeper("b")
+    followups = keeper("a", alert_followups)
+    telegram.hold([1, 2])
+    apprise.hold([3])
+    replica.hold([4])
+    followups.hold([5])
+    assert telegram.ours == apprise.ours == {1, 2, 3}
+    assert replica.ours == {4} and followups.ours == {5}
+    telegram.drop([1, 2])
+    assert apprise.ours == {3}
+    apprise.stop()  # a stopped sender's rows are left to their leases' end, as a killed one's
+    assert telegram.ours == set() and apprise.ours == {3}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import VN
 from fakebot import FakeBotAPI, Fault
 from test_digest_dispatch import CHAT, GROUP, Env, digest_env, local_hhmm, subscribe_chat
 from test_digest_parts_recheck import TITLE
@@ -26,9 +27,11 @@ from test_retraction import PRIVATE, fresh, retraction_env
 from test_retraction import Env as FollowupEnv
 from test_retraction import subscribe_chat as follow_chat
 
+from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest import ChatSettings, DigestSchedule
+from feedsvc.dispatch import Dispatcher
 from feedsvc.retraction.worker import FollowupWorker
 
 
@@ -139,6 +142,38 @@ async def test_a_digest_of_several_parts_goes_on_once_part_1_is_recorded(
     firsts = [m.visible.split("\n", 1)[0] for m in env.fake.messages(CHAT)]
     assert firsts == ["Tin tổng hợp · 8 tin (1/3)", "(tiếp) (2/3)", "(tiếp) (3/3)"], firsts
     assert env.states() == ["sent"] * 8
+
+
+async def test_a_kept_digest_part_past_its_lease_is_not_taken_back_by_another_channel(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 1's record kept through an outage past the rows' lease: the Apprise dispatcher of
+    the same process, claiming once the file is back (before the kept write's next try), leaves
+    the rows to the Telegram one, which records them; the part went once (it was taken back
+    and the digest sent again: ``test_outage_past_lease.py``)."""
+    hold_digest(env, ["Công an bắt đối tượng", "An ninh trật tự ổn định"])
+    await env.step()
+    env.clock.at += timedelta(minutes=1, seconds=1)
+    apprise = Dispatcher(env.db, AppriseChannel(VN), VN, owner=env.dispatcher.owner,
+                         clock=env.clock)  # fmt: skip
+    refused = Refusals(monkeypatch, env.dispatcher._digest_sender, "_record")
+    gate = threading.Event()
+    env.fake.script(CHAT, Fault.held(gate))
+    task = asyncio.create_task(env.step())
+    try:
+        await until("part 1 at Telegram", lambda: env.fake.in_flight > 0)
+        move_away(env.db)
+        gate.set()
+        await until("a record refused", lambda: refused.count >= 1)
+        env.clock.at += env.dispatcher.cfg.lease + timedelta(seconds=5)
+    finally:
+        gate.set()
+        put_back(env.db)
+    apprise._claim(1)  # on the loop: before the kept write's next try
+    await asyncio.wait_for(task, BACK_WITHIN)
+    await env.step()
+    assert len(env.fake.messages(CHAT)) == 1, [m.visible for m in env.fake.messages(CHAT)]
+    assert env.states() == ["sent", "sent"]
 
 
 def edits(fake: FakeBotAPI) -> int:

@@ -8,8 +8,9 @@ away, a lock, a full disk, a server down), the record was the crash's duplicate 
 crash: the row stayed leased until its lease ran out, and the message was then sent, edited or
 deleted again (an alert or a digest part twice in the chat; an edit made twice). So the write
 is tried again every ``every`` seconds until it commits, the sender holding the row meanwhile
-(its lease renewed, never taken back by its own claims: :class:`~feedsvc.lease_keeper.
-LeaseKeeper`); only ``stop`` (the sender's) ends the wait, after one last try, as a crash would.
+(its lease renewed, never taken back by its process's claims, any channel's, however long the
+outage: :attr:`~feedsvc.lease_keeper.LeaseKeeper.ours`); only ``stop`` (the sender's) ends the
+wait, after one last try, as a crash would.
 """
 
 from __future__ import annotations

@@ -215,7 +215,7 @@ class FollowupWorker:
             return [], min(idle, max(0.01, (upcoming - now).total_seconds()))
         with self.db.write() as conn:
             now = self.db.now()
-            q.recover_expired(conn, now, self.channel, keep=self.leases.held)
+            q.recover_expired(conn, now, self.channel, keep=self.leases.ours)
             if self.editor is None or self.cfg.on_withdraw is OnWithdraw.KEEP:
                 q.settle_pending(conn, RETRACT, "kept", now, self.channel)
             if self.editor is None:

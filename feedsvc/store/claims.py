@@ -88,10 +88,12 @@ def recover(
 ) -> int:  # fmt: skip
     """Rows of ``table`` still ``leased`` whose lease ran out before ``now`` (a crashed or killed
     worker), narrowed by ``where``, get ``values`` (their state back in the queue) and lose the
-    lease. Returns how many. ``keep``: the caller's own rows in flight (its
-    :class:`~feedsvc.lease_keeper.LeaseKeeper`'s): never taken back by the process sending
-    them, whose renewal may lag behind a loaded machine's clock — it took one back and sent
-    it a second time while the first call was still out."""
+    lease. Returns how many. ``keep``: the rows the caller's process holds
+    (:attr:`~feedsvc.lease_keeper.LeaseKeeper.ours`, every channel's sender's): never taken
+    back by that process, whose renewal may lag behind a loaded machine's clock — it took one
+    back and sent it a second time while the first call was still out —, or stop through an
+    outage longer than the lease while the outcome waits to be written (another channel's
+    dispatcher took the row back, and it was sent twice)."""
     mine = [table.c.id.not_in(sorted(keep))] if keep else []
     result = conn.execute(
         update(table)
@@ -127,7 +129,9 @@ def release(
     conn: Connection, table: Table, id_: int, owner: str, *, leased: str, **values: Any
 ) -> bool:
     """Update a leased row with ``values`` and drop its lease, only if ``owner`` still holds it
-    (a slow worker may have lost it to :func:`recover`). True when it did."""
+    (a slow worker may have lost it to :func:`recover`). True when it did. The lease's time is
+    not checked: an outcome kept through an outage longer than the lease is written once the
+    DB is back, the row still this owner's (:mod:`feedsvc.db.kept`)."""
     result = conn.execute(
         update(table)
         .where(table.c.id == id_, table.c.state == leased, table.c.lease_owner == owner)
