@@ -29,7 +29,7 @@ from patience import PATIENT_READ_TIMEOUT
 from test_bot import running
 from test_dispatch import fake as fake  # the fixture
 
-from feedsvc.bot import BotService, service, texts
+from feedsvc.bot import BotService, clients, texts
 from feedsvc.budget import bot_budget
 from feedsvc.channels.zalo.api import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
@@ -81,7 +81,7 @@ def failing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Failing]:
             transport = FailingTransport(shared)
             super().__init__(*args, httpx_kwargs={**given, "transport": transport}, **kwargs)
 
-    monkeypatch.setattr(service, "ChargedRequest", Through)
+    monkeypatch.setattr(clients, "ChargedRequest", Through)  # looked up at each call
     yield shared
 
 
