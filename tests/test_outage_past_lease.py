@@ -32,34 +32,24 @@ from fakebot import FakeBotAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, text
 from test_dispatch import PRIVATE, PRIVATE2, Env, make_env, subscribe_chat
-from test_record_through_outage import BACK_WITHIN, move_away, put_back, until
+from test_record_through_outage import (
+    BACK_WITHIN,
+    Watched,  # counts the records refused
+    move_away,
+    put_back,
+    until,
+)
 from test_state_outage import own_pg_database, terminate
 
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
-from feedsvc.notify import SendOutcome
-from feedsvc.store.deliveries import Claimed
 
 #: Short, so the outage outlasts it in seconds (the service's least is 5 s; the rule is the same).
 LEASE = timedelta(seconds=2)
 #: One process: the name both dispatchers claim under (``store.leases.this_process``).
 OWNER = "replica-one"
-
-
-class Watched(Dispatcher):
-    """The Telegram dispatcher, counting the records the state DB refused (the test's hook: the
-    outage goes on past the lease only once one was)."""
-
-    refused = 0
-
-    def _record_many(self, outcomes: Sequence[tuple[Claimed, SendOutcome]]) -> None:
-        try:
-            super()._record_many(outcomes)
-        except Exception:
-            self.refused += 1
-            raise
 
 
 @dataclass
