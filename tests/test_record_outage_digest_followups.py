@@ -191,19 +191,21 @@ async def corrected(env: FollowupEnv) -> int:
     return env.sent()[PRIVATE]
 
 
-async def edit_through_outage(
-    env: FollowupEnv, monkeypatch: pytest.MonkeyPatch, past_lease: bool
-) -> FollowupWorker:
-    """The worker's edit held at "Telegram" while the file moves away, answered, its record
-    refused; the file put back (``past_lease``: once the follow-up's lease ran out)."""
+async def followup_through_outage(
+    env: FollowupEnv, monkeypatch: pytest.MonkeyPatch, past_lease: bool,
+    method: str = "editMessageText",
+) -> FollowupWorker:  # fmt: skip
+    """The worker's follow-up call (``method``) held at "Telegram" while the file moves away,
+    answered, its record refused; the file put back (``past_lease``: once the follow-up's lease
+    ran out)."""
     lease = timedelta(seconds=1)
     worker = env.worker(lease=lease)
     refused = Refusals(monkeypatch, worker, "_record")
     gate = threading.Event()
-    env.fake.hold("editMessageText", gate)
+    env.fake.hold(method, gate)
     task = asyncio.create_task(worker.run())
     try:
-        await until("the edit at Telegram", lambda: env.fake.holding("editMessageText") == 1)
+        await until(f"the {method} at Telegram", lambda: env.fake.holding(method) == 1)
         move_away(env.db)
         moved = time.monotonic()
         gate.set()
@@ -229,7 +231,7 @@ async def test_a_correction_edit_is_recorded_once_the_file_is_back_not_made_agai
     fenv: FollowupEnv, monkeypatch: pytest.MonkeyPatch, past_lease: bool
 ) -> None:
     mid = await corrected(fenv)
-    await edit_through_outage(fenv, monkeypatch, past_lease)
+    await followup_through_outage(fenv, monkeypatch, past_lease)
     assert [o for _, _, o in fenv.outcomes()] == ["edited"]
     assert edits(fenv.fake) == 1, fenv.fake.calls
     assert "Công an huyện Kiến Thụy" in fenv.fake.live(PRIVATE, mid).visible
@@ -245,26 +247,7 @@ async def test_a_retraction_delete_is_recorded_once_the_file_is_back(
     await fenv.dispatch()
     mid = fenv.sent()[PRIVATE]
     fenv.retire("TEST-00001")
-    worker = fenv.worker(lease=timedelta(seconds=1))
-    refused = Refusals(monkeypatch, worker, "_record")
-    gate = threading.Event()
-    fenv.fake.hold("deleteMessage", gate)
-    task = asyncio.create_task(worker.run())
-    try:
-        await until("the delete at Telegram", lambda: fenv.fake.holding("deleteMessage") == 1)
-        move_away(fenv.db)
-        moved = time.monotonic()
-        gate.set()
-        await until("a record refused", lambda: refused.count >= 1)
-        await until("the lease ran out", lambda: time.monotonic() > moved + 2)
-        put_back(fenv.db)
-        await until(
-            "the follow-up recorded", lambda: fenv.rows(alert_followups.c.state) == [("done",)]
-        )
-    finally:
-        gate.set()
-        worker.stop()
-        await asyncio.wait_for(task, BACK_WITHIN)
+    await followup_through_outage(fenv, monkeypatch, True, "deleteMessage")
     assert [o for _, _, o in fenv.outcomes()] == ["deleted"]
     assert sum(c.method.lower() == "deletemessage" for c in fenv.fake.calls) == 1
     assert fenv.fake.live(PRIVATE, mid).deleted
