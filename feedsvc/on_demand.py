@@ -56,6 +56,7 @@ from feedsvc.matching import (
 from feedsvc.on_demand_dates import (
     limit_changed,
     limit_modified,
+    rendered_changed,
     rendered_modified,
     results_modified,
     shown_modified,
@@ -217,12 +218,14 @@ class SearchFeeds:
         if not isinstance(result, SearchResult) or self._stale(result):
             result = self.results(parsed, limit)
             self.cache.keep(searched, result, result.cost, generation)
+        settings_at = self.rendered_at(fmt)  # dates both, as they show them (D7)
         if fmt == SEARCH_PAGE:
             body, media_type = self.page(query, result.articles), PAGE_TYPE
         else:
-            meta = replace(self.metas(query)[fmt], changed=result.changed_at)
+            dated = rendered_changed(result.changed_at, settings_at)
+            meta = replace(self.metas(query)[fmt], changed=dated)
             body, media_type = render_feed(meta, result.articles, fmt), MEDIA_TYPES[fmt]
-        modified = rendered_modified(result.last_modified, self.rendered_at(fmt))
+        modified = rendered_modified(result.last_modified, settings_at)
         snapshot = make_snapshot(body, media_type, modified, shown_modified(modified, result.now))
         self.cache.put(key, snapshot, generation)
         return snapshot
@@ -345,10 +348,11 @@ class LimitFeeds:
                 items = topic_articles(conn, topic.id, limit, now)
                 changed = last_article_change(conn, now)
                 dated = limit_changed(conn, topic, items, limit, now)
-            meta = replace(self.metas(topic, limit)[fmt], changed=dated)
-            body = render_feed(meta, items, fmt)
+            settings_at = self.rendered_at(fmt)
+            own = rendered_changed(dated, settings_at)
+            body = render_feed(replace(self.metas(topic, limit)[fmt], changed=own), items, fmt)
             shown = limit_modified(base, items, topic, changed)
-            modified = rendered_modified(shown, self.rendered_at(fmt))
+            modified = rendered_modified(shown, settings_at)
             snap = make_snapshot(body, MEDIA_TYPES[fmt], modified, shown_modified(modified, now))
             self.cache.put(key, snap)
             return snap

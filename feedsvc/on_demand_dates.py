@@ -1,8 +1,8 @@
 """The dates of feeds rendered on demand (``feedsvc.on_demand``: search feeds, ``?limit=``
 variants) — their ``Last-Modified``, the date it shows, and their own feed-level date — from
-the changes they show (stored articles' ``last_changed_at`` and ``published_at``): nothing is
-stored for them, so nothing else could date them alike on every replica. Pure but for the reads
-of :func:`limit_changed`.
+the changes they show (stored articles' ``last_changed_at`` and ``published_at``) and the date
+of the settings they show (:func:`settings_dated`): nothing else is stored for them, so nothing
+else could date them alike on every replica. Pure but for the reads of :func:`limit_changed`.
 """
 
 from __future__ import annotations
@@ -54,6 +54,22 @@ def rendered_modified(shown: datetime, rendered_at: datetime | None) -> datetime
     changed these feeds' bytes, not their date, and a reader polling with only
     If-Modified-Since kept the old title (a tester's)."""
     return shown if rendered_at is None else max(shown, rendered_at)
+
+
+def rendered_changed(shown: datetime | None, rendered_at: datetime | None) -> datetime | None:
+    """An on-demand render's own date (``FeedMeta.changed``: RSS ``lastBuildDate``, Atom
+    ``updated``; JSON Feed has none) given the date of what it shows (``shown``:
+    ``SearchResult.changed_at``, :func:`limit_changed`): that, or when later the date of the
+    settings its bytes show (``rendered_at``, as :func:`rendered_modified` takes it), so it is
+    the instant of its ``Last-Modified`` after a restart with other shown settings, as a topic
+    feed's is. Why: only ``Last-Modified`` took the settings' date; a restart with another
+    ``site.title`` left ``lastBuildDate``/``updated`` at the results' date, and changing the
+    title back served the first version's bytes (its ETag) again under a later date (a
+    tester's, D7). Only the store's last change anywhere stays out (it would change every
+    search feed's bytes at any article's change): ``Last-Modified`` alone moves with it."""
+    if rendered_at is None:
+        return shown
+    return rendered_at if shown is None else max(shown, rendered_at)
 
 
 def settings_dated(started: datetime, dated_by: Iterable[datetime | None]) -> datetime:

@@ -141,9 +141,10 @@ def test_an_unchanged_restart_keeps_the_on_demand_dates(db: Database) -> None:
 
 def test_changing_back_moves_forward_again(db: Database) -> None:
     """Settings changed and changed back: the original text gets a date later than both,
-    never the first one again (a reader of the second version must see the change). Not
-    the first bytes again: a feed's own date (``lastBuildDate``, ``<updated>``) moved with
-    each render, unless all three starts fell in one second (a CI run's on a busy machine)."""
+    never the first one again (a reader of the second version must see the change). The
+    first bytes again only where nothing in them is dated (JSON Feed, the search page): an
+    RSS or Atom feed's own date is its Last-Modified, later too
+    (``test_on_demand_own_dates``)."""
     first = shown(first_start(db))
     second = shown(restart(db, settings(title="Báo Thử Hai")))
     third = shown(restart(db, settings()))

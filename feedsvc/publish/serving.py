@@ -22,7 +22,7 @@ from feedsvc.db import Database
 from feedsvc.feeds import render_feed, render_formats
 from feedsvc.feeds.model import DATED_BY
 from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
-from feedsvc.on_demand_dates import limit_changed
+from feedsvc.on_demand_dates import limit_changed, rendered_changed
 from feedsvc.pages import (
     Site,
     page_article,
@@ -36,7 +36,7 @@ from feedsvc.pages import (
 from feedsvc.slugs import slug_forms
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
-from feedsvc.store.snapshots import feed_mark
+from feedsvc.store.snapshots import feed_mark, get_snapshots
 from feedsvc.store.topics import Topic, find_topic
 from feedsvc.web.feed_backend import SEARCH_PAGE, NoQr
 from feedsvc.web.http_cache import Snapshot, make_snapshot
@@ -245,7 +245,8 @@ def render_topic_feed(
 ) -> bytes | None:
     """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug),
     dated as the server dates it (:func:`.metas.topic_feed_dated`, a ``?limit=`` variant's
-    :func:`feedsvc.on_demand_dates.limit_changed`)."""
+    :func:`feedsvc.on_demand_dates.limit_changed` and, when the stored :data:`RENDERING_KEY`
+    row holds these settings' digest, its date: ``rendered_changed``)."""
     with db.read() as conn:
         topic = find_topic(conn, slug)
         if topic is None:
@@ -254,8 +255,11 @@ def render_topic_feed(
         items = topic_articles(conn, topic.id, limit, now)
         dated_by = feed_mark(conn, slug, DATED_BY)
         changed = None if limit == DEFAULT_LIMIT else limit_changed(conn, topic, items, limit, now)
+        digest = rendering_digests(settings)[RENDERING_KEY]
+        held = [r.last_modified for r in get_snapshots(conn, [RENDERING_KEY]) if r.body == digest]
     if limit == DEFAULT_LIMIT:
         metas = topic_metas(settings, topic)
         return render_formats(metas, items, dated=topic_feed_dated(dated_by, now))[fmt]
     meta = topic_metas(settings, topic, limit)[fmt]  # named as the server names it
-    return render_feed(replace(meta, changed=changed), items, fmt)
+    own = rendered_changed(changed, held[0] if held else None)
+    return render_feed(replace(meta, changed=own), items, fmt)
