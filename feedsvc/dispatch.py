@@ -338,11 +338,16 @@ class Dispatcher:
 
     async def _deliver_digest(self, job: DigestJob, at: float) -> None:
         try:
+            failed: Exception | None = None
             try:
                 await self._digest_sender.set_aside(job)  # before the slot, as send_labels
                 await self._wait_for_slot(at)
+            except Exception as exc:
+                failed = exc
             finally:
                 self._unreleased -= 1
+            if failed is not None:  # nothing sent: held until given back, never left to lapse
+                return await self._digest_sender.untried(job, failed)
             with prepaid(1):  # the first part's slot; later parts take their own
                 await self._digest_sender.deliver(job)
         except Exception as exc:

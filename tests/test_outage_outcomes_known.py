@@ -30,7 +30,10 @@ from factories import VN
 from fakebot import FakeBotAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
+from test_digest_dispatch import CHAT, digest_env
+from test_digest_dispatch import Env as DigestEnv
 from test_dispatch import PRIVATE, PRIVATE2, Env, make_env, subscribe_chat
+from test_record_outage_digest_followups import hold_digest
 from test_record_through_outage import BACK_WITHIN, move_away, put_back, until
 
 import feedsvc.dispatch
@@ -130,6 +133,59 @@ async def test_a_check_that_fails_otherwise_is_a_failed_attempt_never_an_unknown
     assert rows(env.db) == [(PRIVATE, "sent", 2, 0)]  # the failed step, then the send
     assert len(env.fake.messages(PRIVATE)) == 1
     assert any("before its send failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.fixture
+async def denv(tmp_path: Path) -> AsyncIterator[DigestEnv]:
+    """A digest dispatcher (its clock the test's) on a state DB file of its own."""
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    upgrade(db)
+    try:
+        async with digest_env(db) as e:
+            yield e
+    finally:
+        db.dispose()
+
+
+def ambiguous(db: Database) -> list[int]:
+    with db.read() as conn:
+        stmt = select(deliveries.c.ambiguous).order_by(deliveries.c.id)
+        return list(conn.execute(stmt).scalars())
+
+
+async def test_a_digest_set_aside_into_an_outage_past_its_lease_is_no_unknown_outcome(
+    denv: DigestEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D5's digest side: the digest claimed, the file moved away as its set-aside (the write
+    before its first part) runs; the dispatcher's clock then past the rows' lease. Nothing
+    reached Telegram: once the file is back the rows go back ``held`` as they were, and the
+    digest goes once, never as of an unknown outcome."""
+    hold_digest(denv, ["Công an bắt đối tượng", "An ninh trật tự ổn định"])
+    await denv.step()
+    assert denv.states() == ["held", "held"]
+    denv.clock.at += timedelta(minutes=1, seconds=1)
+    sender = denv.dispatcher._digest_sender
+    moved: list[bool] = []
+
+    async def set_aside_into_outage(job: Any) -> None:
+        moved.append(True)
+        move_away(denv.db)
+        await asyncio.to_thread(sender._set_aside, job)  # its write meets the outage
+
+    monkeypatch.setattr(sender, "set_aside", set_aside_into_outage)
+    task = asyncio.create_task(denv.step())
+    try:
+        await until("the set-aside", lambda: bool(moved))
+        denv.clock.at += denv.dispatcher.cfg.lease + timedelta(seconds=5)
+    finally:
+        put_back(denv.db)
+        await asyncio.wait_for(task, BACK_WITHIN)
+    monkeypatch.undo()
+    assert denv.fake.messages(CHAT) == []
+    await denv.step()
+    assert denv.states() == ["sent", "sent"]
+    assert ambiguous(denv.db) == [0, 0]
+    assert len(denv.fake.messages(CHAT)) == 1
 
 
 class Refused(Dispatcher):
