@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.budget import AHEAD, prepaid, send_budget
@@ -35,7 +37,7 @@ from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
 from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
 from feedsvc.send_check import send_labels
-from feedsvc.send_record import BatchRecorder, record_alert
+from feedsvc.send_record import BatchRecorder, before_the_send, record_alert
 from feedsvc.stale_alerts import StaleAlerts
 from feedsvc.store import claims
 from feedsvc.store import deliveries as q
@@ -55,6 +57,7 @@ MAX_BACKOFF = 300.0
 # the delivery as ``unknown_outcome``, a dead letter an admin can re-send.
 MAX_UNKNOWN_RESENDS = 1
 Claim = tuple[q.Claimed, Article | None, float, DeliveryOptions]  # what to send, when, how
+Outcome = tuple[q.Claimed, SendOutcome]  # a send's outcome, to be recorded
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class Dispatcher:
             if wait > 0:
                 await self._sleep(wait)
         await self.drain()
+        await self._recorder.last_try(self._record_kept, self.limits.name)
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_or_wake(seconds, self._stop, self.wake)
@@ -283,14 +287,19 @@ class Dispatcher:
         self, d: q.Claimed, article: Article | None, at: float, options: DeliveryOptions
     ) -> None:
         try:
+            failed: Exception | None = None
             try:
                 # checked before the slot, not between the gate and the call: a DB read there
                 # delayed some calls and not others (a reply's), bunching arrivals at Telegram
                 labels = await asyncio.to_thread(send_labels, self.db, self.owner, d, article)
                 if labels is not None:
                     await self._wait_for_slot(at)
+            except Exception as exc:
+                labels, failed = None, exc
             finally:
                 self._unreleased -= 1
+            if failed is not None:  # nothing sent: held until recorded, never left to its lease
+                await self._recorder.record(d, before_the_send(d, failed))
             if labels is None:
                 return  # recorded as withdrawn or unsubscribed, or queued until its time
             d = replace(d, topics=labels)  # sent with, and recorded with, the labels of now
@@ -329,11 +338,16 @@ class Dispatcher:
 
     async def _deliver_digest(self, job: DigestJob, at: float) -> None:
         try:
+            failed: Exception | None = None
             try:
                 await self._digest_sender.set_aside(job)  # before the slot, as send_labels
                 await self._wait_for_slot(at)
+            except Exception as exc:
+                failed = exc
             finally:
                 self._unreleased -= 1
+            if failed is not None:  # nothing sent: held until given back, never left to lapse
+                return await self._digest_sender.untried(job, failed)
             with prepaid(1):  # the first part's slot; later parts take their own
                 await self._digest_sender.deliver(job)
         except Exception as exc:
@@ -359,15 +373,24 @@ class Dispatcher:
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))
 
-    def _record_many(self, outcomes: Sequence[tuple[q.Claimed, SendOutcome]]) -> None:
+    def _record_kept(self, outcomes: Sequence[Outcome]) -> None:
+        """At the stop, once more: the rows still leased here only (never one since recorded)."""
         with self.db.write() as conn:
-            now = self.now()
-            if self.tokens is not None:  # what the channel said of the token, if anything
-                if any(o.delivered for _, o in outcomes):
-                    self.tokens.accepted(conn, now)
-                elif any(o.kind is OutcomeKind.TOKEN_REFUSED for _, o in outcomes):
-                    self.tokens.refused(conn, now)
-            for d, o in outcomes:
-                claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
-                # read, not popped: a failed batch is written again row by row (BatchRecorder)
-                record_alert(conn, now, self.owner, d, o, self._threads.get(d.id), self.policy)
+            ours = q.still_leased(conn, [d.id for d, _ in outcomes], self.owner)
+            self._write_outcomes(conn, [(d, o) for d, o in outcomes if d.id in ours])
+
+    def _record_many(self, outcomes: Sequence[Outcome]) -> None:
+        with self.db.write() as conn:
+            self._write_outcomes(conn, outcomes)
+
+    def _write_outcomes(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
+        now = self.now()
+        if self.tokens is not None:  # what the channel said of the token, if anything
+            if any(o.delivered for _, o in outcomes):
+                self.tokens.accepted(conn, now)
+            elif any(o.kind is OutcomeKind.TOKEN_REFUSED for _, o in outcomes):
+                self.tokens.refused(conn, now)
+        for d, o in outcomes:
+            claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
+            # read, not popped: a failed batch is written again row by row (BatchRecorder)
+            record_alert(conn, now, self.owner, d, o, self._threads.get(d.id), self.policy)

@@ -26,7 +26,9 @@ from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.db.committed import say
+from feedsvc.db.errors import describe
 from feedsvc.db.kept import until_committed
+from feedsvc.db.outage import is_outage, report
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import (
@@ -48,9 +50,18 @@ def record_alert(
 ) -> None:  # fmt: skip
     """Record ``o`` for the leased delivery ``d`` (sent to forum ``thread``, if any); sent,
     it keeps ``d.topics``, the labels it went out with (the dispatcher's, decided at send time:
-    :mod:`feedsvc.wanted`)."""
+    :mod:`feedsvc.wanted`).
+
+    The one place a live sender counts an unknown outcome (``ambiguous``): an
+    :attr:`~feedsvc.notify.OutcomeKind.AMBIGUOUS` answer, a request that may have reached the
+    platform. A row never handed to the channel (:meth:`~feedsvc.notify.SendOutcome.untried`)
+    goes back as it was; its lease is never left to lapse, which the lease's recovery
+    (:func:`feedsvc.store.deliveries.recover_expired`: a crashed or stopped sender's rows,
+    whose sends may have started) would count as one."""
     kind, text = o.kind, o.description
-    if kind is OutcomeKind.THREAD_GONE and thread is not None:
+    if kind is OutcomeKind.TRANSIENT and not o.attempted:  # SendOutcome.untried
+        q.give_back(conn, d.id, owner)  # as before its claim: nothing reached the channel
+    elif kind is OutcomeKind.THREAD_GONE and thread is not None:
         # the forum thread was deleted: this alert, once more, to the chat itself, saying so
         held.forget_thread(conn, d.chat_id, thread)
         q.retry_later(conn, d.id, owner, now, text, kind="thread_gone")
@@ -103,6 +114,19 @@ def record_alert(
         q.retry_later(conn, d.id, owner, due, text, kind=why, ambiguous=unknown)
 
 
+def before_the_send(d: q.Claimed, exc: Exception) -> SendOutcome:
+    """The outcome of a send whose step before the channel call (the check at send time, the
+    wait for its slot) raised ``exc``: nothing reached the channel, so never an unknown
+    outcome — left to its lease's end, the row was counted one by the claim that took it back
+    (a tester's "sent again … may have it twice" with one message at the Bot API). A state-DB
+    outage: given back as it was once the DB answers (:meth:`SendOutcome.untried`). Anything
+    else (a bug): a failed attempt, retried with backoff up to ``max_attempts``."""
+    if report(exc, "dispatcher"):  # an outage: one line for all (db.outage)
+        return SendOutcome.untried(describe(exc))
+    log.error("delivery %s: the step before its send failed", d.id, exc_info=exc)
+    return SendOutcome.transient(f"before the send: {type(exc).__name__}", unacted=True)
+
+
 class BatchRecorder:
     """Records outcomes that finish together in one write transaction.
 
@@ -139,12 +163,49 @@ class BatchRecorder:
         self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
+        #: outcomes still unrecorded when the stop ended their wait (an outage): the sender's
+        #: to try once more, and to tell of (:meth:`last_try`)
+        self._unrecorded: list[tuple[q.Claimed, SendOutcome]] = []
 
     async def record(self, d: q.Claimed, o: SendOutcome) -> None:
         """Record ``o`` for ``d``; through a state-DB outage, again until it commits (see the
         class docstring). Raises what a write that is no outage raised, or the outage's error
-        once the sender stops."""
-        await until_committed(lambda: self._once(d, o), self._stop, self._every, "dispatcher")
+        once the sender stops (``o`` then kept for :meth:`last_try`)."""
+        try:
+            await until_committed(lambda: self._once(d, o), self._stop, self._every, "dispatcher")
+        except Exception as exc:
+            if self._stop.is_set() and is_outage(exc):
+                self._unrecorded.append((d, o))
+            raise
+
+    async def last_try(
+        self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None], channel: str
+    ) -> None:
+        """Once the sender has drained at its stop: the outcomes the stop left unrecorded (the
+        state DB unavailable), written once more by ``write`` (the DB may answer again within
+        the stop's budget; rows recorded since are left as they are). Those still unrecorded
+        are lost to this process: their leases run out, and the next start sends them again.
+        For sends the channel accepted, that is a duplicate in the chat the operator would
+        otherwise never hear of (the next start says only "outcome unknown"): one WARNING,
+        this channel's count."""
+        kept, self._unrecorded = self._unrecorded, []
+        if not kept:
+            return
+        try:
+            await asyncio.to_thread(write, kept)
+        except Exception as exc:
+            if not report(exc, "dispatcher"):
+                log.exception("%s: the outcomes kept at the stop could not be recorded", channel)
+            known = sum(o.delivered for _, o in kept)
+            if known:
+                log.warning(
+                    "%s: stopping with %d sent alert(s) the state DB could not record (it is "
+                    "unavailable): they will be sent again after the restart, and those chats "
+                    "may get them twice", channel, known,
+                )  # fmt: skip
+        else:
+            log.info("%s: %d outcome(s) kept through the state DB outage recorded at the stop",
+                     channel, len(kept))  # fmt: skip
 
     async def _once(self, d: q.Claimed, o: SendOutcome) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

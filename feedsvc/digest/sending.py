@@ -70,6 +70,23 @@ class DigestSender:
         if job.withdrawn or job.later or job.unsubscribed:
             await asyncio.to_thread(self._set_aside, job)
 
+    async def untried(self, job: DigestJob, exc: Exception) -> None:
+        """The step before the digest's first part (:meth:`set_aside`, the wait for its slot)
+        raised ``exc``: nothing reached the channel. A state-DB outage: the rows still leased
+        go back to ``held`` as they were once the DB answers (no attempt, never an unknown
+        outcome; left to their lease's end, the claim that took them back counted one, as an
+        alert's: :func:`feedsvc.send_record.before_the_send`). Anything else raises again."""
+        if not report(exc, "digests"):
+            raise exc
+        ids = [row.id for row in job.batch.rows]
+        await until_committed(
+            lambda: asyncio.to_thread(self._give_back, ids), self.stopping, self.every, "digests"
+        )
+
+    def _give_back(self, ids: Sequence[int]) -> None:
+        with self.db.write() as conn:
+            store.finish_rows(conn, ids, self.owner, state="held")
+
     async def deliver(self, job: DigestJob) -> None:
         """Send ``job``'s parts (its slot has come; :meth:`set_aside` already ran). Before each
         later part its alerts are sorted again (:meth:`DigestEdge.sort_rows`, at most

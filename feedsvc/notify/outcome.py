@@ -202,6 +202,13 @@ class SendOutcome:
     def transient(cls, description: str, *, unacted: bool = False) -> SendOutcome:
         return cls(OutcomeKind.TRANSIENT, description=description, unacted=unacted)
 
+    @classmethod
+    def untried(cls, description: str) -> SendOutcome:
+        """Never handed to the channel: the dispatcher's own step before the send failed (a
+        state-DB outage); the delivery goes back to the queue as it was, no attempt counted
+        and never as of an unknown outcome (:func:`feedsvc.send_record.record_alert`)."""
+        return cls(OutcomeKind.TRANSIENT, description=description, attempted=False, unacted=True)
+
     @property
     def never_acted(self) -> bool:
         """Whether the call surely did not take effect (``TRANSIENT`` and :attr:`unacted`): the

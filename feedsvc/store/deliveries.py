@@ -7,10 +7,11 @@ source or hidden by an editor, SPEC §10) before the message went out (not a dea
 ``resend`` refuses it); it is queued again only if the source shows the article again while
 it may still alert (:func:`enqueue`). A crash leaves rows ``sending``; they return to ``pending``
 when their lease expires. That, and one re-send after a send whose outcome is unknown
-(``ambiguous`` counts both), are the only ways a message can be sent twice; a second unknown
-outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row leased for a
-digest (``digest`` set) goes back to ``held``, still due: the digest is re-sent whole, not
-dissolved into instant alerts (see :mod:`feedsvc.store.digests`). The admin's listings of
+(``ambiguous`` counts both), are the only ways a message can be sent twice (a live sender
+never lets a lease lapse on a row it never sent: it gives it back, :func:`give_back`); a
+second unknown outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row
+leased for a digest (``digest`` set) goes back to ``held``, still due: the digest is re-sent
+whole, not dissolved into instant alerts (see :mod:`feedsvc.store.digests`). The admin's listings of
 these rows are in :mod:`feedsvc.store.delivery_log`; queued rows ended in bulk without a send
 (a chat switched off, a channel not configured, alerts kept unsent too long) in
 :mod:`feedsvc.store.dead_letters`.
@@ -280,6 +281,26 @@ def retry_later(
     if ambiguous:
         values["ambiguous"] = deliveries.c.ambiguous + 1
     return _finish(conn, id_, owner, **values)
+
+
+def give_back(conn: Connection, id_: int, owner: str) -> bool:
+    """Put a leased delivery back in the queue as it was before its claim: nothing was handed
+    to the channel (the dispatcher's own step before the send met a state-DB outage), so no
+    attempt is counted and, above all, no unknown outcome (``ambiguous`` counts only sends
+    that may have reached the platform: :func:`feedsvc.send_record.record_alert`). Only while
+    ``owner`` holds the lease; True when it did."""
+    return _finish(conn, id_, owner, state="pending")
+
+
+def still_leased(conn: Connection, ids: Collection[int], owner: str) -> set[int]:
+    """Which of ``ids`` are still leased for sending by ``owner``: the outcomes of the others
+    were recorded already, or their rows taken back (a kept record tried again at a stop)."""
+    stmt = select(deliveries.c.id).where(
+        deliveries.c.id.in_(sorted(ids)),
+        deliveries.c.state == "sending",
+        deliveries.c.lease_owner == owner,
+    )
+    return set(conn.execute(stmt).scalars())
 
 
 def _heads() -> Any:
