@@ -100,7 +100,8 @@ class Failures:
                     log.warning("ingest: could not record the failure: %s", describe(db_exc))
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
-        if state_refused is not None and not refusal:  # the state DB's outage tells it
+        # the state DB's outage tells it (a bug, not EXPECTED, keeps its line and traceback)
+        if state_refused is not None and not refusal and isinstance(exc, EXPECTED):
             self.db.outage.failed(state_refused if is_outage(state_refused) else exc, "ingest")
             log.debug("ingest from %s: %s, retrying %s: %s", self.source.name, what, when, error)
             return
