@@ -104,7 +104,8 @@ def test_a_long_outage_is_recalled_every_15_minutes(
 def test_a_different_failure_is_told_at_once(
     db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The source answers again but now the state DB does not: news, a WARNING of its own."""
+    """The source answers again but now the state DB does not: news, a WARNING of its own —
+    the state DB outage's start (``db.outage``: ingest's own line for it is DEBUG)."""
     clock = Clock()
     ing = failing_ingestor(db, clock)
     add(db, 1)
@@ -122,7 +123,7 @@ def test_a_different_failure_is_told_at_once(
     warnings = told(caplog, logging.WARNING)
     assert len(warnings) == 2, warnings
     assert "the source does not answer" in warnings[0], warnings
-    assert "the state database does not answer" in warnings[1], warnings
+    assert " is unavailable: " in warnings[1], warnings
 
 
 def unreachable(db: Database, tmp_path: Path) -> Database:
@@ -136,42 +137,48 @@ def unreachable(db: Database, tmp_path: Path) -> Database:
 def test_a_state_db_outage_too(
     db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
-    ing = failing_ingestor(db, clock)
-    add(db, 1)
-    ing.db = unreachable(db, tmp_path)
-    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
-    for _ in range(3):
-        assert retry_until_skipped_no_more(ing, clock).error is not None
-    [warning] = told(caplog, logging.WARNING)
-    assert "the state database does not answer (1 in a row)" in warning, warning
-    ing.db.dispose()
-    ing.db = db
-    clock.now += 30
-    assert ing.tick().new == 1
-    assert any("the state database answers again after" in m for m in told(caplog, logging.INFO))
-
-
-def test_the_end_says_the_outage_not_the_catch_up_after_it(
-    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A tester's: "answers again after 25 s of failures" for a 20 s outage — the run was
-    counted to the end of the tick that worked, backlog and all. It ends when that tick began
-    (here: 20 s after the first failure; the tick then works 10 s)."""
+    """A state DB that does not answer is its outage's to tell (``db.outage``, the one owner
+    of when a line is said): one WARNING, its start, ingest's failures counted in it; ingest
+    says nothing of it above DEBUG, neither at its failures nor when ingest works again."""
     clock = Clock()
     ing = failing_ingestor(db, clock)
     add(db, 1)
     good, ing.db = ing.db, unreachable(db, tmp_path)
+    caplog.set_level(logging.INFO, logger="feedsvc")
+    for _ in range(3):
+        assert retry_until_skipped_no_more(ing, clock).error is not None
+    [warning] = told(caplog, logging.WARNING)
+    assert " is unavailable: " in warning, warning
+    assert ing.db.outage.down
+    ing.db.dispose()
+    ing.db = good
+    clock.now += 30
+    assert ing.tick().new == 1
+    assert not [m for m in told(caplog, logging.INFO) if m.startswith("ingest from")], caplog.text
+
+
+def test_the_end_says_the_outage_not_the_catch_up_after_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester's: "answers again after 25 s of failures" for a 20 s outage — the run was
+    counted to the end of the tick that worked, backlog and all. It ends when that tick began
+    (here: 20 s after the first failure; the tick then works 10 s). The source's outage: the
+    state DB's is told by ``db.outage``."""
+    clock = Clock()
+    ing = failing_ingestor(db, clock)
+    add(db, 1)
+    good = ing.source.engine
+    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
     caplog.set_level(logging.INFO, logger="feedsvc.ingest")
     assert ing.tick().error is not None
     first = clock.now
-    ing.db.dispose()
-    ing.db = good
+    ing.source.engine.dispose()
+    ing.source.engine = good
     clock.now = first + 20
     ing.hooks.append(lambda *_: setattr(clock, "now", clock.now + 10))  # a long catch-up
     assert ing.tick().new == 1
     [info] = [m for m in told(caplog, logging.INFO) if "answers again" in m]
-    assert "the state database answers again after 20 s of failures (1 failed try)" in info, info
+    assert "the source answers again after 20 s of failures (1 failed try)" in info, info
 
 
 def test_the_log_s_rule() -> None:

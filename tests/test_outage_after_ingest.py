@@ -39,6 +39,7 @@ from test_full_disk_start import fill, small_fs  # noqa: F401  (the fixture)
 
 from feedsvc.config import load_config
 from feedsvc.db import Database
+from feedsvc.db.outage_rule import OutageRule
 from feedsvc.db.schema import articles
 from feedsvc.ingest.model import Change
 from feedsvc.publish.publisher import FeedPublisher
@@ -85,7 +86,7 @@ def fresh_outage(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """The state DB's outage bookkeeping with no line said yet (one per database and process:
     a PostgreSQL test database is shared by the tests of a worker)."""
     assert not db.outage.down
-    monkeypatch.setattr(db.outage, "_last_line", None)
+    monkeypatch.setattr(db.outage, "rule", OutageRule(db.outage.summary_seconds))
 
 
 def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

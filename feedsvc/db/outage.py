@@ -14,10 +14,11 @@ request that needs no database never ends an outage it knows nothing about; and 
 database is at its place (``reachable``: an SQLite state DB's file still at its path,
 ``feedsvc.db.sqlite_file.SameFile``) — a connection opened before the file was moved away
 keeps reading the moved file, and its answer said "available again after 0 s" while the file
-stayed missing (a tester's). Every outage has its start line; a failure within
-:data:`FLAP_SECONDS` of an outage's end resumes that outage (a database that flaps is one
-outage, told a line a minute), any later one is a new outage, told from its start. Every engine of
-one database shares one :class:`Outage` (:func:`outage_of`, keyed by
+stayed missing (a tester's). When each line is said — every outage's start and real end, a
+resumed outage's too, and a database flapping at any period told about one line a minute — is
+the pure rule of :mod:`feedsvc.db.outage_rule`; ingest's state-DB failures are counted here
+too (``feedsvc.ingest.failures``), not told by a line of their own. Every engine of one
+database shares one :class:`Outage` (:func:`outage_of`, keyed by
 :class:`~feedsvc.db.where.Where`): the web's engine and the workers' count together.
 
 A full disk (:func:`feedsvc.db.errors.is_disk_full`) is such an outage of writes: said in the
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedsvc.db.errors import describe, disk_full_words, trouble
+from feedsvc.db.outage_rule import SUMMARY_SECONDS, Line, OutageRule
 from feedsvc.db.where import Where, is_database_error, marked
 from feedsvc.disk_space import full
 
@@ -49,13 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("feedsvc.db.outage")
 
-#: Seconds between two lines about one outage (its start, then summaries): a bounded log
-#: whatever the request rate.
-SUMMARY_SECONDS = 60.0
-#: Seconds after an outage's end within which a failure resumes it instead of starting a new
-#: one (no second start line): a database that answers and fails by turns is one outage, and
-#: so is a failure reported just after the end by work begun during it.
-FLAP_SECONDS = 5.0
 #: Seconds a client is told to wait (``Retry-After``) when a request needs the DB and it is down.
 RETRY_AFTER = 30
 
@@ -137,12 +132,11 @@ class DiskFull:
 class Outage:
     """One database's outage as the log tells it (thread-safe; see the module docstring).
 
-    :meth:`failed` counts a failure and logs the start or a due summary; :meth:`answered` logs
-    the end. Each outage's first line is its start; summaries come every
-    :data:`SUMMARY_SECONDS` within it. A failure within :data:`FLAP_SECONDS` of the end resumes
-    the outage that ended (its start and end already said: a summary when due, then an end), so
-    a database that flaps, or a failure reported just after the end (a statement begun during
-    the outage), gets at most one line per :data:`SUMMARY_SECONDS`.
+    :meth:`failed` counts a failure, :meth:`answered` an answer while it is down (or one with
+    an end held); which lines they say is :class:`~feedsvc.db.outage_rule.OutageRule`'s
+    decision, worded here: the start, a summary every :data:`SUMMARY_SECONDS` within an
+    outage, its end — a resumed outage's too, said late (at most a minute) when the database
+    flaps.
     """
 
     def __init__(
@@ -158,13 +152,9 @@ class Outage:
         self.clock = clock
         self.wall = wall
         self._lock = threading.Lock()
-        self.since: float | None = None  # when the current outage began (None: none now)
-        self._announced = False  # its start was logged (so its end is)
-        #: the last outage's start and end (clock), for a failure that resumes it
-        self._ended: tuple[float, float] | None = None
-        self._last_line: float | None = None
+        self.rule = OutageRule(summary_seconds)
+        self.since: float | None = None  # when the current outage began (None: not down now)
         self._counts: dict[str, int] = {}  # failures by who, since the last line
-        self._total = 0  # failures in the current outage
         self._writes_only = False  # every failure of it refused writes only: reads do not end it
         #: the state DB's file when the outage is its full disk: a write that fits in pages
         #: SQLite already has (a lease's, a delivery's) does not end it while the file system
@@ -177,14 +167,17 @@ class Outage:
     def down(self) -> bool:
         return self.since is not None
 
+    @property
+    def watching(self) -> bool:
+        """Whether answers matter now: it is down, or its end is held (said at the next
+        statement once a line is free, :meth:`OutageRule.due`)."""
+        return self.since is not None or self.rule.held
+
     def failed(self, exc: BaseException, who: str) -> None:
-        """Count ``who``'s failure (``"web"``, ``"dispatcher"``…); log the outage's start, or
-        a summary when one is due."""
+        """Count ``who``'s failure (``"web"``, ``"dispatcher"``…); say what the rule says."""
         with self._lock:
             now = self.clock()
             self._counts[who] = self._counts.get(who, 0) + 1
-            self._total += 1
-            due = self._last_line is None or now - self._last_line >= self.summary_seconds
             kind = trouble(exc)
             # a write refused for a lock, a full disk, a read-only file: reads may still work
             # (a read refused so, or a failure of another kind, and they do not); a full disk
@@ -199,55 +192,65 @@ class Outage:
                     self._full_at = where.file
                 if self._full_since is None:
                     self._full_since = self.wall()
-            if self.since is None:
-                ended = self._ended
-                if ended is not None and now - ended[1] < FLAP_SECONDS:
-                    self.since = ended[0]  # flapping, or a failure said late: no new start
-                else:
-                    self.since, self._total = now, 1
-                    self._started(exc, kind, now)
-                    return
-            if due:
-                self._line(
-                    "still unavailable after %.0f s (%s in the last %.0f s): %s",
-                    now - self.since,
-                    self._counted(),
-                    now - (self._last_line if self._last_line is not None else self.since),
-                    said(exc),
-                    now=now,
-                )
-                self._announced = True
+            lines = self.rule.failed(now)
+            self.since = self.rule.since
+            for line in lines:
+                self._say(line, exc, kind)
 
-    def _started(self, exc: BaseException, kind: str | None, now: float) -> None:
-        """The outage's first line; a full disk's says what reads still do."""
-        if kind == "disk_full":
+    def _say(self, line: Line, exc: BaseException | None, kind: str | None) -> None:
+        """``line`` in the log's words."""
+        if line.kind == "end":
+            late = f"; back for {line.late:.0f} s now" if line.late >= 1 else ""
+            self._line(
+                "available again after %.0f s (%d failure(s) during the outage%s%s)",
+                line.lasted,
+                line.failures,
+                line.flapped,
+                late,
+                level=logging.INFO,
+            )
+        elif line.kind == "summary":
+            self._line(
+                "still unavailable after %.0f s (%s in the last %.0f s%s): %s",
+                line.lasted,
+                self._counted(),
+                line.since_line,
+                line.flapped,
+                "?" if exc is None else said(exc),
+            )
+        elif kind == "disk_full" and exc is not None:
             self._line(
                 "cannot be written: %s; reads and feeds are still served, writes (ingest, "
                 "alerts, saves) retry at every poll (one line every %.0f s until a write "
                 "succeeds)",
                 said(exc),
                 self.summary_seconds,
-                now=now,
             )
         else:
             self._line(
                 "is unavailable: %s; requests that need it are answered 503, "
                 "background work retries (one line every %.0f s until it is back)",
-                said(exc),
+                "?" if exc is None else said(exc),
                 self.summary_seconds,
-                now=now,
             )
-        self._announced = True
 
     def answered(self, write: bool = True, reachable: Callable[[], bool] | None = None) -> None:
         """The database completed a statement (``write``: one that writes, :func:`is_write`):
-        end the outage (one line if it was logged), unless reads never failed in it and this
-        was one (a held lock, a full disk: a read completing said "available again after 1 s"
-        while every write went on failing — a tester's), or ``reachable`` (asked only during
-        an outage) says the database is not at its place (an SQLite file moved away: a
-        connection opened before still reads it). Called on every statement: costs one
+        end the outage (its line as the rule says: at once, or held while it flaps), unless
+        reads never failed in it and this was one (a held lock, a full disk: a read completing
+        said "available again after 1 s" while every write went on failing — a tester's), or
+        ``reachable`` (asked only during an outage) says the database is not at its place (an
+        SQLite file moved away: a connection opened before still reads it). With the end held,
+        any statement may say it (:attr:`watching`). Called on every statement: costs one
         attribute read when there is no outage."""
-        if self.since is None or (self._writes_only and not write):
+        if not self.watching:
+            return
+        if self.since is None:  # up, its end held: said once a line is free
+            with self._lock:
+                for line in self.rule.due(self.clock()):
+                    self._say(line, None, None)
+            return
+        if self._writes_only and not write:
             return
         if self._full_at is not None and full(self._full_at):
             return  # a write fitted, the disk is still full: no "available again" yet
@@ -256,18 +259,11 @@ class Outage:
         with self._lock:
             if self.since is None or (self._writes_only and not write):
                 return
-            now = self.clock()
-            if self._announced:
-                self._line(
-                    "available again after %.0f s (%d failure(s) during the outage)",
-                    now - self.since,
-                    self._total,
-                    now=now,
-                    level=logging.INFO,
-                )
-            self._ended = (self.since, now)
-            self.since, self._announced = None, False
+            lines = self.rule.answered(self.clock())
+            self.since = None
             self._writes_only, self._full_at, self._full_since = False, None, None
+            for line in lines:
+                self._say(line, None, None)
 
     def disk_full(self) -> DiskFull | None:
         """The full disk this outage is now, or None (no outage, or one of another kind): what
@@ -282,9 +278,8 @@ class Outage:
         parts = [f"{n} {who}" for who, n in sorted(self._counts.items())]
         return ", ".join(parts) + " failure(s)" if parts else "no failure"
 
-    def _line(self, fmt: str, *args: Any, now: float, level: int = logging.WARNING) -> None:
+    def _line(self, fmt: str, *args: Any, level: int = logging.WARNING) -> None:
         log.log(level, "%s " + fmt, self.where, *args)
-        self._last_line = now
         self._counts.clear()
 
 
@@ -333,7 +328,7 @@ def watch_answers(
 
     @event.listens_for(engine, "after_cursor_execute")
     def _answered(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if outage.since is None:  # no outage: no look at the statement
+        if not outage.watching:  # no outage (nor an end held): no look at the statement
             return
         if is_write(statement):  # proof once its transaction commits (a full disk: at COMMIT)
             conn.info[_WROTE] = True

@@ -5,6 +5,12 @@ the state DB is an operator's matter, logged as one line without a traceback, re
 ``source_cursors`` (``feedsvc status``, ``/api/status``) and backed off
 (:mod:`feedsvc.ingest.backoff`). Only an exception outside :data:`EXPECTED` — a bug — is
 logged with where it happened.
+
+A state DB that does not answer is :mod:`feedsvc.db.outage`'s to tell (the one owner of
+that decision): the failure is counted on its :class:`~feedsvc.db.outage.Outage` — a start
+line, a summary a minute, its end, a flapping DB about one line a minute — and ingest's own
+line for it is DEBUG. Told here too, its WARNING and INFO came at every flap (40 lines in two
+minutes of a DB away 3 s and back 3 s, a tester's).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, refusal_advice, trouble
-from feedsvc.db.outage import report, said
+from feedsvc.db.outage import is_outage, report, said
 from feedsvc.db.where import marked
 from feedsvc.failure_log import FailureLog, spoken
 from feedsvc.ingest.backoff import Backoff, Outage
@@ -46,21 +52,29 @@ class Failures:
 
     def answers(self, side: Outage) -> bool:
         """The backoff probe: one ``SELECT 1`` to the side that was down."""
+        return self._refusal(side) is None
+
+    def _refusal(self, side: Outage) -> Exception | None:
+        """``side``'s ``SELECT 1``: None when it answers, else its failure."""
         try:
             (self.db.ping if side == "state" else self.source.ping)()
         except DriverFailed:  # it answered: its driver failed on what it said (named as such)
-            return True
-        except Exception:  # any other failure means "not yet"
-            return False
-        return True
+            return None
+        except Exception as exc:  # any other failure means "not yet"
+            return exc
+        return None
 
     def outage(self) -> Outage | None:
         """After a failure: which side (if any) does not answer at all."""
-        if not self.answers("state"):
-            return "state"
+        return self._outage()[0]
+
+    def _outage(self) -> tuple[Outage | None, Exception | None]:
+        """:meth:`outage`, with the state DB's own failure when it is that side."""
+        if (refused := self._refusal("state")) is not None:
+            return "state", refused
         if not self.answers("source"):
-            return "source"
-        return None
+            return "source", None
+        return None, None
 
     def failed(self, result: TickResult, exc: Exception) -> None:
         """Record ``exc`` in ``result`` and (when the state DB answers) in ``source_cursors``,
@@ -70,7 +84,7 @@ class Failures:
             return
         error = describe(exc)
         self.source.forget()  # the table may have changed under us: reflected again next tick
-        outage = self.outage()
+        outage, state_refused = self._outage()
         what = f"the {SIDE[outage]} does not answer" if outage else "failed"
         refusal = refusal_advice(exc)
         if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)
@@ -86,6 +100,11 @@ class Failures:
                     log.warning("ingest: could not record the failure: %s", describe(db_exc))
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
+        # the state DB's outage tells it (a bug, not EXPECTED, keeps its line and traceback)
+        if state_refused is not None and not refusal and isinstance(exc, EXPECTED):
+            self.db.outage.failed(state_refused if is_outage(state_refused) else exc, "ingest")
+            log.debug("ingest from %s: %s, retrying %s: %s", self.source.name, what, when, error)
+            return
         kind = self.told.failed(what, error)  # said once, again when it changes or in a while
         if kind == "reminder":
             what = f"{what} for {spoken(self.told.lasting())} now"
@@ -129,7 +148,8 @@ class Failures:
         if ended is None:
             return
         seconds, tries = ended
-        again = f"the {SIDE[outage]} answers again" if outage else "ingest works again"
+        # a state DB's failures were its outage's to tell: these were the source's, or others
+        again = f"the {SIDE[outage]} answers again" if outage == "source" else "ingest works again"
         log.info(
             "ingest from %s: %s after %s of failures (%d failed tr%s)",
             self.source.name,
