@@ -18,9 +18,10 @@ missing, or another file at the path (the one moved away put back is the same fi
 state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable``, background
 work retries), never a file created and never a foreign file used with the service's WAL beside
 it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
-calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), and never
-where the missing (or empty) file's ``-wal``, ``-shm`` or ``-journal`` is still there
-(:func:`orphan_problem`).
+calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), never
+while another live process holds the path's scheduler lock (:func:`served_problem`: a service
+runs on the file that was there), and never where the missing (or empty) file's ``-wal``,
+``-shm`` or ``-journal`` is still there (:func:`orphan_problem`).
 
 A pooled connection found on a file moved away is closed by the pool; SQLite neither
 checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
