@@ -151,6 +151,49 @@ def test_a_second_demo_at_the_same_port_is_told_a_demo_runs_there(
     assert db.stat().st_ino == inode and first.poll() is None
 
 
+def test_two_demos_started_at_once_at_one_port_tell_a_demo_runs(
+    repo: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """A tester's D8: `feedsvc demo --port P` twice in one directory within about 0.6 s; the
+    second was told "cannot listen on 127.0.0.1:P: already in use" (3 of 3), as the first had
+    bound the port but not yet taken its lock (its imports and settings came between), and
+    the second had looked at the lock before its own imports. The lock is now taken before
+    the port is bound: whichever demo locks first serves, the other is refused by the lock.
+    Started at the same moment here (both look before either locks, as in the report)."""
+    port = free_port()
+    both = [_demo(repo, repo / f"demo{n}.log", "--port", str(port)) for n in (1, 2)]
+    procs.extend(both)
+    wait_until(lambda: any(p.poll() is not None for p in both), 60, "one demo to be refused")
+    [refused] = [p for p in both if p.poll() is not None]
+    [first] = [p for p in both if p is not refused]
+    said = (repo / f"demo{both.index(refused) + 1}.log").read_text("utf-8")
+    assert refused.returncode == 2, said
+    assert said.splitlines() == [
+        f"feedsvc: a demo is already running in var/demo (pid {first.pid}): stop it, or run "
+        "this one in another directory with --dir"
+    ], said
+    _serving(first, port, repo / f"demo{both.index(first) + 1}.log")
+
+
+def test_a_demo_refused_at_a_taken_port_leaves_no_lock_or_directory(tmp_path: Path) -> None:
+    """The lock is taken before the port is bound now: a port taken by something else is
+    still the one line, and the directory made for the lock goes again (lock and all)."""
+    import socket
+
+    env = _env() | {"FEEDSVC_CONFIG": "/dev/null"}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        done = _demo_ran(tmp_path, "--port", str(taken), "--dir", "made/here", env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"feedsvc: cannot listen on 127.0.0.1:{taken}: already in use; stop what holds it, "
+        "or choose another port with --port\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("given", [None, "made/for/demo"], ids=["default", "--dir"])
 def test_a_refused_demo_leaves_no_directory_behind(tmp_path: Path, given: str | None) -> None:
     """Refused (a ``topics.file`` set but missing: exit 2), it leaves no empty ``var/demo/``

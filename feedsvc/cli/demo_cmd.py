@@ -10,6 +10,7 @@ be written) is removed when it stops, however it stops short of SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -64,9 +65,9 @@ def demo(
     signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
     try:
         with signals.interruptible():  # the imports (feedsvc.app): nothing made yet
+            importlib.import_module("feedsvc.app")  # `listen`'s, slow: before the look
             _refuse_a_running_demo(Path(directory) if directory else Path("var/demo"))
-            bound = listen("127.0.0.1", port, configurable=False)
-        _demo_in(bound, directory, articles, every, config_file, signals)
+        _demo_in(port, directory, articles, every, config_file, signals)
     except StartupStopped as stopped:
         stopped_early(stopped.signum)
     finally:
@@ -74,33 +75,46 @@ def demo(
 
 
 def _demo_in(
-    bound: Listeners,
+    port: int,
     directory: str | None,
     articles: int,
     every: float,
     config_file: str | None,
     signals: StopSignals,
 ) -> None:
-    """The demo once its sockets are bound: from here a signal is only noted (what this makes,
+    """The demo once its imports are done: from here a signal is only noted (what this makes,
     a temporary directory, is removed however it stops), and the start-up looks at it between
-    steps (:func:`_demo`)."""
-    port = bound.port  # the real one when --port 0 asked for any free port
+    steps (:func:`_demo`).
+
+    The directory's lock is taken before the port is bound: a second demo started in the
+    same directory within about 0.6 s (the first one's imports and settings) bound the port
+    after the first had, before the first took its lock, and was told "cannot listen on
+    127.0.0.1:18300: already in use", not that a demo runs there (a tester's D8). Now
+    whichever takes the lock first binds the port; the other is refused by the lock."""
     target = Path(directory) if directory else Path("var/demo")
     made = _missing_dirs(target)  # what a refusal removes again (when still empty)
     base = target if directory else _demo_dir()
     if base != target:  # a temporary directory instead of ./var/demo
         made.append(base)
+    lock: int | None = None
     try:
         if (problem := _writable(base)) is not None:
             _unwritable(base, problem)
-        settings, config = _demo_settings(base, port, config_file)
         lock = _demo_lock(base)  # held (by the kernel) until this process ends, however
+        bound = listen("127.0.0.1", port, configurable=False)
+        port = bound.port  # the real one when --port 0 asked for any free port
+        settings, config = _demo_settings(base, port, config_file)
         # and its DB's scheduler lock: a `feedsvc run` on demo.db (the banner's commands
         # invite it) would be a second scheduler, and the clearing below would pull its DB away
         one_scheduler(settings.database.url, replacing=True)
         if (problem := _clear_last_demo(base)) is not None:  # only under the lock
             _unwritable(base, problem)
     except SystemExit:  # a refusal leaves nothing behind: the directories it made go
+        if lock is not None:  # released; its file too, in a directory made for it
+            if base in made:
+                with contextlib.suppress(OSError):
+                    (base / DEMO_LOCK).unlink()
+            os.close(lock)
         for path in reversed(made):
             with contextlib.suppress(OSError):
                 path.rmdir()  # only when empty: a running demo's files stay
@@ -234,9 +248,10 @@ DEMO_LOCK = "demo.lock"
 
 def _refuse_a_running_demo(target: Path) -> None:
     """Exit 2 (:func:`_already_running`) when another demo holds ``target``'s lock, asked
-    before the port is bound (:func:`feedsvc.pid_lock.holder`: nothing created): a second demo
+    before anything is made (:func:`feedsvc.pid_lock.holder`: nothing created): a second demo
     at the same port said the port was in use, the real reason only with another port. The
-    lock is still taken, later, by :func:`_demo_lock` (this is a look, not a hold)."""
+    lock is still taken, later but before the port is bound, by :func:`_demo_lock` (this is a
+    look, not a hold)."""
     from feedsvc.pid_lock import holder
 
     if (pid := holder(target / DEMO_LOCK)) is not None:

@@ -99,12 +99,15 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
     the service's DB) was taken for one that cannot be made: no lock was held, and two
     schedulers ran on one file without a word (a tester's). An orphaned state DB
     (``sqlite_file.orphan_problem``) is refused before the lock file is made (a tester's: one
-    was left beside the leftovers). ``replacing`` (the demo, which removes the last demo's DB
-    under this lock): the lock is taken whatever that file allows."""
+    was left beside the leftovers); one missing while another scheduler holds the lock is
+    exit 1, the served state DB's words (``sqlite_file.served_problem``: removing the
+    ``-wal`` the orphan's advice names would lose that service's writes). ``replacing`` (the
+    demo, which removes the last demo's DB under this lock): the lock is taken whatever that
+    file allows."""
     import os
 
     from feedsvc.db.errors import unwritable_file
-    from feedsvc.db.sqlite_file import orphan_problem
+    from feedsvc.db.sqlite_file import orphan_problem, served_problem
     from feedsvc.db.sqlite_reading import process_user
     from feedsvc.db.where import state_db
     from feedsvc.disk_space import exit_code, no_space, out_of_space
@@ -113,6 +116,8 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
     where = state_db(url)
     if not where.sqlite or where.file is None:
         return
+    if not replacing and (served := served_problem(where.file)) is not None:
+        fail(served)  # the file gone under a running scheduler: not the orphan's advice
     if not replacing and (problem := orphan_problem(where.file)) is not None:
         fail(problem, EXIT_USAGE)  # the state DB's check's words, before a lock file is made
     if not replacing and unwritable_file(where) is not None:

@@ -42,6 +42,13 @@ class LocationError(DatabaseUrlError):
     2), not a DB to migrate."""
 
 
+class ServedError(SchemaError):
+    """The SQLite state DB's file is not at its path while a feedsvc runs on it (holds its
+    scheduler lock: ``feedsvc.db.sqlite_file.served_problem``): nothing is created there
+    until the file is put back or the service stopped (the CLI's exit 1: a moment's state,
+    not the configuration)."""
+
+
 #: The tables the first migration (0001, released: never edited) creates. One of them in a DB
 #: with no revision recorded means feedsvc's schema is there but its revision was lost: `db
 #: upgrade` would start from nothing and fail on "table articles already exists".

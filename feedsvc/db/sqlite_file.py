@@ -18,9 +18,10 @@ missing, or another file at the path (the one moved away put back is the same fi
 state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable``, background
 work retries), never a file created and never a foreign file used with the service's WAL beside
 it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
-calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), and never
-where the missing (or empty) file's ``-wal``, ``-shm`` or ``-journal`` is still there
-(:func:`orphan_problem`).
+calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), never
+while another live process holds the path's scheduler lock (:func:`served_problem`: a service
+runs on the file that was there), and never where the missing (or empty) file's ``-wal``,
+``-shm`` or ``-journal`` is still there (:func:`orphan_problem`).
 
 A pooled connection found on a file moved away is closed by the pool; SQLite neither
 checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
@@ -250,19 +251,63 @@ def orphan_problem(file: Path) -> str | None:
     )
 
 
+#: A state DB ``{file}`` holding no database (``{state}``: missing, or empty) while a live
+#: process holds its scheduler lock ``{lock}`` (``{pid}``: `` (pid N)``, or nothing).
+SERVED_STATE = (
+    "the state DB file {file} is {state}, but a feedsvc{pid} runs on it (it holds {lock}): "
+    "the file was moved or deleted under it, and a new one here would hold only this "
+    "command's writes, which that service refuses. Put the file back at {file} (the service "
+    "resumes), or stop that service first (one starting on a new state DB creates it: wait "
+    "for its start)"
+)
+
+
+def served_problem(file: Path) -> str | None:
+    """Why nothing may create (or take for a database) the state DB ``file`` now
+    (:data:`SERVED_STATE`), or None: it holds no database (:func:`holds_no_database`) while
+    another live process holds its scheduler lock (``feedsvc.pid_lock``: a ``run`` with the
+    scheduler, or a demo, on that path). Asked before :func:`orphan_problem` by the same
+    callers (its advice, to remove the ``-wal``, is wrong while a service writes through it).
+
+    Why: a tester's ``mv var/feedsvc.db* moved/`` under a running ``run``, then ``status``
+    said "not initialised: run `feedsvc db upgrade`", and that, an ``import`` or a ``topics
+    import`` created a new database there (exit 0, "a new file"), which the service refuses
+    ("no longer the file this process opened"): the operator's rows went where nothing reads
+    them. This process's own lock does not count (``run`` creates its new DB under it)."""
+    from feedsvc.pid_lock import holder, scheduler_lock
+
+    if (state := holds_no_database(file)) is None:
+        return None
+    lock = scheduler_lock(file)
+    if (pid := holder(lock)) is None:
+        return None
+    return SERVED_STATE.format(
+        file=file,
+        state=state,
+        pid=f" (pid {pid})" if pid else "",
+        lock=lock,
+    )
+
+
 def create_missing(target: SqliteTarget) -> bool:
     """Create the SQLite file ``target`` names when nothing is at its path, as SQLite's own
     opening of the URL would (an empty file is an empty database); True when it did. The one
     place a state DB file is made (``feedsvc.db.engine.upgrade``). Raises
-    ``feedsvc.db.revision.LocationError`` (exit 2) when the missing file's side files are
-    there, or the file there is empty (:func:`orphan_problem`: asked again here, the last
-    moment before it is made or opened)."""
+    ``feedsvc.db.revision.ServedError`` (exit 1) while a service runs on that path with the
+    file gone (:func:`served_problem`), ``feedsvc.db.revision.LocationError`` (exit 2) when
+    the missing file's side files are there, or the file there is empty
+    (:func:`orphan_problem`): both asked again here, the last moment before it is made or
+    opened."""
     try:
         file = target.file()
     except SqlitePathError:
         return False
     if file is None or target.read_only() is not None:
         return False
+    if (served := served_problem(file)) is not None:
+        from feedsvc.db.revision import ServedError
+
+        raise ServedError(served)
     if (problem := orphan_problem(file)) is not None:  # an empty file's too: never opened
         from feedsvc.db.revision import LocationError
 

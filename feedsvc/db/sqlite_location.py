@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedsvc.db.revision import LocationError, SchemaError
+from feedsvc.db.revision import LocationError, SchemaError, ServedError
 
 if TYPE_CHECKING:
     from feedsvc.db.engine import Database
@@ -36,11 +36,19 @@ def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | 
     ``status`` and ``db current`` did, on a file ``touch``-ed after a ``mv``).
 
     Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
-    "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB."""
-    from feedsvc.db.sqlite_file import orphan_problem
+    "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB; and
+    :class:`ServedError` (exit 1) when the file is missing (or empty) while a feedsvc runs on
+    it (``feedsvc.db.sqlite_file.served_problem``, asked before the orphan check): ``status``
+    said "not initialised: run `feedsvc db upgrade`", and that created a new file beside the
+    running service, which refuses it (a tester's)."""
+    from feedsvc.db.sqlite_file import orphan_problem, served_problem
 
     try:
-        if (problem := _location_problem(path, where) or orphan_problem(path)) is not None:
+        if (problem := _location_problem(path, where)) is not None:
+            return problem
+        if (served := served_problem(path)) is not None:
+            raise ServedError(served)
+        if (problem := orphan_problem(path)) is not None:
             return problem
         return None if path.exists() else creation_problem(path, where, relative=relative)
     except PermissionError as exc:
