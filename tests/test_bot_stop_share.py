@@ -149,8 +149,8 @@ async def test_bot_stop_with_answers_and_get_updates_slow_fits_its_share(
         if bot is not None:
             await bot.stop()
     assert took < CONFIRM_SECONDS + ANSWERS_SECONDS, took  # side by side, not one after the other
-    if within is not None:
-        assert took < within, took
+    if within is not None:  # a loaded machine's release (a DB write in a thread) may run over
+        assert took < within + 0.2, took
     assert holder_of(db) is None, caplog.text
     plural = "update" if chats == 1 else "updates"
     assert f"bot: {chats} {plural} still in hand" in caplog.text, caplog.text
