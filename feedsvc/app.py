@@ -274,8 +274,9 @@ class Service(ServiceParts):
         if self._username_task is not None:
             self._username_task.cancel()
         orderly = True
-        if self.bot is not None:
-            orderly &= await bounded(self.bot.stop(), left(3.0), "bot")
+        if self.bot is not None:  # it fits its steps in its share (feedsvc.bot.stopping)
+            share = left(3.0)
+            orderly &= await bounded(self.bot.stop(within=share - 0.1), share, "bot")
         if self.zalo is not None:
             orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
         stuck = await self.jobs.stop(timeout=left(2.0))

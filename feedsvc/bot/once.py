@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Update
@@ -67,10 +68,16 @@ def bot_key(token: str) -> str:
 class FirstDelivery:
     """``await admit(update)``: whether ``update`` is the first copy of it this bot takes
     (True when that cannot be known in :data:`RECORD_SECONDS`). Given to
-    :class:`feedsvc.bot.updates.PerChatUpdates`; :meth:`close` at the bot's shutdown."""
+    :class:`feedsvc.bot.updates.PerChatUpdates`; :meth:`close` at the bot's shutdown.
+    ``repeated(update_id)`` is told each copy dropped (getUpdates' client: a copy left
+    unconfirmed at a stop is no cause for a warning, :mod:`feedsvc.bot.stopping`)."""
 
-    def __init__(self, db: Database, token: str, seconds: float = RECORD_SECONDS) -> None:
+    def __init__(
+        self, db: Database, token: str, seconds: float = RECORD_SECONDS,
+        repeated: Callable[[int], None] | None = None,
+    ) -> None:  # fmt: skip
         self.db = db
+        self.repeated = repeated
         self.chat = bot_key(token)
         self.seconds = seconds
         #: the one thread records and prunings run in (see the module docstring)
@@ -102,6 +109,8 @@ class FirstDelivery:
                 "did not reach the Bot API); ignored",
                 key,
             )
+            if self.repeated is not None:
+                self.repeated(key)
         return first
 
     def close(self) -> None:

@@ -37,7 +37,12 @@ from feedsvc.bot import gate, texts
 from feedsvc.bot.clients import bot_request, file_url
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.once import FirstDelivery
-from feedsvc.bot.stopping import PollRequest, install_confirm_line, stop_handling
+from feedsvc.bot.stopping import (
+    POLLING_STOP_SECONDS,
+    PollRequest,
+    install_confirm_line,
+    stop_polling,
+)
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.tokens import TokenWatch
@@ -54,6 +59,8 @@ from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
+#: seconds a bounded stop keeps for PTB's shutdown and the lease's release (a DB write)
+RELEASE_SECONDS = 0.3
 MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
 #: the updates the bot asks for; an edited command is answered (not run: ``Handlers.edited``)
 ALLOWED_UPDATES = [
@@ -112,6 +119,9 @@ class BotService:
         self._stopping = asyncio.Event()
         self._valid_until = 0.0  # time.monotonic() at which the lease we hold expires
         self._renew_failed = False  # the last renewal attempt could not reach a verdict
+        #: the other holder the standby said it waits for (a dead process's lease kept it silent)
+        self._waits_for: str | None = None
+        self._polling_stops = 0  # stops of polling under way (the lease loop's, the stop's)
         self.polling = False
         #: how a start that fails and the loop's own errors are told (once, now and then)
         self.start_failures = FailureLog(clock)
@@ -148,18 +158,30 @@ class BotService:
         event loop."""
         self._stopping.set()
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
+        """Stop within ``within`` seconds (the bot's share of the service's stop), keeping
+        :data:`RELEASE_SECONDS` for the lease's release: a stop that overran was abandoned
+        before it, and the next start's bot waited the lease out."""
         task, self._task = self._task, None
         if task is None:
             return
         self.interrupt()
+        loop = asyncio.get_running_loop()
+        end = None if within is None else loop.time() + within
+
+        def left(keep: float) -> float | None:  # seconds for the next step, ``keep`` in hand
+            return None if end is None else max(0.05, end - loop.time() - keep)
+
+        # the loop stopping polling itself (a lost lease) is bounded as this stop's own is
+        keep = RELEASE_SECONDS + (0.0 if self._polling_stops else POLLING_STOP_SECONDS)
+        loop_stop = left(keep)
         try:
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(task, timeout=10 if loop_stop is None else loop_stop)
         except TimeoutError:
             log.warning("bot: lease loop did not stop in time; cancelled")
         except Exception as exc:
             log.error("bot: lease loop failed: %s", self._scrub(exc))
-        await self._stop_polling()
+        await self._stop_polling(left(RELEASE_SECONDS))
         if self._app is not None:
             try:
                 await self._app.shutdown()
@@ -175,9 +197,13 @@ class BotService:
         base = self.settings.telegram.base_url
         budget = self.budget
         replies = bot_request(self._timeouts, 16, budget.charge, budget.refused, never_reached)
-        polls = self._polls = bot_request(self._timeouts, 2, kind=PollRequest)  # type: ignore[assignment]
-        # cancelled at a stop (feedsvc.bot.stopping); each update handled once (bot.once)
-        self._updates = updates = PerChatUpdates(admit=FirstDelivery(self.db, token))
+        polls = bot_request(self._timeouts, 2, kind=PollRequest)
+        assert isinstance(polls, PollRequest)
+        self._polls = polls
+        # cancelled at a stop (feedsvc.bot.stopping); each update handled once (bot.once), a
+        # copy dropped being no update the stop's confirming call must confirm
+        once = FirstDelivery(self.db, token, repeated=polls.handled_before)
+        self._updates = updates = PerChatUpdates(admit=once)
         app = (
             ApplicationBuilder()
             .token(token)
@@ -288,8 +314,17 @@ class BotService:
         self.polling_lapses += 1
 
     def _acquire(self) -> bool:
+        now = self.db.now()
         with self.db.write() as conn:
-            return leases.acquire(conn, LEASE_NAME, self.holder, self.lease, self.db.now())
+            if leases.acquire(conn, LEASE_NAME, self.holder, self.lease, now):
+                self._waits_for = None
+                return True
+            other = leases.get(conn, LEASE_NAME)
+        if other is not None and other.holder != self._waits_for and not self.polling:
+            self._waits_for = other.holder  # told once per holder, not at every look
+            log.info("bot: waiting for the poller lease, held by %s until %s (in %.0f s) unless "
+                     "it is released first", other.holder, *other.ends(now))  # fmt: skip
+        return False
 
     def _release(self) -> None:
         with self.db.write() as conn:
@@ -340,19 +375,17 @@ class BotService:
             error_callback=self._polling_error,
         )
 
-    async def _stop_polling(self) -> None:
+    async def _stop_polling(self, within: float | None = None) -> None:
         app, self.polling = self._app, False
         if app is None:
             return
-        if self._polls is not None:
-            self._polls.cut()  # the stop's last getUpdates: bounded (feedsvc.bot.stopping)
-        try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await stop_handling(asyncio.ensure_future(app.stop()), self._updates)
+        self._polling_stops += 1
+        try:  # the last getUpdates and the answers in hand: bounded (feedsvc.bot.stopping)
+            await stop_polling(app, self._polls, self._updates, within)
         except Exception as exc:
             log.warning("bot: stopping polling failed: %s", self._scrub(exc))
+        finally:
+            self._polling_stops -= 1
 
     async def _set_commands(self) -> None:
         """Best effort: the command menu is a nicety, not a reason to stay offline."""

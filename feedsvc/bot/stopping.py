@@ -9,21 +9,30 @@ that last call and that answer each took up to the read timeout (10 s), past the
 
 * the confirming call gets :data:`CONFIRM_SECONDS` (:class:`PollRequest`, cut once the stop
   begins); when it gets no answer, PTB's ERROR traceback for it is one warning here instead
-  (:class:`_ConfirmCutLine`), and only when it had something to confirm: updates fetched
-  since the offset the last answered getUpdates carried (:class:`ConfirmCut`). Nothing
-  fetched — a slow Bot API whose long polls brought nothing — is a DEBUG line (it was the
-  warning on every stop). What it would have confirmed was in most cases confirmed already:
-  each long poll carries the offset past the updates fetched before it, and Telegram applies it
-  on receipt. Only updates whose next long poll never reached the Bot API come again at the
-  next start, where :mod:`feedsvc.bot.once` finds them handled and drops them;
-* the updates in hand get :data:`ANSWERS_SECONDS` to end, then are cancelled
-  (:meth:`feedsvc.bot.updates.PerChatUpdates.cancel`): an answer cut short has an unknown
-  outcome, as one the process was killed during.
+  (:class:`_ConfirmCutLine`), and only when it had something to confirm: an update fetched
+  since the offset the last answered getUpdates carried that was not a copy of one handled
+  before (:class:`ConfirmCut`). Nothing fetched — a slow Bot API whose long polls brought
+  nothing — or only a copy :mod:`feedsvc.bot.once` dropped (an update re-sent at the start
+  because the last stop's confirmation was cut: if it comes again it is dropped again) is a
+  DEBUG line (it was the warning on every stop). What it would have confirmed was in most
+  cases confirmed already: each long poll carries the offset past the updates fetched before
+  it, and Telegram applies it on receipt. Only updates whose next long poll never reached the
+  Bot API come again at the next start, where :mod:`feedsvc.bot.once` finds them handled and
+  drops them;
+* the updates in hand get until :data:`ANSWERS_SECONDS` into the stop to end, then are
+  cancelled (:meth:`feedsvc.bot.updates.PerChatUpdates.cancel`): an answer cut short has an
+  unknown outcome, as one the process was killed during. Their time runs from the stop's
+  start, alongside the confirming call (they run meanwhile), not after it: one after the other
+  the two took 1.5 s, more than the bot's share of the 5 s stop when the service's other steps
+  had taken theirs (about 1.4 s: "bot did not stop in time", exit 1 and the lease left behind
+  whenever getUpdates and an answer were both slow, a tester's 4 of 4). Both shares shrink to
+  fit a shorter stop still (:func:`shares`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -37,51 +46,87 @@ log = logging.getLogger("feedsvc.bot")
 
 #: seconds for the stop's last getUpdates (the real Bot API answers one with timeout=0 at once)
 CONFIRM_SECONDS = 0.75
-#: seconds the updates in hand are given to end once polling stops, before they are cancelled
+#: seconds into the stop the updates in hand are given to end, before they are cancelled
 ANSWERS_SECONDS = 0.75
+#: seconds the stop of polling takes at most: its two shares run side by side
+POLLING_STOP_SECONDS = max(CONFIRM_SECONDS, ANSWERS_SECONDS)
 #: how PTB's Updater begins the line it logs (with a traceback) when that last call fails
 _PTB_CONFIRM_FAILED = "Error while calling `get_updates` one more time"
+#: how often a stop whose time is up cancels updates that began after its first cancel
+_RECHECK_SECONDS = 0.05
+
+
+def shares(within: float | None) -> tuple[float, float]:
+    """The confirming call's and the answers' seconds for a stop of polling given ``within``
+    seconds (None: no limit but their own), each at least a tick."""
+    if within is None:
+        return CONFIRM_SECONDS, ANSWERS_SECONDS
+    return max(0.05, min(CONFIRM_SECONDS, within)), max(0.0, min(ANSWERS_SECONDS, within))
 
 
 class ConfirmCut(TimedOut):
-    """A getUpdates after the stop began that got no answer in time. ``fetched``: its offset
-    is not the one the last answered getUpdates carried, so it would have confirmed updates
-    fetched since (Telegram applies an offset on receipt, and an answered call was received);
-    False: it had nothing to confirm."""
+    """A getUpdates after the stop began that got no answer in time. ``fetched``: it would
+    have confirmed an update fetched since the offset the last answered getUpdates carried
+    (Telegram applies an offset on receipt, and an answered call was received) that is not a
+    copy of one handled before; False: it had nothing to confirm that matters."""
 
     def __init__(self, message: str, fetched: bool) -> None:
         super().__init__(message)
         self.fetched = fetched
 
 
-def _offset(request_data: RequestData | None) -> object:
-    """A getUpdates call's ``offset`` parameter (PTB's ``Updater._last_update_id``), or None."""
-    return request_data.parameters.get("offset") if request_data is not None else None
+def _offset(request_data: RequestData | None) -> int:
+    """A getUpdates call's ``offset`` parameter (PTB's ``Updater._last_update_id``), 0 when
+    none (as Telegram reads it)."""
+    offset = request_data.parameters.get("offset") if request_data is not None else None
+    return offset if isinstance(offset, int) else 0
 
 
-#: :attr:`PollRequest._confirmed` before any getUpdates was answered: nothing fetched yet
-_NONE_ANSWERED = object()
+def _update_ids(payload: bytes) -> list[int]:
+    """The ``update_id`` of each update a getUpdates answer brought (none when it is not
+    the Bot API's shape: PTB tells that)."""
+    try:
+        result = json.loads(payload).get("result")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return []
+    if not isinstance(result, list):
+        return []
+    ids = (u.get("update_id") for u in result if isinstance(u, dict))
+    return [i for i in ids if isinstance(i, int)]
 
 
 class PollRequest(ChargedRequest):
     """getUpdates' HTTP client. After :meth:`cut` (the stop began) each call of it gets at most
     ``seconds`` in all (pool, connect, write, read), then fails as :class:`ConfirmCut`, PTB's
     :class:`TimedOut`; :meth:`resume` (polling starts again) lifts that. The long poll in
-    flight is PTB's to cancel; a long poll sent before the cut keeps its own timeouts. It
-    keeps the offset of the last call answered 2xx (``_confirmed``: what Telegram has
-    applied; none answered yet, nothing was fetched), to tell whether the stop's call had
-    anything to confirm."""
+    flight is PTB's to cancel; a long poll sent before the cut keeps its own timeouts.
+
+    It keeps the ids of the updates fetched and not yet confirmed (``_unconfirmed``: each
+    answered call's updates, less those below its offset, which Telegram applied), and
+    :meth:`handled_before` takes out a copy :mod:`feedsvc.bot.once` dropped: whether the stop's
+    call had anything to confirm that matters. Only answered calls count: one cut or
+    cancelled may or may not have reached the Bot API."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cut: float | None = None
-        self._confirmed: object = _NONE_ANSWERED
+        self._unconfirmed: set[int] = set()
 
     def cut(self, seconds: float = CONFIRM_SECONDS) -> None:
         self._cut = seconds
 
     def resume(self) -> None:
         self._cut = None
+
+    def handled_before(self, update_id: int) -> None:
+        """``update_id`` is a copy of an update handled before (dropped): if it comes again
+        it is dropped again, so confirming it does not matter."""
+        self._unconfirmed.discard(update_id)
+
+    @property
+    def unconfirmed(self) -> int:
+        """Updates fetched that no answered getUpdates has confirmed, copies left out."""
+        return len(self._unconfirmed)
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *args: Any,
@@ -96,10 +141,12 @@ class PollRequest(ChargedRequest):
                 answer = await asyncio.wait_for(sent, cut)
             except TimeoutError as exc:
                 said = f"no answer within {cut:g} s of the stop"
-                confirmed = self._confirmed
-                raise ConfirmCut(said, confirmed not in (_NONE_ANSWERED, offset)) from exc
+                fetched = any(i < offset for i in self._unconfirmed)
+                raise ConfirmCut(said, fetched) from exc
         if 200 <= answer[0] <= 299:
-            self._confirmed = offset
+            if offset:  # Telegram forgot every update below it
+                self._unconfirmed = {i for i in self._unconfirmed if i >= offset}
+            self._unconfirmed.update(_update_ids(answer[1]))
         return answer
 
 
@@ -113,7 +160,7 @@ class _ConfirmCutLine(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, ConfirmCut) and not error.fetched:
             log.debug("bot: the last getUpdates got no answer at the stop (%s); it had no "
-                      "update to confirm", error)  # fmt: skip
+                      "new update to confirm", error)  # fmt: skip
             return False
         log.warning(
             "bot: the last getUpdates, confirming the updates fetched, failed at the stop (%s); "
@@ -131,14 +178,47 @@ def install_confirm_line() -> None:
         logger.addFilter(_ConfirmCutLine())
 
 
-async def stop_handling(app_stop: asyncio.Future[None], updates: PerChatUpdates) -> None:
+async def stop_polling(
+    app: Any, polls: PollRequest | None, updates: PerChatUpdates, within: float | None = None
+) -> None:
+    """Stop ``app``'s (PTB's ``Application``) polling and the updates in hand in at most
+    ``within`` seconds (:func:`shares`; None: :data:`POLLING_STOP_SECONDS`): the long poll
+    cancelled, the confirming call cut (``polls``), the answers given until their share of the
+    stop has passed, counted from its start."""
+    confirm, answers = shares(within)
+    began = asyncio.get_running_loop().time()
+    if polls is not None:
+        polls.cut(confirm)
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await stop_handling(asyncio.ensure_future(app.stop()), updates, began, answers)
+
+
+async def stop_handling(
+    app_stop: asyncio.Future[None], updates: PerChatUpdates, began: float, seconds: float
+) -> None:
     """Await ``app_stop`` (PTB's ``Application.stop``, which waits for the updates in hand),
-    cancelling those updates after :data:`ANSWERS_SECONDS`."""
-    done, _ = await asyncio.wait({app_stop}, timeout=ANSWERS_SECONDS)
-    if not done and (cut := updates.cancel()):
-        log.warning(
-            "bot: %d update%s still in hand %g s into the stop (an answer the Bot API has not "
-            "acknowledged yet); given up, its outcome unknown",
-            cut, "" if cut == 1 else "s", ANSWERS_SECONDS,
-        )  # fmt: skip
+    cancelling those updates once ``seconds`` have passed since ``began`` (the event loop's
+    time the stop of polling began: the confirming call's time counts), and any that begin
+    after (PTB takes the updates still queued before it stops)."""
+    loop = asyncio.get_running_loop()
+    cut, at = 0, 0.0
+    try:
+        done, _ = await asyncio.wait({app_stop}, timeout=max(0.0, began + seconds - loop.time()))
+        at = loop.time() - began
+        while not done:
+            cut += updates.cancel()
+            done, _ = await asyncio.wait({app_stop}, timeout=_RECHECK_SECONDS)
+    except asyncio.CancelledError:  # the stop that began this one is itself cut short (the
+        at = loop.time() - began  # lease loop's, by the service's stop): nothing left running
+        cut += updates.cancel()
+        raise
+    finally:
+        if cut:
+            log.warning(
+                "bot: %d update%s still in hand %.2f s into the stop (an answer the Bot API has "
+                "not acknowledged yet); given up, its outcome unknown",
+                cut, "" if cut == 1 else "s", at,
+            )  # fmt: skip
     await app_stop

@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, or_, select, update
 
@@ -45,6 +45,12 @@ class Lease:
     name: str
     holder: str
     expires_at: datetime
+
+    def ends(self, now: datetime) -> tuple[str, float]:
+        """Its end as a time of day (UTC) and the seconds from ``now`` to it, for a log line
+        (SQLite gives its datetimes back naive: UTC)."""
+        end = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=UTC)
+        return end.astimezone(UTC).strftime("%H:%M:%S UTC"), max(0.0, (end - now).total_seconds())
 
 
 def acquire(conn: Connection, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
