@@ -17,6 +17,7 @@ monotonic clock (tests pass their own).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ class FailureLog:
         self.since = self.told_at = self.told = None
         self.tries = 0
         return ended
+
+
+def level_of(kind: Told | None, level: int) -> int:
+    """The level of a line :meth:`FailureLog.failed` said is due (``kind``), else DEBUG."""
+    return logging.DEBUG if kind is None else level
 
 
 def spoken(seconds: float) -> str:

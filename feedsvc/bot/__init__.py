@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from feedsvc.bot.service import LEASE_NAME, BotService
+    from feedsvc.bot.poller_lease import LEASE_NAME
+    from feedsvc.bot.service import BotService
 
 __all__ = ["LEASE_NAME", "BotService"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "LEASE_NAME":
+        from feedsvc.bot import poller_lease
+
+        return poller_lease.LEASE_NAME
     if name in __all__:
         from feedsvc.bot import service
 

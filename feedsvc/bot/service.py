@@ -37,6 +37,7 @@ from feedsvc.bot import gate, texts
 from feedsvc.bot.clients import bot_request, file_url
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.once import FirstDelivery
+from feedsvc.bot.poller_lease import PollerLease, done_by
 from feedsvc.bot.stopping import (
     POLLING_STOP_SECONDS,
     PollRequest,
@@ -49,7 +50,7 @@ from feedsvc.channels.tokens import TokenWatch
 from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
-from feedsvc.failure_log import FailureLog, Told, spoken
+from feedsvc.failure_log import FailureLog, level_of, spoken
 from feedsvc.logs import brief_error
 from feedsvc.notify.answers import NotBotApiAnswer
 from feedsvc.notify.not_bot_api import BaseUrlWatch, watch_of
@@ -58,7 +59,6 @@ from feedsvc.start_steps import unless_stopping
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
-LEASE_NAME = "bot-poller"
 #: seconds a bounded stop keeps for PTB's shutdown and the lease's release (a DB write)
 RELEASE_SECONDS = 0.3
 MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
@@ -104,6 +104,7 @@ class BotService:
         self.renew_seconds = renew_seconds
         self.standby_seconds = standby_seconds
         self.holder = holder or leases.this_process()
+        self.poller_lease = PollerLease(db, self.holder, self.lease)
         self._timeouts = (connect_timeout, read_timeout)
         #: the command budgets' clock (monotonic seconds; :class:`~feedsvc.bot.gate.CommandGate`)
         self.clock = clock
@@ -119,8 +120,6 @@ class BotService:
         self._stopping = asyncio.Event()
         self._valid_until = 0.0  # time.monotonic() at which the lease we hold expires
         self._renew_failed = False  # the last renewal attempt could not reach a verdict
-        #: the other holder the standby said it waits for (a dead process's lease kept it silent)
-        self._waits_for: str | None = None
         self._polling_stops = 0  # stops of polling under way (the lease loop's, the stop's)
         self.polling = False
         #: how a start that fails and the loop's own errors are told (once, now and then)
@@ -236,7 +235,7 @@ class BotService:
                 failures = await self._step(failures)
             except Exception as exc:  # a bug here must not end polling for good: reset, retry
                 error = self._scrub(exc)
-                told = _level(self.loop_errors.failed("loop", error), logging.ERROR)
+                told = level_of(self.loop_errors.failed("loop", error), logging.ERROR)
                 log.log(told, "bot: lease loop error: %s", error)
                 await self._stop_polling()
                 failures += 1
@@ -280,7 +279,7 @@ class BotService:
         started = time.monotonic()
         attempt = asyncio.ensure_future(asyncio.to_thread(self._acquire))
         try:
-            if self.polling and not await _done_by(attempt, self._valid_until - started):
+            if self.polling and not await done_by(attempt, self._valid_until - started):
                 self._expired("renewing it still waits on the state DB")
                 await self._stop_polling()
             held = await attempt
@@ -314,21 +313,10 @@ class BotService:
         self.polling_lapses += 1
 
     def _acquire(self) -> bool:
-        now = self.db.now()
-        with self.db.write() as conn:
-            if leases.acquire(conn, LEASE_NAME, self.holder, self.lease, now):
-                self._waits_for = None
-                return True
-            other = leases.get(conn, LEASE_NAME)
-        if other is not None and other.holder != self._waits_for and not self.polling:
-            self._waits_for = other.holder  # told once per holder, not at every look
-            log.info("bot: waiting for the poller lease, held by %s until %s (in %.0f s) unless "
-                     "it is released first", other.holder, *other.ends(now))  # fmt: skip
-        return False
+        return self.poller_lease.acquire(self.polling)
 
     def _release(self) -> None:
-        with self.db.write() as conn:
-            leases.release(conn, LEASE_NAME, self.holder)
+        self.poller_lease.release()
 
     # --- polling ------------------------------------------------------------------------------
     async def _start_polling(self) -> bool:
@@ -341,7 +329,7 @@ class BotService:
                 self.base_url.failed(exc)
             else:
                 error = self._scrub(exc)
-                told = _level(self.start_failures.failed("start", error), logging.WARNING)
+                told = level_of(self.start_failures.failed("start", error), logging.WARNING)
                 log.log(told, "bot: cannot start polling yet (%s); will retry", error)
             await self._stop_polling()
             return False
@@ -405,14 +393,3 @@ class BotService:
         """``exc`` for a log line without the token (PTB's error for a non-JSON answer carries
         the whole page it got: :func:`feedsvc.logs.brief_error` bounds it)."""
         return brief_error(exc, lambda text: scrub_token(text, self._token))
-
-
-def _level(kind: Told | None, level: int) -> int:
-    """The level of a line a :class:`FailureLog` said is due (``kind``), else DEBUG."""
-    return logging.DEBUG if kind is None else level
-
-
-async def _done_by(task: asyncio.Future[bool], seconds: float) -> bool:
-    """Whether ``task`` finished within ``seconds`` (it keeps running either way)."""
-    done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
-    return bool(done)
