@@ -41,7 +41,8 @@ from test_bot_stop_while_polling import (
 )
 
 from feedsvc.bot.once import bot_key
-from feedsvc.bot.service import LEASE_NAME, BotService
+from feedsvc.bot.poller_lease import LEASE_NAME
+from feedsvc.bot.service import BotService
 from feedsvc.bot.stopping import ANSWERS_SECONDS, CONFIRM_SECONDS
 from feedsvc.db import Database
 from feedsvc.store import leases, zalo_updates
