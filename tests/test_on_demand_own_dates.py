@@ -72,6 +72,7 @@ def test_a_shown_setting_moves_the_own_date_to_last_modified(
     db: Database, site: dict[str, str]
 ) -> None:
     first_start(db)
+    site = dict(site)  # the parameters are shared with test_on_demand_restart_dates: never mutated
     public = site.pop("public_url", "https://feeds.example.vn")
     a_new_second(db)
     before = shown(restart(db, settings()), DATED)
