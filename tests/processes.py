@@ -124,6 +124,18 @@ def uvicorn_thread(
         assert not thread.is_alive(), "uvicorn did not stop in 10 s"
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """SIGTERM ``proc`` and wait for its exit code; killed and reaped if it outlives
+    ``timeout`` seconds (the wait's ``TimeoutExpired`` then fails the test)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def run_then_sigterm(
     tmp_path: Path,
     env: dict[str, str],

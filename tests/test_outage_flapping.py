@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from factories import article, builtin_ingestor
-from processes import free_port, wait_until
+from processes import free_port, terminate, wait_until
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
@@ -283,13 +282,7 @@ def test_feedsvc_run_says_the_end_of_a_resumed_outage(tmp_path: Path) -> None:
         moved.rename(file)
         wait_until(lambda: len(outage_lines()) > said, 70, "the resumed outage's end")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        terminate(proc)
     lines = outage_lines()
     assert "available again after " in lines[-1], lines
     log = out.read_text()
