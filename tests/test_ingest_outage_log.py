@@ -60,8 +60,7 @@ def test_a_source_outage_is_told_at_its_start_then_at_its_end(
     ing = failing_ingestor(db, clock)
     add(db, 1)
     assert ing.tick().new == 1
-    good = ing.source.engine
-    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
+    good = refusing_source(ing)
     caplog.set_level(logging.DEBUG, logger="feedsvc")
     for _ in range(4):  # 30 + 60 + 120 + 240 s: within the reminder's 15 minutes
         result = retry_until_skipped_no_more(ing, clock)
@@ -88,7 +87,7 @@ def test_a_long_outage_is_recalled_every_15_minutes(
 ) -> None:
     clock = Clock()
     ing = failing_ingestor(db, clock)
-    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
+    refusing_source(ing)
     caplog.set_level(logging.INFO, logger="feedsvc")
     start = clock.now
     while clock.now - start < 3600:  # an hour of retries, every 5 minutes once backed off
@@ -109,8 +108,7 @@ def test_a_different_failure_is_told_at_once(
     clock = Clock()
     ing = failing_ingestor(db, clock)
     add(db, 1)
-    good = ing.source.engine
-    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
+    good = refusing_source(ing)
     caplog.set_level(logging.INFO, logger="feedsvc")
     retry_until_skipped_no_more(ing, clock)
     retry_until_skipped_no_more(ing, clock)
@@ -124,6 +122,14 @@ def test_a_different_failure_is_told_at_once(
     assert len(warnings) == 2, warnings
     assert "the source does not answer" in warnings[0], warnings
     assert " is unavailable: " in warnings[1], warnings
+
+
+def refusing_source(ing):  # type: ignore[no-untyped-def]
+    """Point ``ing``'s source at a port nothing listens on (connection refused); the engine it
+    had, to put back."""
+    good = ing.source.engine
+    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
+    return good
 
 
 def unreachable(db: Database, tmp_path: Path) -> Database:
@@ -167,8 +173,7 @@ def test_the_end_says_the_outage_not_the_catch_up_after_it(
     clock = Clock()
     ing = failing_ingestor(db, clock)
     add(db, 1)
-    good = ing.source.engine
-    ing.source.engine = create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none")
+    good = refusing_source(ing)
     caplog.set_level(logging.INFO, logger="feedsvc.ingest")
     assert ing.tick().error is not None
     first = clock.now
