@@ -24,12 +24,12 @@ import logging
 import time
 from contextlib import suppress
 
-from feedsvc import metrics
-from feedsvc.bot import BotService
-from feedsvc.channels.fleet import zalo_service
+from feedsvc import heap_trim, metrics
 from feedsvc.channels.tokens import settle_modes
 from feedsvc.config import advice
+from feedsvc.config.placeholders import placeholder_warnings
 from feedsvc.db.revision import ensure_schema
+from feedsvc.db.served_claim import claim_served, release_claim
 from feedsvc.ingest import WAKE_CHANNEL, TickResult
 from feedsvc.listen import ListenError, Listeners, listen_sockets
 from feedsvc.roles import Roles, describe_roles
@@ -77,6 +77,8 @@ class Service(ServiceParts):
             return
         self._prepared = True
         ensure_schema(self.db)  # a migration is one transaction: not cut, a signal waits
+        # the file it opened, claimed while it serves it: commands refuse another put there
+        self._claim = claim_served(self.db.same_file, scheduler=self.roles.scheduler)
         self.channel_modes = settle_modes(self.db, self.settings, dispatching=self.roles.scheduler)
         if self.settings.topics.import_on_start and not self.interrupted:
             import_at_start(self.db, self.settings.topics)
@@ -119,6 +121,7 @@ class Service(ServiceParts):
         metrics.record_tick(result)
         for callback in self.on_tick:
             callback(result)
+        heap_trim.settle()  # the tick's batches and renders are dropped now
         if result.stored or result.rejected:
             log.info(
                 "ingest: %d new, %d updated, %d quarantined",
@@ -138,11 +141,14 @@ class Service(ServiceParts):
         """Prepare, then start the roles' work; after :meth:`interrupt` (a signal during the
         preparation) nothing more starts: :meth:`stop` follows."""
         self._loop = asyncio.get_running_loop()
-        for warning in advice(self.settings):
+        for warning in advice(self.settings, placeholders=False):
             log.warning("%s", warning)
         await asyncio.to_thread(self.prepare)
         if self.interrupted:
             return
+        if self.warn_placeholders:  # once the start is sure: a refused start says one line
+            for warning in placeholder_warnings(self.settings):
+                log.warning("%s", warning)
         self.started_at = self.db.now()
         if self.roles.scheduler:
             catching_up = lambda: bool(self._ingestor and self._ingestor.catching_up)  # noqa: E731
@@ -176,8 +182,12 @@ class Service(ServiceParts):
         elif self.roles.bot:  # the bots' tokens recorded as a dispatcher's are, refused too
             await self.send_start.watch_tokens()
 
+        def sync_feeds() -> None:
+            self.publisher.sync()
+            heap_trim.settle()  # the render's articles are dropped now
+
         async def feeds_sync() -> None:  # topic edits, and other replicas' renders
-            await asyncio.to_thread(self.publisher.sync)
+            await asyncio.to_thread(sync_feeds)
 
         self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
         if self.roles.http:
@@ -191,17 +201,10 @@ class Service(ServiceParts):
         if self.interrupted:  # a signal while the roles started: the bots start no more
             return
         if self.roles.bot and self.settings.telegram_token():
-            # The poller lease follows telegram.lease_seconds, capped at the bot's 30 s default,
-            # so a small value (tests, fast failover) also shortens poller takeover.
-            lease = min(30.0, self.settings.telegram.lease_seconds)
-            self.bot = BotService(
-                self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3,
-                budget=self.dispatcher.budget,  # replies and alerts: one budget, one gate
-            )  # fmt: skip
+            self.bot = self.telegram_bot()
             await self.bot.start()
         if self.roles.bot and self.settings.zalo_token() and not self.interrupted:
-            zalo = self.dispatchers.by_channel("zalo")  # replies and alerts: one budget
-            self.zalo = zalo_service(self.db, self.settings, None if zalo is None else zalo.budget)
+            self.zalo = self.zalo_bot()
             await self.zalo.start()
         log.info("feedsvc started: %s", self.describe_roles())
 
@@ -258,6 +261,18 @@ class Service(ServiceParts):
         tick = None if self._ingestor is None else self._ingestor.tick_thread
         return watch is not None and watch.under_way(tick)
 
+    async def _stop_bots(self, share: float) -> bool:
+        """Stop both bots side by side, each fitting its steps in ``share`` seconds (less a
+        tick: :mod:`feedsvc.bot.stopping`, :meth:`ZaloService.stop`); False when one was
+        abandoned. One after the other, the Zalo bot got what the Telegram bot's stop left of
+        the share: a tick, when a slow Bot API took the Telegram bot's whole share."""
+        stops = []
+        if self.bot is not None:
+            stops.append(bounded(self.bot.stop(within=share - 0.1), share, "bot"))
+        if self.zalo is not None:
+            stops.append(bounded(self.zalo.stop(within=share - 0.1), share, "zalo bot"))
+        return all(await asyncio.gather(*stops))
+
     async def stop(self) -> None:
         """Stop everything, in reverse order, within the shutdown budget (feedsvc.shutdown):
         each step gets what is left of it, and work still blocked after its share (e.g. in
@@ -273,12 +288,7 @@ class Service(ServiceParts):
 
         if self._username_task is not None:
             self._username_task.cancel()
-        orderly = True
-        if self.bot is not None:  # it fits its steps in its share (feedsvc.bot.stopping)
-            share = left(3.0)
-            orderly &= await bounded(self.bot.stop(within=share - 0.1), share, "bot")
-        if self.zalo is not None:
-            orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
+        orderly = await self._stop_bots(left(3.0))
         stuck = await self.jobs.stop(timeout=left(2.0))
         guard.left_behind = stuck == ["ingest"] and self._connecting_only()
         if guard.left_behind:
@@ -320,5 +330,7 @@ class Service(ServiceParts):
             callback()
         self.web_db.dispose()
         self.db.dispose()
+        release_claim(self._claim)
+        self._claim = None
         guard.stopped = orderly
         log.info("feedsvc stopped" if orderly else "feedsvc stopped, work abandoned")

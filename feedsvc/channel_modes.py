@@ -108,6 +108,18 @@ def latest_refusals(records: Iterable[Refusal]) -> dict[str, datetime]:
 MISSING_SETTING = {"telegram": "telegram.token", "zalo": "zalo.token"}
 
 
+def token_set(settings: Settings, channel: str) -> bool:
+    """Whether ``settings`` name a token for ``channel`` at all: its value, or its ``*_file``
+    (readable by this process or not: a command that needs no secret takes a ``*_file`` it may
+    not read as unset, ``Settings.without_secret_files``). ``status`` says "no token set" only
+    when this is false: "not available to this command" implied one existed (a newcomer's)."""
+    section = getattr(settings, channel, None)
+    return section is not None and (
+        getattr(section, "token", None) is not None
+        or getattr(section, "token_file", None) is not None
+    )
+
+
 def channel_modes(settings: Settings, seen: Collection[str] = ()) -> dict[str, Mode]:
     """``{"telegram": …, "zalo": …, "apprise": "on"}`` for this process's settings; ``seen``:
     the channels its state DB has run with a token (``store.channel_tokens.tokens_seen``)."""

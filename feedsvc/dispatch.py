@@ -113,9 +113,12 @@ class Dispatcher:
             self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff
         )
         self._stop = asyncio.Event()
-        self._digest_sender = DigestSender(
+        self._recorder = BatchRecorder(
+            self._record_many, self._stop, settings.poll_seconds, self._record_kept
+        )
+        self._digest_sender = DigestSender(  # its parts' records kept at the stop: the alerts'
             db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot,
-            self._stop, settings.poll_seconds,
+            self._stop, settings.poll_seconds, self._recorder.last_tries,
         )  # fmt: skip
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         max_age = settings.alert_max_age
@@ -124,7 +127,6 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
-        self._recorder = BatchRecorder(self._record_many, self._stop, settings.poll_seconds)
         #: the channel's budget in this process (its release gate), shared with its follow-up
         #: worker and the bot: every call that sends is charged to it (feedsvc.budget)
         self.budget = send_budget(self.channel).bind(db, self.rate)
@@ -158,7 +160,7 @@ class Dispatcher:
             if wait > 0:
                 await self._sleep(wait)
         await self.drain()
-        await self._recorder.last_try(self._record_kept, self.limits.name)
+        await self._recorder.last_tries.last_try(self.limits.name)  # what the stop left
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_or_wake(seconds, self._stop, self.wake)
@@ -308,7 +310,7 @@ class Dispatcher:
             else:
                 target = Target(
                     d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text,
-                    options, after_unknown=d.ambiguous > 0,
+                    options, after_unknown=d.ambiguous > 0, delivery_id=d.id,
                 )  # fmt: skip
                 if options.thread_id is not None:
                     self._threads[d.id] = options.thread_id

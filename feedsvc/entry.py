@@ -69,6 +69,7 @@ class _State:
         self.redeliver: int | None = None  # its signal, when this module's handler raised it
         self.in_hook = False  # the main thread runs :func:`_unraisable`
         self.deferred: int | None = None  # a signal whose raise waits for that hook's end
+        self.exiting = False  # :func:`_ignore_at_exit` ran: the signals are ignored
 
 
 _state = _State()
@@ -166,6 +167,8 @@ def _unraisable(unraisable: Any) -> None:
     _state.in_hook = True
     try:
         exc = unraisable.exc_value
+        if _state.exiting and _ignored_in_a_race(exc):
+            return
         if exc is None or exc is not _state.raised:
             (_previous_hook[0] if _previous_hook else sys.__unraisablehook__)(unraisable)
             return
@@ -178,6 +181,14 @@ def _unraisable(unraisable: Any) -> None:
             _state.phase = _STOPPING
             _deliver_later(signum)
         _state.in_hook = False  # no call after it: no handler runs in the hook from here
+
+
+def _ignored_in_a_race(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is CPython's report of one of :data:`SIGNALS` caught just before
+    :func:`_ignore_at_exit` set it ignored (its wording: signalmodule.c)."""
+    return isinstance(exc, OSError) and str(exc) in {
+        f"Signal {int(sig)} ignored due to race condition" for sig in SIGNALS
+    }
 
 
 def _deliver_later(signum: int) -> None:
@@ -263,9 +274,21 @@ def finish() -> int | None:
 def _ignore_at_exit() -> None:
     """The last ``atexit`` hook (registered first): Python's finalisation puts SIG_DFL back
     over a Python handler, and a signal then killed the exiting process (exit -2/-15); an
-    ignored signal it leaves ignored."""
-    for sig in _state.saved:
-        signal.signal(sig, signal.SIG_IGN)
+    ignored signal it leaves ignored.
+
+    Set while the signals are blocked: ``signal.signal`` runs pending handlers, then swaps
+    the handler; a signal caught between the two was left with no Python handler, and CPython
+    printed "Exception ignored … OSError: Signal 2 ignored due to race condition" (a Ctrl-C
+    hammered at `topics list`, once in a CI run; CPython's signalmodule.c, bpo-43406). Blocked,
+    it waits in the kernel, which drops it once ignored. One caught by another thread in that
+    window (the mask is the main thread's) is silenced by :func:`_unraisable`."""
+    _state.exiting = True
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        for sig in _state.saved:
+            signal.signal(sig, signal.SIG_IGN)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def main() -> None:

@@ -19,7 +19,11 @@ to 2 MB at ingest):
   is text (``Lỗi <script> khiến trang trắng``), as is an unclosed ``textarea``, ``xmp`` or
   ``plaintext`` (:data:`feedsvc.markup.RAW_TEXT`);
 * block elements (:data:`BLOCK_TAGS`) become ``"\\n"`` — a sentence break;
-* newlines inside text are ordinary spaces, except inside ``<pre>`` (:data:`PRE_TAGS`), where
+* a summary or body with no markup at all, or none of a known element
+  (:func:`feedsvc.markup.has_markup`), is plain text, whose line breaks
+  (:data:`feedsvc.line_breaks.LINE_BREAKS`) are line breaks, ``"\\n"``;
+* in HTML, U+2028 and U+2029 are line breaks (:data:`feedsvc.line_breaks.SEPARATORS`), and
+  newlines inside text are ordinary spaces, except inside ``<pre>`` (:data:`PRE_TAGS`), where
   a browser shows each as a line break: there a newline is a sentence break as ``<br>`` is (a
   tester's ``<pre>công\nan</pre>`` matched the phrase "công an"); entities are decoded with
   :func:`unescape` (the HTML5 rules of :func:`html.unescape`, the function ``html.parser``
@@ -41,7 +45,8 @@ from __future__ import annotations
 import html
 import re
 
-from feedsvc.markup import HIDDEN_CONTENT, markup_spans
+from feedsvc.line_breaks import SEPARATORS, as_newlines
+from feedsvc.markup import HIDDEN_CONTENT, has_markup, markup_spans
 
 # fmt: off
 #: Elements whose start or end is a sentence break (what a browser renders as a new block/line).
@@ -93,8 +98,15 @@ def _text(segment: str, pre: bool = False) -> str:
     if "&" in segment:
         segment = unescape(segment)
     if pre:  # every line break a browser shows: "\r\n", "\r" and "\n" alike
-        return segment.replace("\r\n", "\n").replace("\r", "\n")
-    return segment.replace("\n", " ").replace("\r", " ")
+        segment = segment.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        segment = segment.replace("\n", " ").replace("\r", " ")
+    if not segment.isascii() and _SEPARATOR_RE.search(segment):  # a line break in HTML too
+        segment = _SEPARATOR_RE.sub("\n", segment)
+    return segment
+
+
+_SEPARATOR_RE = re.compile(f"[{SEPARATORS}]")
 
 
 def _block_edge(blocks: int, pres: list[int], name: str, closing: bool) -> int:
@@ -112,8 +124,27 @@ def _block_edge(blocks: int, pres: list[int], name: str, closing: bool) -> int:
     return blocks
 
 
+def _plain(text: str) -> str:
+    """A plain text's reading: each of its line breaks ``"\\n"`` (:func:`as_newlines`), each
+    line's references decoded as in HTML text (a decoded ``&#10;`` is whitespace there, as the
+    feeds' cleaner reads it: only a break the text holds is one)."""
+    text = as_newlines(text)
+    if "&" not in text:
+        return text
+    return "\n".join(_text(line) for line in text.split("\n"))
+
+
 def html_to_text(markup: str) -> str:
-    """Visible text of ``markup`` with ``"\\n"`` at block boundaries; never raises."""
+    """Visible text of ``markup`` with ``"\\n"`` at block boundaries and the line breaks
+    ``"\\n"`` in ``<pre>``, and at each U+2028/U+2029 (:data:`SEPARATORS`); never raises.
+
+    A summary or body that is no HTML (:func:`feedsvc.markup.has_markup`: no markup, ``Giá rau
+    < 10.000``, or no known element's, ``Liên hệ <banbientap@baohp.vn>``) is plain text: each
+    line break it holds (:data:`feedsvc.line_breaks.LINE_BREAKS`: CR LF, VT, NEL, U+2028…) is
+    ``"\\n"``, as the feeds' paragraphs and the plain alerts' lines show them; a ``<`` or ``&``
+    in it made its line breaks spaces (a tester's T2)."""
+    if not has_markup(markup):  # the one decision, the feeds' too (it scans to the first
+        return _plain(markup)  # known element: twice at most, linear)
     parts: list[str] = []
     pos = 0  # start of the text not yet taken
     blocks = 0  # block elements open

@@ -35,6 +35,17 @@ from feedsvc.bidi import BIDI_CONTROLS
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
+#: The ``extra`` of a record whose message is a text of several lines (``log.info("alert to
+#: %s:\n%s", chat, text, extra=LINES)``: the console's alerts and edits): in text mode its
+#: first line is the record's and each further line is indented under it (:func:`_lines`), as
+#: a traceback's are, each escaped on its own (a CR, an ANSI escape, U+2028 inside a line
+#: stay escapes); every other message stays one line, its line breaks ``\n``. Article text
+#: reaches such a message one line per field (``notify.message``: ``_clean``), and a line
+#: break an argument still held could only make an indented line, never a record's. JSON mode
+#: is unchanged (the message one JSON string) and does not write the flag.
+_LINES_FLAG = "feedsvc_lines"
+LINES: dict[str, object] = {_LINES_FLAG: True}
+
 #: Secrets learnt while running (Apprise destination URLs and their credentials, read from the
 #: state DB): every RedactSecrets filter scrubs them too. Longest first, so a URL is replaced
 #: whole before its parts.
@@ -289,7 +300,10 @@ class TextFormatter(logging.Formatter):
     indented."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = escape_controls(record.message)
+        if getattr(record, _LINES_FLAG, False):
+            record.message = _lines(record.message)
+        else:
+            record.message = escape_controls(record.message)
         return super().formatMessage(record)
 
     def formatException(self, ei: Any) -> str:
@@ -302,6 +316,14 @@ class TextFormatter(logging.Formatter):
         if record.exc_text and not record.exc_info:  # pre-rendered (RedactSecrets) tracebacks
             record.exc_text = _indent(record.exc_text)
         return super().format(record)
+
+
+def _lines(message: str) -> str:
+    """A message of several lines (:data:`LINES`): its first line, then each further one (split
+    at ``\n`` only: any other line break is escaped in its line) indented by four spaces,
+    every line's control characters escaped (:func:`escape_controls`)."""
+    first, *rest = message.split("\n")
+    return "\n".join([escape_controls(first), *("    " + escape_controls(line) for line in rest)])
 
 
 def _indent(text: str) -> str:
@@ -319,7 +341,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        doc |= {k: v for k, v in vars(record).items() if k not in _STD}
+        doc |= {k: v for k, v in vars(record).items() if k not in _STD and k != _LINES_FLAG}
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:

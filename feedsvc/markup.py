@@ -46,6 +46,13 @@ newsroom text vanished from the feed while the matcher read it):
   is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``);
   but not an embed's start tag with attributes (``<iframe src=x>``, ``<video controls>``): a
   CMS's embed, hidden with its fallback as a browser hides it (:mod:`feedsvc.markup_fallback`).
+* an address in angle brackets (``<banbientap@baohp.vn>``, ``<https://x.vn/a>``: :data:`_AUTOLINK`)
+  is text, not an unknown element a browser hides: what plain text and Markdown mean by it.
+
+Whether a summary or body is HTML at all is :func:`has_markup`: only with a comment (or doctype,
+CDATA, processing instruction), a tag of a known element or an end tag; a body whose only tags
+are start tags of no element (``<tin nóng>``, ``<banbientap>``) is plain text, its ``<``
+characters, its line breaks line breaks.
 
 Pure, no imports beyond ``re``, :mod:`feedsvc.markup_fallback` and :mod:`feedsvc.markup_ends`.
 """
@@ -193,6 +200,28 @@ def html_as_read(fragment: str) -> str:
     return "".join(out)
 
 
+def has_markup(fragment: str) -> bool:
+    """Whether a summary or body is HTML at all: **the one test of a plain-text summary or
+    body** (SPEC §3: a summary may be plain text), for the feeds (:mod:`feedsvc.feeds.sanitize`),
+    the plain alerts and the matcher (:func:`feedsvc.html_text.html_to_text`) alike. HTML when
+    :func:`markup_spans` finds a comment, doctype, CDATA or processing instruction, a tag of a
+    known HTML element (:data:`KNOWN_ELEMENTS`, the text fields' vocabulary) or an end tag (no
+    plain text writes ``</o:p>``, ``</not>``: a CMS's or Word's own elements); read by HTML's
+    rules then, where an unknown tag is still markup. Plain text otherwise — no ``<``, ``<``
+    that begin no markup (``Giá rau < 10.000``, ``<3``, ``a<b thì c``, ``<Số đỏ>``), or only
+    start tags of no element (``Liên hệ <banbientap> ngay``, ``<tin nóng>``; an address in
+    angle brackets is no tag, :data:`_AUTOLINK`: a re-tester's R4, the address vanished and
+    the paragraphs merged) —, whose ``<`` are characters and whose
+    line breaks are line breaks (a tester's T2: "Giá rau < 10.000 đồng/kg.\n\nNgười dân…" was
+    one paragraph in feeds and one line in alerts). Linear; stops at the first such markup."""
+    if "<" not in fragment:
+        return False
+    return any(
+        name is None or closing or name in KNOWN_ELEMENTS
+        for _, _, name, closing in markup_spans(fragment)
+    )
+
+
 #: A ``<`` in text that an HTML parser could read as the start of markup: a letter, ``/``,
 #: ``!`` or ``?`` after it, or the end of the text before markup taken out.
 _TEXT_LT = re.compile("<(?=[a-zA-Z/!?]|\\Z)")
@@ -215,6 +244,15 @@ _MARKUP_RE = re.compile(
 _MARKUP_NO_COMMENT_RE = re.compile(rf"<(?!!--)[!?][^>]*+(?:>|\Z)|{_TAGS}", re.S)
 #: a comment's end, as :data:`_MARKUP_RE` reads it
 _COMMENT_END = re.compile("--!?>\\Z")
+
+#: A start tag that is an address written in angle brackets, as plain text and Markdown write
+#: one (``<banbientap@baohp.vn>``, ``<mailto:a@b.vn>``, ``<https://x.vn/a>``): text in an HTML
+#: field too (:func:`markup_spans`), where a browser hid the address. A URL needs its ``//``
+#: (``<st1:place>``, ``<o:p>``, Word's namespaced tags, stay markup).
+_AUTOLINK = re.compile(
+    rf"<(?:[A-Za-z][A-Za-z0-9+.-]{{1,31}}://[^{HTML_SPACE}<>\"']*+"
+    r"|(?:mailto:)?[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++)>"
+)
 
 #: One piece of markup in :func:`markup_spans`: start, end, the tag's name in lower case (None
 #: for a comment, doctype, CDATA, processing instruction or a hidden element's content), and
@@ -268,6 +306,8 @@ def markup_spans(
             continue
         name = name.lower()
         closing = 1 if m.group(1) else 0
+        if not closing and _AUTOLINK.fullmatch(markup, m.start(), end):
+            continue  # an address in angle brackets: text (at is past it already)
         if name in _READ_TO_END_TAG and not closing:
             if name in HIDDEN_CONTENT and markup[end - 2] == "/":
                 yield m.start(), end, name, closing  # ``<script/>``: holds nothing

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from feedsvc import heap_trim
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, render_feed
@@ -119,6 +120,7 @@ class RenderJob:
             return self._work()
         finally:
             self.discard()
+            heap_trim.settle()  # the render's articles are dropped now
 
     def discard(self) -> None:
         with self._lock:

@@ -27,8 +27,8 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.db.committed import say
 from feedsvc.db.errors import describe
-from feedsvc.db.kept import until_committed
-from feedsvc.db.outage import is_outage, report
+from feedsvc.db.kept import Kind, LastTries, until_committed
+from feedsvc.db.outage import report
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import (
@@ -42,6 +42,11 @@ from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 
 log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
+#: an alert the channel took whose record a stop left to its last try
+#: (:class:`~feedsvc.db.kept.LastTries`)
+SENT_ALERT = Kind("sent alert", "sent alerts")
+#: what the next start does with the sends a stop could not record, alerts and digest parts
+SENT_AGAIN = "sent again after the restart, and those chats may get them twice"
 
 
 def record_alert(
@@ -140,8 +145,9 @@ class BatchRecorder:
     An outcome the state DB cannot take now (an outage, :func:`~feedsvc.db.outage.is_outage`:
     its file moved away, a lock, a server down) is kept and written again every ``every``
     seconds until it commits (:func:`~feedsvc.db.kept.until_committed`, the digest's parts and
-    the follow-up worker's records too); only ``stop`` (the sender's) ends the wait, after one
-    last try.
+    the follow-up worker's records too); only ``stop`` (the sender's) ends the wait, and the
+    outcome is kept for :attr:`last_tries` (the dispatcher's, its digest parts' too): one more
+    write after the drain, else one warning per channel.
     Dropped, it was the crash's duplicate without a crash: the row stayed leased until the
     lease ran out (``telegram.lease_seconds``), was then sent again as of an unknown outcome,
     and every later alert of its chat, which goes in order behind it, waited for that (CI:
@@ -156,6 +162,7 @@ class BatchRecorder:
         write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None],
         stop: asyncio.Event | None = None,
         every: float = 1.0,
+        write_kept: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None] | None = None,
     ) -> None:
         self._write = write
         self._stop = stop if stop is not None else asyncio.Event()
@@ -163,49 +170,21 @@ class BatchRecorder:
         self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
-        #: outcomes still unrecorded when the stop ended their wait (an outage): the sender's
-        #: to try once more, and to tell of (:meth:`last_try`)
-        self._unrecorded: list[tuple[q.Claimed, SendOutcome]] = []
+        #: outcomes still unrecorded when the stop ended their wait (an outage), written once
+        #: more by ``write_kept`` after the drain (the rows still leased here only), else told
+        #: (the digest's parts the dispatcher's :class:`~feedsvc.db.kept.LastTries` shares)
+        self.last_tries = LastTries("dispatcher", SENT_AGAIN, log)
+        self._write_kept = write_kept or write
 
     async def record(self, d: q.Claimed, o: SendOutcome) -> None:
         """Record ``o`` for ``d``; through a state-DB outage, again until it commits (see the
         class docstring). Raises what a write that is no outage raised, or the outage's error
-        once the sender stops (``o`` then kept for :meth:`last_try`)."""
-        try:
-            await until_committed(lambda: self._once(d, o), self._stop, self._every, "dispatcher")
-        except Exception as exc:
-            if self._stop.is_set() and is_outage(exc):
-                self._unrecorded.append((d, o))
-            raise
+        once the sender stops (``o`` then kept for :attr:`last_tries`)."""
 
-    async def last_try(
-        self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None], channel: str
-    ) -> None:
-        """Once the sender has drained at its stop: the outcomes the stop left unrecorded (the
-        state DB unavailable), written once more by ``write`` (the DB may answer again within
-        the stop's budget; rows recorded since are left as they are). Those still unrecorded
-        are lost to this process: their leases run out, and the next start sends them again.
-        For sends the channel accepted, that is a duplicate in the chat the operator would
-        otherwise never hear of (the next start says only "outcome unknown"): one WARNING,
-        this channel's count."""
-        kept, self._unrecorded = self._unrecorded, []
-        if not kept:
-            return
-        try:
-            await asyncio.to_thread(write, kept)
-        except Exception as exc:
-            if not report(exc, "dispatcher"):
-                log.exception("%s: the outcomes kept at the stop could not be recorded", channel)
-            known = sum(o.delivered for _, o in kept)
-            if known:
-                log.warning(
-                    "%s: stopping with %d sent alert(s) the state DB could not record (it is "
-                    "unavailable): they will be sent again after the restart, and those chats "
-                    "may get them twice", channel, known,
-                )  # fmt: skip
-        else:
-            log.info("%s: %d outcome(s) kept through the state DB outage recorded at the stop",
-                     channel, len(kept))  # fmt: skip
+        def keep() -> None:
+            self.last_tries.keep(SENT_ALERT, o.delivered, lambda: self._write_kept([(d, o)]))
+
+        await until_committed(lambda: self._once(d, o), self._stop, self._every, "dispatcher", keep)
 
     async def _once(self, d: q.Claimed, o: SendOutcome) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from feedsvc.bot import BotService
 from feedsvc.channel_modes import Mode, channel_modes
 from feedsvc.channels.fleet import Dispatchers, build_channels
-from feedsvc.channels.zalo.service import ZaloService
 from feedsvc.config import Settings
 from feedsvc.dispatch import Dispatcher
 from feedsvc.engines import make_ingestor, make_source, service_databases
@@ -31,6 +30,10 @@ from feedsvc.shutdown import ExitGuard
 from feedsvc.source import SqlSource
 from feedsvc.topic_index import TopicIndex
 from feedsvc.wakeups import WakeListener
+
+if TYPE_CHECKING:
+    from feedsvc.bot.service import BotService
+    from feedsvc.channels.zalo.service import ZaloService
 
 
 class ServiceParts:
@@ -67,8 +70,13 @@ class ServiceParts:
         self._wake_listener: WakeListener | None = None
         self._username_task: asyncio.Task[None] | None = None
         self._prepared = False
+        #: the served claim on an SQLite state DB's file (``db.served_claim``), from ``prepare``
+        self._claim: int | None = None
         self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
         self.interrupted = False  # see interrupt()
+        #: whether ``start`` warns of ``[site]`` at its built-in placeholders
+        #: (``config.placeholders``): ``run`` does, the demo, which runs on them, sets False
+        self.warn_placeholders = True
         #: the addresses HTTP is served at (``127.0.0.1:8080``, ``[::1]:8080``), set by
         #: ``serve`` once bound: what the "feedsvc started" line names
         self.listening: list[str] = []
@@ -92,6 +100,33 @@ class ServiceParts:
                 self.db, self.settings, self._ingestor, self._source, self._after_ingest
             )
         return self._ingestor
+
+    def telegram_bot(self) -> BotService:
+        """The Telegram bot of this process (``telegram.token`` set, the ``bot`` role on).
+
+        Its stack — python-telegram-bot's ``telegram`` and ``telegram.ext``, ``feedsvc.bot``'s
+        service and handlers — is imported here, when it is built, never at module level: a
+        process without the bot (``run --no-bot``, a web replica, no token, the demo) started
+        ~0.2 s of CPU slower and held ~9 MiB more for nothing (bench/RESULTS.md, fifty-fifth
+        session; ``tests/test_service_imports.py``). The poller lease follows
+        ``telegram.lease_seconds``, capped at the bot's 30 s default, so a small value (tests,
+        fast failover) also shortens poller takeover."""
+        from feedsvc.bot.service import BotService
+
+        lease = min(30.0, self.settings.telegram.lease_seconds)
+        return BotService(
+            self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3,
+            budget=self.dispatcher.budget,  # replies and alerts: one budget, one gate
+        )  # fmt: skip
+
+    def zalo_bot(self) -> ZaloService:
+        """The Zalo bot of this process (``zalo.token`` set, the ``bot`` role on), its replies
+        charged to the Zalo dispatcher's budget. Imported when built, as :meth:`telegram_bot`:
+        its answers go through python-telegram-bot's request edge (``notify.charged``)."""
+        from feedsvc.channels.zalo.service import zalo_service
+
+        zalo = self.dispatchers.by_channel("zalo")  # replies and alerts: one budget
+        return zalo_service(self.db, self.settings, None if zalo is None else zalo.budget)
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:
         """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""

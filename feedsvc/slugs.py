@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import unicodedata
 
+from feedsvc import line_breaks
 from feedsvc.fieldtext import control_char
 
-#: What ``str.splitlines`` breaks a line at: LF, CR, VT, FF, the file/group/record separators
-#: U+001C–U+001E, NEL, U+2028 and U+2029.
-LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+#: What ``str.splitlines`` breaks a line at (:data:`feedsvc.line_breaks.LINE_BREAKS`): LF, CR,
+#: VT, FF, the file/group/record separators U+001C–U+001E, NEL, U+2028 and U+2029.
+LINE_BREAKS = frozenset(line_breaks.LINE_BREAKS)
 
 
 def has_line_break(name: str) -> bool:

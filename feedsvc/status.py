@@ -168,7 +168,7 @@ def facts_from(
 def _quarantine_line(e: QuarantineEntry, when: Callable[[datetime], str]) -> str:
     """One quarantined row, its last-seen time written by ``when``: ISO 8601 UTC for JSON
     (``/api/status``, ``status --json``), the site's time for ``feedsvc status``' text
-    (``cli.service.local_time``, as its every other time; it was "… UTC" there alone)."""
+    (``local_times.local_time``, as its every other time; it was "… UTC" there alone)."""
     return (
         f"{e.source} row {e.row.source_id}"
         + (f" ({e.row.source_key})" if e.row.source_key else "")

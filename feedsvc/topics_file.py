@@ -7,7 +7,7 @@ half-apply a change (and every problem is reported, with the topic and the key).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,47 +90,76 @@ def _kind(value: object) -> str:
     return kind
 
 
-def _text(raw: dict[str, Any], key: str, where: str, problems: list[str], *, required: bool) -> str:
+#: A problem and where the file holds it: (topic's index, its key's place in the topic's
+#: table), the top-level keys before the topics at -1, after them past the last one; listed
+#: in that order (they were listed unknown keys first, then by a fixed order of the keys).
+Placed = tuple[tuple[int, int], str]
+#: Says one problem of a topic's key (None: of the topic as a whole, after its keys').
+Add = Callable[[str | None, str], None]
+
+
+def _at(raw: dict[str, Any], key: str | None) -> int:
+    """Where ``key`` is among ``raw``'s keys as the file writes them (TOML tables keep their
+    order); a key not there (a missing one, the topic as a whole) after them all."""
+    return list(raw).index(key) if key in raw else len(raw)
+
+
+def _text(raw: dict[str, Any], key: str, add: Add, *, required: bool) -> str:
     """``raw[key]`` if it is a string, else "" with its problem worded: missing (a required
     key), empty (a required key), or the wrong TOML type, named, since "is required" for
     ``slug = 5`` sent the operator looking for a missing line."""
     if key not in raw:
         if required:
-            problems.append(f"{where}: {key} is required (a non-empty string)")
+            add(key, f"{key} is required (a non-empty string)")
         return ""
     value = raw[key]
     if not isinstance(value, str):
-        problems.append(f"{where}: {key} must be a string (in quotes), not {_kind(value)}")
+        add(key, f"{key} must be a string (in quotes), not {_kind(value)}")
         return ""
     if required and not value.strip():
-        problems.append(f"{where}: {key} is empty (a non-empty string is required)")
+        add(key, f"{key} is empty (a non-empty string is required)")
     return value
 
 
-def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
-    """One ``[[topic]]`` entry as a spec, every problem of its keys added to ``problems``. A
-    spec comes back whenever slug and query are strings, even with other problems (the file is
-    refused then anyway), so that other topics' ``@slug`` references to it still resolve and
-    its query is still checked: one wrong title must not cause a second, false problem."""
+def _unknown(key: str, known: Collection[str]) -> str:
+    """`` 'titel': did you mean 'title'?`` when a known name is close
+    (:func:`feedsvc.meant_names.meant`, the config file's guess too), else `` 'titel'``."""
+    from feedsvc.meant_names import meant
+
+    close = meant(key, known)
+    return f"{key!r}: did you mean {close!r}?" if close else repr(key)
+
+
+def _spec(i: int, raw: Any, problems: list[Placed]) -> TopicSpec | None:
+    """One ``[[topic]]`` entry as a spec, every problem of its keys added to ``problems`` at
+    its place in the file (:data:`Placed`). A spec comes back whenever slug and query are
+    strings, even with other problems (the file is refused then anyway), so that other topics'
+    ``@slug`` references to it still resolve and its query is still checked: one wrong title
+    must not cause a second, false problem."""
     where = f"topic #{i + 1}"
     if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a table [[topic]], not {_kind(raw)}")
+        problems.append(((i, 0), f"{where}: expected a table [[topic]], not {_kind(raw)}"))
         return None
     slug = raw.get("slug")
     if isinstance(slug, str):  # a line break in it stays on the problem's line
         where = f"topic #{i + 1} ({''.join(c if c.isprintable() else repr(c)[1:-1] for c in slug)})"
-    for key in sorted(set(raw) - KEYS):
-        problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(KEYS))})")
+
+    def add(key: str | None, message: str) -> None:
+        problems.append(((i, _at(raw, key)), f"{where}: {message}"))
+
+    for key in raw:
+        if key not in KEYS:
+            add(key, f"unknown key {_unknown(key, KEYS)} (allowed: {', '.join(sorted(KEYS))})")
     texts = {
-        key: _text(raw, key, where, problems, required=key != "description")
+        key: _text(raw, key, add, required=key != "description")
         for key in ("slug", "title", "query", "description")
     }
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
-        problems.append(f"{where}: enabled must be true or false (no quotes), not {_kind(enabled)}")
+        add("enabled", f"enabled must be true or false (no quotes), not {_kind(enabled)}")
         enabled = True
     if isinstance(slug, str) and slug.strip() and (err := validate_slug(slug)):
-        problems.append(f"{where}: slug {err}")
+        add("slug", f"slug {err}")
     if not isinstance(slug, str) or not isinstance(raw.get("query"), str):
         return None
     spec = TopicSpec(
@@ -143,13 +172,13 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
     # the admin's rule (feedsvc.fieldtext): title on one line, no control characters
     spec, refused = clean_topic(spec)
     for name, char in refused:  # a query's placed on the character, as `topics add` places it
-        problems.append(f"{where}: {refusal_message(name, char, texts[name])}")
+        add(name, refusal_message(name, char, texts[name]))
     # every front end's limits (feedsvc.limits), counted on the text as it would be stored
     if texts["title"].strip() and limits.title_missing(spec.title):  # blank: named above
-        problems.append(f"{where}: title shows nothing (only invisible characters such as "
-                        "U+200B or a soft hyphen; a non-empty string is required)")  # fmt: skip
-    over = limits.topic_too_long(spec.title, spec.description, spec.query)
-    problems += [f"{where}: {found.message}" for found in over]
+        add("title", "title shows nothing (only invisible characters such as U+200B or a soft "
+                     "hyphen; a non-empty string is required)")  # fmt: skip
+    for found in limits.topic_too_long(spec.title, spec.description, spec.query):
+        add(found.field, found.message)
     return spec
 
 
@@ -158,41 +187,64 @@ def check_queries(specs: Sequence[TopicSpec], known: dict[str, str] | None = Non
     matcher parses a topic (:func:`~feedsvc.matching.parse_topic`: the topic itself is the
     first of its nested references; ``parse_query`` allowed one level more, and the matcher
     then skipped the topic)."""
+    return [problem for _, problem in _query_problems(specs, known)]
+
+
+def _query_problems(
+    specs: Sequence[TopicSpec], known: dict[str, str] | None
+) -> list[tuple[int, str]]:
+    """:func:`check_queries`' problems, each with the index in ``specs`` of its topic."""
     queries = dict(known or {}) | {s.slug: s.query for s in specs}
     problems = []
-    for spec in specs:
+    for n, spec in enumerate(specs):
         try:
             parse_topic(spec.query, queries.get, spec.slug)
         except QueryError as exc:
-            problems.append(f"topic {spec.slug}: query: {exc}")
+            problems.append((n, f"topic {spec.slug}: query: {exc}"))
     return problems
 
 
 def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     raw_topics = data.get("topic", [])
-    problems: list[str] = []
+    problems: list[Placed] = []
     if not isinstance(raw_topics, list):
         raise TopicsFileError(
             path, [f"'topic' must be an array of tables ([[topic]]), not {_kind(raw_topics)}"]
         )
-    for key in sorted(set(data) - {"topic"}):
-        problems.append(f"unknown top-level key {key!r} (expected [[topic]] tables)")
-    specs = [s for i, raw in enumerate(raw_topics) if (s := _spec(i, raw, problems))]
-    slugs = [
-        r["slug"] for r in raw_topics if isinstance(r, dict) and isinstance(r.get("slug"), str)
-    ]
-    for slug in sorted({s for s in slugs if slugs.count(s) > 1}):
-        problems.append(f"topic {slug}: slug appears more than once")
+    # in the file's order: a key before the first [[topic]] (a bare key) or after the last (a
+    # table); TOML keeps the order it read them in
+    after = "topic" in data and list(data).index("topic")
+    for n, key in enumerate(data):
+        if key != "topic":
+            at = (len(raw_topics) if after is not False and n > after else -1, n)
+            problems.append((at, f"unknown top-level key {_unknown(key, ['topic'])} "
+                                 "(expected [[topic]] tables)"))  # fmt: skip
+    indexed = [(i, s) for i, raw in enumerate(raw_topics) if (s := _spec(i, raw, problems))]
+    specs = [s for _, s in indexed]
+    seen: set[str] = set()
+    told: set[str] = set()
+    for i, raw in enumerate(raw_topics):  # told at its second topic, on its slug's line
+        slug = raw.get("slug") if isinstance(raw, dict) else None
+        if not isinstance(slug, str):
+            continue
+        if slug in seen and slug not in told:
+            told.add(slug)
+            problems.append(((i, _at(raw, "slug")), f"topic {slug}: slug appears more than once"))
+        seen.add(slug)
     # a query over its limit or with a refused character was named above already (as every
     # other surface refuses it before parsing: a VT read as punctuation added a false second
     # problem); references to it still resolve
     checked = [
-        s for s in specs
+        (i, s) for i, s in indexed
         if s.query.strip() and not limits.too_long("query", s.query) and not control_char(s.query)
     ]  # fmt: skip
-    problems += check_queries(checked, {s.slug: s.query for s in specs})
+    known = {s.slug: s.query for s in specs}
+    for n, problem in _query_problems([s for _, s in checked], known):
+        i = checked[n][0]
+        problems.append(((i, _at(raw_topics[i], "query")), problem))
     if problems:
-        raise TopicsFileError(path, problems)
+        problems.sort(key=lambda placed: placed[0])  # stable: a key's problems in their order
+        raise TopicsFileError(path, [problem for _, problem in problems])
     return specs
 
 
@@ -304,15 +356,22 @@ def _toml_escape(found: re.Match[str]) -> str:
     return _TOML_ESCAPES.get(char) or f"\\u{ord(char):04X}"
 
 
+#: The command an exported topics file's first line names: the plain name, on any machine.
+REIMPORT = "feedsvc topics import"
+
+
 def dump_topics(specs: Sequence[TopicSpec]) -> str:
-    """TOML for ``feedsvc topics export`` (round-trips through :func:`parse_topics`)."""
+    """TOML for ``feedsvc topics export`` (round-trips through :func:`parse_topics`). Its
+    first line names the plain command ``feedsvc topics import`` (:data:`REIMPORT`): the file
+    is meant to be shared, and the exporting CLI's own path (``/srv/app/.venv/bin/feedsvc``,
+    ``cli.common.command_name``) and ``--config FILE`` are this machine's (a newcomer's)."""
 
     def q(value: str) -> str:
         if "'" not in value and not _TOML_ESCAPED.search(value):
             return f"'{value}'"
         return '"' + _TOML_ESCAPED.sub(_toml_escape, value) + '"'
 
-    parts = ["# feedsvc topics — exported; edit and re-import with `feedsvc topics import`.\n"]
+    parts = [f"# feedsvc topics — exported; edit and re-import with `{REIMPORT}`.\n"]
     for s in specs:
         parts.append(
             f"\n[[topic]]\nslug = {q(s.slug)}\ntitle = {q(s.title)}\n"

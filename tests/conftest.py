@@ -342,30 +342,44 @@ async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotServ
 # What each test costs in CPU (this process's threads and the children it waited for), for
 # finding what makes the suite slow: on 2 cores its workers keep the CPU busy, so a test's
 # wall time says more about the others than about itself. Off unless
-# FEEDSVC_TEST_CPU_LOG names a file; each worker appends "cpu<TAB>wall<TAB>test id" lines
-# (seconds; wall from setup to teardown).
+# FEEDSVC_TEST_CPU_LOG names a file; each worker appends
+# "cpu<TAB>wall<TAB>test id<TAB>children's cpu<TAB>processes started" lines (seconds; wall from
+# setup to teardown; cpu includes the children's, those waited for; processes: this worker's
+# ``subprocess``/``os.posix_spawn``/``fork`` starts, not their own children's).
 _CPU_LOG = os.environ.get("FEEDSVC_TEST_CPU_LOG")
+_SPAWNS = [0]
 
 
-def _cpu_seconds() -> float:
+def _count_spawns(event: str, args: tuple[Any, ...]) -> None:
+    if event in ("subprocess.Popen", "os.posix_spawn", "os.fork"):
+        _SPAWNS[0] += 1
+
+
+if _CPU_LOG:
+    sys.addaudithook(_count_spawns)
+
+
+def _cpu_seconds() -> tuple[float, float]:
     own, children = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    child = children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + child, child
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     if not _CPU_LOG:
         return (yield)
-    before, started = _cpu_seconds(), time.monotonic()
+    (before, child_before), started, spawns = _cpu_seconds(), time.monotonic(), _SPAWNS[0]
     try:
         return (yield)
     finally:
-        cpu, wall = _cpu_seconds() - before, time.monotonic() - started
+        (after, child_after), wall = _cpu_seconds(), time.monotonic() - started
+        cpu, child = after - before, child_after - child_before
         with open(_CPU_LOG, "a", encoding="utf-8") as out:
-            out.write(f"{cpu:.3f}\t{wall:.3f}\t{item.nodeid}\n")
+            out.write(f"{cpu:.3f}\t{wall:.3f}\t{item.nodeid}\t{child:.3f}\t{_SPAWNS[0] - spawns}\n")
 
 
 @pytest.fixture(scope="session")

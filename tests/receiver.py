@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-from fakeserver import await_until
+from fakeserver import PATIENCE, await_until
 
 T = TypeVar("T")
 
@@ -108,10 +108,10 @@ class Receiver:
         with self.lock:
             return list(self.received)
 
-    async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    async def await_for(self, predicate: Callable[[], T], timeout: float = PATIENCE) -> T:
         return await await_until(predicate, timeout)
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = PATIENCE) -> T:
         deadline = time.monotonic() + timeout
         while not (result := predicate()):
             if time.monotonic() >= deadline:

@@ -71,7 +71,7 @@ def publish(db: Database, *numbers: int, **over: object) -> None:
     assert ing.tick().error is None
 
 
-async def dispatch(db: Database, channel: AppriseChannel, until: object, timeout: float = 20,
+async def dispatch(db: Database, channel: AppriseChannel, until: object, timeout: float = 60,
                    **cfg: object) -> None:  # fmt: skip
     settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5, **cfg)  # type: ignore[arg-type]
     d = Dispatcher(db, channel, VN, settings)

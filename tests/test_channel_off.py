@@ -139,8 +139,8 @@ def test_cli_warns_and_status_shows_the_channel_off(
     assert telegram.exit_code == 0 and "warning" not in telegram.stderr
     status = runner.invoke(cli, ["status"], env=env)
     line = next(x for x in status.output.splitlines() if x.startswith("channels"))
-    assert "telegram console (token not available to this command" in line, line
-    assert "zalo off (token not available to this command" in line and "apprise on" in line
+    assert "telegram console (no token set (telegram.token)" in line, line
+    assert "zalo off (no token set (zalo.token)" in line and "apprise on" in line
     as_json = runner.invoke(cli, ["status", "--json"], env=env)
     assert '"zalo": "off"' in as_json.output
 

@@ -2,8 +2,9 @@
 
 They printed ``2026-11-30T03:34Z`` for an article published at 10:34 in Hải Phòng, while
 ``topics preview``, ``source check`` and the admin say ``2026-11-30 10:34 +07:00``: an editor
-checking a takedown read the wrong day near midnight. The row now says the site's time (the
-catalogue's English pattern, as ``topics preview``). ``find --json`` is for scripts: ``GET
+checking a takedown read the wrong day near midnight. The row now says the site's time, to the
+second as every CLI time (``local_times.local_time``: ``2026-11-30 10:34:56 +07:00``; it said
+the minute, the admin's pattern, until the tester's T4). ``find --json`` is for scripts: ``GET
 /api/articles``' JSON, times in ISO 8601 UTC whatever the zone.
 """
 
@@ -23,14 +24,14 @@ from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 
-PUBLISHED = datetime(2026, 11, 30, 3, 34, tzinfo=UTC)  # 10:34 in Hải Phòng
-LATE = datetime(2026, 11, 30, 20, 5, tzinfo=UTC)  # 03:05 the next day in Hải Phòng
+PUBLISHED = datetime(2026, 11, 30, 3, 34, 56, tzinfo=UTC)  # 10:34:56 in Hải Phòng
+LATE = datetime(2026, 11, 30, 20, 5, 9, tzinfo=UTC)  # 03:05:09 the next day in Hải Phòng
 
 ZONES = [
-    (None, "2026-11-30 10:34 +07:00", "2026-12-01 03:05 +07:00"),  # the default zone
-    ("Europe/Paris", "2026-11-30 04:34 +01:00", "2026-11-30 21:05 +01:00"),
-    ("UTC", "2026-11-30 03:34 +00:00", "2026-11-30 20:05 +00:00"),
-    ("America/Sao_Paulo", "2026-11-30 00:34 -03:00", "2026-11-30 17:05 -03:00"),
+    (None, "2026-11-30 10:34:56 +07:00", "2026-12-01 03:05:09 +07:00"),  # the default zone
+    ("Europe/Paris", "2026-11-30 04:34:56 +01:00", "2026-11-30 21:05:09 +01:00"),
+    ("UTC", "2026-11-30 03:34:56 +00:00", "2026-11-30 20:05:09 +00:00"),
+    ("America/Sao_Paulo", "2026-11-30 00:34:56 -03:00", "2026-11-30 17:05:09 -03:00"),
 ]
 
 
@@ -92,8 +93,8 @@ def test_find_json_is_the_apis_in_utc(
     articles(env, "hide", "TEST-00001", "--reason", "Yêu cầu của toà án")
     shown: dict[str, Any] = json.loads(articles(env, "find", "--json").stdout)
     by_key = {a["source_key"]: a for a in shown["articles"]}
-    assert by_key["TEST-00001"]["published_at"] == "2026-11-30T03:34:00Z"
-    assert by_key["TEST-00002"]["published_at"] == "2026-11-30T20:05:00Z"
+    assert by_key["TEST-00001"]["published_at"] == "2026-11-30T03:34:56Z"
+    assert by_key["TEST-00002"]["published_at"] == "2026-11-30T20:05:09Z"
     assert by_key["TEST-00001"]["state"] == "hidden"
     assert by_key["TEST-00001"]["hidden_at"].endswith("Z")
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
@@ -136,7 +137,7 @@ def test_hide_and_unhide_json_are_the_apis_answers(
         assert list(shown) == list(api_item(client, "TEST-00001"))  # the API's keys, in order
         assert shown == api_item(client, "TEST-00001") and hidden.stderr == ""
         assert (shown["state"], shown["hidden_reason"]) == ("hidden", "toà án")
-        assert shown["published_at"] == "2026-11-30T03:34:00Z"
+        assert shown["published_at"] == "2026-11-30T03:34:56Z"
         back = json.loads(articles(env, "unhide", "TEST-00001", "--json").stdout)
         assert back == api_item(client, "TEST-00001") and back["state"] == "public"
 

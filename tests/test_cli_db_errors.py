@@ -108,7 +108,8 @@ def test_a_locked_sqlite_state_db_is_named_with_what_to_do(
         code, output = invoke(argv)
     assert code == 1, output
     line = one_error_line(output)
-    assert f"the state DB {url} is locked (OperationalError: database is locked): " in line
+    db = clean_cli / "state.db"  # named by its file (db.urls.shown_db)
+    assert f"the state DB {db} is locked (OperationalError: database is locked): " in line
     assert LOCK_ADVICE in line and "wait for it to finish or stop it" in line, line
 
 
@@ -160,7 +161,7 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
     # a writer finds out as it starts (feedsvc.db.writable): database.url is the problem, exit 2
     assert code == (2 if argv in WRITES else 1), output
     line = one_error_line(output)
-    assert f"the state DB {url} " in line, line
+    assert f"the state DB {db_file} " in line, line  # the URI's file too
     if what == "read-only URI":  # it asked for the file's permissions, which were fine
         # said from the URL before connecting: no driver error to quote
         assert " cannot be written: database.url opens it read-only (mode=ro in the URL)" in line
@@ -280,7 +281,7 @@ def test_the_source_db_is_told_apart_from_the_state_db(tmp_path: Path) -> None:
         conn.exec_driver_sql("SELECT * FROM news").all()
     engine.dispose()
     said = explain(caught.value)
-    assert said.startswith(f"the source DB sqlite:///{cms} is locked ("), said
+    assert said.startswith(f"the source DB {cms} is locked ("), said
     assert LOCK_ADVICE in said
 
 
@@ -319,7 +320,8 @@ def test_run_names_a_locked_state_db(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
-    assert f"the state DB {url} is locked (" in done.stderr and LOCK_ADVICE in done.stderr
+    db = tmp_path / "state.db"
+    assert f"the state DB {db} is locked (" in done.stderr and LOCK_ADVICE in done.stderr
 
 
 # -- a schema revision that is not one, or none recorded beside feedsvc's tables -------------
@@ -588,7 +590,8 @@ def test_a_state_db_behind_a_directory_it_cannot_enter_is_named(
         folder.chmod(0o755)
     assert done.returncode == 1, done.stderr
     line = one_error_line(done.stderr)
-    assert line.startswith(f"feedsvc: the state DB {url} cannot be reached (permission denied: ")
+    said = f"feedsvc: the state DB {db_file} cannot be reached (permission denied: "
+    assert line.startswith(said), line
     assert f"and to write it and its directory {folder} (SQLite keeps" in line, line
 
 

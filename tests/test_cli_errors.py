@@ -25,6 +25,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from migrated import copy_template
+from site_placeholder import unplaced
 
 from feedsvc.cli import cli
 
@@ -180,11 +181,13 @@ def test_every_command_with_an_initialised_state_db(clean_env: Path, path: tuple
 
 
 def test_db_current_on_a_new_dir_answers_empty_and_names_db_upgrade(clean_env: Path) -> None:
+    """The state DB named by its file (a newcomer's: ``sqlite:///var/feedsvc.db``, relative,
+    read as ``/var/feedsvc.db``)."""
     result = CliRunner().invoke(cli, ["db", "current"])
     assert (result.exit_code, result.stdout) == (0, "empty\n")
+    db = (clean_env / "var" / "feedsvc.db").resolve()
     assert result.stderr == (
-        "feedsvc: the state DB sqlite:///var/feedsvc.db is not initialised: "
-        "run `feedsvc db upgrade`\n"
+        f"feedsvc: the state DB {db} is not initialised: run `feedsvc db upgrade`\n"
     )
     assert not (clean_env / "var").exists()
 
@@ -767,7 +770,7 @@ def test_ctrl_c_while_match_waits_for_input(
 #: database file" or "File exists: …"; another file said "DatabaseError: file is not a
 #: database", naming no file.
 BAD_PATHS = [
-    ("a directory", 2, "is a directory, not a database file: set database.url"),
+    ("a directory", 2, "is a directory, not an SQLite file: set database.url"),
     ("under a file", 2, "cannot be created: {root}/afile is a file, not a directory"),
     ("not a database", 1, "is not an SQLite database (another file, or damaged): set database"),
 ]
@@ -802,7 +805,10 @@ def test_a_state_db_path_that_cannot_be_a_database_is_named(
     name = " ".join(path)
     if name in READS_STATE_DB | REPORTS_STATE_DB | {"db upgrade", "topics add", "import"}:
         assert got == code, output
-        assert f"feedsvc: the state DB {url} " in output, output
+        # a directory: the configuration's refusal, database.url's (config check's too)
+        shown = url.removeprefix("sqlite:///")  # the file's path (db.urls.shown_db)
+        lead = "database.url: " if kind == "a directory" else f"feedsvc: the state DB {shown} "
+        assert lead in output, output
         assert words.format(root=clean_env) in output, output
         assert "feedsvc db upgrade" not in output or kind == "not a database", output
 
@@ -972,7 +978,7 @@ def test_readers_say_why_db_upgrade_cannot_create_the_state_db(
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert "Traceback" not in done.stderr, done.stderr
-        return done.returncode, done.stderr
+        return done.returncode, unplaced(done.stderr)
 
     for key, value in env.items():
         if key.startswith("FEEDSVC_"):

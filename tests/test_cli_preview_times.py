@@ -2,8 +2,9 @@
 
 It printed ``2026-11-30 03:34`` for an article published at 10:34 +07:00: the UTC wall time
 with no zone, read by an editor in Hải Phòng as seven hours off. The admin's live preview of
-the same query says ``30/11/2026 10:34 +07:00``; the CLI now says ``2026-11-30 10:34 +07:00``
-(the catalogue's English pattern), in whatever zone ``site.timezone`` names.
+the same query says ``30/11/2026 10:34 +07:00``; the CLI now says ``2026-11-30 10:34:56 +07:00``
+(to the second as every CLI time, ``local_times.local_time``; the minute until the tester's
+T4), in whatever zone ``site.timezone`` names.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from feedsvc.app import Service
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 
-PUBLISHED = datetime(2026, 11, 30, 3, 34, tzinfo=UTC)  # 10:34 in Hải Phòng
+PUBLISHED = datetime(2026, 11, 30, 3, 34, 56, tzinfo=UTC)  # 10:34:56 in Hải Phòng
 
 
 @pytest.mark.parametrize(
     ("zone", "shown"),
     [
-        (None, "2026-11-30 10:34 +07:00"),  # the default, Asia/Ho_Chi_Minh
-        ("Europe/Paris", "2026-11-30 04:34 +01:00"),
-        ("UTC", "2026-11-30 03:34 +00:00"),
+        (None, "2026-11-30 10:34:56 +07:00"),  # the default, Asia/Ho_Chi_Minh
+        ("Europe/Paris", "2026-11-30 04:34:56 +01:00"),
+        ("UTC", "2026-11-30 03:34:56 +00:00"),
     ],
 )
 def test_preview_sample_times_carry_the_site_zone(

@@ -241,7 +241,7 @@ def test_status_words_a_chats_switch_off_reason(run: Run, tmp_path: Path) -> Non
 def test_a_list_of_none_says_so_on_stderr(run: Run, tmp_path: Path) -> None:
     """`subs list` with nothing to list printed nothing, exit 0: an empty state DB, a filter
     that matches none and the wrong DB looked alike. It says which, on stderr; stdout empty."""
-    db = f"sqlite:///{tmp_path / 'state.db'}"
+    db = (tmp_path / "state.db").resolve()  # the file, not its URL (db.urls.shown_db)
     none = run("subs", "list")
     assert none.exit_code == 0 and none.stdout == "", none.output
     assert none.stderr == f"feedsvc: no subscription is stored in the state DB {db}\n"

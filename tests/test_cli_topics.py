@@ -44,7 +44,7 @@ def test_add_validates_and_list_shows(run) -> None:  # type: ignore[no-untyped-d
     unknown_ref = run("topics", "add", "y", "--title", "Y", "--query", "@nope")
     assert unknown_ref.exit_code == 2
     listed = run("topics", "list")
-    assert listed.output.splitlines() == ['kien-thuy\tenabled \tKiến Thụy\t"Kiến Thụy"']
+    assert listed.output.splitlines() == ['kien-thuy\tenabled\tKiến Thụy\t"Kiến Thụy"']
 
 
 def test_remove_refuses_when_referenced(run) -> None:  # type: ignore[no-untyped-def]
@@ -164,7 +164,7 @@ def test_an_emptied_file_never_switches_every_topic_off(  # type: ignore[no-unty
     assert run("topics", "import", str(shipped)).exit_code == 0
     run("topics", "add", "own", "--title", "Own", "--query", "công")  # the API/CLI's own
     before = run("topics", "list").output
-    live = before.count("enabled ") - 1
+    live = before.count("\tenabled\t") - 1
     empty = tmp_path / "topics.toml"
     empty.write_text(emptied, encoding="utf-8")
     refused = run("topics", "import", str(empty))
@@ -333,11 +333,11 @@ def test_an_update_keeps_the_description_and_the_disabled_state(run) -> None:  #
     ("args", "said", "listed", "description"),
     [
         ((), "up: unchanged", "disabled", "Mô tả"),
-        (("--enabled",), "up: updated (enabled)", "enabled ", "Mô tả"),
+        (("--enabled",), "up: updated (enabled)", "enabled", "Mô tả"),
         (("--disabled",), "up: unchanged", "disabled", "Mô tả"),
         (("--description", ""), "up: updated (description)", "disabled", ""),
         (("--description", "Khác", "--enabled"), "up: updated (description, enabled)",
-         "enabled ", "Khác"),
+         "enabled", "Khác"),
     ],
 )  # fmt: skip
 def test_an_update_changes_what_is_given(  # type: ignore[no-untyped-def]
@@ -354,7 +354,7 @@ def test_an_update_changes_what_is_given(  # type: ignore[no-untyped-def]
 def test_a_create_keeps_its_defaults(run) -> None:  # type: ignore[no-untyped-def]
     assert run("topics", "add", "new", "--title", "N", "--query", "a").output == "new: created\n"
     assert run("topics", "add", "off", "--title", "O", "--query", "a", "--disabled").exit_code == 0
-    assert run("topics", "list").output == "new\tenabled \tN\ta\noff\tdisabled\tO\ta\n"
+    assert run("topics", "list").output == "new\tenabled\tN\ta\noff\tdisabled\tO\ta\n"
     assert "description = ''" in run("topics", "export").output
 
 
@@ -370,7 +370,7 @@ def test_enabled_and_disabled_together_are_a_usage_error(  # type: ignore[no-unt
         assert "Usage:" in both.output
         assert "--enabled" in both.output.splitlines()[-1]
         assert "--disabled" in both.output.splitlines()[-1]
-    assert run("topics", "list").output == "up\tenabled \tUp\ta\n"
+    assert run("topics", "list").output == "up\tenabled\tUp\ta\n"
     again = run("topics", "add", "up", "--title", "Up", "--query", "a", "--disabled", "--disabled")
     assert (again.exit_code, again.output) == (0, "up: updated (enabled)\n")
 
@@ -401,7 +401,7 @@ def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ign
         f"(subscription {sub_id}) use @rt and would no "
         "longer parse with this query\n"
     )
-    assert "rt\tenabled \tR\tb" in run("topics", "list").output
+    assert "rt\tenabled\tR\tb" in run("topics", "list").output
 
 
 @pytest.mark.parametrize(
@@ -453,8 +453,10 @@ def test_list_of_no_topic_says_so_on_stderr(clean_cli: Path) -> None:
     assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
     result = CliRunner().invoke(cli, ["topics", "list"])
     assert result.exit_code == 0 and result.stdout == "", result.output
+    # the file itself (db.urls.shown_db): sqlite:///var/feedsvc.db read as /var/feedsvc.db
+    db = (clean_cli / "var" / "feedsvc.db").resolve()
     assert result.stderr.startswith(
-        "feedsvc: no topic is stored in the state DB sqlite:///var/feedsvc.db: add one with "
+        f"feedsvc: no topic is stored in the state DB {db}: add one with "
     ), result.stderr
     assert "topics add SLUG --title T --query Q`" in result.stderr
     assert "topics import FILE`" in result.stderr
@@ -464,3 +466,15 @@ def test_list_of_no_topic_says_so_on_stderr(clean_cli: Path) -> None:
     )
     listed = CliRunner().invoke(cli, ["topics", "list"])
     assert listed.stdout.startswith("a\tenabled") and listed.stderr == "", listed.output
+
+
+def test_export_header_names_the_plain_command(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exported file is meant to be shared: its first line named the exporting CLI's own
+    path (`/home/me/.venv/bin/feedsvc topics import`, a newcomer's), and its `--config`."""
+    monkeypatch.setattr("sys.argv", ["/home/me/app/.venv/bin/feedsvc", "topics", "export"])
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `feedsvc` on it: the path would be named
+    run("topics", "add", "a", "--title", "A", "--query", "công")
+    first = run("topics", "export", "--config", "/dev/null").output.splitlines()[0]
+    assert first == "# feedsvc topics — exported; edit and re-import with `feedsvc topics import`."

@@ -124,3 +124,24 @@ def test_help_names_every_alert_channel() -> None:
         assert channel.capitalize() in shown, channel
     run_help = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
     assert "Telegram, Zalo" in run_help
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in getattr(group, "commands", {}).items():
+        found += _commands(command, (*path, name))
+    return found
+
+
+def test_help_shows_no_rst_markup_and_render_shows_its_defaults() -> None:
+    """A newcomer walking every ``--help`` read ``topics backfill``'s reST double backticks
+    (````http.public_url````) as Click printed them, and ``render --help`` gave ``--format``
+    and ``--limit`` without the defaults every other command's options show (rss, 50)."""
+    marked = []
+    for path in _commands(cli):
+        shown = CliRunner().invoke(cli, [*path, "--help"]).output
+        if "``" in shown:
+            marked.append(" ".join(path))
+    assert marked == []
+    render = " ".join(CliRunner().invoke(cli, ["render", "--help"]).output.split())
+    assert "[default: rss]" in render and "default: 50;" in render, render

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 from combos import each_choice
 from conftest import mariadb_database
+from site_placeholder import unplaced
 
 from feedsvc.cli import cli
 from feedsvc.config import cores, load_config, match_processes, models
@@ -40,7 +41,7 @@ EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
 def check(path: Path, **env: str) -> tuple[int, list[str]]:
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)], env=env)
     assert "Traceback" not in result.output
-    return result.exit_code, result.output.splitlines()[1:]
+    return result.exit_code, unplaced(result.output).splitlines()[1:]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -99,6 +100,31 @@ def test_a_url_whose_driver_cannot_load_is_a_config_problem(
     assert len(lines) == 1 and lines[0].strip().startswith(f"{key}.url: "), lines
     assert words in lines[0]
     assert "s3cr" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"foo://u:{SECRET}@bar/db",
+        f"postgres://u:{SECRET}@127.0.0.1/db",
+        f"postgresql+psycopg2://u:{SECRET}@127.0.0.1/db",
+        f"oracle://u:{SECRET}@127.0.0.1/db",
+    ],
+)
+def test_a_url_hint_names_only_the_kinds_its_key_takes(url: str) -> None:
+    """``database.url = "foo://bar"`` was told "MariaDB/MySQL 'mysql+pymysql://'", which the
+    state DB refuses; ``source.url`` (where MariaDB is a source) keeps naming it."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as state:
+        DatabaseSettings(url=url)
+    said = str(state.value)
+    assert "mysql" not in said.lower() and "MariaDB" not in said, said
+    assert "postgresql://" in said and ("sqlite:///" in said or "SQLite" in said), said
+    from feedsvc.config.urls import check_url
+
+    with pytest.raises(ValueError, match="mysql\\+pymysql://"):
+        check_url(url)  # source.url's check (config.checks._source_url_problem)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 CHAT = 1001
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 15) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await asyncio.to_thread(predicate):
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"

@@ -1,12 +1,21 @@
 """SIGKILL the real service at random moments while alerts are pending: nothing is lost, and each
 alert's extra copies never exceed the kills that found it sent but not yet recorded (the one
-window send-then-commit leaves; a re-send after a lease expires is the only second copy)."""
+window send-then-commit leaves; a re-send after a lease expires is the only second copy).
+
+Each kill lands at a random moment up to 0.6 s (0.8 s with three channels) after the run's
+first message: while a leased batch is being sent, with a message delivered but its answer not
+yet recorded (the in-flight window the copy counts check), or between two paced sends. Every
+restart then takes the same way back (the dead process's ``sending`` rows reclaimed, the rest
+sent). Five kills (three with three channels) meet these moments as ten (five) did: each run
+cost ~3.5-4 s of CPU, most of it the process's start, the same each time.
+"""
 
 from __future__ import annotations
 
 import random
 import re
 import signal
+import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,7 +40,7 @@ from feedsvc.store.source_articles import upsert_source_articles
 
 CHATS = list(range(7001, 7011))  # 10 private chats
 ARTICLES = 10  # → 100 alerts; per-chat pacing makes this take ≥ 10 s of sending
-KILLS = 10
+KILLS = 5  # the module docstring says which moments they cover
 
 
 def pending(db: Database) -> int:
@@ -80,7 +89,7 @@ def catch_in_flight(
 
 
 @pytest.mark.slow
-def test_sigkill_loses_nothing(tmp_path: Path) -> None:
+def test_sigkill_loses_nothing(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
     url, db = sqlite_state(tmp_path)
     now = datetime.now(UTC)
     with db.write() as conn:
@@ -96,17 +105,19 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
         in_flight: Counter[tuple[int, str]] = Counter()  # kills that found it sent, unrecorded
         seen_copies: dict[tuple[int, str], int] = {}
         # bounded by the kills (each wait has its own timeout), not by a clock: under load ten
-        # restarts took the whole 120 s once, and the final run that sends the rest never ran
+        # restarts took the whole 120 s once, and the final run that sends the rest never ran;
+        # a restarted service's first message took over 30 s on a slow host at 100 % CPU
         while True:
             proc = start_service(env, tmp_path)
+            procs.append(proc)  # killed and reaped after the test, if it fails half-way
             if kills < KILLS:
                 # crash at a random moment while sending: after this run's first message
                 seen = len(fake.all_messages)
-                fake.wait_for(lambda seen=seen: len(fake.all_messages) > seen, timeout=30)
+                fake.wait_for(lambda seen=seen: len(fake.all_messages) > seen, timeout=90)
                 time.sleep(rng.uniform(0.0, 0.6))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                fake.wait_for(lambda: fake.in_flight == 0, timeout=10)  # late arrivals count
+                fake.wait_for(lambda: fake.in_flight == 0, timeout=30)  # late arrivals count
                 gaps.append(len(fake.all_messages) - sent(db))
                 delivered = Counter((m.chat_id, number(m.body)) for m in fake.all_messages)
                 catch_in_flight(in_flight, seen_copies, delivered, unsent(db))
@@ -125,7 +136,7 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
     print("delivered-but-unrecorded at each kill:", gaps)
     print(f"kills {kills} ({mid_send} mid-send), messages {sum(copies.values())}, extra {extra}")
     assert kills == KILLS
-    assert mid_send >= KILLS // 2, "most kills should land while alerts are being sent"
+    assert 2 * mid_send >= KILLS, "most kills should land while alerts are being sent"
     assert set(copies) == expected, "an alert was lost"
     over = {k: (n, in_flight[k]) for k, n in copies.items() if n - 1 > in_flight[k]}
     assert not over, f"more copies than kills caught in flight (copies, kills): {over}"
@@ -140,10 +151,13 @@ TG_CHATS = [7101, 7102, 7103, 7104]
 ZALO_CHATS = ["zc-1", "zc-2", "zc-3", "zc-4"]
 HOOKS = ["h1", "h2"]
 MIXED_ARTICLES = 6  # → 60 alerts over three channels, each paced per recipient (≥ 6 s)
+MIXED_KILLS = 3
 
 
 @pytest.mark.slow
-def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
+def test_sigkill_loses_nothing_on_any_channel(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
     """Issue 14: the same guarantees for Telegram, Zalo and Apprise recipients, killed mid-send
     together: every alert arrives, extra copies only for kills that caught one in flight."""
     from fakezalo import FakeZaloAPI
@@ -187,14 +201,15 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
         seen_copies: dict[tuple[int, str], int] = {}
         while True:  # bounded by the kills, as above
             proc = start_service(env, tmp_path)
-            if kills < KILLS // 2:
+            procs.append(proc)  # killed and reaped after the test, if it fails half-way
+            if kills < MIXED_KILLS:
                 seen = len(delivered())
-                tg.wait_for(lambda seen=seen: len(delivered()) > seen, timeout=40)
+                tg.wait_for(lambda seen=seen: len(delivered()) > seen, timeout=90)
                 time.sleep(rng.uniform(0.0, 0.8))  # a random moment mid-send, not a sync
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                tg.wait_for(quiet, timeout=15)  # late arrivals count
-                hooks.wait_for(quiet, timeout=15)
+                tg.wait_for(quiet, timeout=30)  # late arrivals count
+                hooks.wait_for(quiet, timeout=30)
                 catch_in_flight(in_flight, seen_copies, Counter(delivered()), unsent(db))
                 kills += 1
                 continue
@@ -207,7 +222,7 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
         copies = Counter(delivered())
     expected = {(chat_id, str(i)) for chat_id in ids.values() for i in range(MIXED_ARTICLES)}
     print(f"kills {kills}, messages {sum(copies.values())}, in flight {sum(in_flight.values())}")
-    assert kills == KILLS // 2
+    assert kills == MIXED_KILLS
     assert set(copies) == expected, "an alert was lost"
     over = {k: (n, in_flight[k]) for k, n in copies.items() if n - 1 > in_flight[k]}
     assert not over, f"more copies than kills caught in flight (copies, kills): {over}"

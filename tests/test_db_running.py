@@ -226,3 +226,43 @@ def test_this_process_has_one_name_and_a_child_another() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert child.stdout.strip() != name
+
+
+#: A serving process as the claim sees one: its file open through its WAL (a service always
+#: has a connection; without its ``-wal``/``-shm`` the file is refused as served without them).
+CLAIM = """
+import os, sqlite3, sys
+from pathlib import Path
+from feedsvc.db.served_claim import hold
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+found = os.stat(sys.argv[1])
+hold(Path(sys.argv[1]), (found.st_dev, found.st_ino))
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_web_replica_serving_the_sqlite_file_stops_it_until_it_ends(tmp_path: Path) -> None:
+    """A ``--no-scheduler`` replica holds no scheduler lock and, on SQLite, no lease: it wrote
+    with the old schema until its revision check stopped it. Its served claim
+    (``db.served_claim``) shows it: refused naming its pid; after it ends, migrated."""
+    path = tmp_path / "state.db"
+    url = f"sqlite:///{path}"
+    database_at(url, OLD).dispose()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIM, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        code, output = _upgrade(url)
+        assert code == 1, output
+        assert f"a feedsvc (pid {child.pid}) serves it (it holds {tmp_path}/.state.db.served)" in (
+            output
+        ), output
+    finally:
+        child.communicate("", timeout=30)
+    code, output = _upgrade(url)
+    assert code == 0, output

@@ -9,6 +9,7 @@ paths. What it cannot promise that for, it refuses (None) and SQLAlchemy decides
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -248,3 +249,21 @@ def test_a_bad_port_is_named_without_repeating_it(url: str, words: str) -> None:
 )  # fmt: skip
 def test_a_good_port_is_no_problem(url: str) -> None:
     assert urls.port_problem(url) is None
+
+
+def test_a_message_names_an_sqlite_file_by_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``shown_db``: a relative ``sqlite:///var/feedsvc.db`` read as ``/var/feedsvc.db`` in
+    "the state DB … is not initialised" (a newcomer's); messages name the file, from the
+    working directory, as ``db upgrade`` did. A server's URL stays ``shown_url``'s."""
+    from feedsvc.db.urls import shown_db
+
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path.resolve()
+    assert shown_db("sqlite:///var/feedsvc.db") == str(here / "var" / "feedsvc.db")
+    assert shown_db(f"sqlite:///{here}/s.db?timeout=3") == str(here / "s.db")
+    assert shown_db(f"sqlite:///file:{here}/s.db?mode=ro&uri=true") == str(here / "s.db")
+    assert shown_db("sqlite://") == urls.shown_url("sqlite://")  # in memory: no file
+    pg = "postgresql+psycopg://u:secret@db.example/feedsvc"
+    assert shown_db(pg) == urls.shown_url(pg) and "secret" not in shown_db(pg)

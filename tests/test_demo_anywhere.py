@@ -267,7 +267,7 @@ def test_the_default_locations_file_with_problems_says_where_it_came_from(
     (tmp_path / "config" / "topics.toml").write_text("[[topik]]\n", encoding="utf-8")
     assert _refused(tmp_path).splitlines() == [
         "feedsvc: 1 problem(s) in config/topics.toml:",
-        "  unknown top-level key 'topik' (expected [[topic]] tables)",
+        "  unknown top-level key 'topik': did you mean 'topic'? (expected [[topic]] tables)",
         f"  {_default_location(tmp_path)}: fix it, or {MOVE_IT}",
     ]
 

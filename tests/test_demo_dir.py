@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -298,18 +299,33 @@ def test_command_name(
     assert got == expected.format(**names).replace(str(script), f"'{script}'")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+#: Why ``./var/demo`` cannot be made, and the banner's words for it: an immutable directory
+#: (root ignores permission bits), and a newcomer's ``touch var`` (a file where its parent goes).
+NO_VAR_DEMO = {
+    "immutable": "cannot write there (operation not permitted)",
+    "var-a-file": "cannot write there (not a directory)",
+}
+
+
+@pytest.mark.parametrize(
+    ("sig", "cause"),
+    [(signal.SIGINT, "immutable"), (signal.SIGTERM, "var-a-file")],
+    ids=["SIGINT-immutable", "SIGTERM-var-a-file"],
+)
 def test_a_temporary_directory_the_demo_made_goes_when_it_stops(
-    tmp_path: Path, procs: list[subprocess.Popen[bytes]], sig: signal.Signals
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]], sig: signal.Signals, cause: str
 ) -> None:
-    """Tester F12: started where ``./var/demo`` cannot be made (an immutable directory: root
-    ignores permission bits), the demo ran in a new ``feedsvc-demo-*`` directory and left it
-    (its 2.5 MB DB and lock) behind at every stop. Now it removes it, and only it."""
+    """Tester F12: started where ``./var/demo`` cannot be made, the demo ran in a new
+    ``feedsvc-demo-*`` directory and left it (its 2.5 MB DB and lock) behind at every stop.
+    Now it removes it, and only it. Its banner says why ./var/demo was not used and that the
+    directory goes when it stops (a newcomer's: it named only the ``/tmp/…`` database)."""
     here, temp = tmp_path / "here", tmp_path / "tmp"
     here.mkdir()
     temp.mkdir()
+    if cause == "var-a-file":
+        (here / "var").touch()
     port = free_port()
-    with immutable(here):
+    with immutable(here) if cause == "immutable" else contextlib.nullcontext():
         proc = _demo(
             here, tmp_path / "demo.log", "--port", str(port), env=_env() | {"TMPDIR": str(temp)}
         )
@@ -319,11 +335,14 @@ def test_a_temporary_directory_the_demo_made_goes_when_it_stops(
         assert made.name.startswith("feedsvc-demo-") and (made / "demo.db").is_file()
         text = (tmp_path / "demo.log").read_text("utf-8")
         assert f"database sqlite:///{made.resolve() / 'demo.db'}" in text, text
+        told = f"./var/demo: {NO_VAR_DEMO[cause]}; using a temporary directory, deleted when"
+        assert f"\n  note     {told} the demo stops\n" in text, text
         proc.send_signal(sig)
         code = proc.wait(timeout=30)
     text = (tmp_path / "demo.log").read_text("utf-8")
     assert code == (130 if sig == signal.SIGINT else 0), text
-    assert list(temp.iterdir()) == [] and list(here.iterdir()) == [], text
+    left = [p.name for p in here.iterdir()]
+    assert list(temp.iterdir()) == [] and left == (["var"] if cause == "var-a-file" else []), text
     assert "Traceback" not in text and "could not remove" not in text, text
 
 

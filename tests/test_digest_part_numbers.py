@@ -119,8 +119,8 @@ async def _settle_with(env: Env, monkeypatch: pytest.MonkeyPatch, mode: OnWithdr
                             digests=env.dispatcher.digests)  # fmt: skip
     task = asyncio.create_task(worker.run())
     try:
-        await wait_for(lambda: worker.last_sweep is not None, 20)  # its first sweep is done
-        await wait_for(lambda: all(s == "done" for _, _, s in _followups(env)), 20)
+        await wait_for(lambda: worker.last_sweep is not None, 60)  # its first sweep is done
+        await wait_for(lambda: all(s == "done" for _, _, s in _followups(env)), 60)
     finally:
         worker.stop()
         await task
@@ -308,7 +308,7 @@ async def test_a_stop_during_the_pause_sends_the_rest_back_and_owes_part_1_its_e
     env.fake.script(CHAT, Fault(), Fault.flood(30))
     started = time.monotonic()
     task = asyncio.create_task(env.step())
-    await wait_for(lambda: _paused(env), 20)  # part 2 answered 429: the pause began
+    await wait_for(lambda: _paused(env), 60)  # part 2 answered 429: the pause began
     env.dispatcher.stop()
     await task
     assert time.monotonic() - started < 15  # not the 30 s

@@ -88,7 +88,7 @@ async def _digest_with(
     task = asyncio.create_task(env.step())
     try:
         if first:
-            await wait_for(lambda: env.fake.in_flight > 0, 20)  # part 1 is at "Telegram"
+            await wait_for(lambda: env.fake.in_flight > 0, 60)  # part 1 is at "Telegram"
         change()
     finally:
         gate.set()
@@ -188,7 +188,7 @@ async def _follow_up(env: Env) -> None:
                             digests=env.dispatcher.digests)  # fmt: skip
     task = asyncio.create_task(worker.run())
     try:
-        await wait_for(lambda: all(s == "done" for _, _, s in _followups(env)), 20)
+        await wait_for(lambda: all(s == "done" for _, _, s in _followups(env)), 60)
     finally:
         worker.stop()
         await task

@@ -74,7 +74,7 @@ class Env:
             ).tuples()
             return [tuple(r) for r in rows]  # type: ignore[misc]
 
-    async def dispatch_until_done(self, timeout: float = 15, **cfg: object) -> Dispatcher:
+    async def dispatch_until_done(self, timeout: float = 60, **cfg: object) -> Dispatcher:
         settings = replace(DispatchSettings(backoff_base=0.05, poll_seconds=0.5), **cfg)
         d = Dispatcher(self.db, self.sender, VN, settings)
         task = asyncio.create_task(d.run())

@@ -133,7 +133,7 @@ def test_cli_topics_add_collapses_a_pasted_title(
                         "--query", "a", "--description", "a\r\nb")  # fmt: skip
     assert code == 0, output
     code, output = _cli(tmp_path, monkeypatch, "topics", "list")
-    assert "kt\tenabled \tKiến Thụy\ta" in output, output
+    assert "kt\tenabled\tKiến Thụy\ta" in output, output
 
 
 # -- the API ---------------------------------------------------------------------------------
@@ -247,4 +247,4 @@ def test_cli_topics_add_stores_nfc(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                         "--query", "a")  # fmt: skip
     assert code == 0, output
     code, output = _cli(tmp_path, monkeypatch, "topics", "list")
-    assert "nfd\tenabled \tKiến Thụy mới\ta" in output, output
+    assert "nfd\tenabled\tKiến Thụy mới\ta" in output, output

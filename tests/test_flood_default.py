@@ -167,7 +167,7 @@ class Skewed:
 
 
 async def _dispatch_until(
-    dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 20
+    dispatcher: Dispatcher, done: Callable[[], bool], timeout: float = 60
 ) -> None:
     """Run ``dispatcher`` until ``done()`` (polled), then stop it and wait for its sends."""
     task = asyncio.create_task(dispatcher.run())

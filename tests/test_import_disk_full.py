@@ -39,11 +39,15 @@ WORDS = "công an xã huyện bắt giữ đối tượng trộm cắp tài sả
 
 
 def corpus(n: int, seed: int = 7) -> bytes:
-    """``n`` JSON lines with ~3 KB of poorly compressible text each (TOAST compresses)."""
+    """``n`` JSON lines with ~3 KB of poorly compressible text each (TOAST compresses).
+
+    The words in one ``choices`` call and 20 random bits a number (0-1,048,575, as long and
+    as incompressible as ``randrange(10**6)``'s): 350 ``choice`` and ``randrange`` calls a line
+    were half the CPU of the tests here (5.5 s for 8,000 lines, now 2.6 s)."""
     rng = random.Random(seed)
     lines = []
     for i in range(n):
-        body = " ".join(f"{rng.choice(WORDS)}{rng.randrange(10**6)}" for _ in range(350))
+        body = " ".join(f"{w}{rng.getrandbits(20)}" for w in rng.choices(WORDS, k=350))
         record = {
             "source_key": f"D{i:05d}",
             "url": f"https://example.vn/tin/{i}.html",
@@ -120,9 +124,9 @@ def check_stopped(done: subprocess.CompletedProcess[str], stored: int, url: str)
     assert "Traceback" not in err and "[SQL" not in err and "parameters" not in err, err
     assert len(err) < 1000, err  # a message, not a dump
     # which database, and what to do (feedsvc.db.errors.explain)
-    from feedsvc.db.urls import shown_url
+    from feedsvc.db.urls import shown_db
 
-    assert f"the state DB {shown_url(url)} is out of disk space (" in err, err
+    assert f"the state DB {shown_db(url)} is out of disk space (" in err, err
     assert "free space on " in err, err
     assert f"lines 1-{stored} are stored (inserted {stored}," in err
     assert f"stopped at line {stored + 1}" in err

@@ -186,17 +186,20 @@ def test_a_long_catch_up_does_not_hold_every_article(db: Database) -> None:
     """A first sync's articles are let go batch by batch: the tick's result keeps counts, the
     changes go to ``after_commit`` per batch. Before, the result kept every change with its
     article until the tick ended (a 300,000-row first sync held ~2 GB)."""
-    # ~16 KB an article keeps, cheap to normalise (script text is not matched)
-    body = "<p>Người dân phát hiện sự việc.</p><script>" + "var x = 1; " * 1500 + "</script>"
-    # 4,000: what the pipeline holds at once (a few batches, ~17 MB peak with other threads'
-    # allocations) is well under half of keeping them all (66 MB); at 2,000 the bound was 33 MB
-    # against ~17 MB measured, and a loaded CI run crossed it
-    count = 4000
+    # ~165 KB an article keeps, cheap to normalise (script text is not matched)
+    body = "<p>Người dân phát hiện sự việc.</p><script>" + "var x = 1; " * 15000 + "</script>"
+    # 400 in batches of 10: 40 batches, each ~1.65 MB, as 4,000 of ~16 KB in batches of 100
+    # were: what the pipeline holds at once (a few batches, ~13 MB peak with other threads'
+    # allocations) is well under half of keeping them all (66 MB; the product keeping every
+    # change peaks at ~200 MB). At 2,000 of 16 KB the bound was 33 MB against ~17 MB
+    # measured, and a loaded CI run crossed it. 400 rows, not 4,000: the tick's CPU under
+    # tracemalloc is mostly per row and per batch (6-8 s was ~2.5 s)
+    count, size = 400, 10
     with db.write() as conn:
         upsert_source_articles(
             conn, [article(n, body=body) for n in range(count)], datetime.now(UTC)
         )
-    ing = builtin_ingestor(db, batch_size=100)
+    ing = builtin_ingestor(db, batch_size=size)
     batches: list[int] = []
     ing.after_commit.append(lambda changes: batches.append(len(changes)))
     tracemalloc.start()
@@ -206,7 +209,7 @@ def test_a_long_catch_up_does_not_hold_every_article(db: Database) -> None:
     finally:
         tracemalloc.stop()
     assert (result.error, result.new) == (None, count)
-    assert sum(batches) == count and max(batches) == 100
+    assert sum(batches) == count and max(batches) == size
     assert result.matches == 0  # no topics
     held = count * len(body)  # what keeping every article would pin (~66 MB)
     assert peak < held / 2, f"peak {peak / 1e6:.1f} MB while ingesting {held / 1e6:.1f} MB"

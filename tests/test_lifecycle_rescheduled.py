@@ -55,7 +55,7 @@ fake = dispatching.fake
 sender = dispatching.sender
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 15) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await asyncio.to_thread(predicate):
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"

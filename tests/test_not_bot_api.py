@@ -27,6 +27,7 @@ from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from patience import PATIENT_READ_TIMEOUT
 from processes import wait_until
+from site_placeholder import unplaced
 from test_bot import make_bot
 
 from feedsvc.channels.zalo import ZaloBotAPI
@@ -187,7 +188,7 @@ def test_run_against_a_server_answering_empty_json_says_it_once(tmp_path: Path) 
                 proc.wait(timeout=30)
     finally:
         server.shutdown()
-    text = log_file.read_text("utf-8")
+    text = unplaced(log_file.read_text("utf-8"))
     warnings = [line for line in text.splitlines() if " WARNING " in line or " ERROR " in line]
     assert len(warnings) == 1, warnings
     assert f"telegram.base_url {base} answered something that is not the Bot API: " in warnings[0]

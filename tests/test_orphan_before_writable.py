@@ -150,7 +150,7 @@ def test_a_directory_in_place_of_the_file_is_said_as_readers_say_it(folder: Path
     Path(f"{folder / 'state.db'}-wal").write_bytes(b"")
     with read_only(folder) as mount:
         url = f"sqlite:///{mount / 'state.db'}"
-        for argv in WRITERS.values():
-            line = refusal(url, argv)
-            assert "is a directory, not a database file" in line, line
-            assert line == refusal(url, READER)
+        said = invoke(url, READER)
+        assert said[0] == 2 and "is a directory, not an SQLite file" in said[1], said
+        for argv in WRITERS.values():  # the configuration's refusal (database.url), as status's
+            assert invoke(url, argv) == said

@@ -260,7 +260,7 @@ async def test_a_stop_during_an_outage_says_how_many_known_sends_go_again(
         put_back(env.db)
     said = [w for w in warnings(caplog) if "after the restart" in w]
     assert len(said) == 1, warnings(caplog)
-    assert "telegram: stopping with 2 sent alert(s)" in said[0]
+    assert "telegram: stopping with 2 sent alerts " in said[0]
     assert "twice" in said[0]
     assert [state for _, state, _, _ in rows(env.db)] == ["sending", "sending"]
 

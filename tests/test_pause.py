@@ -64,7 +64,7 @@ def states(db: Database, chat_id: int) -> list[str]:
         return list(conn.execute(stmt.order_by(deliveries.c.id)).scalars())
 
 
-async def run_until(dispatcher: Dispatcher, done: object, timeout: float = 20) -> None:
+async def run_until(dispatcher: Dispatcher, done: object, timeout: float = 60) -> None:
     task = asyncio.create_task(dispatcher.run())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

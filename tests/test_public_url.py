@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from processes import free_port, get, wait_until
+from site_placeholder import unplaced
 from test_config_urls import SECRET, check, one_problem
 
 from feedsvc.cli import cli
@@ -34,7 +35,7 @@ def said(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> tuple[
     clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
     clean.update(env or {})
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(config)], env=clean)
-    return result.exit_code, result.output.splitlines()
+    return result.exit_code, unplaced(result.output).splitlines()
 
 
 # -- the default follows the listener ------------------------------------------------------

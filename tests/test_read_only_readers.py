@@ -191,7 +191,7 @@ def test_a_writer_says_the_db_is_not_writable(tmp_path: Path, argv: list[str]) -
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
     [line] = done.stderr.splitlines()
-    assert f"the state DB sqlite:///{db_file} cannot be written" in line, line
+    assert f"the state DB {db_file} cannot be written" in line, line
     assert f"check the permissions and owner of {db_file} and of its directory {folder}" in line
 
 
@@ -209,7 +209,7 @@ def test_a_refused_writer_leaves_nothing_beside_the_db(tmp_path: Path, argv: lis
         done = feedsvc(url, tmp_path, *argv)
     assert done.returncode == 2, (done.returncode, done.stderr)
     [line] = done.stderr.splitlines()
-    assert f"the state DB {url} cannot be written (the user " in line, line
+    assert f"the state DB {db_file} cannot be written (the user " in line, line
     assert f" may not write {db_file}): check the permissions and owner of {db_file}" in line
     assert sorted(p.name for p in folder.iterdir()) == ["state.db"]
     again = feedsvc(url, tmp_path, *argv)  # the file writable again: so is the DB

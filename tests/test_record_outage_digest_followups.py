@@ -70,9 +70,9 @@ class Refusals:
         self.count = 0
         write = getattr(owner, name)
 
-        def counted(*args: Any) -> Any:
+        def counted(*args: Any, **kw: Any) -> Any:
             try:
-                return write(*args)
+                return write(*args, **kw)
             except Exception:
                 self.count += 1
                 raise

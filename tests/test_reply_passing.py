@@ -4,7 +4,7 @@ Before: a 502 once on the answer to ``/sub an-ninh`` left the chat with only the
 lỗi, đã có lỗi xảy ra. Vui lòng thử lại sau.") though the subscription was made, and logged
 ERROR with PTB's whole traceback; a slow answer (past the read timeout) gave the reader the
 apology and then the answer; on Zalo a 500 lost the answer without a word to the chat. Now
-(:func:`feedsvc.notify.charged.resent_after_pause`, the one place a bot's answer goes again;
+(:func:`feedsvc.notify.resend.resent_after_pause`, the one place a bot's answer goes again;
 :mod:`feedsvc.bot.replies`; ``ZaloBot._reply``): no apology follows an answer's failure (the
 command had its effect); what is left is one WARNING line naming the chat, never ERROR with a
 traceback. A 5xx is an unknown outcome (a gateway may have passed the call on:

@@ -3,7 +3,7 @@
 Before: one loopback connect timeout under load (``httpx.ConnectTimeout``: no connection was
 made, nothing was sent) dropped the answer to ``/help``, and the bot's apology went out instead;
 a real deployment's network blip did the same. Now
-(:func:`feedsvc.notify.charged.resent_after_pause` with the channel's classifier: Telegram's
+(:func:`feedsvc.notify.resend.resent_after_pause` with the channel's classifier: Telegram's
 :func:`feedsvc.notify.telegram.never_reached`, Zalo's ``classify``) such an answer is sent again,
 at most ``REPLY_RETRIES`` times; one that may have been delivered (a read timeout, a dropped
 connection) or that was refused is not.

@@ -131,7 +131,7 @@ class Env:
         )
         return FollowupWorker(self.db, TelegramChannel(self.sender, VN), VN, settings)
 
-    async def follow_up(self, worker: FollowupWorker | None = None, timeout: float = 15) -> None:
+    async def follow_up(self, worker: FollowupWorker | None = None, timeout: float = 60) -> None:
         """Run a worker until a sweep has run and no follow-up is open."""
         w = worker or self.worker()
         before = w.last_sweep
@@ -148,12 +148,16 @@ class Env:
             await task
 
 
-async def _until(predicate: object, timeout: float = 15) -> None:
+async def _until(predicate: object, timeout: float = 45) -> None:
+    """Poll ``predicate`` (in a thread: it reads the DB) until true, else fail after ``timeout``
+    seconds: 15 s ran out twice on a slow, loaded CI host (a group's paced dispatch). Every
+    0.1 s: each poll is a thread hand-off and a DB read, and at every 0.03 s they were ~a fifth
+    of this module's CPU (30.9 → 24.4 s) while the tests wait seconds on the pacing."""
     assert callable(predicate)
     deadline = asyncio.get_running_loop().time() + timeout
     while not await asyncio.to_thread(predicate):
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.1)
 
 
 def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str, query: str = "") -> None:
@@ -488,8 +492,8 @@ async def sends_beside_deletes(env: Env, first_chat: int, stalled: bool = False)
                 env.retire("TEST-00001")  # ... while the first 8 are deleted
                 if stalled:
                     tasks.append(asyncio.create_task(stall_repeatedly()))
-                await _until(lambda: [o for _, _, o in env.outcomes()] == ["deleted"] * 8, 30)
-                await _until(lambda: len(fake.all_messages) == 16, 30)
+                await _until(lambda: [o for _, _, o in env.outcomes()] == ["deleted"] * 8)
+                await _until(lambda: len(fake.all_messages) == 16)
             finally:
                 d.stop()
                 worker.stop()

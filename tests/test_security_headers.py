@@ -97,6 +97,9 @@ async def test_a_reader_page_has_nosniff_and_a_csp_its_style_and_script_pass(
     styles, scripts = inline(html, "style"), inline(html, "script")
     assert len(styles) == 1 and len(scripts) == 1, path  # the layout's, nothing else
     assert allowed(styles[0], policy["style-src"]) and allowed(scripts[0], policy["script-src"])
+    # the files' comments are the developers': never sent to a reader (the hash still matches)
+    assert "/*" not in styles[0] and "inlined whole" not in html, path
+    assert not [line for line in scripts[0].splitlines() if line.lstrip().startswith("//")]
     # no inline style attribute or handler, which no hash allows
     assert not re.search(r"<[^>]+\s(style|on[a-z]+)=", html), path
     if path == "/topics/kien-thuy":
@@ -194,3 +197,12 @@ def test_the_state_dbs_503_page_has_the_admins_headers(tmp_path: Path) -> None:
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["cache-control"] == "no-store" and r.headers["retry-after"]
         assert c.get(f"/topics/{SLUG}").status_code == 200  # from memory
+
+
+def test_comments_are_dropped_not_what_looks_like_one_in_a_string() -> None:
+    from feedsvc.pages.inline import without_css_comments, without_js_comment_lines
+
+    css = "/* a\n   note */\na{content:\"/* kept */\"}/* gone */\nb{x:'\\'/*'}\n"
+    assert without_css_comments(css) == "a{content:\"/* kept */\"}\nb{x:'\\'/*'}\n"
+    js = '// a note\nvar u = "http://x";\n  // another\nf(); // kept: after code\n'
+    assert without_js_comment_lines(js) == 'var u = "http://x";\nf(); // kept: after code\n'

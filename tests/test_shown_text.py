@@ -47,7 +47,9 @@ SHOWN = [
     ("Trước <set>chữ</set> <list>ẩn</list> sau", "Trước chữ ẩn sau"),
     ("Trước <max>chữ</max><g>ẩn</g> sau", "Trước chữẩn sau"),
     ("<p>Trước <in>chữ ẩn</in> sau</p>", "Trước chữ ẩn sau"),
-    ("Trước <mi>chữ ẩn sau", "Trước chữ ẩn sau"),  # never closed: to the end, as in browsers
+    ("<p>Trước <mi>chữ ẩn sau", "Trước chữ ẩn sau"),  # never closed: to the end, as in browsers
+    # no HTML at all (a start tag of no element only: feedsvc.markup.has_markup): plain text
+    ("Trước <mi>chữ ẩn sau", "Trước <mi>chữ ẩn sau"),
     ("Trước <o:p>chữ ẩn</o:p> sau", "Trước chữ ẩn sau"),
     # a tag that nothing closes is text: html5ever dropped it and everything after it
     ("Nếu a<b thì chữ ẩn sau", "Nếu a<b thì chữ ẩn sau"),

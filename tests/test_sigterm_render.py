@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from migrated import copy_template
 from sqlalchemy import select
 from test_ingest_first_sync import archive
 from test_sigterm_work import add_topics, service_env, sigterm_when
 
 from feedsvc.app import Roles, Service
 from feedsvc.config import load_config
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.db.schema_service import feed_snapshots
 from feedsvc.feeds import model
 
@@ -44,8 +45,8 @@ def stored_feed(db: Database, slug: str) -> str:
 @pytest.mark.slow
 def test_sigterm_during_the_render_of_huge_articles(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
+    assert copy_template(url)  # migrated (a new DB's migration is not the subject)
     db = Database(url)
-    upgrade(db)
     add_topics(db, 1)
     archive(db, ROWS, body=BODY)
     env = service_env(url)
@@ -82,16 +83,16 @@ def test_a_render_stops_at_its_next_item(tmp_path: Path, monkeypatch: pytest.Mon
     archive(service.db, 20)
     assert service.ingest_tick().new == 20
     cleaned: list[str] = []
-    real = model._cached_item
+    real = model.ITEMS.get
 
-    def clean(site_url: str, article: Any, language: str) -> Any:
+    def clean(site_url: str, article: Any, language: str, prepare: Any) -> Any:
         cleaned.append(article.source_key)
         if len(cleaned) == 3:
             service.interrupt()  # what SIGTERM does
-        return real(site_url, article, language)
+        return real(site_url, article, language, prepare)
 
     model.clear_item_cache()
-    monkeypatch.setattr(model, "_cached_item", clean)
+    monkeypatch.setattr(model.ITEMS, "get", clean)
     before = stored_feed(service.db, "t00000")
     service.publisher.refresh(["t00000", "t00001"])
     assert len(cleaned) == 3  # not the topic's 20, nor the next topic's

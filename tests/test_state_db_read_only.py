@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from combos import each_choice
+from site_placeholder import unplaced
 from sqlalchemy import create_engine, make_url, text
 from test_cli_db_errors import immutable
 
@@ -43,7 +44,9 @@ def refused(done: subprocess.CompletedProcess[str]) -> str:
     """Exit 2 before anything was logged: the one line, which names database.url."""
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr and "feedsvc started" not in done.stderr, done.stderr
-    [line] = done.stderr.splitlines()  # nothing logged before it: no render, no topics import
+    [line] = unplaced(
+        done.stderr
+    ).splitlines()  # nothing logged before it: no render, no topics import
     assert line.startswith("feedsvc: the state DB ") and "database.url" in line, line
     return line
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -140,6 +141,45 @@ def sent(db: Database, chat_id: int, article_id: int, at: datetime) -> None:
         )  # fmt: skip
 
 
+def _alert_days(per_day: list[tuple[date, int]]) -> dict[date, int]:
+    return {d: n for d, n in per_day if n}
+
+
+def _local_days(tz: Any, *sent_at: datetime) -> dict[date, int]:
+    """How many of ``sent_at`` fall on each local day of ``tz``."""
+    return dict(Counter(t.astimezone(tz).date() for t in sent_at))
+
+
+# minutes past local midnight: "a day ago" is the day before yesterday just after midnight (the
+# CI run that crossed Vietnam's midnight counted it there, and the test had said yesterday)
+@pytest.mark.parametrize("minutes", [3, 12 * 60, 23 * 60 + 57])
+def test_alerts_count_on_the_local_day_they_went(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, minutes: int
+) -> None:
+    service = make_service(db_url)
+    service.prepare()
+    seed(service)
+    db, tz = service.db, service.settings.tz
+    today = db.now().astimezone(tz).date() - timedelta(days=2)
+    now = (datetime(today.year, today.month, today.day, tzinfo=tz)
+           + timedelta(minutes=minutes)).astimezone(UTC)  # fmt: skip
+    monkeypatch.setattr(db, "now", lambda: now)
+    with db.read() as conn:
+        aid = conn.execute(select(func.max(articles.c.id))).scalar_one()
+    with db.write() as conn:
+        for chat in (-1, -2, -3):
+            sub_store.ensure_chat(conn, chat, "group", None, now)
+            sub_store.subscribe(conn, chat, topic_id=1, query=None, now=now)
+    times = (now - timedelta(minutes=5), now - timedelta(days=1, minutes=5), now)
+    for chat, at in zip((-1, -2, -3), times, strict=True):
+        sent(db, chat, aid, at)
+    kt = {s.slug: s for s in topic_stats(db, tz, 7)}["kt"]
+    assert kt.alerts_per_day[-1][0] == today
+    assert _alert_days(kt.alerts_per_day) == _local_days(tz, *times)
+    assert len(_local_days(tz, *times)) == (3 if minutes < 5 else 2)
+    db.dispose()
+
+
 def test_subscribers_alerts_per_day_newest_and_hourly_activity(db_url: str) -> None:
     service = make_service(db_url)
     service.prepare()
@@ -166,7 +206,9 @@ def test_subscribers_alerts_per_day_newest_and_hourly_activity(db_url: str) -> N
     assert kt.articles == 2 and kt.newest_article is not None
     assert len(kt.alerts_per_day) == 7 and kt.alerts_per_day[-1][0] == now.astimezone(tz).date()
     assert sum(n for _, n in kt.alerts_per_day) == 2
-    assert kt.alerts_per_day[-1][1] + kt.alerts_per_day[-2][1] == 2
+    assert _alert_days(kt.alerts_per_day) == _local_days(
+        tz, now - timedelta(minutes=5), now - timedelta(days=1, minutes=5)
+    )
     assert stats["ds"].subscribers == {"telegram": 0} and stats["ds"].newest_article is None
     hourly = activity(db, 7)
     assert len(hourly.hours) == 168 and sum(hourly.articles) == 2 and sum(hourly.alerts) == 3

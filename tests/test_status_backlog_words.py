@@ -11,10 +11,12 @@ seconds; source read up to 2026-12-06 10:34 +07:00"."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import builtin_ingestor
@@ -25,6 +27,7 @@ from test_status_first_sync import _cli as status_cli
 
 from feedsvc.app import Service
 from feedsvc.catalogue import Translator
+from feedsvc.cli.service import local_time  # also feedsvc.local_times (the one format)
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
@@ -217,4 +220,7 @@ def test_a_first_sync_of_one_import_in_the_admin_and_the_cli(
     [line] = lines
     figure, _, said = line.split(maxsplit=1)[1].partition(" ")
     assert 100 < float(figure) < 600, line  # the figure as before: the position's age
-    assert said == f"({words})", line
+    # the same words, the time to the second as every CLI time (the admin's minute until T4)
+    cli = words.replace(en.time(moment), local_time(moment, ZoneInfo(ZONE)))
+    assert said == f"({cli})", line
+    assert re.search(r" \d\d:\d\d:\d\d \+07:00\)$", said), said

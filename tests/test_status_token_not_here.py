@@ -5,7 +5,8 @@ yet (so the state DB recorded no acceptance, ``store.channel_tokens``): ``/api/s
 ``"telegram": "on"``, an operator's ``status --json`` ``"telegram": "console"``, which reads as
 "alerts go to the log". A command without the token takes it as unset (README): its reading is
 kept, and said to be this command's — ``token not available to this command`` beside the mode,
-in the text and as ``channel_notes`` in the JSON. With the token, or with the DB's word of a
+in the text and as ``channel_notes`` in the JSON (``no token set (telegram.token)`` when none is
+configured at all). With the token, or with the DB's word of a
 running service's token (``sent_elsewhere``), the line is the service's story.
 """
 
@@ -23,6 +24,8 @@ from feedsvc.db import Database, upgrade
 from feedsvc.store.channel_tokens import note_tokens
 
 NOT_HERE = "token not available to this command"
+#: No token configured at all (a fresh install): "not available" implied one existed.
+UNSET = "no token set ({setting})"
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 
 
@@ -41,17 +44,44 @@ def status(env: dict[str, str | None]) -> tuple[dict[str, object], str]:
     as_json = runner.invoke(cli, ["status", "--json"], env=env)
     text = runner.invoke(cli, ["status"], env=env)
     assert as_json.exit_code == 0 and text.exit_code == 0, (as_json.output, text.output)
-    [line] = [x for x in text.output.splitlines() if x.startswith("channels")]
-    return json.loads(as_json.output), line
+    [line] = [x for x in text.stdout.splitlines() if x.startswith("channels")]
+    return json.loads(as_json.stdout), line
 
 
-def test_without_the_token_the_mode_is_said_to_be_this_commands(env: dict[str, str | None]) -> None:
+def test_without_any_token_set_the_note_says_none_is_set(env: dict[str, str | None]) -> None:
+    """A fresh install, no token anywhere: "token not available to this command" read as
+    though one existed (a newcomer's)."""
     shown, line = status(env)
     assert shown["channels"] == {"telegram": "console", "zalo": "off", "apprise": "on"}
     notes = shown["channel_notes"]
     assert isinstance(notes, dict) and set(notes) == {"telegram", "zalo"}, notes
-    assert all(str(v).startswith(NOT_HERE) and "/api/status" in str(v) for v in notes.values())
-    assert f"telegram console ({NOT_HERE}" in line and f"zalo off ({NOT_HERE}" in line, line
+    telegram, zalo = UNSET.format(setting="telegram.token"), UNSET.format(setting="zalo.token")
+    assert str(notes["telegram"]).startswith(telegram) and "/api/status" in notes["telegram"]
+    assert str(notes["zalo"]).startswith(zalo) and "/api/status" in notes["zalo"]
+    assert NOT_HERE not in line, line
+    assert f"telegram console ({telegram}" in line and f"zalo off ({zalo}" in line, line
+
+
+def test_a_token_file_this_command_cannot_read_is_not_available_to_it(
+    env: dict[str, str | None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token is configured (``telegram.token_file``) but this user may not read it: taken
+    as unset (README), and said to be this command's reading, not that none is set."""
+    from feedsvc.config import secrets
+
+    secret = tmp_path / "telegram-token"
+    secret.write_text(TOKEN + "\n")
+
+    def refused(path: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(secrets, "read_secret_file", refused)  # the service user's, 0600
+    shown, line = status(env | {"FEEDSVC_TELEGRAM__TOKEN_FILE": str(secret)})
+    assert shown["channels"] == {"telegram": "console", "zalo": "off", "apprise": "on"}
+    notes = shown["channel_notes"]
+    assert isinstance(notes, dict) and str(notes["telegram"]).startswith(NOT_HERE), notes
+    assert str(notes["zalo"]).startswith(UNSET.format(setting="zalo.token")), notes
+    assert f"telegram console ({NOT_HERE}" in line, line
 
 
 def test_with_the_token_there_is_nothing_to_say(env: dict[str, str | None]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from site_placeholder import unplaced
 
 from feedsvc.cli import cli
 from feedsvc.config import advice, load_config
@@ -29,7 +30,7 @@ def config_check(tmp_path: Path, **env: str) -> tuple[int, str]:
     clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
     clean |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path}/s.db"}
     result = CliRunner().invoke(cli, ["config", "check"], env=clean | env)
-    return result.exit_code, result.output
+    return result.exit_code, unplaced(result.output)
 
 
 @pytest.mark.parametrize(

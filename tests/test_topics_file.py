@@ -197,3 +197,61 @@ def test_an_entry_of_another_type_is_named(tmp_path: Path) -> None:
         "topic #1: expected a table [[topic]], not a string ('a')",
         "topic #2: expected a table [[topic]], not an integer (1)",
     ]
+
+
+def test_an_unknown_key_is_told_the_key_it_stands_for() -> None:
+    """``titel`` was "unknown key 'titel' (allowed: …)" where the config file's unknown key is
+    told "did you mean …?": the one guess (``feedsvc.meant_names``) for both."""
+    data = tomllib.loads(
+        'topik = 1\n[[topic]]\nslug = "kt"\ntitel = "Kiến Thụy"\nquery = "x"\ncolour = "red"\n'
+    )
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics(data, "topics.toml")
+    allowed = "(allowed: description, enabled, query, slug, title)"
+    assert caught.value.problems == [
+        "unknown top-level key 'topik': did you mean 'topic'? (expected [[topic]] tables)",
+        f"topic #1 (kt): unknown key 'titel': did you mean 'title'? {allowed}",
+        f"topic #1 (kt): unknown key 'colour' {allowed}",
+        "topic #1 (kt): title is required (a non-empty string)",
+    ]
+
+
+def test_problems_are_listed_in_the_files_order() -> None:
+    """Every problem at its place in the file: by topic, and within one by the line of its
+    key (they came unknown keys first, then slug, title, query, description, whatever the
+    file's order, and every query's after every topic, every repeated slug's after those)."""
+    text = """\
+[[topic]]
+query = "("
+slug = "a"
+zz = 1
+title = 5
+
+[[topic]]
+enabled = "yes"
+title = "B"
+slug = "Bad Slug"
+query = "b"
+
+[[topic]]
+slug = "a"
+title = "A again"
+query = "a"
+
+[extra]
+x = 1
+"""
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics(tomllib.loads(text), "topics.toml")
+    said = [p.split(": ", 2)[1] if p.startswith("topic #") else p for p in caught.value.problems]
+    assert [s.split(" ")[0] for s in said] == [
+        "topic",  # topic #1's query (its first line), from the parser: "topic a: query: …"
+        "unknown",  # zz
+        "title",  # title = 5
+        "enabled",  # topic #2
+        "slug",  # Bad Slug
+        "topic",  # topic #3: "topic a: slug appears more than once"
+        "unknown",  # [extra], after the topics
+    ], caught.value.problems
+    assert caught.value.problems[0].startswith("topic a: query: ")
+    assert caught.value.problems[5] == "topic a: slug appears more than once"

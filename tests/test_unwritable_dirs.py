@@ -72,10 +72,11 @@ def test_demo_without_dir_takes_a_temp_dir_when_var_demo_cannot_be_written(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "var" / "demo").mkdir(parents=True)
     with immutable(tmp_path / "var" / "demo"):
-        chosen = _demo_dir()
+        chosen, why = _demo_dir()
     assert chosen != Path("var/demo") and chosen.is_dir() and os.access(chosen, os.W_OK)
+    assert why and "cannot write there" in why, why  # the banner's note says why
     chosen.rmdir()
-    assert _demo_dir() == Path("var/demo")  # writable again: the usual place
+    assert _demo_dir() == (Path("var/demo"), None)  # writable again: the usual place
 
 
 WRITERS = [

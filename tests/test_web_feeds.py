@@ -577,7 +577,7 @@ async def test_a_query_string_that_is_not_text_is_400_not_a_search_for_fffd(
     """The routes read their parameters strictly (``web.queries.query_param``, here without
     the app's middleware): ``?q=%FF`` searched for U+FFFD and ``?limit=%FF`` was refused as a
     limit of "'�'". The fast paths take no query string, so the routes answer, through every
-    path alike; the words are the app's (``web.queries.not_text_response``)."""
+    path alike; the words are the app's (``web.queries.refused_response``)."""
     response = await client.get(path)
     assert response.status_code == 400, response.text
     assert response.text == Translator("vi")("http.query_not_text", bytes=shown) + "\n"

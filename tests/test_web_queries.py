@@ -146,11 +146,12 @@ def scope_request(raw: bytes) -> Request:
 
 
 def test_query_param_reads_utf8_and_refuses_only_the_name_read() -> None:
-    from feedsvc.web.queries import QueryNotText, query_param
+    from feedsvc.web.queries import QueryNotText, QueryRepeated, query_param
 
     request = scope_request("q=Kiến&utm=caf%E9&limit=5&limit=7".encode())
     assert query_param(request, "q") == "Kiến"  # raw UTF-8: never read as Latin-1
-    assert query_param(request, "limit") == "7"  # the last, as Starlette reads it
+    with pytest.raises(QueryRepeated):  # given twice, disagreeing: /readyz's rule
+        query_param(request, "limit")
     assert query_param(request, "page") is None and query_param(request, "page", "1") == "1"
     with pytest.raises(QueryNotText) as refused:
         query_param(request, "utm")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from processes import free_port, unread_by_server, wait_until
+from site_placeholder import unplaced
 
 TOKEN = "stopping-log-token-0123456789"
 
@@ -116,7 +117,7 @@ def test_the_stop_log_has_feedsvc_warning_and_no_uvicorn_error(
 def test_the_json_log_too(tmp_path: Path) -> None:
     code, log, answer = stop_with_a_request_open(tmp_path, signal.SIGTERM, "--log-json")
     assert answer.startswith(b"HTTP/1.1 503 ") and code == 0, log
-    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in unplaced(log).splitlines() if line.startswith("{")]
     assert [r["level"] for r in records if r["level"] not in ("info", "debug")] == ["warning"]
     [warning] = [r for r in records if r["level"] == "warning"]
     assert warning["logger"] == "feedsvc.web.stopping" and "answered 503" in warning["msg"]

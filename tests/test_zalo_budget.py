@@ -33,9 +33,8 @@ from test_zalo import SECRET, zalo_settings
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.budget import AHEAD, SendBudget
-from feedsvc.channels.fleet import zalo_service
 from feedsvc.channels.zalo import ZaloBotAPI, ZaloChannel, ZaloError
-from feedsvc.channels.zalo.service import ZaloService
+from feedsvc.channels.zalo.service import ZaloService, zalo_service
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings

@@ -27,7 +27,7 @@ from feedsvc.store.topics import TopicSpec, save_topic
 
 pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases.py)
 
-WAIT = 20  # seconds: bounds a failure only
+WAIT = 60  # seconds: bounds a failure only
 IMAGE = "message.image.received"
 STICKER = "message.sticker.received"
 

@@ -8,9 +8,9 @@ import pytest
 from factories import VN, article
 
 from feedsvc.channels.zalo import ZaloError, classify, format_zalo_alert
-from feedsvc.channels.zalo.bot import secret_matches
 from feedsvc.channels.zalo.updates import parse_command, parse_update, plain_reply
 from feedsvc.notify import OutcomeKind, utf16_len
+from feedsvc.web.zalo import secret_matches
 
 URL = "https://example.vn/tin/1.html"
 

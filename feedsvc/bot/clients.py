@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from feedsvc.notify.charged import Charge, ChargedRequest, Refused
+from feedsvc.notify.charged import Charge, ChargedRequest
+from feedsvc.notify.resend import Refused
 from feedsvc.notify.tls import tls_context
 
 

@@ -1,6 +1,6 @@
 """A Telegram command's answer, sent and, when it does not go, told: the bot's one reply path.
 
-Its retries are the request edge's (:func:`feedsvc.notify.charged.resent_after_pause`, the one
+Its retries are the request edge's (:func:`feedsvc.notify.resend.resent_after_pause`, the one
 place a bot's answer is sent again, Zalo's too): a 429 waited out, a failure Telegram surely did
 not act on (the classifier's ``never_acted``: no connection made) a few times, an unknown
 outcome never (a read timeout; a 5xx, a gateway's page: nginx in front of a local Bot API server
@@ -28,7 +28,7 @@ PASSING = frozenset({OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS, OutcomeKind.R
 
 async def reply(message: Message, text: str) -> None:
     """Send one answer (its retries are the request edge's:
-    :func:`feedsvc.notify.charged.resent_after_pause`). Its failure is logged here and raised
+    :func:`feedsvc.notify.resend.resent_after_pause`). Its failure is logged here and raised
     no further: the command has had its effect by then, and :meth:`Handlers.error`'s apology
     ("an error occurred, try again") told a reader whose ``/sub`` had worked that it had not
     (a 502 on the answer), or came before the answer itself (a slow one). One line: WARNING

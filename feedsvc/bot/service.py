@@ -38,12 +38,8 @@ from feedsvc.bot.clients import bot_request, file_url
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.once import FirstDelivery
 from feedsvc.bot.poller_lease import PollerLease, done_by
-from feedsvc.bot.stopping import (
-    POLLING_STOP_SECONDS,
-    PollRequest,
-    install_confirm_line,
-    stop_polling,
-)
+from feedsvc.bot.polling_stop import PollRequest, install_confirm_line, stop_polling
+from feedsvc.bot.stopping import POLLING_STOP_SECONDS
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.tokens import TokenWatch

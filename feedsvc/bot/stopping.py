@@ -1,4 +1,4 @@
-"""The bot's polling stopped within a short, fixed time, whatever the Bot API's pace.
+"""A bot's polling stopped within a short, fixed time, whatever the Bot API's pace: the rule.
 
 Why: polling, the bot stops in three steps that each await the Bot API. PTB's ``Updater.stop``
 cancels the long poll in flight (at once), then makes one last getUpdates (``timeout=0``) that
@@ -7,18 +7,18 @@ hand (an answer, sendMessage, in flight). Against a Bot API that answered only a
 that last call and that answer each took up to the read timeout (10 s), past the stop's 5 s:
 "bot did not stop in time; abandoning it", exit 1 (a tester's: 4 of 7 stops). Now:
 
-* the confirming call gets :data:`CONFIRM_SECONDS` (:class:`PollRequest`, cut once the stop
-  begins); when it gets no answer, PTB's ERROR traceback for it is one warning here instead
-  (:class:`_ConfirmCutLine`), and only when it had something to confirm: an update fetched
-  since the offset the last answered getUpdates carried that was not a copy of one handled
-  before (:class:`ConfirmCut`). Nothing fetched — a slow Bot API whose long polls brought
-  nothing — or only a copy :mod:`feedsvc.bot.once` dropped (an update re-sent at the start
-  because the last stop's confirmation was cut: if it comes again it is dropped again) is a
-  DEBUG line (it was the warning on every stop). What it would have confirmed was in most
-  cases confirmed already: each long poll carries the offset past the updates fetched before
-  it, and Telegram applies it on receipt. Only updates whose next long poll never reached the
-  Bot API come again at the next start, where :mod:`feedsvc.bot.once` finds them handled and
-  drops them;
+* the confirming call gets :data:`CONFIRM_SECONDS` (:class:`polling_stop.PollRequest`, cut
+  once the stop begins); when it gets no answer, PTB's ERROR traceback for it is one warning
+  instead (:class:`polling_stop._ConfirmCutLine`), and only when it had something to confirm:
+  an update fetched since the offset the last answered getUpdates carried that was not a copy
+  of one handled before (:class:`polling_stop.ConfirmCut`). Nothing fetched — a slow Bot API
+  whose long polls brought nothing — or only a copy :mod:`feedsvc.bot.once` dropped (an
+  update re-sent at the start because the last stop's confirmation was cut: if it comes
+  again it is dropped again) is a DEBUG line (it was the warning on every stop). What it
+  would have confirmed was in most cases confirmed already: each long poll carries the
+  offset past the updates fetched before it, and Telegram applies it on receipt. Only
+  updates whose next long poll never reached the Bot API come again at the next start, where
+  :mod:`feedsvc.bot.once` finds them handled and drops them;
 * the updates in hand get until :data:`ANSWERS_SECONDS` into the stop to end, then are
   cancelled (:meth:`feedsvc.bot.updates.PerChatUpdates.cancel`): an answer cut short has an
   unknown outcome, as one the process was killed during. Their time runs from the stop's
@@ -27,20 +27,23 @@ that last call and that answer each took up to the read timeout (10 s), past the
   had taken theirs (about 1.4 s: "bot did not stop in time", exit 1 and the lease left behind
   whenever getUpdates and an answer were both slow, a tester's 4 of 4). Both shares shrink to
   fit a shorter stop still (:func:`shares`).
+
+The updates in hand are given up by one rule for both bots (:func:`stop_handling`: until
+their share, counted from the stop's start, then cancelled with one line): the Zalo bot's
+stop (:meth:`feedsvc.channels.zalo.service.ZaloService.stop`) gives its chats' lanes
+(:class:`~feedsvc.channels.zalo.lanes.ChatLanes`) the same share.
+
+Split: this module is the rule both bots share and imports nothing of python-telegram-bot: a
+Zalo-only service (no ``telegram.token``) imports it and not PTB
+(``tests/test_service_imports.py``). The Telegram bot's PTB-bound half (:class:`PollRequest`,
+:class:`ConfirmCut`, :func:`stop_polling`) is :mod:`feedsvc.bot.polling_stop`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
-
-from telegram.error import TimedOut
-from telegram.request import RequestData
-
-from feedsvc.bot.updates import PerChatUpdates
-from feedsvc.notify.charged import ChargedRequest
+from typing import Protocol
 
 log = logging.getLogger("feedsvc.bot")
 
@@ -50,10 +53,18 @@ CONFIRM_SECONDS = 0.75
 ANSWERS_SECONDS = 0.75
 #: seconds the stop of polling takes at most: its two shares run side by side
 POLLING_STOP_SECONDS = max(CONFIRM_SECONDS, ANSWERS_SECONDS)
-#: how PTB's Updater begins the line it logs (with a traceback) when that last call fails
-_PTB_CONFIRM_FAILED = "Error while calling `get_updates` one more time"
 #: how often a stop whose time is up cancels updates that began after its first cancel
 _RECHECK_SECONDS = 0.05
+
+
+class InHand(Protocol):
+    """The updates a bot is handling, which its stop may cut short: PTB's
+    (:class:`~feedsvc.bot.updates.PerChatUpdates`) or the Zalo bot's lanes
+    (:class:`~feedsvc.channels.zalo.lanes.ChatLanes`)."""
+
+    def cancel(self) -> int:
+        """Cancel every update in hand or waiting for its turn; how many."""
+        ...
 
 
 def shares(within: float | None) -> tuple[float, float]:
@@ -64,144 +75,16 @@ def shares(within: float | None) -> tuple[float, float]:
     return max(0.05, min(CONFIRM_SECONDS, within)), max(0.0, min(ANSWERS_SECONDS, within))
 
 
-class ConfirmCut(TimedOut):
-    """A getUpdates after the stop began that got no answer in time. ``fetched``: it would
-    have confirmed an update fetched since the offset the last answered getUpdates carried
-    (Telegram applies an offset on receipt, and an answered call was received) that is not a
-    copy of one handled before; False: it had nothing to confirm that matters."""
-
-    def __init__(self, message: str, fetched: bool) -> None:
-        super().__init__(message)
-        self.fetched = fetched
-
-
-def _offset(request_data: RequestData | None) -> int:
-    """A getUpdates call's ``offset`` parameter (PTB's ``Updater._last_update_id``), 0 when
-    none (as Telegram reads it)."""
-    offset = request_data.parameters.get("offset") if request_data is not None else None
-    return offset if isinstance(offset, int) else 0
-
-
-def _update_ids(payload: bytes) -> list[int]:
-    """The ``update_id`` of each update a getUpdates answer brought (none when it is not
-    the Bot API's shape: PTB tells that)."""
-    try:
-        result = json.loads(payload).get("result")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return []
-    if not isinstance(result, list):
-        return []
-    ids = (u.get("update_id") for u in result if isinstance(u, dict))
-    return [i for i in ids if isinstance(i, int)]
-
-
-class PollRequest(ChargedRequest):
-    """getUpdates' HTTP client. After :meth:`cut` (the stop began) each call of it gets at most
-    ``seconds`` in all (pool, connect, write, read), then fails as :class:`ConfirmCut`, PTB's
-    :class:`TimedOut`; :meth:`resume` (polling starts again) lifts that. The long poll in
-    flight is PTB's to cancel; a long poll sent before the cut keeps its own timeouts.
-
-    It keeps the ids of the updates fetched and not yet confirmed (``_unconfirmed``: each
-    answered call's updates, less those below its offset, which Telegram applied), and
-    :meth:`handled_before` takes out a copy :mod:`feedsvc.bot.once` dropped: whether the stop's
-    call had anything to confirm that matters. Only answered calls count: one cut or
-    cancelled may or may not have reached the Bot API."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._cut: float | None = None
-        self._unconfirmed: set[int] = set()
-
-    def cut(self, seconds: float = CONFIRM_SECONDS) -> None:
-        self._cut = seconds
-
-    def resume(self) -> None:
-        self._cut = None
-
-    def handled_before(self, update_id: int) -> None:
-        """``update_id`` is a copy of an update handled before (dropped): if it comes again
-        it is dropped again, so confirming it does not matter."""
-        self._unconfirmed.discard(update_id)
-
-    @property
-    def unconfirmed(self) -> int:
-        """Updates fetched that no answered getUpdates has confirmed, copies left out."""
-        return len(self._unconfirmed)
-
-    async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None, *args: Any,
-        **kwargs: Any,
-    ) -> tuple[int, bytes]:  # fmt: skip
-        cut, offset = self._cut, _offset(request_data)
-        sent = super().do_request(url, method, request_data, *args, **kwargs)
-        if cut is None:
-            answer = await sent
-        else:
-            try:
-                answer = await asyncio.wait_for(sent, cut)
-            except TimeoutError as exc:
-                said = f"no answer within {cut:g} s of the stop"
-                fetched = any(i < offset for i in self._unconfirmed)
-                raise ConfirmCut(said, fetched) from exc
-        if 200 <= answer[0] <= 299:
-            if offset:  # Telegram forgot every update below it
-                self._unconfirmed = {i for i in self._unconfirmed if i >= offset}
-            self._unconfirmed.update(_update_ids(answer[1]))
-        return answer
-
-
-class _ConfirmCutLine(logging.Filter):
-    """PTB's ERROR (with a traceback) for a failed last getUpdates at a stop, told as one
-    warning of the bot's instead: a slow Bot API at a stop is no error of the program."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith(_PTB_CONFIRM_FAILED):
-            return True
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, ConfirmCut) and not error.fetched:
-            log.debug("bot: the last getUpdates got no answer at the stop (%s); it had no "
-                      "new update to confirm", error)  # fmt: skip
-            return False
-        log.warning(
-            "bot: the last getUpdates, confirming the updates fetched, failed at the stop (%s); "
-            "an update whose next long poll did not reach the Bot API either comes again at the "
-            "next start (and is not handled again)",
-            error,
-        )
-        return False
-
-
-def install_confirm_line() -> None:
-    """Idempotently put :class:`_ConfirmCutLine` on PTB's Updater logger."""
-    logger = logging.getLogger("telegram.ext.Updater")
-    if not any(isinstance(f, _ConfirmCutLine) for f in logger.filters):
-        logger.addFilter(_ConfirmCutLine())
-
-
-async def stop_polling(
-    app: Any, polls: PollRequest | None, updates: PerChatUpdates, within: float | None = None
-) -> None:
-    """Stop ``app``'s (PTB's ``Application``) polling and the updates in hand in at most
-    ``within`` seconds (:func:`shares`; None: :data:`POLLING_STOP_SECONDS`): the long poll
-    cancelled, the confirming call cut (``polls``), the answers given until their share of the
-    stop has passed, counted from its start."""
-    confirm, answers = shares(within)
-    began = asyncio.get_running_loop().time()
-    if polls is not None:
-        polls.cut(confirm)
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await stop_handling(asyncio.ensure_future(app.stop()), updates, began, answers)
-
-
 async def stop_handling(
-    app_stop: asyncio.Future[None], updates: PerChatUpdates, began: float, seconds: float
-) -> None:
-    """Await ``app_stop`` (PTB's ``Application.stop``, which waits for the updates in hand),
-    cancelling those updates once ``seconds`` have passed since ``began`` (the event loop's
-    time the stop of polling began: the confirming call's time counts), and any that begin
-    after (PTB takes the updates still queued before it stops)."""
+    app_stop: asyncio.Future[None], updates: InHand, began: float, seconds: float,
+    who: logging.Logger = log,
+) -> None:  # fmt: skip
+    """Await ``app_stop`` (PTB's ``Application.stop``, the Zalo bot's ``drain``: each waits for
+    the updates in hand), cancelling those updates once ``seconds`` have passed since
+    ``began`` (the event loop's time the bot's stop began: the confirming call's time counts),
+    and any that begin after (PTB takes the updates still queued before it stops). The line
+    saying how many were given up is ``who``'s (``feedsvc.bot``, ``feedsvc.zalo``), its name's
+    last part leading it."""
     loop = asyncio.get_running_loop()
     cut, at = 0, 0.0
     try:
@@ -216,9 +99,9 @@ async def stop_handling(
         raise
     finally:
         if cut:
-            log.warning(
-                "bot: %d update%s still in hand %.2f s into the stop (an answer the Bot API has "
+            who.warning(
+                "%s: %d update%s still in hand %.2f s into the stop (an answer the Bot API has "
                 "not acknowledged yet); given up, its outcome unknown",
-                cut, "" if cut == 1 else "s", at,
+                who.name.rpartition(".")[2], cut, "" if cut == 1 else "s", at,
             )  # fmt: skip
     await app_stop

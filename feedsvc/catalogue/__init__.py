@@ -8,8 +8,9 @@ templates use exists. Errors are worded from their *code and parameters*
 (:class:`feedsvc.matching.QueryError`, :class:`feedsvc.operations.OperationError`), never by
 translating English text.
 
-Times are shown in ``site.timezone`` with their UTC offset, to the minute, and durations in
-words ("3 phút trước"), both through Babel's CLDR data (plural rules and phrasing per language).
+Times are shown in ``site.timezone`` with their UTC offset, to the minute (the command line's
+translator, ``seconds``: to the second, ``feedsvc.local_times``), and durations in words
+("3 phút trước"), both through Babel's CLDR data (plural rules and phrasing per language).
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ from . import (
     reader,
     reasons,
     status,
+    subscribe_words,
     web,
 )
 
 if TYPE_CHECKING:
     from feedsvc.ingest_state import IngestState
     from feedsvc.matching import QueryError
-    from feedsvc.operations import BackfillResult, OperationError
+    from feedsvc.operations import BackfillResult, OperationError, Subscribed
     from feedsvc.state_disk import StateDisk
 
 Language = Literal["vi", "en"]
@@ -55,7 +57,7 @@ QueryAuthor = Literal["topic", "search", "chat"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
 MODULES = (
     admin, bot, channels, deliveries, digest, errors, lifecycle, query_errors, reader, reasons,
-    status, web,
+    status, subscribe_words, web,
 )  # fmt: skip
 
 #: key → (Vietnamese, English); modules must not share keys (checked by the tests).
@@ -83,12 +85,19 @@ class Translator:
     """
 
     def __init__(
-        self, language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh", *, operators: bool = False
+        self,
+        language: str,
+        tz: ZoneInfo | str = "Asia/Ho_Chi_Minh",
+        *,
+        operators: bool = False,
+        seconds: bool = False,
     ) -> None:
         self.language: Language = "en" if language == "en" else "vi"
         self._index = LANGUAGES.index(self.language)
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.operators = operators
+        #: the command line's times (``cli.common.cli_words``): :meth:`time` to the second
+        self.seconds = seconds
 
     def __call__(self, key: str, /, **params: object) -> str:
         entry = CATALOGUE.get(key)
@@ -135,11 +144,18 @@ class Translator:
 
     # -- times, durations, numbers -------------------------------------------------------
     def time(self, when: datetime | None) -> str:
-        """``30/11/2026 09:48 +07:00`` (vi) / ``2026-11-30 09:48 +07:00`` (en); "—" for None."""
+        """``30/11/2026 09:48 +07:00`` (vi) / ``2026-11-30 09:48 +07:00`` (en); "—" for None.
+        A translator of the command line's (``seconds``) writes the CLI's one format instead,
+        to the second: ``2026-11-30 09:48:07 +07:00`` (:func:`feedsvc.local_times.local_time`;
+        a 429 pause's end was shown to the minute by ``status`` alone of its times)."""
         if when is None:
             return "—"
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
+        if self.seconds:
+            from feedsvc.local_times import local_time
+
+            return local_time(when, self.tz)
         return format_datetime(
             when, TIME_PATTERNS[self.language], tzinfo=self.tz, locale=self.language
         )
@@ -216,6 +232,13 @@ class Translator:
         from .disk_words import state_disk
 
         return state_disk(self, disk)
+
+    def subscribed(self, done: Subscribed) -> list[str]:
+        """What adding a subscription changed for its recipient, and what still stops its
+        alerts (:mod:`.subscribe_words`): ``subs add``, the API's ``message``, the admin."""
+        from .subscribe_words import subscribed
+
+        return subscribed(self, done)
 
     # -- errors by code -------------------------------------------------------------------
     def query_error(self, exc: QueryError, for_whom: QueryAuthor = "topic") -> str:

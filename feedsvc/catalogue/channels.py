@@ -141,5 +141,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "apprise.add": ("Thêm", "Add"),
     "apprise.topic": ("Chủ đề", "Topic"),
     "apprise.added": ("Đã thêm đích {address}.", "Added destination {address}."),
+    "apprise.already": (
+        "Đích {address} đã đăng ký mục này từ trước.",
+        "Destination {address} already had this subscription.",
+    ),
     "channel.label": ("Kênh", "Channel"),
 }

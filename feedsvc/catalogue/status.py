@@ -179,6 +179,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "token not available to this command: a service without one cannot send; the "
         "running service's own mode is on /api/status",
     ),
+    # the same with no token set at all in this command's configuration (neither the value
+    # nor its *_file: channel_modes.token_set): "not available" read as though one existed
+    "channel_note.console.unset": (
+        "chưa đặt token ({setting}): dịch vụ chạy không token sẽ ghi tin vào log; chế độ của "
+        "dịch vụ đang chạy xem ở /api/status",
+        "no token set ({setting}): a service without one logs its alerts; the running "
+        "service's own mode is on /api/status",
+    ),
+    "channel_note.off.unset": (
+        "chưa đặt token ({setting}): dịch vụ chạy không token không gửi được; chế độ của dịch "
+        "vụ đang chạy xem ở /api/status",
+        "no token set ({setting}): a service without one cannot send; the running service's "
+        "own mode is on /api/status",
+    ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.ingest_state.ingest_state) ------------------------

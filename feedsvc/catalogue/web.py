@@ -275,6 +275,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This address cannot be read: its query string (after the ?) holds the bytes {bytes},"
         " which are not UTF-8 text.",
     ),
+    "http.query_repeated": (
+        "Địa chỉ này không đọc được: tham số {name} được cho nhiều lần với các giá trị khác nhau"
+        " ({first} và {other}): chỉ cho một lần.",
+        "This address cannot be read: the parameter {name} is given more than once with"
+        " different values ({first} and {other}): give it once.",
+    ),
     "http.bad_request": (
         "Yêu cầu HTTP sai định dạng; máy chủ không đọc được.",
         "Malformed HTTP request; the server could not read it.",

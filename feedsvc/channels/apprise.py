@@ -57,7 +57,7 @@ from feedsvc.channels.apprise_transport import (
 )
 from feedsvc.channels.apprise_urls import header_problem, mask, plugin_for, secret_parts
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
-from feedsvc.channels.plain import format_plain_alert, plain_title
+from feedsvc.channels.plain import link_left_out_line, plain_alert, plain_title
 from feedsvc.logs import register_secret
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
@@ -112,9 +112,11 @@ class AppriseChannel:
         itself puts the title above the body for a service that has no title field
         (``NotifyBase._apply_overflow``, ``title_maxlen`` 0), so a body that began with it
         showed the title twice there, and twice at every service that has one (tester)."""
-        body = format_plain_alert(article, topics, self.tz, LIMITS.max_text, titled=False)
+        alert = plain_alert(article, topics, self.tz, LIMITS.max_text, titled=False)
+        if said := link_left_out_line("apprise", target.delivery_id, alert, LIMITS.max_text):
+            log.info("%s", said)  # by the delivery's id: no URL, the article's nor the address
         title = trim_utf16(plain_title(article), TITLE_CAP)
-        return await self._send(target.address, title, body)
+        return await self._send(target.address, title, alert.text)
 
     async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
         """A message composed elsewhere (a digest part): its plain text, titled by its first

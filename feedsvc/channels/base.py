@@ -89,6 +89,10 @@ class Target:
     #: re-send leaves out what can make a send slow and is only an extra — Telegram's photo,
     #: which Telegram fetches from the article's image host before it answers
     after_unknown: bool = False
+    #: the claimed delivery's row id (None: a send not from the outbox), how a channel's log
+    #: line names the alert for an operator: an article's key may be its URL (a CMS's
+    #: permalink as GUID), which such a line must not print
+    delivery_id: int | None = None
 
 
 @runtime_checkable

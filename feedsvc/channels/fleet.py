@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 from functools import partial
 
-from feedsvc.bot.gate import Limits
-from feedsvc.budget import SendBudget
 from feedsvc.channel_modes import MISSING_SETTING, channel_modes, off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
@@ -24,14 +23,11 @@ from feedsvc.channels.failures import SendFailures
 from feedsvc.channels.off import OffChannel
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.channels.tokens import TokenWatch
-from feedsvc.channels.zalo.api import ZaloBotAPI
-from feedsvc.channels.zalo.channel import ZaloChannel
-from feedsvc.channels.zalo.service import WEBHOOK_PATH, ZaloService
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import Dispatcher, DispatchSettings
-from feedsvc.notify import ConsoleSender, Sender, TelegramSender
+from feedsvc.notify import BotApiSender, ConsoleSender, Sender
 from feedsvc.notify.outcome import SendOutcome
 from feedsvc.retraction.worker import followup_worker
 from feedsvc.store.leases import this_process
@@ -41,36 +37,30 @@ log = logging.getLogger(__name__)
 
 def build_channels(settings: Settings) -> list[Channel]:
     """Every channel the service delivers to, Telegram first. Telegram is always there (the
-    console stands in without a token)."""
+    console stands in without a token). The Bot API sender is imported here, only with a
+    token: python-telegram-bot is not loaded by a process that has none (a web replica, the
+    demo; ``tests/test_service_imports.py``); Zalo's client and channel only with a Zalo token,
+    as they bring ``httpx``."""
     tg = settings.telegram
     token = settings.telegram_token()
     # without a token, the console (the demo's alerts); a DB that ran with one makes the
     # channel wait instead (Dispatchers.start): this sender is then never started
-    sender: Sender = TelegramSender(token, base_url=tg.base_url) if token else ConsoleSender()
+    sender: Sender = ConsoleSender()
+    if token:
+        from feedsvc.notify.telegram import TelegramSender
+
+        sender = TelegramSender(token, base_url=tg.base_url)
     telegram = TelegramChannel(sender, settings.tz, images=tg.images, global_rate=tg.global_rate)
     channels: list[Channel] = [telegram]
     zalo_token = settings.zalo_token()
     if zalo_token:  # without one Zalo is off: its alerts end as failed (Dispatchers.off)
+        from feedsvc.channels.zalo.api import ZaloBotAPI
+        from feedsvc.channels.zalo.channel import ZaloChannel
+
         api = ZaloBotAPI(zalo_token, settings.zalo.base_url)
         channels.append(ZaloChannel(api, settings.tz, global_rate=settings.zalo.global_rate))
     channels.append(AppriseChannel(settings.tz))  # admin-configured: nothing to set up
     return channels
-
-
-def zalo_service(db: Database, settings: Settings, budget: SendBudget | None = None) -> ZaloService:
-    """The Zalo bot for this replica (``zalo.token`` must be set); its replies are charged to
-    ``budget`` (the Zalo dispatcher's in this process), else to one of its own on the shared
-    bucket at ``zalo.global_rate``."""
-    token = settings.zalo_token()
-    assert token is not None
-    secret = settings.zalo_webhook_secret()
-    url = settings.http.public_url.rstrip("/") + WEBHOOK_PATH if settings.zalo.set_webhook else None
-    lease = min(30.0, settings.telegram.lease_seconds)
-    return ZaloService(
-        db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
-        lease_seconds=lease, poll_timeout=lease / 3, limits=Limits.of(settings.telegram),
-        tz=settings.tz, budget=budget, global_rate=settings.zalo.global_rate,
-    )  # fmt: skip
 
 
 def digest_edge(settings: Settings, channel: Channel) -> DigestEdge:
@@ -233,8 +223,16 @@ def _who_am_i(channel: Channel) -> Callable[[], Awaitable[SendOutcome]] | None:
     """The channel's getMe as an outcome (its own classifier: accepted, refused or no
     answer), for a bot with a token (Telegram's sender, Zalo's); None for the console and
     Apprise."""
-    if isinstance(channel, TelegramChannel) and isinstance(channel.sender, TelegramSender):
+    if isinstance(channel, TelegramChannel) and isinstance(channel.sender, BotApiSender):
         return channel.sender.who_am_i
-    if isinstance(channel, ZaloChannel):
-        return channel.who_am_i
+    # a ZaloChannel exists only once its module is loaded (build_channels, with a Zalo token):
+    # without one, this does not import it (and httpx with it)
+    if _ZALO_CHANNEL in sys.modules:
+        from feedsvc.channels.zalo.channel import ZaloChannel
+
+        if isinstance(channel, ZaloChannel):
+            return channel.who_am_i
     return None
+
+
+_ZALO_CHANNEL = "feedsvc.channels.zalo.channel"

@@ -17,7 +17,7 @@ from datetime import tzinfo
 from feedsvc.articles import Article
 from feedsvc.budget import send_budget
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
-from feedsvc.notify import Sender, TelegramSender, format_alert
+from feedsvc.notify import BotApiSender, Sender, format_alert
 from feedsvc.notify.edits import editor_of
 from feedsvc.notify.message import TEXT_LIMIT, AlertMessage, with_options
 from feedsvc.store.claims import GROUP_INTERVAL, PRIVATE_INTERVAL
@@ -53,7 +53,7 @@ class TelegramChannel:
         self.editor = editor_of(sender)
         #: the channel's send budget in this process (bound to the state DB by its dispatcher)
         self.budget = send_budget(self)
-        if isinstance(sender, TelegramSender):  # every message call it makes is charged
+        if isinstance(sender, BotApiSender):  # every message call it makes is charged
             sender.charge_with(self.budget.charge)
 
     async def start(self) -> None:

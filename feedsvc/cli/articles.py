@@ -27,6 +27,7 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     cell,
     fail,
+    note,
     run_with_settings,
 )
 from feedsvc.cli.params import SHOWN, Int, config_option
@@ -47,10 +48,11 @@ PENDING = "hidden (waiting for ingest)"
 
 
 def _words(settings: Settings) -> Translator:
-    """How a row's time is written: ``2026-11-30 10:34 +07:00``, in ``site.timezone``."""
-    from feedsvc.catalogue import Translator
+    """How a row's time is written: ``2026-11-30 10:34:07 +07:00``, in ``site.timezone``, to
+    the second as every CLI line (:func:`~feedsvc.cli.common.cli_words`)."""
+    from feedsvc.cli.common import cli_words
 
-    return Translator("en", settings.tz)
+    return cli_words(settings.tz)
 
 
 def _shown_key(key: str) -> str:
@@ -139,7 +141,7 @@ def hide(
     else:
         click.echo(_line(found, words))
     for line in (said, *notes) if said is not None else notes:
-        click.echo(f"feedsvc: {line}", err=True)
+        note(line)
 
 
 def _key_notes(found: EditorState) -> list[str]:
@@ -183,7 +185,7 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
     if as_json:  # a cancelled hide too, as the API answers it: state not_ingested
         _echo_json(_json_row(found, _joined(cancelled, *notes)))
     if cancelled is not None:
-        click.echo(f"feedsvc: {cancelled}", err=True)
+        note(cancelled)
     else:
         if not as_json:
             click.echo(_line(found, words))
@@ -191,7 +193,7 @@ def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
             said = "public for the first time: its subscribers are alerted now, as at its time"
             click.echo(f"feedsvc: {_shown_key(found.source_key)}: {said}", err=True)
     for line in notes:
-        click.echo(f"feedsvc: {line}", err=True)
+        note(line)
 
 
 @articles.command("find")
@@ -236,9 +238,9 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
             said = waiting.message
         elif near:
             said = f"{said}; keys that begin with or contain it: {listed(near)}"
-        click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
+        note(said or ENGLISH("cli.find_none_stored"))
     elif cut:
-        click.echo(f"feedsvc: {ENGLISH('cli.find_more', limit=limit)}", err=True)
+        note(ENGLISH("cli.find_more", limit=limit))
 
 
 def _echo_json(value: dict[str, Any]) -> None:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from feedsvc.catalogue import Translator
     from feedsvc.config import Settings
     from feedsvc.db import Database
     from feedsvc.store.lite import Reader
@@ -63,6 +66,18 @@ def cell(text: object, limit: int | None = None, *, exact: bool = False) -> str:
         else:
             high = middle - 1
     return escape_controls(prefix(raw, low), exact=exact) + "…"
+
+
+def cli_words(tz: ZoneInfo) -> Translator:
+    """The command line's catalogue words: English, a chat named as the operators' lines name
+    it (``operators``: ``apprise chat json://***#1edd70``), times in ``tz`` (``site.timezone``)
+    to the second as every CLI line writes them (``seconds``:
+    :func:`feedsvc.local_times.local_time`, ``2026-12-06 00:23:23 +07:00``; the admin's minutes
+    said a 429 pause ended up to 59 s early). Every command that words a time through the
+    catalogue takes its translator here; the catalogue (Babel) is imported only when called."""
+    from feedsvc.catalogue import Translator
+
+    return Translator("en", tz, operators=True, seconds=True)
 
 
 def command_name(
@@ -130,7 +145,7 @@ def config_hints(message: str, given: str | None = None) -> str:
 
 def schema_failed(exc: Exception, code: int) -> NoReturn:
     """:func:`fail` with a state DB's schema error (``db.revision.SchemaError``)."""
-    fail(config_hints(str(exc)), code)
+    fail(str(exc), code)
 
 
 def _on_path(program: str, path: str | None, *, same_file: bool = True) -> str:
@@ -149,8 +164,19 @@ def _on_path(program: str, path: str | None, *, same_file: bool = True) -> str:
     return program
 
 
+def note(message: str) -> None:
+    """``message`` as the command's own line on stderr, ``feedsvc: …``, each feedsvc command
+    it names between backticks carrying the ``--config FILE`` given (:func:`config_hints`):
+    the one way a command prints words it did not build with :func:`command_name` (a state
+    DB's schema problem, an operation's refusal). ``db current --config F`` printed "run
+    `feedsvc db upgrade`" bare, which typed as shown upgraded ``./var/feedsvc.db`` (a
+    tester's U3)."""
+    click.echo(f"feedsvc: {config_hints(message)}", err=True)
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"feedsvc: {message}", err=True)
+    """:func:`note` ``message``, then exit ``code``."""
+    note(message)
     raise SystemExit(code)
 
 
@@ -183,7 +209,7 @@ def load_settings(
     except ConfigError as exc:
         click.echo(f"feedsvc: invalid configuration ({exc.source}):", err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {config_hints(str(problem))}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     if not secrets:
         from feedsvc.config.secrets import secrets_in_config_file, unreadable_secret_files

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, command_name, load_settings
+from feedsvc.cli.common import EXIT_USAGE, command_name, config_hints, load_settings
 from feedsvc.cli.params import config_option
 
 
@@ -64,11 +64,11 @@ def check(config_file: str | None) -> None:
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {config_hints(str(warning))}", err=True)
     if problems:
         click.echo(f"{source}: {len(problems)} problem(s):", err=True)
         for problem in problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {config_hints(problem)}", err=True)
         raise SystemExit(EXIT_USAGE)
     # the file's OK, not the CMS's: a wrong password or table passed unseen (a tester's)
     unchecked = settings is not None and settings.source.url

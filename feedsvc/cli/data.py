@@ -23,6 +23,7 @@ from feedsvc.cli.common import (
     config_hints,
     fail,
     load_settings,
+    note,
     open_db,
     run_operation,
     state_database,
@@ -55,7 +56,7 @@ def db_upgrade(config_file: str | None) -> None:
     except OSError:
         new_file = False
     database = open_db(settings, write=True)
-    place = str(where.file) if where.file is not None else where.shown
+    place = where.shown  # an SQLite file by its path (db.urls.shown_db), as every message
     made = " (a new file)" if new_file else ""
     click.echo(f"database at revision {schema_status(database).revision}: {place}{made}")
 
@@ -67,15 +68,14 @@ def db_current(config_file: str | None) -> None:
 
     Exit 0 when `feedsvc db upgrade` can bring it to this feedsvc's head (or it is there); 1,
     as every other command on that DB, when this feedsvc cannot use it: a newer revision, one
-    that is no feedsvc revision, feedsvc's tables without one (it exited 0 on a DB newer than
-    this feedsvc, while `status` and `topics list` exit 1)."""
+    that is no feedsvc revision, feedsvc's tables without one."""
     from feedsvc.db.revision import schema_status
 
     settings = load_settings(config_file, secrets=False)
     status = schema_status(state_database(settings, reading=True))
     click.echo(status.revision or "empty")
     if (problem := status.problem()) is not None:  # what to do about it, beside the answer
-        click.echo(f"feedsvc: {problem}", err=True)
+        note(problem)
         if not status.upgradable:
             sys.exit(EXIT_FAILED)
 
@@ -294,8 +294,12 @@ def _size(file: BinaryIO) -> int | None:
 
 @click.command("render")
 @click.argument("slug")
-@click.option("--format", "fmt", type=click.Choice(["rss", "atom", "json"]), default="rss")
-@click.option("--limit", type=Int(1, 200), default=50)
+@click.option(
+    "--format", "fmt", type=click.Choice(["rss", "atom", "json"]), default="rss", show_default=True
+)
+@click.option(
+    "--limit", type=Int(1, 200), default=50, show_default=True, help="Newest articles in it."
+)
 @config_option
 def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     """Print one topic feed to stdout."""

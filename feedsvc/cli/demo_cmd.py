@@ -93,7 +93,7 @@ def _demo_in(
     whichever takes the lock first binds the port; the other is refused by the lock."""
     target = Path(directory) if directory else Path("var/demo")
     made = _missing_dirs(target)  # what a refusal removes again (when still empty)
-    base = target if directory else _demo_dir()
+    base, fallback = (target, None) if directory else _demo_dir()
     if base != target:  # a temporary directory instead of ./var/demo
         made.append(base)
     lock: int | None = None
@@ -121,7 +121,7 @@ def _demo_in(
         raise
     try:
         configure_logging(settings)
-        run_async(_demo(settings, articles, every, bound, signals, config))
+        run_async(_demo(settings, articles, every, bound, signals, config, fallback))
     finally:
         os.close(lock)
         if base != target:  # made by _demo_dir for this demo alone: never --dir or ./var/demo
@@ -189,14 +189,26 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> tuple[Sett
 DEMO_TOPICS = Path(__file__).resolve().parent.parent / "demo_data" / "topics.toml"
 
 
-def _demo_dir() -> Path:
+def _demo_dir() -> tuple[Path, str | None]:
     """./var/demo when the demo can keep its DB there (:func:`_writable`), else a new
     temporary directory: an existing ./var/demo it cannot write was taken, and the demo then
-    failed on it."""
+    failed on it. With it, why ./var/demo was not used (None when it is), for the banner
+    (:func:`fallback_line`)."""
     import tempfile
 
     path = Path("var/demo")
-    return path if _writable(path) is None else Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
+    if (problem := _writable(path)) is None:
+        return path, None
+    return Path(tempfile.mkdtemp(prefix="feedsvc-demo-")), problem
+
+
+def fallback_line(problem: str) -> str:
+    """The banner's line when the demo runs in a temporary directory: why ./var/demo was not
+    used and that the directory goes when the demo stops. The banner named only the
+    ``/tmp/feedsvc-demo-…`` database, which read as where the demo always keeps it (a
+    newcomer's: ``touch var``, then ``feedsvc demo``)."""
+    gone = "deleted when the demo stops"
+    return f"  note     ./var/demo: {problem}; using a temporary directory, {gone}\n"
 
 
 def _missing_dirs(path: Path) -> list[Path]:
@@ -290,12 +302,14 @@ async def _demo(
     bound: Listeners,
     signals: StopSignals,
     config: Path | None = None,
+    fallback: str | None = None,
 ) -> None:
     """Prepare the demo's DB, seed it, ingest the seed (its feeds hold it when the banner names
     them), serve. A signal before here skips it all; one during it ends the step under way at
     its next stage (the first render between topics, the ingest after its batch), skips the
     rest, and ``serve`` stops the service in order. ``config``: the config file it read (its
-    ``[site]`` the CLI hint hands on)."""
+    ``[site]`` the CLI hint hands on); ``fallback``: why ./var/demo was not used, when the
+    demo runs in a temporary directory (:func:`fallback_line`)."""
     import asyncio
 
     from feedsvc import demo as gen_module
@@ -305,6 +319,7 @@ async def _demo(
         log.info("demo: stopped before it started")
         return
     service = Service(settings, Roles())
+    service.warn_placeholders = False  # the demo runs on the placeholder [site] by design
     service.exit_guard = signals.guard  # one countdown, from the signal
 
     def stopping(sig: int) -> None:  # signal-safe: a log line and flags only
@@ -360,7 +375,8 @@ async def _demo(
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
         f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
         f"  database {settings.database.url}\n"
-        f"  topics   {settings.topics.file}\n"
+        + (fallback_line(fallback) if fallback is not None else "")
+        + f"  topics   {settings.topics.file}\n"
         "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
         f"           export {export_line(exports(settings, config))}\n"
         f"           {cmd} topics list; {cmd} status; {cmd} topics backfill {slugs[0]}\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from feedsvc.cli.common import CELL_CHARS, cell
+from feedsvc.cli.common import CELL_CHARS, cell, cli_words
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: The shown modes ``status`` adds a note to (:meth:`English.channel_note`).
 NOTED = ("sent_elsewhere", "console", "off")
+#: The shown modes whose note says so when no token is set at all (``channel_note.<mode>.unset``).
+UNSET_NOTED = ("console", "off")
 
 
 class English:
@@ -35,19 +37,22 @@ class English:
 
     def _translator(self) -> Any:
         if self._words is None:
-            from feedsvc.catalogue import Translator
-
-            self._words = Translator("en", self._tz)  # the CLI speaks English
+            self._words = cli_words(self._tz)  # the CLI speaks English, times to the second
         return self._words
 
-    def channel_note(self, shown: str) -> str | None:
+    def channel_note(self, shown: str, setting: str | None = None) -> str | None:
         """What ``status`` adds to a channel's shown mode (``channel_note.<mode>``; None for
         a mode that says itself: ``on``, ``waiting``…): ``sent_elsewhere``, a shell without
         the token while a running service sends with it; ``console`` and ``off``, this
         command's reading without a token (README: a secret it cannot read is taken as
-        unset), which says nothing of a running service's own token."""
+        unset), which says nothing of a running service's own token. ``setting``: the token's
+        setting when this command's configuration sets none (``channel_modes.token_set``):
+        ``channel_note.<mode>.unset`` names it — "not available to this command" read as
+        though a token existed on a fresh install (a newcomer's)."""
         if shown not in NOTED:
             return None
+        if setting is not None and shown in UNSET_NOTED:
+            return cast("str", self._translator()(f"channel_note.{shown}.unset", setting=setting))
         return cast("str", self._translator()(f"channel_note.{shown}"))
 
     def reason(self, code: str | None, channel: str) -> str | None:
@@ -80,8 +85,11 @@ class English:
         return cast("str", self._translator().ingest(state, digits=True))
 
     def time(self, moment: datetime) -> str:
-        """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""
-        return cast("str", self._translator().time(moment))
+        """``moment`` as every CLI line writes one: ``2026-11-30 10:34:07 +07:00``, the site's
+        zone, to the second (:func:`feedsvc.local_times.local_time`; no Babel needed)."""
+        from feedsvc.local_times import local_time
+
+        return local_time(moment, self._tz)
 
 
 def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:

@@ -24,8 +24,11 @@ from feedsvc.cli.common import (
 from feedsvc.cli.listening import listen
 from feedsvc.cli.params import Int, config_option
 from feedsvc.cli.pauses import English, error_lines, pause_lines, pause_objects
+from feedsvc.local_times import local_time  # also `cli.service.local_time`, as before
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from feedsvc.app import Service
     from feedsvc.config import Settings
     from feedsvc.db import Database
@@ -100,14 +103,16 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
     schedulers ran on one file without a word (a tester's). An orphaned state DB
     (``sqlite_file.orphan_problem``) is refused before the lock file is made (a tester's: one
     was left beside the leftovers); one missing while another scheduler holds the lock is
-    exit 1, the served state DB's words (``sqlite_file.served_problem``: removing the
+    exit 1, the served state DB's words (``served_state.served_problem``: removing the
     ``-wal`` the orphan's advice names would lose that service's writes). ``replacing`` (the
     demo, which removes the last demo's DB under this lock): the lock is taken whatever that
     file allows."""
     import os
 
     from feedsvc.db.errors import unwritable_file
-    from feedsvc.db.sqlite_file import orphan_problem, served_problem
+    from feedsvc.db.served_claim import claimed
+    from feedsvc.db.served_state import served_problem
+    from feedsvc.db.sqlite_file import orphan_problem
     from feedsvc.db.sqlite_reading import process_user
     from feedsvc.db.where import state_db
     from feedsvc.disk_space import exit_code, no_space, out_of_space
@@ -120,20 +125,16 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
         fail(served)  # the file gone under a running scheduler: not the orphan's advice
     if not replacing and (problem := orphan_problem(where.file)) is not None:
         fail(problem, EXIT_USAGE)  # the state DB's check's words, before a lock file is made
+    if not replacing and (claim := claimed(where.file)) is not None and claim.schedulers:
+        # its lock moved away with the glob, or removed: the claim still says who runs it
+        two_schedulers(where.file, f" (pid {', '.join(map(str, claim.schedulers))})")
     if not replacing and unwritable_file(where) is not None:
         return
     lock = scheduler_lock(where.file)
     try:
         take(lock)
     except Held as held:
-        pid = f" (pid {held.pid})" if held.pid else ""
-        fail(
-            f"another feedsvc run{pid} runs the scheduler (ingest and alerts) on the SQLite "
-            f"state DB {where.file}: two would take each other's alerts in flight and send "
-            "them twice. Stop it, or start this one with --no-scheduler (HTTP and the bot "
-            "only); several schedulers need PostgreSQL",
-            EXIT_USAGE,
-        )
+        two_schedulers(where.file, f" (pid {held.pid})" if held.pid else "")
     except OSError as exc:
         if out_of_space(exc):  # a moment's: exit 1, retried by a supervisor (disk_space)
             fail(f"{no_space(lock.parent)}, then start again (the scheduler lock {lock} "
@@ -148,6 +149,20 @@ def one_scheduler(url: str, *, replacing: bool = False) -> None:
             "no feedsvc runs on that DB",
             exit_code(exc),
         )
+
+
+def two_schedulers(file: Path, pid: str) -> NoReturn:
+    """Refuse a second scheduler on the SQLite state DB ``file`` (exit 2; ``pid``: `` (pid
+    N)``, or nothing): the one decision's words, whether the first one's scheduler lock or its
+    served claim (``feedsvc.db.served_claim``: the lock went with ``mv state.db*``, or was
+    removed; a tester's second scheduler then started beside the first) said so."""
+    fail(
+        f"another feedsvc run{pid} runs the scheduler (ingest and alerts) on the SQLite "
+        f"state DB {file}: two would take each other's alerts in flight and send "
+        "them twice. Stop it, or start this one with --no-scheduler (HTTP and the bot "
+        "only); several schedulers need PostgreSQL",
+        EXIT_USAGE,
+    )
 
 
 def stopped_early(signum: int) -> NoReturn:
@@ -184,13 +199,14 @@ def status(config_file: str | None, as_json: bool) -> None:
         else:
             facts, pauses, errors, ingest = _db_status(settings, when, disk)
     english = English(settings.tz)
+    unset = _unset_tokens(settings)  # "no token set", not "not available", for these
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
         facts["chat_pauses"] = pause_objects(pauses, english)
     facts["recent_errors"] = error_lines(errors, english)
     if as_json:  # the text's notes on the channels: this command's reading, not the service's
         shown_modes = facts.get("channels") or {}
-        noted = {k: english.channel_note(v) for k, v in shown_modes.items()}
+        noted = {k: english.channel_note(v, unset.get(k)) for k, v in shown_modes.items()}
         facts["channel_notes"] = {k: v for k, v in noted.items() if v is not None}
     if as_json:
         # as /api/status writes them (pydantic's JSON mode): ISO 8601 times, "Z" for UTC;
@@ -216,7 +232,7 @@ def status(config_file: str | None, as_json: bool) -> None:
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
             refused = facts.get(REFUSED_BY) or {}
             shown = ", ".join(
-                _channel_cell(k, v, english, refused.get(k, ()), settings.tz)
+                _channel_cell(k, v, english, refused.get(k, ()), settings.tz, unset.get(k))
                 for k, v in value.items()
             )
             click.echo(f"{key.ljust(width)}  {shown}")
@@ -238,14 +254,28 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
 
 
+def _unset_tokens(settings: Settings) -> dict[str, str]:
+    """``{channel: its token's setting}`` for each channel whose token this command's
+    configuration does not set at all (``channel_modes.token_set``: neither the value nor its
+    ``*_file``): its note says so (``English.channel_note``)."""
+    from feedsvc.channel_modes import MISSING_SETTING, token_set
+
+    return {c: key for c, key in MISSING_SETTING.items() if not token_set(settings, c)}
+
+
 def _channel_cell(
-    channel: str, shown: str, english: English, refused: Iterable[dict[str, Any]], tz: tzinfo
+    channel: str,
+    shown: str,
+    english: English,
+    refused: Iterable[dict[str, Any]],
+    tz: tzinfo,
+    unset: str | None = None,
 ) -> str:
     """``telegram sent_elsewhere (sent by a running service; this shell has no token)``: a
     channel's shown mode (``channel_modes.shown_modes``) and the catalogue's note on it; for
     ``refused``, whose tokens (``status.refused_by``: ``token 1a2b3c4d refused in
     web-2:1:ab12cd at …``, the fingerprint, never the token)."""
-    note = english.channel_note(shown)
+    note = english.channel_note(shown, unset)
     whose = [
         f"token {r['token'] or '?'} refused in {r['process'] or 'a process'}"
         f" at {local_time(r['last_at'], tz)}"
@@ -253,15 +283,6 @@ def _channel_cell(
     ]
     notes = "; ".join([*([note] if note else []), *whose])
     return f"{cell(channel)} {cell(shown)}" + (f" ({cell(notes)})" if notes else "")
-
-
-def local_time(moment: datetime, tz: tzinfo) -> str:
-    """``moment`` in the site's zone to the second, with its offset: ``2026-12-06 00:23:23
-    +07:00`` (it was ``2026-12-05 17:23:23.292177+00:00``: UTC, microseconds, while every other
-    CLI line says the site's time). No Babel: ``status`` reads a few rows and must start fast."""
-    local = moment.astimezone(tz)
-    offset = local.strftime("%z")  # +0700
-    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:5]}"
 
 
 #: The facts whose lines ``status`` builds from cells itself (for ``--json`` too).
@@ -312,6 +333,7 @@ def _lite_status(
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.channel_modes import channel_modes
+    from feedsvc.db.urls import shown_url
     from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten, ingest_fact
     from feedsvc.store import lite
 
@@ -323,7 +345,8 @@ def _lite_status(
         source=source,
         now=now,
         poll_seconds=settings.source.poll_seconds,
-        database=reader.shown,  # password masked
+        # the setting, as /api/status gives it (passwords masked); reader.shown names the file
+        database=shown_url(settings.database.url) if reader.backend == "sqlite" else reader.shown,
         started_at=None,
         channels=channel_modes(settings, reads.tokens_seen),
         disk=disk,

@@ -17,10 +17,12 @@ from feedsvc.cli.common import (
     cell,
     command_name,
     load_settings,
+    note,
     open_db,
 )
 from feedsvc.cli.params import Int, config_option
 from feedsvc.cli.source_cursor import SHOWN, cursor_warnings, held_back, mapping_problem
+from feedsvc.cli.source_ids import id_warnings
 from feedsvc.cli.source_reconcile import reconcile
 from feedsvc.cli.source_visible import (
     edit_time_note,
@@ -56,16 +58,17 @@ def _expression_fails(expression: str | None, exc: BaseException) -> str:
 
 
 def _open(settings: Settings) -> tuple[SqlSource, str]:
-    """The source and where it is, for printing (passwords masked: ``shown_url``)."""
-    from feedsvc.db.urls import shown_url
+    """The source and where it is, for printing (passwords masked, an SQLite file by its path:
+    ``shown_db``)."""
+    from feedsvc.db.urls import shown_db
     from feedsvc.source import builtin_source, external_source
 
     s = settings.source
     if s.url:
         source = external_source(s.url, s.table, s.columns, settings.source_tz, s.timeouts())
-        return source, shown_url(s.url)
+        return source, shown_db(s.url)
     db = open_db(settings, write=False)
-    return builtin_source(db.engine), f"built-in table in {shown_url(settings.database.url)}"
+    return builtin_source(db.engine), f"built-in table in {shown_db(settings.database.url)}"
 
 
 @click.group()
@@ -112,7 +115,7 @@ def check(config_file: str | None, rows: int) -> None:
         report_mapping(exc.problems)
     except SQLAlchemyError as exc:
         said = f"cannot connect to the source: {first_line(exc)}{connect_advice(exc)}"
-        click.echo(f"feedsvc: {said}", err=True)
+        note(said)
         raise SystemExit(EXIT_FAILED) from None
     except DriverFailed as exc:  # the database answered; its driver failed: named, no traceback
         click.echo(f"feedsvc: cannot read the source: {exc}", err=True)
@@ -147,6 +150,7 @@ def check(config_file: str | None, rows: int) -> None:
         if (wrong := mapping_problem(src.codec, settings, sample)) is not None:
             problems.append(("source.columns.cursor", wrong))
         cursor_warnings(src, settings, len(sample), problems)
+        id_warnings(src, settings, len(sample), problems)
         _key_warnings(src, settings)
         if not problems:
             zone_warnings(src, settings, sample, problems)
@@ -155,7 +159,7 @@ def check(config_file: str | None, rows: int) -> None:
     if problems:
         report_mapping(problems)
     if unreadable:
-        click.echo(f"feedsvc: {unreadable[0]}", err=True)
+        note(unreadable[0])
         raise SystemExit(EXIT_FAILED)
     click.echo("OK")
 
@@ -249,6 +253,7 @@ def _show_row(
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
     from feedsvc.keys import spelled
+    from feedsvc.local_times import local_time
 
     if isinstance(row, tuple):
         id_, why = row
@@ -286,7 +291,7 @@ def _show_row(
     state = sample_state(row, a.published_at, now)
     click.echo(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {spelled(a.source_key)} | "
-        f"{cell(a.title, 60)} | published {a.published_at.astimezone(settings.tz).isoformat()} | "
+        f"{cell(a.title, 60)} | published {local_time(a.published_at, settings.tz)} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}"
         + (state_note(settings, state, a.published_at) if held is None else f" | {held}")
         + edit_time_note(settings, a.updated_at, now)
@@ -336,7 +341,8 @@ def _key_warnings(src: SqlSource, settings: Settings) -> None:
     over only when that row is deleted (README, "Keys given twice")."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from feedsvc.source.recent import DUPLICATE_SCAN, duplicate_keys
+    from feedsvc.source.recent import duplicate_keys
+    from feedsvc.source.row_ids import DUPLICATE_SCAN
 
     try:
         keys = duplicate_keys(src, SHOWN + 1)

@@ -77,9 +77,9 @@ def state_note(settings: Settings, state: Visibility, published_at: datetime) ->
     from feedsvc.lifecycle.visibility import Visibility
 
     if state is Visibility.SCHEDULED:
-        from feedsvc.catalogue import Translator
+        from feedsvc.local_times import local_time
 
-        when = Translator("en", settings.tz).time(published_at)  # site.timezone, its offset
+        when = local_time(published_at, settings.tz)  # site.timezone, its offset, the second
         return f" | SCHEDULED: shown from {when} (no feed, page or alert before then)"
     if state is Visibility.PUBLIC:
         return ""
@@ -109,10 +109,10 @@ def edit_time_note(settings: Settings, updated_at: datetime | None, now: datetim
 
     if updated_at is None or updated_at <= now + timedelta(minutes=1):
         return ""
-    from feedsvc.catalogue import Translator
+    from feedsvc.local_times import local_time
 
     minutes = round((updated_at - now).total_seconds() / 60)
-    when = Translator("en", settings.tz).time(updated_at)
+    when = local_time(updated_at, settings.tz)
     return (
         f" | updated_at {when} is {minutes} min after this machine's clock: a CMS server "
         "clock running fast, or source.timezone (its version counts as the time it is read)"

@@ -14,8 +14,10 @@ from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
     cell,
+    cli_words,
     command_name,
     fail,
+    note,
     run_operation,
     run_with_settings,
 )
@@ -69,9 +71,9 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
 
     def action(db: Database, settings: Settings) -> list[store.Subscription]:
         nonlocal shown, english
-        from feedsvc.db.urls import shown_url
+        from feedsvc.db.urls import shown_db
 
-        shown = shown_url(settings.database.url)
+        shown = shown_db(settings.database.url)
         english = English(settings.tz)
         with db.read() as conn:
             pauses.extend(chat_pauses(conn, datetime.now(UTC)))
@@ -97,7 +99,7 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
             if which
             else ENGLISH("cli.subs_none", db=shown)
         )
-        click.echo(f"feedsvc: {said}", err=True)
+        note(said)
 
 
 @subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0
@@ -140,17 +142,24 @@ def add(
         )
     if channel != "telegram" and (address is None or chat_id is not None):
         fail(f"{channel} needs --to ADDRESS (and no CHAT_ID)", EXIT_USAGE)
-    (sub, created), modes = run_with_settings(
+    done, modes, words = run_with_settings(
         lambda db, settings: (
-            ops.add_subscription(
+            ops.subscribe_recipient(
                 db, chat_id, chat_type, topic=topic, query=query, channel=channel,
                 address=address, topics_config=settings.topics, command=command_name(),
             ),
             _modes(db, settings),
+            cli_words(settings.tz),
         ),
         config_file, secrets=True,  # _warn_if_off reads the channel's token: refused first
     )  # fmt: skip
-    click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
+    said = "added" if done.created else "already subscribed"
+    click.echo(f"{_line(done.subscription)}\t{said}")
+    # on stderr, as `subs list`'s notes (the line keeps its six columns for scripts): switched
+    # back on (an Apprise URL added again), or why it still receives nothing — "already
+    # subscribed" alone was all an admin was told
+    for sentence in words.subscribed(done):  # bounded: a stored reason is at most 500 chars
+        note(cell(sentence))
     _warn_if_not_sending(channel, modes)
 
 

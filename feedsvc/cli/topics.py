@@ -14,10 +14,12 @@ from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     cell,
+    cli_words,
     command_name,
     fail,
     lite_read,
     load_settings,
+    note,
     open_db,
     run_operation,
     run_with_settings,
@@ -57,15 +59,15 @@ def list_cmd(config_file: str | None) -> None:
             with db.read() as conn:
                 rows = store.list_topics(conn)
     for t in rows:
-        state = "enabled " if t.enabled else "disabled"
+        state = "enabled" if t.enabled else "disabled"  # a tab-separated field: no padding
         click.echo(f"{t.slug}\t{state}\t{cell(t.title)}\t{cell(t.query)}")
     if not rows:  # nothing at all was printed: an empty state DB and a wrong one looked alike
         from feedsvc.catalogue import ENGLISH
-        from feedsvc.db.urls import shown_url
+        from feedsvc.db.urls import shown_db
 
-        said = ENGLISH("cli.topics_none", db=shown_url(settings.database.url),
+        said = ENGLISH("cli.topics_none", db=shown_db(settings.database.url),
                        command=command_name())  # fmt: skip
-        click.echo(f"feedsvc: {said}", err=True)
+        note(said)
 
 
 @topics.command("add")
@@ -205,7 +207,7 @@ def backfill(slug: str, days: int, config_file: str | None) -> None:
     adds the articles it matches, drops those it no longer matches (a narrowed query).
 
     A running service renders the topic's feeds again at its next feeds sync (within seconds),
-    with its own settings (this command's may differ: ``http.public_url``, ``site``), also when
+    with its own settings (this command's may differ: `http.public_url`, `site`), also when
     the backfill stopped part-way (Ctrl-C, SIGTERM: exit 130/143; the query changed or the
     topic was deleted meanwhile: exit 1): the batches done before it stopped are stored.
     On a terminal, stderr shows its progress: articles done of the total, ETA, rate.
@@ -336,7 +338,7 @@ def export(output: TextIO, config_file: str | None) -> None:
     db = open_db(load_settings(config_file, secrets=False), write=False)
     with db.read() as conn:
         specs = [t.spec for t in store.list_topics(conn)]
-    write_output(output, dump_topics(specs))
+    write_output(output, dump_topics(specs))  # a file to share: no path of this machine
 
 
 @topics.command("preview")
@@ -349,7 +351,6 @@ def export(output: TextIO, config_file: str | None) -> None:
 def preview(query: str, scan: int, samples: int, slug: str | None, config_file: str | None) -> None:
     """How many stored articles QUERY (or @slug) matches, with highlighted samples: the whole
     archive through the search index, else the --scan latest."""
-    from feedsvc.catalogue import Translator
     from feedsvc.keys import spelled
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
@@ -358,7 +359,7 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
     settings = load_settings(config_file, secrets=False)
     # a sample's time in site.timezone with its offset, as the admin's live preview shows it:
     # it printed the UTC wall time with no zone, 03:34 for an article published 10:34 +07:00
-    words = Translator("en", settings.tz)
+    words = cli_words(settings.tz)  # to the second, as every CLI line
     db = open_db(settings, write=False)
     try:
         result = run_preview(db, query, scan=scan, samples=samples, slug=slug)

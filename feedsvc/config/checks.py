@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from feedsvc.config.models import Settings
+from feedsvc.config.placeholders import placeholder_warnings
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.secrets import (
     SecretInFile,
@@ -169,6 +170,8 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
         problem = _source_url_problem(settings.source.url, settings.source.timeouts())
         if problem is not None:
             problems.append(Problem("source.url", problem))
+    if (problem := _state_file_problem(settings.database.url)) is not None:
+        problems.append(Problem("database.url", problem))
     if (problem := _site_title_problem(settings.site.title)) is not None:
         problems.append(Problem("site.title", problem))
     return problems
@@ -213,9 +216,12 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
 
 def _sqlite_source_problem(url: str) -> str | None:
     """An SQLite source that can never be a CMS file (``feedsvc.db.sqlite_url``: as SQLAlchemy
-    opens it): in memory, a directory, a device. A file that is not there is no problem of the
-    configuration but an outage (:func:`source_warnings`): refused here, it stopped every
-    command, ``status`` and a web-only ``run`` included, while the file was away."""
+    opens it): in memory, a directory, a device, a pipe, a socket
+    (``feedsvc.db.sqlite_kind.not_a_file``, the state DB's rule too). A file that is not there
+    is no problem of the configuration but an outage (:func:`source_warnings`): refused here, it
+    stopped every command, ``status`` and a web-only ``run`` included, while the file was
+    away."""
+    from feedsvc.db.sqlite_kind import not_a_file
     from feedsvc.db.sqlite_url import sqlite_target
 
     target = sqlite_target(url)
@@ -224,16 +230,31 @@ def _sqlite_source_problem(url: str) -> str | None:
     file = target.file()
     if file is None:
         return "an SQLite DB in memory holds no articles: name the publisher's database file"
-    try:
-        if not file.exists():
-            return None  # absent for now (moved, a share not mounted): source_warnings
-    except PermissionError:  # a directory this user may not enter: source_warnings
+    what = not_a_file(file)  # passed, then "unable to open database file" at every tick
+    return None if what is None else f"{what}: name the publisher's database file"
+
+
+def _state_file_problem(url: str) -> str | None:
+    """An SQLite ``database.url`` whose path holds something no SQLite file can be (a
+    directory, a device, a pipe, a socket: ``feedsvc.db.sqlite_kind.not_a_file``, the rule of
+    ``source.url``'s check), refused by ``config check`` and so by every command, ``run``
+    included (exit 2, naming the key). ``sqlite:////dev/null`` passed and ``db upgrade`` said
+    "the SQLite file /dev/null is here but not its /dev/null-wal …" (a tester's U4). A path with
+    nothing at it is a new state DB (``db upgrade`` tells where it cannot be made)."""
+    if not url.startswith("sqlite"):
         return None
-    if file.is_dir():  # passed, then "unable to open database file" at every ingest tick
-        return f"{file} is a directory, not an SQLite file: name the publisher's database file"
-    if not file.is_file():
-        return f"{file} is not a regular file (a device or a pipe): name an SQLite database file"
-    return None
+    from feedsvc.db.sqlite_kind import not_a_file
+    from feedsvc.db.sqlite_url import SqlitePathError, sqlite_target
+
+    target = sqlite_target(url)
+    try:
+        file = None if target is None else target.file()
+    except SqlitePathError:  # the URL's own check words it (config.urls.check_url)
+        return None
+    what = None if file is None else not_a_file(file)
+    if what is None:
+        return None
+    return f"{what}: set database.url to the state DB's file (e.g. sqlite:///var/feedsvc.db)"
 
 
 def source_warnings(settings: Settings) -> list[Problem]:
@@ -337,14 +358,17 @@ def zalo_webhook_warnings(settings: Settings) -> list[Problem]:
     ]
 
 
-def advice(settings: Settings) -> list[Problem]:
+def advice(settings: Settings, *, placeholders: bool = True) -> list[Problem]:
     """Every warning about a configuration that works (``config check`` prints them, ``run``
-    logs them at start): a weak admin token, a Telegram bot token of another length than
-    @BotFather's (cut short when pasted?), an unset ``http.public_url`` on a public host, a
-    Zalo webhook Zalo cannot reach, a Zalo link without a Zalo bot, a poll interval that
-    hammers the CMS."""
+    logs them at start): ``[site]`` still at its built-in placeholders
+    (:func:`~feedsvc.config.placeholders.placeholder_warnings`; ``placeholders=False`` for the
+    demo, which runs on them by design), a weak admin token, a Telegram bot token of another
+    length than @BotFather's (cut short when pasted?), an unset ``http.public_url`` on a public
+    host, a Zalo webhook Zalo cannot reach, a Zalo link without a Zalo bot, a poll interval
+    that hammers the CMS."""
     return (
-        weak_token_warnings(settings)
+        (placeholder_warnings(settings) if placeholders else [])
+        + weak_token_warnings(settings)
         + telegram_token_warnings(settings)
         + public_url_warnings(settings)
         + zalo_webhook_warnings(settings)

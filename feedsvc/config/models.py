@@ -45,7 +45,7 @@ class DatabaseSettings(TimeoutsSection):
     @field_validator("url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        check_url(value)
+        check_url(value, state=True)
         check_state_backend(value)
         return value
 

@@ -131,7 +131,7 @@ def _meant_key(parts: list[str], known: list[str]) -> str | None:
     ``telegram.token``, ``sitee`` → ``site``), or None: a misspelt environment variable was
     told what it meant, a misspelt key in the file only to check its spelling. ``known``: the
     names there (:func:`_known_keys`); only names are compared and shown, never a value."""
-    import difflib
+    from feedsvc.meant_names import meant
 
-    close = difflib.get_close_matches(parts[-1], known, n=1)
-    return ".".join([*parts[:-1], close[0]]) if close else None
+    close = meant(parts[-1], known)
+    return ".".join([*parts[:-1], close]) if close else None

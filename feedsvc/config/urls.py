@@ -8,11 +8,25 @@ checks import SQLAlchemy only for a URL the lite parsers (``feedsvc.db.urls``,
 
 from __future__ import annotations
 
+#: The kinds of database each URL key takes, as its hints name them (``state``: ``database.url``,
+#: :data:`STATE_BACKENDS`; else ``source.url``): ``database.url = "foo://bar"`` was told
+#: "MariaDB/MySQL 'mysql+pymysql://'", which the state DB then refused.
+KINDS = {
+    True: "SQLite 'sqlite:///var/feedsvc.db', PostgreSQL 'postgresql://'",
+    False: "PostgreSQL 'postgresql://', MariaDB/MySQL 'mysql+pymysql://', SQLite 'sqlite:///'",
+}
+#: The drivers feedsvc ships for each key's kinds.
+SHIPPED = {
+    True: "feedsvc ships psycopg: 'postgresql://'; the state DB is SQLite or PostgreSQL",
+    False: "feedsvc ships psycopg: 'postgresql://', and PyMySQL: 'mysql+pymysql://'",
+}
 
-def check_url(value: str) -> None:
+
+def check_url(value: str, *, state: bool = False) -> None:
     """Raise ValueError for a string SQLAlchemy cannot parse as a URL, or whose dialect or
     driver it cannot load; the message never repeats the value (it may hold a password), only
-    its ``dialect+driver`` part.
+    its ``dialect+driver`` part. ``state``: the URL is ``database.url``, whose hints name only
+    the kinds that can hold the state DB (:data:`KINDS`, :data:`SHIPPED`).
 
     ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
     after ``sqlite://`` as the database), and so are the PostgreSQL URLs
@@ -64,15 +78,13 @@ def check_url(value: str) -> None:
         dialect = url.get_dialect()
     except NoSuchModuleError:
         raise ValueError(
-            f"unknown database kind {url.drivername + '://'!r} (PostgreSQL is 'postgresql://', "
-            "MariaDB/MySQL 'mysql+pymysql://', SQLite 'sqlite:///')"
+            f"unknown database kind {url.drivername + '://'!r} ({KINDS[state]})"
         ) from None
     try:
         dialect.import_dbapi()
     except ImportError:
         raise ValueError(
-            f"the driver of {url.drivername + '://'!r} is not installed (feedsvc ships psycopg: "
-            "'postgresql://', and PyMySQL: 'mysql+pymysql://')"
+            f"the driver of {url.drivername + '://'!r} is not installed ({SHIPPED[state]})"
         ) from None
 
 

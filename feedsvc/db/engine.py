@@ -140,7 +140,7 @@ class Database:
             self.opening = _read_only_opening(target, where.shown)
         opens = self.opening.target if self.opening is not None else target
         self.same_file = same_file or SameFile(target)
-        kept_file(self.engine, where, opens, self.same_file)
+        kept_file(self.engine, where, opens, self.same_file, logged=self.opening is None)
 
     def _at_its_path(self) -> bool:
         """Whether the state DB is where it is used: its SQLite file still at its path
@@ -179,6 +179,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.same_file is not None:
+            self.same_file.closed()
 
 
 def alembic_config(db: Database) -> Config:

@@ -43,8 +43,9 @@ class LocationError(DatabaseUrlError):
 
 
 class ServedError(SchemaError):
-    """The SQLite state DB's file is not at its path while a feedsvc runs on it (holds its
-    scheduler lock: ``feedsvc.db.sqlite_file.served_problem``): nothing is created there
+    """The SQLite state DB's file is not at its path, or another file or its WAL is not, while
+    a feedsvc runs on it (holds its claim or scheduler lock:
+    ``feedsvc.db.served_state.served_problem``): nothing is created, opened or written there
     until the file is put back or the service stopped (the CLI's exit 1: a moment's state,
     not the configuration)."""
 
@@ -189,9 +190,9 @@ def schema_status(db: Database) -> SchemaStatus:
     from sqlalchemy import inspect, text
 
     from feedsvc.db.sqlite_location import check_location, sqlite_file
-    from feedsvc.db.urls import shown_url
+    from feedsvc.db.urls import shown_db
 
-    head, where = head_revision(), shown_url(db.url)
+    head, where = head_revision(), shown_db(db.url)
     file = sqlite_file(db)
     on_disk = file is not None
     check_location(db)

@@ -10,10 +10,12 @@ first; this is that step checked. The evidence, both kept by running services an
   Zalo worker renew theirs while they run and release them at an orderly stop; one killed
   leaves its lease until it expires, which the message gives);
 - on an SQLite state DB, its scheduler lock held (:mod:`feedsvc.pid_lock`: the kernel drops
-  it when the process ends, however it ends).
+  it when the process ends, however it ends), or its served claim
+  (:mod:`feedsvc.db.served_claim`: every serving process, a web-only replica too).
 
-A web-only replica (``--no-scheduler --no-bot``) holds neither and is not seen: its writes are
-the admin's and the readers' few, and the revision check stops it within a minute.
+On PostgreSQL a web-only replica (``--no-scheduler --no-bot``) holds no lease and is not seen:
+its writes are the admin's and the readers' few, and the revision check stops it within a
+minute.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ if TYPE_CHECKING:
 def others_running(db: Database) -> list[str]:
     """What shows another feedsvc running on ``db``, one phrase each (empty: none seen).
 
-    This process's own leases and lock do not count (``run`` migrates at start while holding
-    its scheduler lock). A DB without a leases table yet (new, or made by something else)
+    This process's own leases, lock and claim do not count (``run`` migrates at start while
+    holding its scheduler lock). A DB without a leases table yet (new, or made by something else)
     has no lease to show. Raises the driver's error when the DB does not answer."""
+    from feedsvc.db.served_claim import claimed
     from feedsvc.db.where import state_db
     from feedsvc.pid_lock import holder, scheduler_lock
     from feedsvc.store.leases import this_process
@@ -41,6 +44,9 @@ def others_running(db: Database) -> list[str]:
         pid = holder(scheduler_lock(where.file))
         if pid is not None:
             found.append(f"a scheduler{f' (pid {pid})' if pid else ''} holds its lock")
+        claim = claimed(where.file)
+        if claim is not None and (pid is None or claim.pids != (pid,)):  # not that one again
+            found.append(f"a feedsvc{claim.pid_words()} serves it (it holds {claim.path})")
     me = this_process()
     for name, holder_name, until in _live_leases(db):
         if holder_name != me:

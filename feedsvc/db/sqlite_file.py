@@ -19,9 +19,10 @@ state-DB outage (``feedsvc.db.outage``: one WARNING, 503 ``state_db_unavailable`
 work retries), never a file created and never a foreign file used with the service's WAL beside
 it. A state DB is created by :func:`create_missing` only, which ``feedsvc.db.engine.upgrade``
 calls (``db upgrade``, and the start of a command that writes: ``run``, ``import``…), never
-while another live process holds the path's scheduler lock (:func:`served_problem`: a service
-runs on the file that was there), and never where the missing (or empty) file's ``-wal``,
-``-shm`` or ``-journal`` is still there (:func:`orphan_problem`).
+while another live process serves the path (``served_state.served_problem``: a service runs
+on the file that was there; nor is another file there than the one it opened used), and never
+where the missing (or empty) file's ``-wal``, ``-shm`` or ``-journal`` is still there
+(:func:`orphan_problem`).
 
 A pooled connection found on a file moved away is closed by the pool; SQLite neither
 checkpoints nor deletes the WAL of a file that moved (its ``SQLITE_READONLY_DBMOVED`` check,
@@ -38,21 +39,24 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from feedsvc.db.lock_probe import write_lock_conflict
 from feedsvc.db.sqlite_url import SqlitePathError, SqliteTarget, existing_only
+from feedsvc.db.wal_sides import WalSides
 from feedsvc.db.where import Where
 
 #: A state DB file that is not at its path (``{file}``), said as an outage's cause.
 MISSING_STATE = (
     "the SQLite file {file} does not exist (moved or deleted while feedsvc uses it?); feedsvc "
     "creates a state DB only with `feedsvc db upgrade` or at a start, never while it runs: put "
-    "the file back at that path"
+    "the file back at that path, all of {file}* in one command (the file with its -wal and "
+    "-shm: one by one, the service may meet the file without its WAL)"
 )
 #: Another file at the state DB's path than the one this process opened (``{file}``).
 REPLACED_STATE = (
     "the SQLite file {file} is no longer the file this process opened (it was moved, replaced "
     "or restored by a copy since: inode {was} then, {now} now); feedsvc does not switch files "
-    "while it runs: put the file it opened back at that path, or restart feedsvc to use the "
-    "one there now"
+    "while it runs: put the file it opened back at that path, all of {file}* in one "
+    "command (the file with its -wal and -shm), or restart feedsvc to use the one there now"
 )
 
 
@@ -66,6 +70,8 @@ class SameFile:
         self.target = target
         self._lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
+        #: the ``-wal``/``-shm`` its connections use (:meth:`wal_problem`)
+        self.sides = WalSides()
 
     def path(self) -> Path | None:
         """The file SQLite opens for the target now (symlinks resolved as SQLite does)."""
@@ -96,10 +102,50 @@ class SameFile:
             return None
         return REPLACED_STATE.format(file=path, was=was[1], now=now[1])
 
+    def wal_problem(self) -> str | None:
+        """Why a new connection (of any kind: a read-only one makes a WAL where none is too)
+        may not open the file now (``wal_sides.SIDES_AWAY_STATE``), or None: the ``-wal`` or
+        ``-shm`` this process's connections used is not at the path, while it exists
+        elsewhere or is still open here (:class:`~feedsvc.db.wal_sides.WalSides`).
+
+        Why: ``mv var/state.db* elsewhere/`` then ``mv elsewhere/state.db var/`` put the
+        service's own file back without its WAL; a new connection made an empty ``-wal``
+        beside the file, a second WAL of one database, even once the outage had closed every
+        connection (nothing of the file open here: the old check let it)."""
+        path = self.path()
+        if path is None or self.identity() is None:
+            return None
+        return self.sides.problem(path)
+
+    def opened(self) -> None:
+        """A connection has just opened the file, or was used (a new database's first
+        connection makes its WAL only when it writes): record its ``-wal``/``-shm`` while the
+        path holds this process's file (:meth:`~feedsvc.db.wal_sides.WalSides.record`);
+        nothing to do once both are recorded."""
+        if self.sides.complete():
+            return
+        path = self.path()
+        if path is not None and self.identity() is not None and self.problem() is None:
+            self.sides.record(path)
+
+    def closed(self) -> None:
+        """After an engine on the file was disposed: let go of recorded sides no connection
+        uses any more (a clean close deleted them). Why: a record's descriptor keeps a deleted
+        side's inode — its disk space, and a file system that cannot be remounted read-only."""
+        if (path := self.path()) is not None:
+            self.sides.away(path)
+
+    def identity(self) -> tuple[int, int] | None:
+        """The (device, inode) this process took for its file, None before it opened one: what
+        a serving process claims (``feedsvc.db.served_claim``)."""
+        with self._lock:
+            return self._identity
+
     def forget(self) -> None:
         """Take the next file seen as this process's (a DB it has just created)."""
         with self._lock:
             self._identity = None
+        self.sides.forget()
 
 
 class StateFileError(sqlite3.OperationalError):
@@ -107,14 +153,22 @@ class StateFileError(sqlite3.OperationalError):
     the driver's error, so SQLAlchemy wraps it (``OperationalError``) and it is an outage."""
 
 
-def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) -> None:
+def kept_file(
+    engine: Any, where: Where, opens: SqliteTarget, same: SameFile, *, logged: bool = True
+) -> None:
     """Make ``engine`` (a state DB's, ``where``) open ``opens`` never creating it, and only
-    while the path holds the file ``same`` recorded (see the module docstring)."""
+    while the path holds the file ``same`` recorded (see the module docstring) with the
+    ``-wal`` and ``-shm`` this process's connections use beside it
+    (:meth:`SameFile.wal_problem`): every connection, a reader's read-only one too (SQLite
+    makes a WAL beside a WAL-mode file for it). ``logged``: kept for the callers' sake (a
+    reader's read-only or immutable opening); each connection's sides are recorded once
+    opened, whatever it is."""
     from sqlalchemy import event
     from sqlalchemy.exc import DisconnectionError
 
     from feedsvc.db.sqlite_reading import heap_index
 
+    del logged  # every opening is checked (a read-only one makes a WAL where none is)
     opened = existing_only(opens.filename, uri=opens.uri)
 
     def refuse() -> None:
@@ -124,6 +178,8 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
     @event.listens_for(engine, "do_connect")
     def _connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
         refuse()
+        if (problem := same.wal_problem()) is not None:
+            raise StateFileError(problem)
         # what the connection opens, handed on (not connected here: a later listener, a
         # test's shorter ``timeout``, still sees and changes the arguments)
         cargs[0], cparams["uri"] = opened, True
@@ -136,6 +192,14 @@ def kept_file(engine: Any, where: Where, opens: SqliteTarget, same: SameFile) ->
             dbapi_conn.close()
             raise
         heap_index(dbapi_conn, opens)  # before the first read (journal_mode's)
+
+    @event.listens_for(engine, "connect")  # after journal_mode: its -wal/-shm are open
+    def _sides(_dbapi_conn: Any, _record: Any) -> None:
+        same.opened()
+
+    @event.listens_for(engine, "checkin")  # a new file's WAL is made by its first write
+    def _used(_dbapi_conn: Any, _record: Any) -> None:
+        same.opened()
 
     @event.listens_for(engine, "checkout")
     def _checkout(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -181,7 +245,7 @@ def holds_no_database(file: Path) -> str | None:
         return MISSING
     except OSError:
         return None
-    if not stat.S_ISREG(found.st_mode) or found.st_size > 0 or _being_created(file):
+    if not stat.S_ISREG(found.st_mode) or found.st_size > 0 or sqlite_locked(file):
         return None
     return EMPTY
 
@@ -190,36 +254,30 @@ def holds_no_database(file: Path) -> str | None:
 LOCK_BYTES = (0x40000000, 512)
 
 
-def _being_created(file: Path) -> bool:
-    """Whether another process holds an SQLite lock on the (empty) ``file``: a database being
-    created there, not an orphan. Its first transaction keeps a ``-journal`` beside a 0-byte
-    file (SQLite's own, or a ``feedsvc`` start switching a new file to WAL while a second one
-    starts: that one must wait for the lock, as ever, not be refused). An orphan's file has no
-    lock: a service that moved it away holds its locks on the moved file.
+def sqlite_locked(file: Path) -> bool:
+    """Whether another process holds an SQLite lock on ``file``. Asked of an empty file: a
+    database being created there, not an orphan. Its first transaction keeps a ``-journal``
+    beside a 0-byte file (SQLite's own, or a ``feedsvc`` start switching a new file to WAL
+    while a second one starts: that one must wait for the lock, as ever, not be refused). An
+    orphan's file has no lock: a service that moved it away holds its locks on the moved file.
+    And asked of a served file without its ``-wal`` (``served_state.served_problem``): every
+    open WAL connection holds a read lock on the SHARED range, so a service holding its moved
+    WAL open is seen; one with no connection open (a file moved and put back: its pool was emptied)
+    has none, and no WAL either.
 
     Asked with ``F_GETLK`` (Linux's ``struct flock``; elsewhere: no lock seen). The probe's
     descriptor is closed, which drops this process's own POSIX locks on the file: it holds
-    none on an empty file it did not create."""
-    import fcntl
-    import struct
+    none on an empty file it did not create, nor on a file without a ``-wal`` (its own WAL
+    connection would have made one)."""
     import sys
 
     if sys.platform != "linux":
         return False
     start, length = LOCK_BYTES
-    ask = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
     try:
-        fd = os.open(file, os.O_RDONLY)
+        return bool(write_lock_conflict(file, start, length))
     except OSError:
         return False
-    try:
-        answer = fcntl.fcntl(fd, fcntl.F_GETLK, ask)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    held: int = struct.unpack("hhqqi4x", answer)[0]
-    return held != fcntl.F_UNLCK
 
 
 def orphan_problem(file: Path) -> str | None:
@@ -251,59 +309,23 @@ def orphan_problem(file: Path) -> str | None:
     )
 
 
-#: A state DB ``{file}`` holding no database (``{state}``: missing, or empty) while a live
-#: process holds its scheduler lock ``{lock}`` (``{pid}``: `` (pid N)``, or nothing).
-SERVED_STATE = (
-    "the state DB file {file} is {state}, but a feedsvc{pid} runs on it (it holds {lock}): "
-    "the file was moved or deleted under it, and a new one here would hold only this "
-    "command's writes, which that service refuses. Put the file back at {file} (the service "
-    "resumes), or stop that service first (one starting on a new state DB creates it: wait "
-    "for its start)"
-)
-
-
-def served_problem(file: Path) -> str | None:
-    """Why nothing may create (or take for a database) the state DB ``file`` now
-    (:data:`SERVED_STATE`), or None: it holds no database (:func:`holds_no_database`) while
-    another live process holds its scheduler lock (``feedsvc.pid_lock``: a ``run`` with the
-    scheduler, or a demo, on that path). Asked before :func:`orphan_problem` by the same
-    callers (its advice, to remove the ``-wal``, is wrong while a service writes through it).
-
-    Why: a tester's ``mv var/feedsvc.db* moved/`` under a running ``run``, then ``status``
-    said "not initialised: run `feedsvc db upgrade`", and that, an ``import`` or a ``topics
-    import`` created a new database there (exit 0, "a new file"), which the service refuses
-    ("no longer the file this process opened"): the operator's rows went where nothing reads
-    them. This process's own lock does not count (``run`` creates its new DB under it)."""
-    from feedsvc.pid_lock import holder, scheduler_lock
-
-    if (state := holds_no_database(file)) is None:
-        return None
-    lock = scheduler_lock(file)
-    if (pid := holder(lock)) is None:
-        return None
-    return SERVED_STATE.format(
-        file=file,
-        state=state,
-        pid=f" (pid {pid})" if pid else "",
-        lock=lock,
-    )
-
-
 def create_missing(target: SqliteTarget) -> bool:
     """Create the SQLite file ``target`` names when nothing is at its path, as SQLite's own
     opening of the URL would (an empty file is an empty database); True when it did. The one
     place a state DB file is made (``feedsvc.db.engine.upgrade``). Raises
     ``feedsvc.db.revision.ServedError`` (exit 1) while a service runs on that path with the
-    file gone (:func:`served_problem`), ``feedsvc.db.revision.LocationError`` (exit 2) when
-    the missing file's side files are there, or the file there is empty
-    (:func:`orphan_problem`): both asked again here, the last moment before it is made or
-    opened."""
+    file gone or another there (``served_state.served_problem``),
+    ``feedsvc.db.revision.LocationError`` (exit 2) when the missing file's side files are
+    there, or the file there is empty (:func:`orphan_problem`): both asked again here, the
+    last moment before it is made or opened."""
     try:
         file = target.file()
     except SqlitePathError:
         return False
     if file is None or target.read_only() is not None:
         return False
+    from feedsvc.db.served_state import served_problem
+
     if (served := served_problem(file)) is not None:
         from feedsvc.db.revision import ServedError
 

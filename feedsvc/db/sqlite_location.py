@@ -38,10 +38,11 @@ def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | 
     Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
     "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB; and
     :class:`ServedError` (exit 1) when the file is missing (or empty) while a feedsvc runs on
-    it (``feedsvc.db.sqlite_file.served_problem``, asked before the orphan check): ``status``
+    it (``feedsvc.db.served_state.served_problem``, asked before the orphan check): ``status``
     said "not initialised: run `feedsvc db upgrade`", and that created a new file beside the
     running service, which refuses it (a tester's)."""
-    from feedsvc.db.sqlite_file import orphan_problem, served_problem
+    from feedsvc.db.served_state import served_problem
+    from feedsvc.db.sqlite_file import orphan_problem
 
     try:
         if (problem := _location_problem(path, where)) is not None:
@@ -69,21 +70,26 @@ def check_location(db: Database) -> None:
     a missing file's ``-wal`` on a read-only mount was "cannot be written (… may not write
     state.db-wal …): make it writable …" for ``db upgrade`` and ``topics add``, sending the
     operator to the leftovers' permissions, while the readers said the file was missing."""
-    from feedsvc.db.urls import shown_url
+    from feedsvc.db.urls import shown_db
 
     file = sqlite_file(db)
     if file is None:
         return
-    where = shown_url(db.url)
+    where = shown_db(db.url)
     if (problem := sqlite_location_problem(file, where, relative=written_relative(db))) is not None:
         raise LocationError(problem)
 
 
 def _location_problem(path: Path, where: str) -> str | None:
-    if path.is_dir():
+    """A directory, a device, a pipe or a socket at the path (``db.sqlite_kind.not_a_file``,
+    the rule ``config check`` applies to ``database.url`` and ``source.url``: here for what is
+    put there after the configuration was read), or a path under a file."""
+    from feedsvc.db.sqlite_kind import not_a_file
+
+    if (what := not_a_file(path)) is not None:
         return (
-            f"the state DB {where} is a directory, not a database file: set database.url to a "
-            "file's path (e.g. sqlite:///var/feedsvc.db)"
+            f"the state DB {where} cannot be opened: {what}: set database.url to a file's path "
+            "(e.g. sqlite:///var/feedsvc.db)"
         )
     for parent in path.parents:
         if parent.exists():
@@ -190,9 +196,9 @@ def make_room(db: Database) -> None:
     if parent.is_dir():
         return
     if not written_relative(db):  # revision.schema_status said it: a directory gone since
-        from feedsvc.db.urls import shown_url
+        from feedsvc.db.urls import shown_db
 
-        raise LocationError(creation_problem(file, shown_url(db.url), relative=False) or "")
+        raise LocationError(creation_problem(file, shown_db(db.url), relative=False) or "")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # was a bare "Operation not permitted: var", exit 1, no advice

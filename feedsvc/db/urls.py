@@ -16,7 +16,8 @@ its standbys) are read as SQLAlchemy's PostgreSQL dialect reads them: ``feedsvc.
 against SQLAlchemy's own.
 
 :func:`shown_url` is the one way a database URL is printed or logged (``config show``,
-``status``, ``source check``, schema errors): the userinfo password and every query value whose
+``status``, ``source check``; :func:`shown_db`, the one naming of a database in a message, names
+an SQLite file by its path instead): the userinfo password and every query value whose
 key names a password (``password``, PyMySQL's ``passwd``, libpq's ``sslpassword``: any key with
 "pass" in it) as ``***``. :func:`port_problem` is the one check of a URL's ports, each host's
 in a multi-host URL; :func:`userinfo_problem` of an ``@`` a password holds unencoded.
@@ -171,6 +172,29 @@ def shown_url(url: str, *, drivername: str | None = None) -> str:
     only then); one it cannot read is not shown at all (:data:`UNREADABLE`)."""
     parsed = parse(url) or _sqlalchemy_parts(url)
     return UNREADABLE if parsed is None else parsed.render(drivername=drivername)
+
+
+def shown_db(url: str) -> str:
+    """**The one naming of a database in an operator's message** ("the state DB …", "the
+    source DB …", "… in the state DB …"): an SQLite URL that names a file as that file's
+    path, absolute and resolved as SQLite opens it (``sqlite_url.SqliteTarget.file``); any
+    other URL, or a file SQLite cannot resolve (a symlink loop), as :func:`shown_url`. Why:
+    ``sqlite:///var/feedsvc.db`` is the relative ``./var/feedsvc.db`` but reads as
+    ``/var/feedsvc.db`` (a newcomer's: "the state DB sqlite:///var/feedsvc.db is not
+    initialised" in a new directory); ``db upgrade`` already named the file. Settings shown
+    as settings (``config show``, ``status``' ``database`` fact, the demo's banner) keep the
+    URL."""
+    if url.startswith("sqlite"):
+        from feedsvc.db.sqlite_url import SqlitePathError, sqlite_target
+
+        target = sqlite_target(url)
+        try:
+            file = target.file() if target is not None else None
+        except SqlitePathError:
+            file = None
+        if file is not None:
+            return str(file)
+    return shown_url(url)
 
 
 def url_secrets(url: str) -> list[str]:

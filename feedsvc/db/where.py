@@ -25,8 +25,9 @@ _WHERE = "feedsvc_database"
 @dataclass(frozen=True, slots=True)
 class Where:
     """The database an error came from, as the operator configured it: ``role`` ("state DB",
-    "source DB"), ``key`` (the setting that names it), ``shown`` (its URL as
-    :func:`feedsvc.db.urls.shown_url` prints it: never a password), ``sqlite`` (a local file,
+    "source DB"), ``key`` (the setting that names it), ``shown`` (how a message names it,
+    :func:`feedsvc.db.urls.shown_db`: an SQLite file's path, else its URL without a password),
+    ``sqlite`` (a local file,
     not a server), ``file`` (that file, when the URL names it plainly), ``read_only`` (the
     URI option that opens an SQLite DB read-only, ``mode=ro``: a write then fails whatever the
     file's permissions, which the advice blamed)."""
@@ -54,7 +55,7 @@ def source_db(url: str) -> Where:
 
 def _where(role: str, key: str, url: str) -> Where:
     from feedsvc.db.sqlite_url import SqlitePathError, sqlite_target
-    from feedsvc.db.urls import shown_url
+    from feedsvc.db.urls import shown_db
 
     sqlite = url.startswith("sqlite")
     target = sqlite_target(url) if sqlite else None
@@ -63,7 +64,7 @@ def _where(role: str, key: str, url: str) -> Where:
     except SqlitePathError:
         file = None
     read_only = target.read_only() if target is not None else None
-    return Where(role, key, shown_url(url), sqlite, file, read_only)
+    return Where(role, key, shown_db(url), sqlite, file, read_only)
 
 
 def mark(exc: BaseException, where: Where) -> None:

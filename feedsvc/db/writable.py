@@ -103,7 +103,7 @@ def _pg_read_only(db: Database) -> str | None:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from feedsvc.db.urls import shown_url
+    from feedsvc.db.urls import shown_db
 
     try:
         with db.read() as conn:
@@ -114,7 +114,7 @@ def _pg_read_only(db: Database) -> str | None:
             )).one()  # fmt: skip
     except SQLAlchemyError:
         return None
-    where = f"the state DB {shown_url(db.url)}"
+    where = f"the state DB {shown_db(db.url)}"
     if standby:
         return (
             f"{where} is a standby server (in recovery), which accepts no writes: set "

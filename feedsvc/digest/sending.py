@@ -22,7 +22,7 @@ from feedsvc import metrics
 from feedsvc.budget import AHEAD
 from feedsvc.channels.base import Channel, MessageChannel, Target
 from feedsvc.db import Database
-from feedsvc.db.kept import until_committed
+from feedsvc.db.kept import Kind, LastTries, until_committed
 from feedsvc.db.outage import report
 from feedsvc.digest.edge import DigestEdge, DigestJob, Sorted
 from feedsvc.digest.message import DigestEntry, DigestPart
@@ -30,8 +30,10 @@ from feedsvc.digest.record import GOES_ON, Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
 from feedsvc.notify.edits import editor_of
 from feedsvc.recipient_names import chat_name, telegram_chat
+from feedsvc.send_record import SENT_AGAIN
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import digests as store
+from feedsvc.store.deliveries import still_leased
 from feedsvc.store.followup_queue import queue_relayout
 from feedsvc.waiting import sleep_or_wake
 
@@ -44,6 +46,8 @@ MAX_PART_WAIT = 60.0
 #: 429s waited out and migrations followed in one digest; beyond, the rest waits in the outbox
 MAX_HOLD_ONS = 3
 SUPERGROUP = "supergroup"  # a group's type once Telegram upgraded it (``migrate_to_chat_id``)
+#: a part the channel took whose record a stop left to its last try (:class:`LastTries`)
+DIGEST_PART = Kind("digest part", "digest parts")
 
 
 class DigestSender:
@@ -51,7 +55,7 @@ class DigestSender:
         self, db: Database, channel: Channel, edge: DigestEdge, owner: str,
         now: Callable[[], datetime], policy: Policy,
         extra_slot: Callable[[float], Awaitable[None]], stopping: asyncio.Event | None = None,
-        every: float = 1.0,
+        every: float = 1.0, last_tries: LastTries | None = None,
     ) -> None:  # fmt: skip
         self.db, self.channel, self.edge = db, channel, edge
         self.owner, self.now, self.policy = owner, now, policy
@@ -60,6 +64,9 @@ class DigestSender:
         self.stopping = stopping or asyncio.Event()
         #: seconds between two tries of a part's record the state DB refused (an outage)
         self.every = every
+        #: where a part's record the stop leaves unrecorded goes (the dispatcher's, shared
+        #: with its alerts: one more write after the drain, else one warning)
+        self.last_tries = last_tries or LastTries("digests", SENT_AGAIN, log)
         #: the channel can edit a sent message (``notify.edits``): a part can be laid out again
         self._edits = editor_of(channel) is not None
 
@@ -297,22 +304,35 @@ class DigestSender:
     ) -> bool:  # fmt: skip
         """:meth:`_record`, through a state-DB outage written again every ``every`` seconds
         until it commits (:func:`~feedsvc.db.kept.until_committed`; the dispatcher stopping
-        ends the wait). Dropped, the part's rows stayed leased until the lease ran out and the
-        part, already in the chat, went again (and the rest of the digest with it)."""
+        ends the wait, the record then kept for :attr:`last_tries`: written once more after
+        the drain, else counted in the stop's warning). Dropped, the part's rows stayed leased
+        until the lease ran out and the part, already in the chat, went again (and the rest of
+        the digest with it), without a word at the stop."""
+
+        def again() -> bool:
+            return self._record(job, part, later, o, left_out, head, relayout, kept=True)
+
+        def keep() -> None:
+            self.last_tries.keep(DIGEST_PART, o.delivered, again)
+
         return await until_committed(
             lambda: asyncio.to_thread(self._record, job, part, later, o, left_out, head, relayout),
-            self.stopping, self.every, "digests",
+            self.stopping, self.every, "digests", keep,
         )  # fmt: skip
 
     def _record(
         self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
         left_out: Sorted | None = None, head: int | None = None,
-        relayout: Sequence[Sequence[int]] = (),
+        relayout: Sequence[Sequence[int]] = (), kept: bool = False,
     ) -> bool:  # fmt: skip
         """The part's outcome, with the re-check's set-asides, and the edits owed to the parts
-        that went before once this one ends the digest (``relayout``), in one transaction."""
+        that went before once this one ends the digest (``relayout``), in one transaction.
+        ``kept``: the stop's last try, which leaves a part none of whose rows is still leased
+        here alone (recorded since, or taken back)."""
         batch = job.batch
         with self.db.write() as conn:
+            if kept and not still_leased(conn, part, self.owner):
+                return False
             now = self.now()
             if left_out is not None:  # a re-check's, written with the part that went without
                 set_aside(conn, now, self.owner, left_out.withdrawn, left_out.later,

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from urllib.parse import quote, urlsplit
 
+from feedsvc import heap_trim
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
+from feedsvc.feeds.item_memo import ItemMemo
 from feedsvc.feeds.links import article_link
 from feedsvc.feeds.sanitize import (
     absolute_url,
@@ -243,15 +245,14 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
     )
 
 
-#: Memo of prepared items. Sanitising is most of a render's cost, and a topic feed re-rendered
-#: after an ingest mostly holds articles it held before; Article is frozen and hashable, and a
-#: new version (edited body, updated_at) is a different key. Bounded: ~2k items of a few KB.
-_cached_item = lru_cache(maxsize=2048)(prepare_item)
+#: Memo of prepared items (``item_memo``): keyed by a digest of the article, not the article, so
+#: no article body outlives its render; bounded in items and characters.
+ITEMS = ItemMemo()
 
 
 def clear_item_cache() -> None:
     """Forget prepared items (benchmarks measure cold renders with it)."""
-    _cached_item.cache_clear()
+    ITEMS.clear()
 
 
 class RenderStopped(Exception):
@@ -264,7 +265,7 @@ def prepare_items(
     language: str,
     stop: Callable[[], bool] | None = None,
 ) -> list[FeedItem]:
-    """Articles → items, newest first (memoised per article version, see ``_cached_item``),
+    """Articles → items, newest first (memoised per article version in :data:`ITEMS`),
     their words in ``language`` (:func:`prepare_item`).
 
     ``stop`` is asked before each item; when it says so, :class:`RenderStopped` is raised. Why:
@@ -275,7 +276,8 @@ def prepare_items(
     for article in newest_first(articles):
         if stop is not None and stop():
             raise RenderStopped
-        items.append(_cached_item(site_url, article, language))
+        items.append(ITEMS.get(site_url, article, language, prepare_item))
+    heap_trim.worked_on(sum(len(a.body or "") + len(a.summary or "") for a in articles))
     return items
 
 

@@ -28,10 +28,12 @@ import nh3
 from feedsvc.bidi import class_without_bidi
 from feedsvc.blank_text import shows_nothing
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
+from feedsvc.feeds.paragraphs import paragraphs, separators_as_breaks
 from feedsvc.feeds.words import feed_words
 from feedsvc.graphemes import prefix
-from feedsvc.html_text import html_to_text, unescape
-from feedsvc.markup import HIDDEN_CONTENT, field_literals, html_as_read
+from feedsvc.html_text import html_to_text
+from feedsvc.line_breaks import as_newlines
+from feedsvc.markup import HIDDEN_CONTENT, field_literals, has_markup, html_as_read
 from feedsvc.url_chars import stored_url
 from feedsvc.url_credentials import without_userinfo
 
@@ -251,6 +253,13 @@ def sanitize_html(
     A fragment longer than ``max_chars`` is truncated (nh3 re-balances the cut markup) and ends
     with a link to the full article, worded in ``language`` (:mod:`feedsvc.feeds.words`).
     """
+    # Plain text (some CMS exports, a summary: SPEC §3) is one with no markup, by the one rule
+    # the matcher reads it by (:func:`feedsvc.markup.has_markup`): a "<" alone is no markup
+    # ("Giá rau < 10.000" lost its paragraphs, a tester's T2). Its line breaks are made "\n"
+    # before ``xml_legal`` makes a VT or NEL a space; a U+2029 parts paragraphs.
+    plain = not has_markup(fragment)
+    if plain:
+        fragment = as_newlines(fragment.replace("\u2029", "\n\n"))
     # Only what nh3 cannot take goes before it (lone surrogates: ``xml_legal``); a bidi control
     # stays until after, so a link's address holding one is percent-encoded (``_filter_url``,
     # :func:`link_url`), not linked to another page, while the text loses it as before.
@@ -258,8 +267,8 @@ def sanitize_html(
     truncated = len(text) > max_chars
     if truncated:  # between grapheme clusters: never half a flag before the "read on" link
         text = prefix(text, max_chars)
-    if "<" not in text:  # plain text (some CMS exports): keep its paragraphs and line breaks
-        text = _paragraphs(xml_clean(text))
+    if plain:  # keep its paragraphs and line breaks
+        text = paragraphs(xml_clean(text))
         if "&" not in text and not truncated:
             return text  # nothing for the parser to clean
     text = html_as_read(text)  # the markup the matcher reads, no other (feedsvc.markup)
@@ -267,32 +276,13 @@ def sanitize_html(
     try:
         # Cleaned twice: before, because nh3 cannot take lone surrogates; after, because it
         # decodes character references (``&#11;``, ``&#xFFFE;``) into the characters themselves.
-        cleaned = settle_images(xml_clean(_CLEANER.clean(text)))
+        cleaned = separators_as_breaks(settle_images(xml_clean(_CLEANER.clean(text))))
     finally:
         _BASE.reset(token)
     if truncated:
         link = html.escape(base_url, quote=True)
         cleaned += f'<p><a href="{link}">{feed_words(language).read_more} …</a></p>'
     return cleaned
-
-
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-
-
-def _paragraphs(text: str) -> str:
-    """Plain text as HTML: a blank line separates paragraphs, a newline is a line break.
-
-    Without this a reader shows a plain-text body as one run-on paragraph. ``&`` is left as it
-    is for the sanitiser to judge ("&amp;" stays an entity, "AT&T" becomes "AT&amp;T").
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if "\n" not in text:
-        return text.replace(">", "&gt;")
-    paras = [p.strip() for p in _BLANK_LINE.split(text) if p.strip()]
-    return "".join(
-        "<p>" + "<br>".join(line.strip().replace(">", "&gt;") for line in p.split("\n")) + "</p>"
-        for p in paras
-    )
 
 
 def field_text(value: str) -> str:
@@ -348,15 +338,14 @@ def plain_lines(fragment: str) -> str:
     Why: "<p>Đoạn 1</p><p>Đoạn 2</p>" read "Đoạn 1 Đoạn 2", paragraphs run together in every
     plain-text alert. One line break per boundary (``<br><br>`` or ``</p><p>`` is one; a line
     that shows nothing, ``<p>&nbsp;</p>``, is dropped), whitespace inside a line collapsed. A
-    text with no markup keeps its own line breaks, as :func:`sanitize_html` keeps them for
-    feeds; in HTML a newline is whitespace (but in ``<pre>``, where a browser shows it). Reads
-    the first :data:`MAX_HTML_CHARS` characters, as :func:`plain_text`."""
-    text = xml_clean(fragment[:MAX_HTML_CHARS])
-    if "<" in text:  # in HTML a line break, typed or ``&#10;``, is only whitespace
-        text = html_to_text(text)
-    elif "&" in text:
-        text = unescape(text)
-    text = xml_clean(text)
+    text with no markup (:func:`feedsvc.markup.has_markup`: "Giá rau < 10.000" has none) keeps
+    its own line breaks (:data:`feedsvc.line_breaks.LINE_BREAKS`: CR LF, VT, NEL, U+2028…), as
+    :func:`sanitize_html` keeps them for feeds; in HTML a newline is whitespace (but in
+    ``<pre>``, where a browser shows it), a U+2028/U+2029 a line break. Reads the first
+    :data:`MAX_HTML_CHARS` characters, as :func:`plain_text`."""
+    # the one reading (:func:`feedsvc.html_text.html_to_text`) of the text as the matcher reads
+    # it, then cleaned: ``xml_clean`` first made a plain text's VT or NEL a space, no line break
+    text = xml_clean(html_to_text(fragment[:MAX_HTML_CHARS]))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

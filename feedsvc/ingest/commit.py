@@ -32,6 +32,7 @@ from feedsvc.ingest.isolate import UNPUBLISHED, SystemicError, set_aside
 from feedsvc.ingest.lease import LeaseLost
 from feedsvc.ingest.model import Change, TransactionHook
 from feedsvc.ingest.remap import Alerting
+from feedsvc.ingest.shared_ids import carried_now
 from feedsvc.ingest.unapplied import SetAside
 from feedsvc.keys import spelled
 from feedsvc.source import SqlSource
@@ -96,8 +97,12 @@ class BatchCommit:
         :class:`SystemicError` or :class:`TopicsMoved` (rolled back)."""
         batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with, alerting)
         self._withdrawn.clear()
+        # asked before the write lock is taken: keys a row of the same id still carries (an id
+        # given twice, not a row re-keyed: ``ingest.shared_ids``)
+        rows = [(i.at.id, i.article.source_key) for i in items if i.at.id]
+        carried = carried_now(self.db, self.source, rows) if rows else frozenset()
         try:
-            done = self._write(*batch, isolate=False)
+            done = self._write(*batch, isolate=False, carried=carried)
         except Exception as exc:
             self._withdrawn.clear()  # rolled back
             if isinstance(exc, TopicsMoved) or not_the_rows(exc):
@@ -109,7 +114,7 @@ class BatchCommit:
                 len(items),
                 describe(exc),
             )
-            done = self._write(*batch, isolate=True)
+            done = self._write(*batch, isolate=True, carried=carried)
         self._say_withdrawn()
         return done
 
@@ -125,6 +130,7 @@ class BatchCommit:
         alerting: Alerting,
         *,
         isolate: bool,
+        carried: frozenset[tuple[str, str]] = frozenset(),
     ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
         """One transaction: articles, matches, hooks (outbox), quarantine, cursor. With
         ``isolate``, each row and its hooks run in a savepoint; returns the changes and the
@@ -145,7 +151,7 @@ class BatchCommit:
             archived = _archiving(first_sync, alerting, drafts, now)
             if not isolate:
                 changes, said = writer.apply(
-                    conn, self.index, items, now, name, self.source.withdraw_reason
+                    conn, self.index, items, now, name, self.source.withdraw_reason, None, carried
                 )
                 changes = archived(changes)
                 for hook in self.hooks:
@@ -158,7 +164,7 @@ class BatchCommit:
                     with savepoint(conn):  # a row refused: its lines are not said either
                         one, say = writer.apply(
                             conn, self.index, [item], now, name, self.source.withdraw_reason,
-                            pending,
+                            pending, carried,
                         )  # fmt: skip
                         one = archived(one)
                         for hook in self.hooks if one else ():

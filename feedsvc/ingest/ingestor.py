@@ -30,7 +30,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
 from feedsvc.failure_log import FailureLog
-from feedsvc.ingest import unordered
+from feedsvc.ingest import no_id, unordered
 from feedsvc.ingest.ahead import ReadAhead, up_to_date
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.behind import behind, wanted
@@ -367,7 +367,8 @@ class Ingestor(BatchPipeline):
     def _check_unordered(self, result: TickResult, start: bool, first: bool) -> None:
         """Every :attr:`unordered_every` seconds (and at this process's first tick), and at the
         next tick while a check leaves refused rows waiting: :func:`unordered.check`, its rows
-        stored through the one batch write. ``start``: no cursor yet (a first sync)."""
+        stored through the one batch write, and :func:`no_id.check` (rows without an id).
+        ``start``: no cursor yet (a first sync)."""
         at = time.monotonic()
         due = self._unordered_at is None or at - self._unordered_at >= self.unordered_every
         if not (due or self._unordered_again):
@@ -380,5 +381,5 @@ class Ingestor(BatchPipeline):
         new, self._unordered_again = unordered.check(
             self.db, self.source, (horizon, self.tz), start, store, self.batch_size
         )
-        result.quarantined += new
+        result.quarantined += new + no_id.check(self.db, self.source)
         self._unordered_at = at

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import ProgrammingError
 
+from feedsvc import heap_trim
 from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
@@ -109,7 +110,9 @@ def _within_text_budget(rows: list[SourceRow]) -> tuple[list[SourceRow], bool]:
     for i, row in enumerate(rows):
         total += _text(row)
         if total > BATCH_TEXT and i:
+            heap_trim.worked_on(total)
             return rows[:i], True
+    heap_trim.worked_on(total)
     return rows, False
 
 

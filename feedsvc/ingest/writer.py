@@ -26,6 +26,7 @@ from feedsvc.db.committed import say
 from feedsvc.ingest import unapplied
 from feedsvc.ingest.lookalikes import arriving_hides
 from feedsvc.ingest.model import Change
+from feedsvc.ingest.shared_ids import say_shared
 from feedsvc.ingest.unapplied import SetAside, decide
 from feedsvc.ingest.unapplied import own_row as _own_row
 from feedsvc.keys import spelled
@@ -218,6 +219,7 @@ def apply(
     source: str,
     withdraw_reason: str = "source",
     pending: Waiting | None = None,
+    carried: Collection[tuple[str, str]] = frozenset(),
 ) -> tuple[list[Change], list[SetAside]]:
     """Store ``items`` in the caller's transaction; the changes (new and newer), in order, and
     the rows not applied that are to be said once committed (:mod:`feedsvc.ingest.unapplied`:
@@ -228,7 +230,9 @@ def apply(
     and deleted here; ``pending``: the hides :func:`feedsvc.store.pending_hides.read_locked`
     read for these items earlier in this transaction, else they are read here). An item the
     source withdrew is stored withdrawn (``withdraw_reason``) and its queued deliveries end as
-    ``withdrawn`` in this same transaction (SPEC §10)."""
+    ``withdrawn`` in this same transaction (SPEC §10). ``carried``: ``(row id, key)`` pairs
+    some source row carries now (:func:`feedsvc.ingest.shared_ids.carried_now`): an article
+    held under such a pair is never handed over as re-keyed (:func:`_hand_over`)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
     # a correction choose() found is checked again under the lock (only those items, and
     # those not held then: a batch read before the one holding them committed)
@@ -279,8 +283,9 @@ def apply(
          if i.article.source_key in waiting},
     )  # fmt: skip
     handed, was_public = _hand_over(
-        conn, [*zip(ids, new, strict=True), *((k.id, i) for k, i in newer)], now
-    )
+        conn, [*zip(ids, new, strict=True), *((k.id, i) for k, i in newer)], now,
+        {*carried, *((i.at.id, i.article.source_key) for i in items)},
+    )  # fmt: skip
     previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer] + [*handed.values()])
     handed_topics = topic_ids_of_articles(conn, list(handed.values()))
     article_store.update_articles(
@@ -329,14 +334,29 @@ def apply(
 
 
 def _hand_over(
-    conn: Connection, stored: Sequence[tuple[int, Item]], now: datetime
+    conn: Connection,
+    stored: Sequence[tuple[int, Item]],
+    now: datetime,
+    carried: Collection[tuple[str, str]],
 ) -> tuple[dict[int, int], set[int]]:
     """Articles held from these items' rows under a key the row no longer carries (a CMS row
     re-keyed, tester 3 F7) handed over to the stored one (:mod:`feedsvc.store.rekeyed`: alerts,
     hide, the old one withdrawn as ``re-keyed``). Returns ``stored article id → old id`` and
-    the old ids that were public until now (the new key carries them on: not news)."""
+    the old ids that were public until now (the new key carries them on: not news).
+
+    Not when a source row of that id still carries the old key (``carried``: this batch's
+    rows, and the source asked before the write): the id is not unique (a CMS view over a
+    join, a table without a primary key), two live rows, not one row re-keyed. Both articles
+    are kept, as the CMS shows both: withdrawing one dropped a live story from every feed, and
+    an edit of either row then flipped them back and forth (a tester's U2); quarantining the
+    newcomer would hide a live story too. A WARNING names the id and both keys
+    (:func:`feedsvc.ingest.shared_ids.say_shared`)."""
     rows = {i.at.id: i.article.source_key for _, i in stored if i.at.id}
     held = rekeyed.held_from_rows(conn, rows)
+    for sid, kept in held.items():
+        if (sid, kept.source_key) in carried:
+            say_shared(conn, sid, kept.source_key, rows[sid])
+    held = {sid: h for sid, h in held.items() if (sid, h.source_key) not in carried}
     was_public = public_ids(conn, [old.id for old in held.values()], now) if held else set()
     handed: dict[int, int] = {}
     for aid, item in stored:

@@ -50,6 +50,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from feedsvc.html_text import html_to_text
+from feedsvc.line_breaks import LINE_BREAKS
 from feedsvc.markup import field_literals
 
 from .abbreviations import abbreviation_dot
@@ -120,10 +121,8 @@ _CF_RE = re.compile(_char_class(_CF_CODES))
 #: One invisible format character (:data:`CF_RANGES`): what :func:`clean_text` deletes from a
 #: term, and so what the query lexer (:func:`feedsvc.matching.lexer.lex`) reads past, one class.
 INVISIBLE_RE = _CF_RE
-#: Line breaks other than "\n".
-_LINE_CODES = [0x0D, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
-#: Every line break :func:`clean_text` reads as one: "\n" and :data:`_LINE_CODES`.
-LINE_BREAKS = "\n" + "".join(map(chr, _LINE_CODES))
+#: Line breaks other than "\n" (:data:`feedsvc.line_breaks.LINE_BREAKS`, the one list).
+_LINE_CODES = [ord(c) for c in LINE_BREAKS if c != "\n"]
 #: A run of whitespace holding a line break (a phrase wrapped over lines, ``\r\n`` and the
 #: indent after it): what a query's phrase label shows as one space.
 LINE_RUN_RE = re.compile(rf"\s*{_char_class([ord(c) for c in LINE_BREAKS])}\s*")
@@ -149,7 +148,8 @@ def clean_text(text: str) -> str:
 def visible_text(markup: str | None) -> str:
     """The text a reader sees in ``markup`` (HTML or plain text), cleaned; never raises.
 
-    Plain text (no ``<`` or ``&``) skips the parser: its newlines stay sentence breaks.
+    Plain text (no ``<`` or ``&``) skips the parser; its line breaks stay sentence breaks, as
+    they do in a plain text holding either (:func:`feedsvc.html_text.html_to_text`).
     """
     if not markup:
         return ""

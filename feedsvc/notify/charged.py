@@ -14,21 +14,15 @@ as :func:`feedsvc.notify.answers.read_error_answer` says, for the alert sender a
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.request import HTTPXRequest, RequestData
 
 from feedsvc.digits import ascii_int
 from feedsvc.notify.answers import pause_seconds, read_error_answer
-from feedsvc.notify.outcome import REPLY_RESENDS, REPLY_RETRIES
-
-log = logging.getLogger(__name__)
-#: Seconds before an answer that never reached the service goes again (times the try's number).
-REPLY_RETRY_DELAY = 0.5
+from feedsvc.notify.resend import Refused, resent_after_pause
 
 # Bot API methods that send, edit or delete a message (lower case: Telegram's method names are
 # case-insensitive). Deletes count as the follow-up worker has always counted them (SPEC §10).
@@ -48,13 +42,6 @@ MESSAGE_METHODS = frozenset(
 #: awaited before a message call with the chat id it names (None: an inline message, a
 #: ``@channel`` username): returns when the call may leave
 Charge = Callable[[int | None], Awaitable[None]]
-#: awaited when a message call was answered 429, with its chat (Telegram's id, or a Zalo
-#: address: :data:`feedsvc.budget.Chat`) and the seconds asked: records
-#: the chat's pause; True: wait them and send the call again (a bot's answer), False: raise
-#: (:meth:`feedsvc.budget.SendBudget.refused`). The alert sender has none: its outbox pauses
-#: the chat and keeps the alert.
-Refused = Callable[[int | str | None, float], Awaitable[bool]]
-T = TypeVar("T")
 
 
 def message_call(url: str) -> bool:
@@ -119,46 +106,3 @@ class ChargedRequest(HTTPXRequest):
 
 def _telegram_pause(exc: Exception) -> float | None:
     return pause_seconds(exc) if isinstance(exc, RetryAfter) else None
-
-
-async def resent_after_pause(
-    send: Callable[[], Awaitable[T]],
-    pause_of: Callable[[Exception], float | None],
-    refused: Refused,
-    chat: int | str | None,
-    unsent: Callable[[Exception], bool] | None = None,
-) -> T:
-    """``send()`` (a bot's answer, any channel's), sent again after the pause a 429 asks —
-    ``pause_of`` reads the seconds from what ``send`` raised, None for anything else — at
-    most :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, while ``refused`` (the budget's:
-    it records the chat's pause) says to wait; and after a failure ``unsent`` (the channel's
-    classifier's :attr:`~feedsvc.notify.outcome.SendOutcome.never_acted`) says surely did not
-    take effect (a connection never made), at most
-    :data:`~feedsvc.notify.outcome.REPLY_RETRIES` times, :data:`REPLY_RETRY_DELAY` apart and
-    longer each time. A connect blip dropped the answer, and the apology after it went into
-    the same blip. The one place a bot's answer is sent again, both bots'.
-
-    An answer whose outcome is unknown is not sent again, not even once as an alert is: a read
-    timeout, a connection dropped after the request went out, and any 5xx — a gateway's (nginx
-    in front of a local Bot API server answers 504 with its page when upstream is slow, after
-    passing the request on: the user got the answer three times) or the API's own (no document
-    says it was not acted on). The reader is in the chat; one lost is seen and asked again.
-    Raises what the last try raised otherwise."""
-    pauses = retries = 0
-    while True:
-        try:
-            return await send()
-        except Exception as exc:
-            seconds = pause_of(exc)
-            if seconds is not None:
-                if pauses == REPLY_RESENDS or not await refused(chat, seconds):
-                    raise
-                pauses += 1
-            elif unsent is not None and retries < REPLY_RETRIES and unsent(exc):
-                retries += 1
-                seconds = REPLY_RETRY_DELAY * retries
-                log.debug("an answer was not sent (%s); again in %.1f s", type(exc).__name__,
-                          seconds)  # fmt: skip
-            else:
-                raise
-        await asyncio.sleep(seconds)

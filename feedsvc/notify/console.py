@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from feedsvc.logs import LINES
 from feedsvc.notify.edits import ConsoleEditor
 from feedsvc.notify.message import AlertMessage
 from feedsvc.notify.outcome import SendOutcome
@@ -52,8 +53,9 @@ class ConsoleSender:
         """Log the plain-text form (readable in a terminal) and report it sent."""
         message_id = self._next_id()
         photo = f" [photo {msg.photo_url}]" if msg.photo_url else ""
+        # its lines indented under the record (LINES), not one line of "\n" escapes
         log.info("alert to %s (#%s)%s:\n%s", telegram_chat(chat_id), message_id, photo,
-                 msg.plain_text)  # fmt: skip
+                 msg.plain_text, extra=LINES)  # fmt: skip
         return SendOutcome.sent(message_id, photo=bool(msg.photo_url and msg.is_caption))
 
     async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:

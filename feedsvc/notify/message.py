@@ -31,7 +31,8 @@ from feedsvc.graphemes import prefix, utf16_units
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
 CAPTION_LIMIT = 1024  # sendPhoto caption
 ELLIPSIS = "…"
-# Caps so one absurd field (a 2 MB title) cannot crowd out the rest of the message.
+# Caps so one absurd field (a 2 MB title) cannot crowd out the rest of the message. An alert's
+# written-out link has no cap of its own (:func:`link_that_fits`); URL_CAP is a digest line's.
 TITLE_CAP, META_CAP, TOPICS_CAP, URL_CAP = 300, 120, 300, 2000
 SEPARATOR = " · "  # between an alert's section, author and time
 MIN_SUMMARY = 40  # below this a summary is noise: leave it out
@@ -110,6 +111,20 @@ def meta_line(article: Article, tz: tzinfo) -> str:
         parts[i] = trim_utf16(parts[i], room // (len(parts) - n))
         room -= utf16_len(parts[i])
     return SEPARATOR.join([*parts, when])
+
+
+def link_that_fits(link: str, essentials: int, limit: int) -> str:
+    """**The one rule for an article's link written out in a plain-text alert** (Zalo's and
+    Apprise's, :mod:`feedsvc.channels.plain`; Telegram's plain fallback, :func:`format_alert`):
+    ``link`` whole when it fits ``limit`` beside ``essentials`` — the UTF-16 units of what the
+    message holds besides it and its summary: title, meta line, topics, their separators and
+    the link's own line break —, else "". The link is what a reader taps: it wins over the
+    summary, which is trimmed to what is left (a Vietnamese slug of ~400 letters is ~1,200
+    units percent-encoded; a fixed 1,000-unit cap left such links out of Zalo and Apprise
+    alerts with 1,800 units free, a tester's T1). Never cut: a link cut short opens another
+    page, so one that cannot fit even without a summary is left out (its caller may say so).
+    Pure; lengths in UTF-16 code units (:func:`utf16_len`)."""
+    return link if link and essentials + utf16_len(link) <= limit else ""
 
 
 def trim_utf16(text: str, limit: int) -> str:
@@ -236,13 +251,14 @@ def format_alert(
         text = "\n\n".join(parts)
         return f"{text}\n{link}" if link else text
 
-    spelled = spelled_link(url)  # the plain text's: all of it a linkifier's
-    plain_link = spelled if url and utf16_len(spelled) <= URL_CAP else None
-    if plain_link and utf16_len(plain_link) + TITLE_CAP + META_CAP + TOPICS_CAP + 8 > limit:
-        plain_link = None  # a URL too long for a caption: the fallback goes without it
+    # the plain text's link, all of it a linkifier's, as a plain channel's alert keeps it
+    # (:func:`link_that_fits`): beside the title, meta and topics the fallback must hold
+    essentials = utf16_len(title) + 1 + utf16_len(meta) + 1
+    essentials += 2 + utf16_len(topics_line) if topics_line else 0
+    plain_link = link_that_fits(spelled_link(url) if url else "", essentials, limit)
     return AlertMessage(
         text=compose(None, as_html=True),
-        plain_text=compose(plain_link, as_html=False),
+        plain_text=compose(plain_link or None, as_html=False),
         photo_url=photo,
         is_caption=photo is not None,
     )

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from feedsvc.delivery_states import PHOTO, TEXT
 from feedsvc.digits import MAX_ID
 from feedsvc.feeds.sanitize import xml_clean
 from feedsvc.notify.message import AlertMessage
+
+if TYPE_CHECKING:
+    from feedsvc.notify.charged import Charge
 
 
 class OutcomeKind(StrEnum):
@@ -146,7 +149,7 @@ class SendOutcome:
     #: TRANSIENT: the service surely did not act on the request — no connection was made (a
     #: connect error or timeout, a pool timeout), or the request was not complete when it
     #: failed — so it may go again as it is at once (a bot's answer does:
-    #: :func:`feedsvc.notify.charged.resent_after_pause`). False: it may have (a 5xx, of the
+    #: :func:`feedsvc.notify.resend.resent_after_pause`). False: it may have (a 5xx, of the
     #: API or of a gateway in front of it, which may have passed the request on; an error page
     #: that is not the API's): the outbox retries it all the same (an alert waits its backoff),
     #: a bot's answer is not sent again. Set only by each channel's classifier; not compared.
@@ -268,3 +271,19 @@ class Sender(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BotApiSender(Sender, Protocol):
+    """A sender that calls a bot's API (:class:`feedsvc.notify.telegram.TelegramSender`), told
+    from the console by what it offers: an ``isinstance`` of the class itself would import
+    python-telegram-bot into every process, a web replica's or the demo's without a token
+    (``tests/test_service_imports.py``)."""
+
+    def charge_with(self, charge: Charge | None) -> None:
+        """Charge each of its message calls to ``charge`` (the channel's send budget)."""
+        ...
+
+    async def who_am_i(self) -> SendOutcome:
+        """getMe as an outcome: ``SENT`` for an accepted token, ``TOKEN_REFUSED``."""
+        ...

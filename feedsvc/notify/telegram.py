@@ -44,14 +44,11 @@ from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 from feedsvc.notify.refusals import classify_refusal, keyboard_refused
 from feedsvc.notify.tls import tls_context
+from feedsvc.notify.unsent import UNSENT
 from feedsvc.recipient_names import telegram_chat
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-#: What httpx raises before a request is complete (no connection made, a proxy's CONNECT
-#: refused, the request cut while written): the server cannot have acted on it. Both bots'.
-UNSENT = (httpx.PoolTimeout, httpx.ConnectTimeout, httpx.ConnectError, httpx.WriteTimeout,
-          httpx.WriteError, httpx.ProxyError)  # fmt: skip
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 
 
@@ -126,7 +123,7 @@ class TelegramSender:
         self.bot = Bot(
             token, base_url=base_url, request=request, get_updates_request=bare_request()
         )
-        from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
+        from feedsvc.notify.telegram_edits import TelegramEditor  # it builds on this module
 
         self.editor = TelegramEditor(self.bot, token)
         self._request = request
@@ -316,7 +313,7 @@ def failure_outcome(exc: Exception, token: str | None = None) -> SendOutcome | N
 def never_reached(exc: Exception) -> bool:
     """Whether a Bot API call that raised ``exc`` may be sent again as it is: it surely did not
     take effect (:attr:`SendOutcome.never_acted`: no connection made, the request not complete)
-    — a bot's answer is, a few times (:func:`feedsvc.notify.charged.resent_after_pause`); an
+    — a bot's answer is, a few times (:func:`feedsvc.notify.resend.resent_after_pause`); an
     alert goes back to the outbox instead. Never a 5xx: a gateway (nginx in front of a local Bot
     API server, 504 when upstream is slow) may have passed it on (the user got the answer three
     times), and no Bot API document says Telegram's own JSON 5xx was not acted on: unknown."""

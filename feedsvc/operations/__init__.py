@@ -28,9 +28,11 @@ from feedsvc.operations.errors import (
 )
 from feedsvc.operations.recipients import (
     CHAT_TYPES,
+    Subscribed,
     add_subscription,
     remove_subscription,
     set_chat_paused,
+    subscribe_recipient,
 )
 from feedsvc.operations.topic_checks import missing_topic
 from feedsvc.operations.topic_uses import TopicUses, topic_uses
@@ -52,6 +54,7 @@ __all__ = [
     "OperationError",
     "Saved",
     "StatusDetails",
+    "Subscribed",
     "TopicDeleted",
     "TopicEdit",
     "TopicUses",
@@ -74,6 +77,7 @@ __all__ = [
     "set_chat_paused",
     "set_topic_enabled",
     "status_details",
+    "subscribe_recipient",
     "subscription_counts",
     "topic_exists",
     "topic_uses",

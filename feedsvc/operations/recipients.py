@@ -3,6 +3,7 @@ channel to a topic or its own query (with the bot's limits), unsubscribe, pause 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from feedsvc.operations.errors import OperationError, query_invalid, refuse_cont
 from feedsvc.recipient_names import named, telegram_chat
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
+from feedsvc.store.chat_pauses import ChatPause, chat_pauses
 from feedsvc.topics_file import lists_slug
 from feedsvc.typed_query import quote_refusal, typed_error
 
@@ -29,6 +31,26 @@ if TYPE_CHECKING:
 
 
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """What adding a subscription did, for the answer to say (``subs add``, the API, the admin):
+    the subscription, whether it was ``created`` (else the recipient had it already), the
+    reason the recipient was switched off for when this add switched it back on
+    (``switched_on_from``: an Apprise recipient disabled after refusals in a row; "already
+    subscribed" alone hid that alerts go to it again) and why it still receives no alerts
+    (``still_off``: paused, switched off — a Telegram or Zalo chat is switched on only by
+    writing to the bot —, a 429 pause), read after the add; None when it receives them."""
+
+    subscription: sub_store.Subscription
+    created: bool
+    switched_on_from: str | None = None
+    still_off: ChatPause | None = None
+
+    @property
+    def switched_on(self) -> bool:
+        return self.switched_on_from is not None
 
 
 def add_subscription(
@@ -43,11 +65,33 @@ def add_subscription(
     topics_config: TopicsSettings | None = None,
     command: str = "feedsvc",
 ) -> tuple[sub_store.Subscription, bool]:
+    """:func:`subscribe_recipient`'s subscription and whether it was created, for callers that
+    tell no one what changed for the recipient."""
+    done = subscribe_recipient(
+        db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address,
+        topics_config=topics_config, command=command,
+    )  # fmt: skip
+    return done.subscription, done.created
+
+
+def subscribe_recipient(
+    db: Database,
+    chat_id: int | None,
+    chat_type: str | None,
+    *,
+    topic: str | None,
+    query: str | None,
+    channel: str = "telegram",
+    address: str | None = None,
+    topics_config: TopicsSettings | None = None,
+    command: str = "feedsvc",
+) -> Subscribed:
     """Subscribe a recipient — a Telegram chat (``chat_id``), or ``(channel, address)`` of any
     channel (:mod:`feedsvc.channels.recipients`) — to a topic or to its own query, with the bot's
     rules (enabled topics only; a query's ``@slug`` may name any topic, a disabled one too, as
     topic queries, previews, search feeds and matching resolve it; length and count limits).
-    Idempotent: returns the subscription and whether it was created. ``topics_config``: the
+    Idempotent: returns the subscription, whether it was created and what changed for the
+    recipient or still stops its alerts (:class:`Subscribed`). ``topics_config``: the
     ``[topics]`` settings, for the hint of an unknown topic (:func:`_unknown_hint`); ``command``:
     how feedsvc is typed, in that hint."""
     from feedsvc.channels.recipients import RecipientError, recipient_spec
@@ -107,7 +151,7 @@ def add_subscription(
                 parse_chat_query(query or "", known.get)
             except QueryError as exc:
                 raise query_invalid(typed_error(typed or "", exc), typed) from None
-        chat_id = _ensure_recipient(conn, spec, now)
+        chat_id, switched_on_from = _ensure_recipient(conn, spec, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
             chat = sub_store.get_chat(conn, chat_id)
@@ -121,8 +165,9 @@ def add_subscription(
         created = sub_store.subscribe(conn, chat_id, topic_id=topic_id, query=query, now=now)
         sub_id = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         sub = sub_store.get_subscription(conn, sub_id or 0)
+        still_off = next(iter(chat_pauses(conn, now, only=chat_id)), None)
     assert sub is not None
-    return sub, created
+    return Subscribed(sub, created, switched_on_from, still_off)
 
 
 def _unknown_hint(
@@ -141,19 +186,23 @@ def _unknown_hint(
     return {}
 
 
-def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> int:
+def _ensure_recipient(
+    conn: Connection, spec: RecipientSpec, now: datetime
+) -> tuple[int, str | None]:
     """The recipient's chat id, its row created if missing (an Apprise row's title is its
-    masked URL, so every listing of titles is safe to show). An Apprise recipient disabled
-    after refusals in a row (a 404 while its webhook was redeployed) is switched on again: an
-    admin adding the URL again is its "/start", the only way back an Apprise destination has
-    (it sends no commands)."""
+    masked URL, so every listing of titles is safe to show), and the reason it was switched
+    off for when this switched it back on, else None. An Apprise recipient disabled after
+    refusals in a row (a 404 while its webhook was redeployed) is switched on again: an admin
+    adding the URL again is its "/start", the only way back an Apprise destination has (it
+    sends no commands). A Telegram or Zalo chat is not: writing to the bot is its way back
+    (``bot.actions.heard_from``), which an admin cannot do for it."""
     from feedsvc.channels.recipients import shown_address
 
     if spec.chat_id is not None:  # Telegram
         chat = sub_store.get_chat(conn, spec.chat_id)
         title = chat.title if chat else None
         sub_store.ensure_chat(conn, spec.chat_id, spec.chat_type, title, now)
-        return spec.chat_id
+        return spec.chat_id, None
     address = spec.address
     found = sub_store.find_recipient(conn, spec.channel, address)
     if found is None and spec.channel == "apprise":
@@ -163,9 +212,10 @@ def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> i
     if spec.channel == "apprise":
         title = shown_address(spec.channel, address)
     chat = sub_store.ensure_recipient(conn, spec.channel, address, spec.chat_type, title, now)
-    if spec.channel == "apprise":
-        sub_store.reenable_chat(conn, chat.chat_id)
-    return chat.chat_id
+    off = chat.disabled_reason if spec.channel == "apprise" else None
+    if off is not None and sub_store.reenable_chat(conn, chat.chat_id):
+        return chat.chat_id, off
+    return chat.chat_id, None
 
 
 def _known_spelling(conn: Connection, url: str) -> str:

@@ -5,7 +5,8 @@ random ids), so an unchanged page keeps its ETag like an unchanged feed. The QR 
 Telegram link is drawn by segno (pure Python, no image files, no JavaScript) as an SVG document
 served on its own (``/topics/{slug}/telegram.svg``), which the pages reference: drawn inline it
 cost ~7 ms per topic at every render (segno's mask scoring), ~35 s of CPU for a restart's
-render of 5,000 topics, and ~1.9 KB per topic of the index page.
+render of 5,000 topics, and ~1.9 KB per topic of the index page. segno is imported by the
+first code drawn (~20 ms of CPU), not by every process that renders pages.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import jinja2
-import segno
 from markupsafe import Markup
 
 from feedsvc.articles import Article
@@ -136,6 +136,8 @@ def qr_svg(url: str) -> bytes:
     """The QR code of ``url`` as an SVG document (error correction M, 3 px modules, black on
     white), ~7 ms: :meth:`feedsvc.publish.serving.Served.telegram_qr` (and ``zalo_qr``) keeps
     each one drawn."""
+    import segno
+
     code = segno.make(url, error="m", micro=False)
     out = io.BytesIO()
     code.save(out, kind="svg", scale=3, border=2, dark="#000", light="#fff", xmldecl=False)

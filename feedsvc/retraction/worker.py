@@ -31,7 +31,7 @@ from feedsvc.budget import AHEAD, prepaid, send_budget
 from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.db.kept import until_committed
+from feedsvc.db.kept import Kind, LastTries, until_committed
 from feedsvc.db.outage import report
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
@@ -66,6 +66,9 @@ from feedsvc.store.lifecycle import public_ids, visibilities
 from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
+#: a call the channel took whose record a stop left unrecorded, and what the next start does
+FOLLOWUP_CALL = Kind("edit or delete of a sent alert", "edits and deletes of sent alerts")
+MADE_AGAIN = "made again after the restart (an edit twice; a delete again is answered 'not found')"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class FollowupWorker:
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_tries = LastTries("follow-ups", MADE_AGAIN, log)  # what the stop leaves
         self.notices = Notices.of(settings.language)
         #: the DB clock of the last committed sweep (None: none yet since start)
         self.last_sweep: datetime | None = None
@@ -148,6 +152,7 @@ class FollowupWorker:
                 await sleep_or_wake(wait, self._stop, self.wake)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._last_tries.last_try(self.channel)
 
     def stop(self) -> None:
         self._stop.set()
@@ -298,10 +303,14 @@ class FollowupWorker:
             with prepaid(1):  # that slot pays for the one call
                 nxt, called = await self._attempt(job)
             # through a state-DB outage, kept and written again until it commits (db.kept):
-            # dropped, its lease ran out and the call was made again (an edit twice)
+            # dropped, its lease ran out and the call was made again (an edit twice); the stop
+            # ends the wait, kept for one more try after the last call (else one warning)
             await until_committed(
                 lambda: asyncio.to_thread(self._record, job, nxt, called),
                 self._stop, self.cfg.poll_seconds, "follow-ups",
+                lambda: self._last_tries.keep(
+                    FOLLOWUP_CALL, called is not None, lambda: self._record(job, nxt, called)
+                ),
             )  # fmt: skip
             if nxt.outcome is not None:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()

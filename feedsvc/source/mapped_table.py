@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -123,14 +124,32 @@ class MappedTable:
         """A row id kept as text as the id column's own value (:func:`id_value`)."""
         return id_value(self.bind().id.type, self.engine.dialect.name, value)
 
+    def native_ids(self, values: Sequence[str]) -> list[Any]:
+        """:meth:`native_id` of each of ``values`` that can be one of the column's values, for
+        a lookup by id (``IN (…)``): one that cannot (``'None'``, kept by an earlier feedsvc from
+        a row with a NULL id, looked up in an integer column) names no row, so it is left out
+        and not found, where ``int('None')`` failed the whole lookup, reconciliation's
+        included, for good (a tester's U1)."""
+        out = []
+        for value in values:
+            try:
+                out.append(self.native_id(value))
+            except (ValueError, ArithmeticError):  # decimal.InvalidOperation is the latter
+                continue
+        return out
+
     def _keyset(self, stmt: Select[Any], ts: Any, id_: Any) -> Select[Any]:
         """Rows strictly after the keyset position ``(ts, id_)``, or every row that has a
         position at all when ``ts`` is None: never one whose cursor value is NULL (it has no
         place in the order; taken, it made the cursor NULL, i.e. the table's start again) or
         one the driver cannot read (PostgreSQL's ``'infinity'``/``'-infinity'``, a year past
         9999 or BC, a MySQL zero date: :func:`readable_range`). Those are named by
-        :meth:`SqlSource.unordered <feedsvc.source.sql.SqlSource.unordered>`/``beyond``."""
+        :meth:`SqlSource.unordered <feedsvc.source.sql.SqlSource.unordered>`/``beyond``.
+        Never a row without an identity (a NULL id, an empty text one: :func:`identified
+        <feedsvc.source.mapping.identified>`), listed by :mod:`feedsvc.source.row_ids`."""
         b = self.bind()
+        if b.identified is not None:  # a row without an id has no place either (U1)
+            stmt = stmt.where(b.identified)
         if ts is not None:
             # `ts >= x AND (...)` rather than a bare OR, so every backend uses the index range
             stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))

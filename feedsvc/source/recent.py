@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Label, func, select
+from sqlalchemy import Column, func, select
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from feedsvc.keys import trim_key
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
+from feedsvc.source.row_ids import DUPLICATE_SCAN, key_column
 from feedsvc.source.rows import SourceRow, WindowKey
 from feedsvc.source.sql import ID_CHUNK, SqlSource
 from feedsvc.source.values import is_visible, row_record
@@ -43,6 +44,8 @@ def recent_ids(source: SqlSource, since: datetime) -> set[str]:
     column, codec = _published(source)
     b = source.bind()
     stmt = select(b.id).select_from(b.table).where(codec.expr(column) >= codec.from_instant(since))
+    if b.identified is not None:  # a row without an id is no stored article's ('None')
+        stmt = stmt.where(b.identified)
     with source.engine.connect() as conn:
         return {str(i) for i in conn.execute(stmt).scalars().all()}
 
@@ -58,6 +61,8 @@ def recent_positions(source: SqlSource, since: datetime) -> dict[str, datetime |
     b = source.bind()
     where = codec.expr(column) >= codec.from_instant(since)
     stmt = select(b.id, b.ts).select_from(b.table).where(where)
+    if b.identified is not None:
+        stmt = stmt.where(b.identified)
     try:
         with source.engine.connect() as conn:
             rows = conn.execute(stmt).tuples().all()
@@ -80,7 +85,7 @@ def existing_ids(source: SqlSource, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     with source.engine.connect() as conn:
         for start in range(0, len(ids), ID_CHUNK):
-            chunk = [source.native_id(i) for i in ids[start : start + ID_CHUNK]]
+            chunk = source.native_ids(ids[start : start + ID_CHUNK])
             stmt = select(b.id).select_from(b.table).where(b.id.in_(chunk))
             found.update(str(i) for i in conn.execute(stmt).scalars().all())
     return found
@@ -100,7 +105,7 @@ def visible_among(source: SqlSource, ids: Sequence[str]) -> set[str]:
         return found
     with source.engine.connect() as conn:
         for start in range(0, len(ids), ID_CHUNK):
-            chunk = [source.native_id(i) for i in ids[start : start + ID_CHUNK]]
+            chunk = source.native_ids(ids[start : start + ID_CHUNK])
             stmt = select(b.id, visible).select_from(b.table).where(b.id.in_(chunk))
             found.update(str(i) for i, shown in conn.execute(stmt).tuples() if _shown(shown))
     return found
@@ -115,12 +120,6 @@ def _shown(value: Any) -> bool:
         return False
 
 
-def _key_column(source: SqlSource) -> ColumnElement[Any]:
-    b = source.bind()
-    found = next(f for f in b.fields if getattr(f, "name", None) == "f_source_key")
-    return found.element if isinstance(found, Label) else found
-
-
 def rows_with_keys(source: SqlSource, keys: Sequence[str]) -> dict[str, set[str]]:
     """The ids (as text) of the rows that carry each of ``keys`` now (a CMS key column need
     not be unique: a re-post, a copy in another section), :data:`ID_CHUNK` keys at a time.
@@ -128,20 +127,17 @@ def rows_with_keys(source: SqlSource, keys: Sequence[str]) -> dict[str, set[str]
     when no row carries it. Exact values (a key the CMS pads with blanks is not found: it is
     then taken as deleted, as before)."""
     b = source.bind()
-    key = _key_column(source)
+    key = key_column(source)
     found: dict[str, set[str]] = {}
     with source.engine.connect() as conn:
         for start in range(0, len(keys), ID_CHUNK):
             chunk = list(keys[start : start + ID_CHUNK])
             stmt = select(key, b.id).select_from(b.table).where(key.in_(chunk))
+            if b.identified is not None:  # a row without an id carries no article (no_id)
+                stmt = stmt.where(b.identified)
             for k, i in conn.execute(stmt).tuples():
                 found.setdefault(str(k), set()).add(str(i))
     return found
-
-
-#: Newest rows (by cursor) ``source check`` looks at for a key given twice: bounded on a big
-#: table (the ``(cursor, id)`` index), the rows ingest reads next anyway.
-DUPLICATE_SCAN = 10_000
 
 
 def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) -> list[str]:
@@ -157,7 +153,7 @@ def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) ->
     finds the candidates — every key that equals another by its collation, a superset of the
     exact duplicates on every collation —, and only their rows' keys cross the wire."""
     b = source.bind()
-    key = _key_column(source).label("k")
+    key = key_column(source).label("k")
 
     def newest() -> Any:  # the same rows twice: no CTE (MySQL 5.7 has none)
         return select(key).select_from(b.table).order_by(b.ts.desc(), b.id.desc()).limit(scan)

@@ -34,7 +34,9 @@ class ChatPause:
         return chat_name(self.channel, self.address, self.chat_id)
 
 
-def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
+def chat_pauses(conn: Connection, now: datetime, only: int | None = None) -> list[ChatPause]:
+    """The chats not receiving alerts at ``now`` (aware UTC), by chat id; ``only``: that chat
+    id's alone (``operations.recipients``: what still stops a recipient just subscribed)."""
     stmt = (
         select(
             chats.c.chat_id,
@@ -53,6 +55,8 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
         )
         .order_by(chats.c.chat_id)
     )
+    if only is not None:
+        stmt = stmt.where(chats.c.chat_id == only)
     out = []
     for chat_id, type_, title, paused, blocked, reason, channel, address in conn.execute(
         stmt

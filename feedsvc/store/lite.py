@@ -88,11 +88,11 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
     configured bounds, for a network DB); None when ``url`` needs SQLAlchemy (see the module
     docstring), i.e. :class:`feedsvc.db.Database`."""
     from feedsvc.db.sqlite_url import relative_path
-    from feedsvc.db.urls import psycopg_url, shown_url
+    from feedsvc.db.urls import psycopg_url, shown_db
 
     target = sqlite_file(url)
-    if target is not None:  # a file URL has no password: shown the same way
-        return read_only(target, shown_url(url), relative=relative_path(url))
+    if target is not None:  # its messages name the file (shown_db), a path without password
+        return read_only(target, shown_db(url), relative=relative_path(url))
 
     pg = psycopg_url(url)
     return None if pg is None else read_only_pg(pg, timeouts)
@@ -101,9 +101,9 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
 @dataclass(frozen=True, slots=True)
 class Reader:
     """One read-only transaction on the state DB over a DB-API connection (``conn``: a
-    ``sqlite3.Connection`` or a ``psycopg.Connection``). ``shown``: the state DB's URL as
-    ``feedsvc status`` prints it (``feedsvc.db.urls.shown_url``: passwords masked, as the
-    SQLAlchemy path shows it)."""
+    ``sqlite3.Connection`` or a ``psycopg.Connection``). ``shown``: the state DB as a message
+    names it (``feedsvc.db.urls.shown_db``: an SQLite file's path; a server's URL with its
+    passwords masked, as the SQLAlchemy path shows it)."""
 
     conn: Any
     backend: Literal["sqlite", "postgresql"]

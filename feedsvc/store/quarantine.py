@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, not_, or_, select, update
 
 from feedsvc.db.schema_ingest import ingest_quarantine as t
 from feedsvc.store.records import Quarantined as Quarantined
@@ -15,6 +15,10 @@ REASON_LIMIT = 2000
 #: The position of a row whose cursor value has no place in the order (NULL, ``'-infinity'``,
 #: a MySQL zero date): it sorts first, so no overlap window ever covers it.
 NO_POSITION = datetime.min.replace(tzinfo=UTC)
+#: How the source id of a quarantined row without an id begins (``(no id) <its key>``; stage
+#: ``read`` at :data:`NO_POSITION`, :mod:`feedsvc.ingest.no_id`): never looked up by id (it
+#: has none: ``int('(no id) …')`` would fail the check), listed again by its key instead.
+NO_ID = "(no id)"
 
 
 def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetime) -> None:
@@ -97,9 +101,18 @@ def unplaced(conn: Connection, source: str) -> dict[str, str]:
     """``{row id: reason}`` of the rows quarantined for a cursor value with no place in the
     order (stage ``read`` at :data:`NO_POSITION`): re-checked by id, as no read takes them."""
     stmt = select(t.c.source_id, t.c.reason).where(
-        t.c.source == source, t.c.source_cursor <= NO_POSITION, t.c.stage == "read"
+        t.c.source == source,
+        t.c.source_cursor <= NO_POSITION,
+        t.c.stage == "read",
+        not_(t.c.source_id.startswith(NO_ID)),
     )
     return dict(conn.execute(stmt).tuples().all())
+
+
+def without_id(conn: Connection, source: str) -> set[str]:
+    """The source ids (:data:`NO_ID` …) of the rows quarantined for having no id."""
+    stmt = select(t.c.source_id).where(t.c.source == source, t.c.source_id.startswith(NO_ID))
+    return set(conn.execute(stmt).scalars().all())
 
 
 def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
@@ -119,6 +132,7 @@ def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
                 t.c.stage.in_(("parse", "store", "ahead")),
                 and_(t.c.stage == "read", t.c.source_cursor > NO_POSITION),
             ),
+            not_(t.c.source_id.startswith(NO_ID)),
         )
         .order_by(t.c.last_seen_at, t.c.id)
         .limit(limit)

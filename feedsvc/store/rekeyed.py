@@ -18,7 +18,7 @@ row is read with its new key."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,10 +49,25 @@ def held_from_rows(conn: Connection, rows: Mapping[str, str]) -> dict[str, HeldF
         stmt = select(articles.c.id, articles.c.source_id, articles.c.source_key).where(
             articles.c.source_id.in_(ids[start : start + CHUNK]),
             or_(articles.c.withdrawn_reason.is_(None), articles.c.withdrawn_reason.not_in(_GONE)),
-        )
-        for id_, sid, key in conn.execute(stmt).tuples():
+        )  # by article id: of two such articles (an id given twice) every call finds the same
+        for id_, sid, key in conn.execute(stmt.order_by(articles.c.id)).tuples():
             if key != rows[sid]:
                 found[sid] = HeldFrom(int(id_), key)
+    return found
+
+
+def held_pairs(conn: Connection, ids: Sequence[str]) -> set[tuple[str, str]]:
+    """``(source id, key)`` of every article held from these rows, not withdrawn as deleted
+    or re-keyed: what :func:`held_from_rows` may pick from, each of them (an id given twice
+    holds several; ``ingest.shared_ids`` asks the source which of them a row still carries).
+    Indexed reads, :data:`CHUNK` ids at a time."""
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(articles.c.source_id, articles.c.source_key).where(
+            articles.c.source_id.in_(list(ids[start : start + CHUNK])),
+            or_(articles.c.withdrawn_reason.is_(None), articles.c.withdrawn_reason.not_in(_GONE)),
+        )
+        found.update((str(sid), str(key)) for sid, key in conn.execute(stmt).tuples())
     return found
 
 

@@ -190,13 +190,15 @@ def set_link_preview(conn: Connection, chat_id: int, on: bool) -> None:
     conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(link_preview=on))
 
 
-def reenable_chat(conn: Connection, chat_id: int) -> None:
-    """A chat that talks to the bot again (e.g. /start after blocking it) is live again."""
-    conn.execute(
+def reenable_chat(conn: Connection, chat_id: int) -> bool:
+    """A chat that talks to the bot again (e.g. /start after blocking it) is live again; True
+    when it was switched off (what ``subs add`` of an Apprise URL tells the admin)."""
+    result = conn.execute(
         update(chats)
         .where(chats.c.chat_id == chat_id, chats.c.disabled_reason.is_not(None))
         .values(disabled_reason=None, failures=0)
     )
+    return result.rowcount == 1
 
 
 def disable_chat(conn: Connection, chat_id: int, reason: str) -> bool:

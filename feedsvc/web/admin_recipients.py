@@ -110,8 +110,8 @@ def recipient_routes(admin: Admin) -> list[Route]:
         topic, query = typed["topic"] or None, _given(typed["query"])
         url = typed["url"]
         try:
-            sub, _ = await db_call(
-                lambda: ops.add_subscription(
+            done = await db_call(
+                lambda: ops.subscribe_recipient(
                     db,
                     None,
                     None,
@@ -125,9 +125,12 @@ def recipient_routes(admin: Admin) -> list[Route]:
         except ops.OperationError as exc:
             status = 409 if exc.kind == "conflict" else 422
             return await subscriptions_page(ctx, "", status, typed, refused_add(exc, typed))
-        return admin.redirect(
-            ctx, "/subscriptions?channel=apprise", t("apprise.added", address=mask(sub.address))
-        )
+        # added, or had it already ("Added" was said either way); switched back on, or why it
+        # still receives nothing (a 429 pause, paused): README's "adding the same URL again
+        # switches it back on" was done without a word
+        head = "apprise.added" if done.created else "apprise.already"
+        said = [t(head, address=mask(done.subscription.address)), *t.subscribed(done)]
+        return admin.redirect(ctx, "/subscriptions?channel=apprise", " ".join(said))
 
     def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:
         async def handler(request: Request, ctx: Ctx) -> Response:

@@ -20,6 +20,7 @@ from feedsvc.feeds.sanitize import shown_title
 from feedsvc.status import collect_status
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
+from feedsvc.store.chat_pauses import ChatPause
 from feedsvc.store.delivery_log import DeliveryRow
 from feedsvc.web.api_base import ApiError, Call, Endpoint
 from feedsvc.web.api_recipient_models import (
@@ -32,6 +33,7 @@ from feedsvc.web.api_recipient_models import (
     DeliveryParams,
     ResendOut,
     StatusOut,
+    SubscriptionAddedOut,
     SubscriptionIn,
     SubscriptionList,
     SubscriptionOut,
@@ -63,13 +65,23 @@ def list_subscriptions(service: Service, call: Call) -> tuple[int, SubscriptionL
     return 200, SubscriptionList(subscriptions=[subscription_out(s, service) for s in subs])
 
 
-def create_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
+def create_subscription(service: Service, call: Call) -> tuple[int, SubscriptionAddedOut]:
+    """201 with the new subscription, 200 with the one the recipient had; either says what
+    the add changed for the recipient (``switched_on``) and what still stops its alerts
+    (``not_receiving``), in words too (``message``)."""
     body = call.body_as(SubscriptionIn)
-    sub, created = ops.add_subscription(
+    done = ops.subscribe_recipient(
         service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query,
         channel=body.channel, address=body.address, topics_config=service.settings.topics,
     )  # fmt: skip
-    return (201 if created else 200), subscription_out(sub, service)
+    said = call.words.subscribed(done) if call.words is not None else []
+    out = SubscriptionAddedOut(
+        **subscription_out(done.subscription, service).model_dump(),
+        switched_on=done.switched_on,
+        not_receiving=None if done.still_off is None else chat_pause_out(call, done.still_off),
+        message=" ".join(said) or None,
+    )
+    return (201 if done.created else 200), out
 
 
 def delete_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
@@ -83,6 +95,18 @@ def reason_message(call: Call, stored: str | None, channel: str) -> str | None:
     if not stored or call.words is None:
         return None
     return call.words.reason(stored, channel)
+
+
+def chat_pause_out(call: Call, p: ChatPause) -> ChatPauseOut:
+    """A recipient not receiving alerts as the API shows it (``/api/status``' ``chat_pauses``,
+    a subscription add's ``not_receiving``): its reason in the caller's words too."""
+    return ChatPauseOut.model_validate(
+        asdict(p)
+        | {
+            "disabled_reason_message": reason_message(call, p.disabled_reason, p.channel),
+            "recipient": p.recipient,
+        }
+    )
 
 
 def _chat_out(chat: sub_store.Chat, call: Call) -> ChatOut:
@@ -212,16 +236,7 @@ def status(service: Service, call: Call) -> tuple[int, StatusOut]:
     facts = collect_status(service, service.web_db)
     details = ops.status_details(service.web_db)
     outbox = {
-        "chat_pauses": [
-            ChatPauseOut.model_validate(
-                asdict(p)
-                | {
-                    "disabled_reason_message": reason_message(call, p.disabled_reason, p.channel),
-                    "recipient": p.recipient,
-                }
-            )
-            for p in details.chat_pauses
-        ],
+        "chat_pauses": [chat_pause_out(call, p) for p in details.chat_pauses],
         "recent_errors": [delivery_out(r) for r in details.recent_errors],
     }
     return 200, StatusOut.model_validate(facts | outbox)
@@ -235,11 +250,15 @@ ENDPOINTS = [
     Endpoint(
         "POST", "/api/subscriptions", create_subscription,
         "Subscribe a recipient to a topic or a query", "subscriptions",
-        {200: SubscriptionOut, 201: SubscriptionOut}, body=SubscriptionIn, errors=(409, 422),
+        {200: SubscriptionAddedOut, 201: SubscriptionAddedOut}, body=SubscriptionIn,
+        errors=(409, 422),
         description="A Telegram chat (`chat_id`, `chat_type`; the default channel) or "
         "`channel` + `address` (`zalo`: a Zalo chat id; `apprise`: an Apprise URL, stored as a "
         "secret and only shown masked). Exactly one of `topic` (an enabled topic's slug) or "
-        "`query`. Idempotent: 200 with the existing subscription when the recipient has it.",
+        "`query`. Idempotent: 200 with the existing subscription when the recipient has it. "
+        "Either answer says what the add changed for the recipient: `switched_on` (an Apprise "
+        "URL switched off after refusals is switched back on by adding it again) and "
+        "`not_receiving` (what still stops its alerts), with `message` in words.",
     ),
     Endpoint(
         "DELETE", "/api/subscriptions/{id}", delete_subscription, "Delete a subscription",

@@ -223,6 +223,30 @@ class ChatPauseOut(Out):
     recipient: str | None = Field(default=None, description=RECIPIENT_WORDS)
 
 
+class SubscriptionAddedOut(SubscriptionOut):
+    """``POST /api/subscriptions``' answer: :class:`SubscriptionOut`'s fields as before (SPEC
+    §9), and what the add changed for the recipient, which 200 "already there" did not say."""
+
+    switched_on: bool = Field(
+        default=False,
+        description="this add switched the recipient back on: an Apprise destination switched "
+        "off after refusing alerts several times in a row (its `disabled_reason` before is in "
+        "`message`); false otherwise",
+    )
+    not_receiving: ChatPauseOut | None = Field(
+        default=None,
+        description="why the recipient still receives no alerts after the add (paused, "
+        "switched off — a Telegram or Zalo chat is switched on by writing to the bot —, a 429 "
+        "pause's `blocked_until`), as `/api/status`' `chat_pauses` lists it; null when it "
+        "receives them",
+    )
+    message: str | None = Field(
+        default=None,
+        description="`switched_on` and `not_receiving` in words, in the request's "
+        "`Accept-Language`; null when there is nothing to say",
+    )
+
+
 class ChannelRefusalOut(Out):
     """A running process whose bot token the channel refuses (``status.refused_by``)."""
 

@@ -58,7 +58,7 @@ from feedsvc.web.http_cache import (
     snapshot_response,
     text_response,
 )
-from feedsvc.web.queries import QueryNotText, query_for_url, query_param
+from feedsvc.web.queries import QueryNotText, QueryRefused, query_for_url, query_param
 from feedsvc.web.security_headers import READER_PAGE_HEADERS
 from feedsvc.web.slashes import redirect_target
 
@@ -85,6 +85,11 @@ def _load_xsl(words: Translator) -> Snapshot | None:
     ):
         text = text.replace(mark, xml_escape(value))
     return make_snapshot(text.encode("utf-8"), "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def _searched(q: str) -> str:
+    """A search feed's ``q`` as searched and shown: no bidi override, zero-width or control."""
+    return shown_query(q).strip()
 
 
 def query_error_type() -> type[Exception]:
@@ -178,8 +183,9 @@ def feed_routes(
             count_feed_response(fmt, 301)
             return moved(request, f"/feeds/{SEARCH_SLUG}.{fmt}")
         try:  # a parameter not text is refused when read (web.queries), never read as U+FFFD
-            query = query_param(request, "q", "") if slug == SEARCH_SLUG else ""
-            limit = parse_limit(query_param(request, "limit"))
+            # given twice, as the search and the limit read them (web.queries: /readyz's rule)
+            query = query_param(request, "q", "", same=_searched) if slug == SEARCH_SLUG else ""
+            limit = parse_limit(query_param(request, "limit", same=parse_limit))
             if limit == DEFAULT_LIMIT and slug != SEARCH_SLUG:  # the cached snapshot: a lookup
                 snapshot = backend.snapshot(slug, fmt, limit)
             else:  # may render: rate-limited per client, then off the event loop
@@ -196,9 +202,9 @@ def feed_routes(
         except BadRequest as exc:
             count_feed_response(fmt, 400)
             return answer(request, 400, bad_request(exc))
-        except QueryNotText as exc:  # the app's words for it (queries.not_text_response)
+        except QueryRefused as exc:  # the app's words for it (queries.refused_response)
             count_feed_response(fmt, 400)
-            return error(request, 400, "http.query_not_text", bytes=exc.shown)
+            return answer(request, 400, words(exc.key, **exc.params))
         except Overloaded as exc:
             count_feed_response(fmt, 503)
             return await refusal(request, 503, "http.busy", exc.retry_after)
@@ -222,9 +228,7 @@ def feed_routes(
     async def _search(q: str, fmt: str, limit: int, rendered_as: str | None = None) -> Snapshot:
         """The search for ``q`` as the feed of ``fmt`` (asked for), or ``rendered_as``
         (:data:`~feedsvc.web.feed_backend.SEARCH_PAGE`: its reader page)."""
-        # shown in the feed's title and self URL: no bidi override, zero-width or control
-        # character (a control character a space, as the search reads it)
-        query = shown_query(q).strip()
+        query = _searched(q)  # shown in the feed's title and self URL
         if not query:
             # the format asked for: an .atom or .json reader was pointed at the .rss address
             raise BadRequest(
@@ -254,11 +258,12 @@ def feed_routes(
         """``/``, ``/?page=N``, ``/?q=WORDS&page=N``: never an error for what a client sends
         (:mod:`feedsvc.pages.listing` reads it; a ``q`` or ``page`` that is not UTF-8 text, the
         first page of every topic with a notice, :mod:`feedsvc.web.queries`; other parameters
-        are not read); a filtered view may render, so it spends a token of the client's like a
-        search feed (429 when out), and renders in a thread."""
+        are not read) but one given twice with values that disagree (the app's 400); a
+        filtered view may render, so it spends a client's token like a search feed (429 when
+        out), and renders in a thread."""
         try:
-            page = read_page(query_param(request, "page"))
-            query = clean_query(query_param(request, "q"))
+            page = read_page(query_param(request, "page", same=read_page))
+            query = clean_query(query_param(request, "q", same=clean_query))
         except QueryNotText:  # every topic with a notice, never a search for U+FFFD
             return serve(request, await anyio.to_thread.run_sync(backend.index_unread))
         if not query:

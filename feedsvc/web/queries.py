@@ -16,10 +16,12 @@ feed for broken).
   ``query_string`` (Starlette never reads them as U+FFFD) and the reading is kept in the scope;
 * :func:`query_param` is the one way a route outside ``/api/`` reads a parameter (a test keeps
   ``request.query_params`` out of every other module): UTF-8 strictly, escapes and raw bytes
-  alike, a parameter given twice the last; a parameter it reads that was not text raises
-  :class:`QueryNotText`, which the app answers with a worded 400 (:func:`not_text_response`:
-  ``http.query_not_text`` naming the bytes; the site's language, the admin's under ``/admin``),
-  the feed routes with the same words, and ``/`` with its page of every topic and a notice;
+  alike; a parameter it reads that was not text raises :class:`QueryNotText`, and one given
+  twice with values that disagree :class:`QueryRepeated` (``/readyz``'s rule; the same value
+  again is read once), which the app answers with a worded 400 (:func:`refused_response`:
+  ``http.query_not_text`` naming the bytes, ``http.query_repeated`` the values; the site's
+  language, the admin's under ``/admin``), the feed routes with the same words, and ``/`` a
+  value not text with its page of every topic and a notice;
 * :func:`query_for_url`: the query string carried over to a redirect's target, unread;
 * :func:`refused_query`: the API's reading (422 ``not_text`` naming the parameter; unknown
   parameters are refused there anyway).
@@ -31,6 +33,7 @@ so a poll with one is the routes' (one decision). Pure but for the middleware.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import overload
 from urllib.parse import quote_from_bytes, unquote_to_bytes
@@ -126,33 +129,88 @@ def reading(scope: Scope) -> QueryReading:
     return found
 
 
-class QueryNotText(Exception):
+class QueryRefused(Exception):
+    """A parameter a route read that it cannot take: answered 400 (the app's handler,
+    :func:`refused_response`; the feed routes with the same words) in the catalogue's ``key``
+    with ``params``, each a value as shown (escaped, cut). Not a ``ValueError``: no handler's
+    ``except ValueError`` around a read may take it for a value it can correct."""
+
+    key = ""
+
+    def __init__(self, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.params = params
+
+
+class QueryNotText(QueryRefused):
     """A route read the parameter ``name``, whose value holds bytes that are not UTF-8 text
-    (``shown``: ``%FF``). Not a ``ValueError``: no handler's ``except ValueError`` around a
-    read may take it for a value it can correct."""
+    (``shown``: ``%FF``)."""
+
+    key = "http.query_not_text"
 
     def __init__(self, name: str, shown: str) -> None:
-        super().__init__(f"query parameter {name!r} is not UTF-8 text ({shown})")
+        super().__init__(f"query parameter {name!r} is not UTF-8 text ({shown})", bytes=shown)
         self.name = name
         self.shown = shown
 
 
+class QueryRepeated(QueryRefused):
+    """A route read the parameter ``name``, given more than once with values it reads
+    differently (``first``, ``other``: as sent): which one was meant is a guess, as
+    ``/readyz?ingest=1&ingest=0`` is (``web.health``), so neither is taken. A monitor's or a
+    newsletter's URL built by appending (``/feeds/x.rss?limit=5`` + ``&limit=6``) was served with
+    the last one, self link ``?limit=6`` (a tester's U7)."""
+
+    key = "http.query_repeated"
+
+    def __init__(self, name: str, first: str, other: str) -> None:
+        from feedsvc.echoes import echoed
+        from feedsvc.logs import escape_controls
+
+        def shown(text: str) -> str:
+            return escape_controls(echoed(text))
+
+        super().__init__(
+            f"query parameter {name!r} given with different values",
+            name=shown(name), first=shown(first), other=shown(other),
+        )  # fmt: skip
+
+
 @overload
-def query_param(request: Request, name: str) -> str | None: ...
+def query_param(
+    request: Request, name: str, *, same: Callable[[str], object] | None = None
+) -> str | None: ...
 @overload
-def query_param(request: Request, name: str, default: str) -> str: ...
-def query_param(request: Request, name: str, default: str | None = None) -> str | None:
-    """The query parameter ``name`` (the last if given twice), else ``default``: the one way a
-    route outside ``/api/`` reads one. :class:`QueryNotText` when a value given for it is not
-    UTF-8 text: refused, never read as U+FFFD nor as absent."""
+def query_param(
+    request: Request, name: str, default: str, *, same: Callable[[str], object] | None = None
+) -> str: ...
+def query_param(
+    request: Request,
+    name: str,
+    default: str | None = None,
+    *,
+    same: Callable[[str], object] | None = None,
+) -> str | None:
+    """The query parameter ``name``, else ``default``: the one way a route outside ``/api/``
+    reads one. Given more than once, the values must agree — read alike by ``same``, the
+    route's own reading of one (``?limit=5&limit=05``; default: the same text) — and the first
+    is taken; values that disagree raise :class:`QueryRepeated`, the rule of ``/readyz``'s
+    ``ingest`` (it was the last one, silently). :class:`QueryNotText` when a value given for it
+    is not UTF-8 text: refused, never read as U+FFFD nor as absent. ``same`` may raise the
+    route's own error for a value it refuses."""
     found = reading(request.scope)
     if (shown := found.refused.get(name)) is not None:
         raise QueryNotText(name, shown)
-    value = default
-    for key, item in found.items:
-        if key == name:
-            value = item
-    return value
+    values = [item for key, item in found.items if key == name]
+    if not values:
+        return default
+    first = values[0]
+    reads = same or str
+    meant = reads(first) if len(values) > 1 else None
+    for other in values[1:]:
+        if other != first and reads(other) != meant:
+            raise QueryRepeated(name, first, other)
+    return first
 
 
 def query_values(request: Request, name: str) -> list[str | None]:
@@ -167,17 +225,18 @@ def query_values(request: Request, name: str) -> list[str | None]:
             for i, (key, value) in enumerate(found.items) if key == name]  # fmt: skip
 
 
-def not_text_response(
-    request: Request, exc: QueryNotText, *, reader: Translator, admin: Translator
+def refused_response(
+    request: Request, exc: QueryRefused, *, reader: Translator, admin: Translator
 ) -> Response:
-    """The worded 400 for :class:`QueryNotText` (``http.query_not_text``, naming the bytes),
-    with the headers of every error; in the admin's words under ``/admin``."""
+    """The worded 400 for :class:`QueryRefused` (``http.query_not_text`` naming the bytes,
+    ``http.query_repeated`` the values), with the headers of every error; in the admin's words
+    under ``/admin``."""
     path = request.scope["path"]
     root = request.scope.get("root_path", "")
     if root and path.startswith(root):  # as the router matches it
         path = path[len(root) :] or "/"
     words = answer_words(path, reader=reader, admin=admin)
-    return text_response(400, words("http.query_not_text", bytes=exc.shown) + "\n")
+    return text_response(400, words(exc.key, **exc.params) + "\n")
 
 
 def refused_query(query_string: bytes) -> tuple[str, str] | None:

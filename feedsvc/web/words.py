@@ -22,7 +22,7 @@ from starlette.routing import Match
 from feedsvc.catalogue import LANGUAGES, Translator
 from feedsvc.web.error_pages import ErrorPages, is_admin, route_path
 from feedsvc.web.http_cache import text_response
-from feedsvc.web.queries import QueryNotText, not_text_response
+from feedsvc.web.queries import QueryRefused, refused_response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -115,9 +115,10 @@ def error_handlers(
 ) -> dict[type[Exception] | int, Callable[[Request, Exception], Awaitable[Response]]]:
     """Starlette's 404 (unknown URL) and 405 answers in the reader's language; JSON under
     ``/api/`` (``{"error", "code", "message"}`` like every API error); a query parameter a
-    route read that is not UTF-8 text (:class:`~feedsvc.web.queries.QueryNotText`), the worded
-    400, in the admin's language under ``/admin``; a browser gets each as a page
-    (:mod:`feedsvc.web.error_pages`), and a 500 too (others: Starlette's line)."""
+    route read that is not UTF-8 text, or given twice with values that disagree
+    (:class:`~feedsvc.web.queries.QueryRefused`), the worded 400, in the admin's language
+    under ``/admin``; a browser gets each as a page (:mod:`feedsvc.web.error_pages`), and a 500
+    too (others: Starlette's line)."""
     pages = pages or error_pages(service)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -149,13 +150,13 @@ def error_handlers(
         traceback in the log for what a client did."""
         return Response(status_code=400)
 
-    async def query_not_text(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, QueryNotText)
+    async def query_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, QueryRefused)
         admin = admin_words(service)
-        plain = not_text_response(request, exc, reader=reader_words(service), admin=admin)
+        plain = refused_response(request, exc, reader=reader_words(service), admin=admin)
         path = route_path(request.scope)
         words = admin if is_admin(path) else reader_words(service)
-        text = words("http.query_not_text", bytes=exc.shown)
+        text = words(exc.key, **exc.params)
         return pages.answer(path, request.headers, 400, text, plain)
 
     async def server_error(request: Request, exc: Exception) -> Response:
@@ -171,7 +172,7 @@ def error_handlers(
     return {
         HTTPException: http_error,
         ClientDisconnect: gone,
-        QueryNotText: query_not_text,
+        QueryRefused: query_refused,
         500: server_error,
     }
 

@@ -8,7 +8,7 @@ know of to tell a group's admins, so in a group only the read-only commands answ
 happens in a private chat (SPEC §11: private chats are the main case).
 
 Updates arrive through ``POST /zalo/webhook`` (``zalo.webhook_secret`` set; see
-:func:`secret_matches`) or from :class:`ZaloPoller` (long polling, one poller across replicas
+:mod:`feedsvc.web.zalo`) or from :class:`ZaloPoller` (long polling, one poller across replicas
 through the ``zalo-poller`` lease); both meet in :meth:`ZaloBot.handle`, which acts on each
 update at most once (tester4 G1): one older than :data:`~feedsvc.channels.zalo.updates.MAX_AGE`
 is dropped, and of the copies of one update (webhook retries, replays, polling after the webhook,
@@ -29,7 +29,6 @@ command runs (``/sub`` then ``/unsub`` must leave no subscription, ``/quiet`` th
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from datetime import tzinfo
@@ -55,8 +54,8 @@ from feedsvc.channels.zalo.updates import (
 )
 from feedsvc.db import Database
 from feedsvc.graphemes import utf16_units
-from feedsvc.notify.charged import Refused, resent_after_pause
 from feedsvc.notify.outcome import REPLY_RETRIES
+from feedsvc.notify.resend import Refused, resent_after_pause
 from feedsvc.store import subscriptions as subs
 from feedsvc.store import zalo_updates
 
@@ -79,13 +78,6 @@ MAX_CONCURRENT = 16  # updates handled at once, across chats (one per chat at a 
 #: budget would silence)
 MAX_WAITING_PER_CHAT = 32
 PRUNE_EVERY = 600.0  # seconds between two prunings of the handled updates' keys, per process
-
-
-def secret_matches(expected: str, given: str | None) -> bool:
-    """The webhook's ``X-Bot-Api-Secret-Token`` check, in constant time."""
-    if given is None:
-        return False
-    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
 
 
 class ZaloBot:
@@ -135,7 +127,7 @@ class ZaloBot:
     async def _reply(self, chat_id: str, text: str) -> None:
         """Send one answer. One refused with a 429 waits the pause asked and goes again when
         :attr:`refused` says so (the pause recorded for the chat's alerts too), as on Telegram
-        (:func:`feedsvc.notify.charged.resent_after_pause`), and so does one that never
+        (:func:`feedsvc.notify.resend.resent_after_pause`), and so does one that never
         reached Zalo (a connection not made), a few times; otherwise, or on any other failure
         (an unknown outcome: a read timeout, a 5xx, a gateway's page: it may have arrived), it
         is dropped with one WARNING line naming the chat. No apology: the command has had its
@@ -277,6 +269,6 @@ def _never_reached(exc: Exception) -> bool:
     classifier says surely did not take effect (``never_acted``: no connection made, the
     request not complete); never a 5xx nor an error page not Zalo's (a gateway may have passed
     the request on), an unknown outcome (a read timeout:
-    :func:`feedsvc.notify.charged.resent_after_pause` says why), a refusal, nor a bug."""
+    :func:`feedsvc.notify.resend.resent_after_pause` says why), a refusal, nor a bug."""
     failed = isinstance(exc, ZaloError | httpx.TransportError)
     return failed and classify(exc).never_acted

@@ -10,6 +10,7 @@ bot's answers too (the client charges the channel's send budget); a recipient is
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta, tzinfo
@@ -19,12 +20,13 @@ import httpx
 from feedsvc.articles import Article
 from feedsvc.budget import send_budget
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
+from feedsvc.channels.plain import link_left_out_line
 from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
-from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
+from feedsvc.channels.zalo.message import TEXT_LIMIT, zalo_alert
 from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
 from feedsvc.notify.refusals import classify_refusal
-from feedsvc.notify.telegram import UNSENT
+from feedsvc.notify.unsent import UNSENT
 
 LIMITS = ChannelLimits(
     name="zalo",
@@ -37,6 +39,8 @@ LIMITS = ChannelLimits(
     max_in_flight=32,
 )
 TOO_MANY_REQUESTS = 429
+
+log = logging.getLogger(__name__)
 
 
 def classify(exc: BaseException) -> SendOutcome:
@@ -120,7 +124,10 @@ class ZaloChannel:
         await self.api.close()
 
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
-        return await self._send(target, format_zalo_alert(article, topics, self.tz))
+        alert = zalo_alert(article, topics, self.tz)
+        if said := link_left_out_line("zalo", target.delivery_id, alert, TEXT_LIMIT):
+            log.info("%s", said)
+        return await self._send(target, alert.text)
 
     async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
         """A message composed elsewhere (a digest part, split at this channel's limit): its

@@ -19,10 +19,12 @@ earlier commands are doing).
 
 Stopping: :meth:`drain` waits until every lane is empty, updates submitted meanwhile included
 (an update already acknowledged — the webhook's 200, a ``getUpdates`` that returned it — is not
-dropped by an orderly stop); cancelled (the service's bounded stop), it cancels the workers and
-the updates still waiting are abandoned. Those were never recorded as handled
-(:mod:`feedsvc.store.zalo_updates` records an update when it is acted on), so a copy Zalo
-delivers again still acts.
+dropped by an orderly stop that has the time); the bot's stop gives it its share of the stop,
+then :meth:`cancel` cuts the workers short and the updates still waiting are abandoned
+(:func:`feedsvc.bot.stopping.stop_handling`, the Telegram bot's rule: a held Zalo API kept the
+stop past its 5 s, exit 1); cancelled, :meth:`drain` cancels them too. Those never begun were
+never recorded as handled (:mod:`feedsvc.store.zalo_updates` records an update when it is
+acted on), so a copy Zalo delivers again still acts.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class _Lane(Generic[T]):
 
     waiting: deque[T] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
+    handling: bool = False  # an update popped from ``waiting`` is being handled
     refused: int = 0  # updates refused while this lane was full (logged once per lane)
 
 
@@ -96,16 +99,32 @@ class ChatLanes(Generic[T]):
         try:
             while lane.waiting:
                 item = lane.waiting.popleft()
-                async with self._slots:
-                    try:
+                lane.handling = True
+                try:
+                    async with self._slots:
                         await self._handle(item)
-                    except Exception:  # one update's failure must not strand the ones behind it
-                        log.exception("zalo: an update failed")
+                except Exception:  # one update's failure must not strand the ones behind it
+                    log.exception("zalo: an update failed")
+                finally:
+                    lane.handling = False
         finally:
             if self._lanes.get(chat) is lane:
                 del self._lanes[chat]
             if lane.refused:
                 log.warning("zalo: %d commands of one chat were dropped", lane.refused)
+
+    def cancel(self) -> int:
+        """Cancel every lane's work, the update being handled and those waiting behind it (the
+        bot's stop, once they had their share of it); how many. Lanes submitted after start
+        anew."""
+        lanes, self._lanes = self._lanes, {}
+        count = 0
+        for lane in lanes.values():
+            count += len(lane.waiting) + lane.handling
+            lane.waiting.clear()
+            if lane.task is not None:
+                lane.task.cancel()
+        return count
 
     async def drain(self) -> None:
         """Wait until every lane is empty (module docstring); cancelling this cancels them."""

@@ -7,11 +7,17 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.channels.plain import format_plain_alert
+from feedsvc.channels.plain import PlainAlert, plain_alert
 
 TEXT_LIMIT = 2000
 
 
+def zalo_alert(article: Article, topic_titles: Sequence[str], tz: tzinfo) -> PlainAlert:
+    """At most :data:`TEXT_LIMIT` UTF-16 units (so also code points), whatever the article; the
+    link whole whenever it fits beside the title, meta and topics (:func:`plain_alert`)."""
+    return plain_alert(article, topic_titles, tz, TEXT_LIMIT)
+
+
 def format_zalo_alert(article: Article, topic_titles: Sequence[str], tz: tzinfo) -> str:
-    """At most :data:`TEXT_LIMIT` UTF-16 units (so also code points), whatever the article."""
-    return format_plain_alert(article, topic_titles, tz, TEXT_LIMIT)
+    """:func:`zalo_alert`'s text."""
+    return zalo_alert(article, topic_titles, tz).text

@@ -12,12 +12,21 @@ with backoff, told as an outage is — when they start or change, again every
 :data:`~feedsvc.failure_log.REMIND_SECONDS`, and when polling works again — never at each retry
 (every 60 s at most, for as long as it lasts); a ``zalo.base_url`` that answers something that is
 not the Zalo Bot API is named as such (:mod:`feedsvc.notify.not_bot_api`).
+
+Stopping (:meth:`ZaloService.stop`) fits the share of the service's stop the bot is given, as
+the Telegram bot's does (:mod:`feedsvc.bot.stopping`): the long poll in flight is abandoned,
+the poller lease released at once (a lease check under way ends first, and none begins after:
+the release is not undone by a renewal that lands after it), and the updates in hand get the
+answers' share of the stop, counted from its start, then are cancelled with one line. Against a
+held Zalo Bot API the stop waited for every reply (up to its 10 s read timeout each): "zalo bot
+did not stop in time; abandoning it", exit 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from contextlib import suppress
 from datetime import timedelta, tzinfo
@@ -26,10 +35,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from feedsvc.bot.gate import Limits
+from feedsvc.bot.stopping import shares, stop_handling
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.zalo.api import ForeignAnswer, ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.channel import LIMITS
+from feedsvc.config import Settings
 from feedsvc.config.checks import ZALO_WEBHOOK_PATH
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
@@ -43,6 +54,8 @@ log = logging.getLogger("feedsvc.zalo")
 LEASE_NAME = "zalo-poller"
 WEBHOOK_PATH = ZALO_WEBHOOK_PATH  # the one definition: config checks the address it makes
 MAX_BACKOFF = 60.0  # seconds between failed polls, at most
+#: seconds a bounded stop keeps, after the lease's release, for the client's close
+CLOSE_SECONDS = 0.1
 
 
 class ZaloPoller:
@@ -74,9 +87,15 @@ class ZaloPoller:
         self._renewed_at = 0.0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        #: the lease's writes one at a time, in their threads: a look under way when the stop
+        #: cancels the poller ends before the release, and none begins after it (``_closed``)
+        self._lease_lock = threading.Lock()
+        self._closed = False
+        self._held = False  # the last look took or renewed the lease (under ``_lease_lock``)
 
     def start(self) -> None:
         self._stop = asyncio.Event()
+        self._closed = False
         self._task = asyncio.create_task(self._run(), name="zalo-poller")
 
     def interrupt(self) -> None:
@@ -84,7 +103,9 @@ class ZaloPoller:
         flight). On the event loop."""
         self._stop.set()
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
+        """End polling and release the lease, waiting at most ``within`` seconds (None: as long
+        as the release takes) for the release, a state DB's write in a thread."""
         task, self._task = self._task, None
         if task is None:
             return
@@ -92,11 +113,13 @@ class ZaloPoller:
         task.cancel()  # a long poll in flight is abandoned (the update stays at Zalo's side)
         with suppress(asyncio.CancelledError, Exception):
             await task
-        if self.polling:
-            try:
-                await asyncio.to_thread(self._release)
-            except Exception as exc:
-                log.warning("zalo: could not release the poller lease (it will expire): %s", exc)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._release), within)
+        except TimeoutError:
+            log.warning("zalo: could not release the poller lease within %.2f s of the stop "
+                        "(it will expire)", within)  # fmt: skip
+        except Exception as exc:
+            log.warning("zalo: could not release the poller lease (it will expire): %s", exc)
         self.polling = False
 
     async def _run(self) -> None:
@@ -170,12 +193,24 @@ class ZaloPoller:
         return held
 
     def _acquire(self) -> bool:
-        with self.db.write() as conn:
-            return leases.acquire(conn, LEASE_NAME, self.holder, self.lease, self.db.now())
+        with self._lease_lock:
+            if self._closed:  # the stop released it: a look that began late takes nothing
+                return False
+            with self.db.write() as conn:
+                held = leases.acquire(conn, LEASE_NAME, self.holder, self.lease, self.db.now())
+            self._held = held
+            return held
 
     def _release(self) -> None:
-        with self.db.write() as conn:
-            leases.release(conn, LEASE_NAME, self.holder)
+        """Give the lease up when the last look held it (after a look under way: the lock),
+        and let no look take it again."""
+        with self._lease_lock:
+            self._closed = True
+            if not self._held:
+                return
+            with self.db.write() as conn:
+                leases.release(conn, LEASE_NAME, self.holder)
+            self._held = False
 
 
 class ZaloService:
@@ -241,8 +276,35 @@ class ZaloService:
                 log.warning("zalo: setWebhook failed (%s); set it by hand (README)",
                             self.api.scrub(f"{type(exc).__name__} {exc}"))  # fmt: skip
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
+        """Stop within ``within`` seconds (the bot's share of the service's stop; None: the
+        answers' own share, the release as long as it takes): no poll begins, the poller's
+        lease released first (keeping :data:`CLOSE_SECONDS`), the updates in hand given until
+        their share of the stop has passed, counted from its start, then cancelled
+        (:func:`feedsvc.bot.stopping.stop_handling`: one rule for both bots), the client
+        closed. A stop that overran its share was abandoned, exit 1."""
+        self.interrupt()
+        began = asyncio.get_running_loop().time()
         if self.poller is not None:
-            await self.poller.stop()
-        await self.bot.drain()
+            release = None if within is None else max(0.05, within - CLOSE_SECONDS)
+            await self.poller.stop(release)
+        answers = shares(within)[1]
+        await stop_handling(asyncio.ensure_future(self.bot.drain()), self.bot.lanes, began,
+                            answers, log)  # fmt: skip
         await self.api.close()
+
+
+def zalo_service(db: Database, settings: Settings, budget: SendBudget | None = None) -> ZaloService:
+    """The Zalo bot for this replica (``zalo.token`` must be set); its replies are charged to
+    ``budget`` (the Zalo dispatcher's in this process), else to one of its own on the shared
+    bucket at ``zalo.global_rate``."""
+    token = settings.zalo_token()
+    assert token is not None
+    secret = settings.zalo_webhook_secret()
+    url = settings.http.public_url.rstrip("/") + WEBHOOK_PATH if settings.zalo.set_webhook else None
+    lease = min(30.0, settings.telegram.lease_seconds)
+    return ZaloService(
+        db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
+        lease_seconds=lease, poll_timeout=lease / 3, limits=Limits.of(settings.telegram),
+        tz=settings.tz, budget=budget, global_rate=settings.zalo.global_rate,
+    )  # fmt: skip

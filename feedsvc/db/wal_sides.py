@@ -1,0 +1,211 @@
+"""The ``-wal`` and ``-shm`` a process's connections to its SQLite state DB use, kept by
+identity: no new connection opens the file unless the ``-wal`` and ``-shm`` at its path are
+those same files, for as long as they exist anywhere (:class:`WalSides`); and, for commands,
+whether a serving process has the ``-shm`` at a path mapped (:func:`shm_in_use`).
+
+Why: a tester's ``mv var/state.db* away/`` under a running ``feedsvc run``, then ``mv
+away/state.db var/`` alone: the service's pool had been emptied by the outage (no descriptor
+on the file left, so the old check, "does this process hold the file open?", said no), and
+its next connection made a new empty ``-wal`` and ``-shm`` beside the file while the moved
+WAL still held the rows committed since the last checkpoint; ``status`` and ``import`` then
+used the new WAL ("inserted 4"), and the old ``-wal``/``-shm`` moved back over the new ones
+left the service writing to unlinked files: rows alerted and then gone, an article sent
+twice, a ``disk I/O error``. A read-only connection makes a WAL where none is as well.
+
+So the first connection that opens a ``-wal``/``-shm`` beside the file records them by an
+``O_PATH`` descriptor (kept while they exist: its ``st_nlink`` says when SQLite's clean
+close deleted them; an ``O_PATH`` descriptor's close drops none of this process's POSIX
+locks, which SQLite's ``-shm`` locking depends on). While a recorded side exists (moved
+away, renamed) or is still open here though deleted, a new connection of any kind is refused
+unless the path's side is that file: an outage until ``state.db*`` is back in one ``mv``.
+Linux only (``/proc/self/fd``, ``O_PATH``); elsewhere nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sys
+import threading
+import weakref
+from pathlib import Path
+
+from feedsvc.db.lock_probe import write_lock_conflict
+
+#: The WAL-mode side files of a database ``F``, in the order words name them.
+WAL_SIDES = ("-wal", "-shm")
+
+#: ``O_PATH`` where Linux has it (0 elsewhere: nothing is recorded there)
+_O_PATH = getattr(os, "O_PATH", 0)
+
+#: This process's file at its path (``{file}``) without the ``-wal``/``-shm`` its connections
+#: used (``{sides}``: the side files missing or other files than those).
+SIDES_AWAY_STATE = (
+    "the SQLite file {file} is here but {sides} beside it {are} not the one{s} this "
+    "process's connections use (moved away with the file, or made since?); feedsvc opens no "
+    "new connection to it without them (another WAL beside the file would split the "
+    "database's history): move all of {file}* back in one command (mv elsewhere/{name}* "
+    "{parent}/, the -wal, -shm and -scheduler.lock with the file), or restart feedsvc"
+)
+
+#: SQLite's unix VFS: the dead-man-switch byte of a ``-shm`` (``UNIX_SHM_DMS``), which every
+#: connection that has it mapped holds a read lock on.
+SHM_DMS_BYTE = 128
+
+
+def _identity(fd: int) -> tuple[int, int, int]:
+    """(device, inode, links) of an open descriptor."""
+    found = os.fstat(fd)
+    return found.st_dev, found.st_ino, found.st_nlink
+
+
+def _open_by(ident: tuple[int, int], skip: set[int]) -> bool:
+    """Whether this process holds the file ``ident`` open by a descriptor not in ``skip``
+    (SQLite's: a connection keeps one on each file it uses); False without ``/proc``."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            number = int(fd)
+            if number in skip or fcntl.fcntl(number, fcntl.F_GETFL) & _O_PATH:
+                continue  # an O_PATH descriptor (another record's) uses nothing
+            found = os.fstat(number)
+        except (OSError, ValueError):  # closed meanwhile, or the listing's own descriptor
+            continue
+        if (found.st_dev, found.st_ino) == ident:
+            return True
+    return False
+
+
+def _close_all(held: dict[str, int]) -> None:
+    """Close the descriptors of a record (``WalSides.forget``, and when one is collected)."""
+    for fd in held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    held.clear()
+
+
+class WalSides:
+    """The ``-wal`` and ``-shm`` this process's connections use beside one database file, by
+    ``O_PATH`` descriptor (see the module docstring). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        # the descriptors closed with the record: one left open keeps a deleted side's inode
+        # (its disk space, a remount read-only) and, over many records, the process's fds
+        weakref.finalize(self, _close_all, self._held)
+
+    def complete(self) -> bool:
+        """Whether both sides are recorded (nothing more to record)."""
+        with self._lock:
+            return len(self._held) == len(WAL_SIDES)
+
+    def record(self, file: Path) -> None:
+        """After a connection opened ``file`` (its identity checked by the caller): take the
+        path's ``-wal``/``-shm`` as this process's where none is recorded and this process
+        has them open (an immutable or failed opening has not: nothing recorded)."""
+        if sys.platform != "linux" or not hasattr(os, "O_PATH"):
+            return
+        with self._lock:
+            for side in WAL_SIDES:
+                if side in self._held:
+                    continue
+                try:
+                    fd = os.open(f"{file}{side}", os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+                except OSError:
+                    continue
+                dev, ino, _links = _identity(fd)
+                if _open_by((dev, ino), {fd}):
+                    self._held[side] = fd
+                else:
+                    os.close(fd)
+
+    def away(self, file: Path) -> list[str]:
+        """The path names of ``file``'s recorded sides not at its path now (missing, or
+        another file there); a side deleted everywhere and open by no connection here (a
+        clean close deleted it) is forgotten, and the next connection's is recorded."""
+        missing: list[str] = []
+        with self._lock:
+            for side, fd in list(self._held.items()):
+                dev, ino, links = _identity(fd)
+                if links == 0 and not _open_by((dev, ino), {fd}):
+                    os.close(fd)  # O_PATH: drops no lock
+                    del self._held[side]
+                    continue
+                try:
+                    there = os.lstat(f"{file}{side}")
+                except OSError:
+                    missing.append(f"{file}{side}")
+                    continue
+                if (there.st_dev, there.st_ino) != (dev, ino):
+                    missing.append(f"{file}{side}")
+        return missing
+
+    def problem(self, file: Path) -> str | None:
+        """:data:`SIDES_AWAY_STATE` when a recorded side is not at ``file``'s path, else
+        None."""
+        away = self.away(file)
+        if not away:
+            return None
+        many = len(away) > 1
+        return SIDES_AWAY_STATE.format(
+            file=file,
+            sides=" and ".join(away),
+            are="are" if many else "is",
+            s="s" if many else "",
+            name=file.name,
+            parent=file.parent,
+        )
+
+    def forget(self) -> None:
+        """Record anew (a DB this process has just created)."""
+        with self._lock:
+            _close_all(self._held)
+
+
+def shm_in_use(file: Path) -> bool:
+    """Whether another process has ``file``'s ``-shm`` mapped (a read lock on its
+    :data:`SHM_DMS_BYTE`, held by every open WAL connection): a serving process's own
+    ``-shm`` is; one a command or an operator put there since is not. Asked with
+    ``F_GETLK`` on an ``O_RDONLY`` descriptor, closed after (this process has no SQLite
+    lock on a ``-shm`` it is asked of: a command asks before it opens the file)."""
+    if sys.platform != "linux":
+        return True
+    try:
+        held = write_lock_conflict(f"{file}-shm", SHM_DMS_BYTE, 1, os.O_NOFOLLOW)
+    except OSError:
+        return False
+    return True if held is None else held
+
+
+def held_sides(file: Path, pids: tuple[int, ...]) -> dict[str, set[tuple[int, int]]] | None:
+    """The files (device, inode) named like ``file``'s ``-wal``/``-shm`` (the base name, in
+    any directory: moved away too) that the processes ``pids`` hold open and that still have a
+    name (a deleted one is gone for everyone), by side; None when a process's descriptors
+    cannot be read (another user's, no ``/proc``), or no pid is known."""
+    if not pids:
+        return None
+    names = {f"{file.name}{side}": side for side in WAL_SIDES}
+    held: dict[str, set[tuple[int, int]]] = {}
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        try:
+            entries = list(fds.iterdir())
+        except OSError:
+            return None
+        for fd in entries:
+            try:
+                target = os.readlink(fd)
+                side = names.get(os.path.basename(target))
+                if side is None:  # another file, or a deleted one ("… (deleted)")
+                    continue
+                found = os.stat(fd)
+            except OSError:
+                continue
+            if found.st_nlink:
+                held.setdefault(side, set()).add((found.st_dev, found.st_ino))
+    return held
