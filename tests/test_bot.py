@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from backend_cases import on_backends
 from fakebot import FakeBotAPI
+from fakeserver import PATIENCE
 from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
 
@@ -39,8 +40,8 @@ ADMIN = 1000  # in telegram.admins
 OTHER_ADMIN = 1001  # in telegram.admins, but not an admin of the test channel
 USER = 42
 #: How long a reply or a state change may take: a deadline that bounds only a failure (a
-#: loaded CI machine took over 5 s for one reply), never a wait.
-DEADLINE = 20
+#: loaded CI machine took over 5 s for one reply), never a wait: the shared patience.
+DEADLINE = PATIENCE
 TOPICS = [
     TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy" OR "Núi Đối"', "Tin Kiến Thụy"),
     TopicSpec("the-thao", "Thể thao", '"bóng đá" OR "thể thao"', "Bóng đá & <mọi môn>"),
@@ -647,9 +648,9 @@ async def test_bot_given_rights_revives_a_disabled_chat(
         subs.ensure_chat(conn, channel, "channel", "Tin nhanh", db.now())
         subs.disable_chat(conn, channel, "Need administrator rights in the channel chat")
     fake.member_update(channel, ADMIN, "administrator", old_status="member")
-    await fake.await_for(lambda: (r := chat_row(db, channel)) and not r.disabled_reason, 5)
+    await fake.await_for(lambda: (r := chat_row(db, channel)) and not r.disabled_reason)
     fake.member_update(channel, ADMIN, "kicked", old_status="administrator")
-    await fake.await_for(lambda: (r := chat_row(db, channel)) and r.disabled_reason, 5)
+    await fake.await_for(lambda: (r := chat_row(db, channel)) and r.disabled_reason)
 
 
 # --- odd input ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fakebot import FakeBotAPI
+from fakeserver import PATIENCE
 from sqlalchemy import create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from test_bot import ADMIN, USER, ask, make_bot, seed_topics
@@ -26,7 +27,7 @@ from feedsvc.db.schema_service import leases as leases_table
 from feedsvc.store import leases
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+async def wait_until(predicate: Callable[[], bool], timeout: float = PATIENCE) -> None:
     """Poll ``predicate`` every 10 ms until true; TimeoutError at the deadline."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -69,13 +70,15 @@ async def test_one_replica_polls_and_standby_takes_over(db: Database, fake: Fake
         make_bot(db, fake.base_url, fake.token, "b"),
     )
     await first.start()
-    await fake.await_for(lambda: first.polling, timeout=5)
+    await fake.await_for(lambda: first.polling)
     await second.start()
     try:
-        await fake.await_for(lambda: second.lease_checks >= 5, timeout=5)
+        await fake.await_for(lambda: second.lease_checks >= 5)
         assert first.polling and not second.polling and holder_of(db) == "a"
         assert "Đã đăng ký" in await ask(fake, USER, "/sub the-thao")
         await first.stop()  # clean stop releases the lease: no waiting for expiry
+        # the bound under test: the released lease is taken at the standby's next look
+        # (0.05 s), not after the 20 s lease has run out
         await fake.await_for(lambda: second.polling, timeout=3)
         assert holder_of(db) == "b"
         assert "1. Thể thao" in await ask(fake, USER, "/list")
@@ -92,7 +95,7 @@ async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeB
     bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.lease_checks >= 3, timeout=10)
+        await fake.await_for(lambda: bot.lease_checks >= 3)
         assert not bot.polling  # the dead holder's lease is still valid
         assert holder_of(db) == "dead:1"
         with db.write() as conn:  # time passes: the dead holder's lease runs out, unrenewed
@@ -101,7 +104,7 @@ async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeB
                 .where(leases_table.c.name == LEASE_NAME)
                 .values(expires_at=db.now() - timedelta(seconds=1))
             )
-        await fake.await_for(lambda: bot.polling, timeout=10)
+        await fake.await_for(lambda: bot.polling)
         assert holder_of(db) == "a"
         assert "/sub" in await ask(fake, ADMIN, "/help")
     finally:
@@ -112,13 +115,15 @@ async def test_lease_lost_stops_polling(lite_db: Database, fake: FakeBotAPI) -> 
     bot = make_bot(lite_db, fake.base_url, fake.token, "a")
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         with lite_db.write() as conn:  # another replica won it (e.g. after we stalled past expiry)
             conn.execute(
                 update(leases_table)
                 .where(leases_table.c.name == LEASE_NAME)
                 .values(holder="other:2", expires_at=lite_db.now() + timedelta(seconds=60))
             )
+        # the bound under test: polling stops at the next look that finds another holder
+        # (every 0.2 s), not when this bot's own 20 s lease runs out
         await fake.await_for(lambda: not bot.polling, timeout=3)
         assert holder_of(lite_db) == "other:2"
     finally:
@@ -149,7 +154,7 @@ async def test_network_failure_at_start_is_survived(
     bot = make_bot(lite_db, f"http://127.0.0.1:{_dead_port()}/bot", token, "a", connect_timeout=0.2)
     await bot.start()  # returns at once; polling is retried in the background
     try:
-        await wait_until(lambda: bot.lease_checks >= 3, timeout=5)
+        await wait_until(lambda: bot.lease_checks >= 3)
         assert not bot.polling
     finally:
         await bot.stop()
@@ -166,11 +171,11 @@ async def test_token_never_reaches_logs(
     bot = make_bot(lite_db, fake.base_url, fake.token, "a")
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         await ask(fake, USER, "/sub the-thao")
         await ask(fake, ADMIN, "/sub @khongco x")  # a failing getChat
         fake.member_update(USER, USER, "kicked", old_status="member")
-        await fake.await_for(lambda: fake.pending_updates == 0, timeout=5)
+        await fake.await_for(lambda: fake.pending_updates == 0)
     finally:
         await bot.stop()
     assert "getUpdates" in caplog.text  # DEBUG records were captured...
@@ -241,9 +246,9 @@ async def test_a_failed_renewal_is_not_a_lost_lease(
     await bot.start()
     samples: list[bool] = []
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         checks = bot.lease_checks
-        await wait_until(lambda: bot.lease_checks > checks, timeout=5)  # just renewed
+        await wait_until(lambda: bot.lease_checks > checks)  # just renewed
         with lease_table_locked(db):
             locked = bot.lease_checks
 
@@ -252,9 +257,9 @@ async def test_a_failed_renewal_is_not_a_lost_lease(
                 return bot.lease_checks > locked
 
             assert "/sub" in await ask(fake, USER, "/help")  # still polling, still answering
-            await wait_until(renewal_failed, timeout=10)
+            await wait_until(renewal_failed)
         renewed = bot.lease_checks
-        await wait_until(lambda: bot.lease_checks > renewed + 1, timeout=10)
+        await wait_until(lambda: bot.lease_checks > renewed + 1)
         samples.append(bot.polling)
         assert "/sub" in await ask(fake, USER, "/help")
     finally:
@@ -276,10 +281,10 @@ async def test_polling_stops_only_when_the_lease_expired_and_resumes(
     bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5, renew_seconds=0.5)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         with lease_table_locked(db):
-            await wait_until(lambda: not bot.polling, timeout=10)
-        await wait_until(lambda: bot.polling, timeout=10)
+            await wait_until(lambda: not bot.polling)
+        await wait_until(lambda: bot.polling)
         assert holder_of(db) == "a"
         assert "/sub" in await ask(fake, USER, "/help")
     finally:
@@ -300,17 +305,17 @@ async def test_failed_renewals_in_an_outage_are_not_a_line_each(
     bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=8, renew_seconds=0.3)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         # one renewal since polling started, so the lease runs from it: the acquiring one ran
         # before the poller's start, and a slow start under load left less of the 8 s than
         # the outage took (an expiry line, right then, failed a loaded CI run once)
         started = bot.lease_checks
-        await wait_until(lambda: bot.lease_checks > started, timeout=10)
+        await wait_until(lambda: bot.lease_checks > started)
         with lease_table_locked(db):
             failed = bot.lease_checks
-            await wait_until(lambda: bot.lease_checks >= failed + 5, timeout=10)
+            await wait_until(lambda: bot.lease_checks >= failed + 5)
         renewed = bot.lease_checks
-        await wait_until(lambda: bot.lease_checks > renewed + 1, timeout=10)
+        await wait_until(lambda: bot.lease_checks > renewed + 1)
         assert bot.polling
     finally:
         await bot.stop()

@@ -143,7 +143,7 @@ def limited_bot(
 async def polling(bot: BotService, fake: FakeBotAPI) -> AsyncIterator[BotService]:
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         yield bot
     finally:
         await bot.stop()
@@ -155,8 +155,8 @@ async def handled(fake: FakeBotAPI, bot: BotService) -> None:
     taken; then none is left in hand."""
     before = len(fake.messages(ADMIN))
     fake.user_sends(ADMIN, ADMIN, "/help")
-    await fake.await_for(lambda: fake.messages(ADMIN)[before:], timeout=5)
-    await fake.await_for(lambda: bot.updates_in_hand == 0, timeout=5)
+    await fake.await_for(lambda: fake.messages(ADMIN)[before:])
+    await fake.await_for(lambda: bot.updates_in_hand == 0)
 
 
 async def test_a_flooding_user_gets_one_reply_then_silence(
@@ -174,7 +174,7 @@ async def test_a_flooding_user_gets_one_reply_then_silence(
         assert subs_of(lite_db, USER) == ["@xa0 bão"]  # the refused /sub did nothing
         assert "/sub" in await ask(fake, ADMIN, "/help")  # bot admins are not limited
         fake.user_sends(USER + 1, USER + 1, "/help")  # nor is anyone else
-        await fake.await_for(lambda: fake.messages(USER + 1), timeout=5)
+        await fake.await_for(lambda: fake.messages(USER + 1))
 
 
 async def test_a_busy_group_is_limited_as_a_chat(lite_db: Database, fake: FakeBotAPI) -> None:
@@ -317,7 +317,7 @@ async def test_button_presses_share_the_command_budget(db: Database, fake: FakeB
     bot = limited_bot(db, fake)  # the shipped budgets: 10 at once, 20 a minute
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         await press_30_times(db, fake)
     finally:
         await bot.stop()
@@ -332,7 +332,7 @@ async def press_30_times(db: Database, fake: FakeBotAPI) -> None:
     presses = 30
     for n in range(presses):
         fake.user_presses(USER, USER, message_id, f"{('mute', 'undo')[n % 2]}:{topic.id}")
-    await fake.await_for(lambda: len(fake.callback_answers) == presses, timeout=20)
+    await fake.await_for(lambda: len(fake.callback_answers) == presses)
     done = [a for a in fake.callback_answers if a.get("text", "").startswith("Đã ")]
     refusals = [a for a in fake.callback_answers[len(done) :] if a.get("text")]
     assert len(done) == 9  # the default burst is 10 commands, /sub took one

@@ -29,14 +29,14 @@ async def ask(db: Database, fake: FakeBotAPI, texts: list[str], answers: int) ->
     bot = make_bot(db, fake.base_url, fake.token)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=10)
+        await fake.await_for(lambda: bot.polling)
         ids = [fake.user_sends(CHAT, CHAT, t) for t in texts]
-        await fake.await_for(lambda: len(fake.messages(CHAT)) >= answers, timeout=15)
-        await fake.await_for(lambda: fake.pending_updates == 0, timeout=10)  # all fetched
+        await fake.await_for(lambda: len(fake.messages(CHAT)) >= answers)
+        await fake.await_for(lambda: fake.pending_updates == 0)  # all fetched
     finally:
         await bot.stop()
     # the cancelled long poll ends at the fake within its 1 s (it would confirm a redelivery)
-    await fake.await_for(lambda: fake.in_flight == 0, timeout=10)
+    await fake.await_for(lambda: fake.in_flight == 0)
     return ids
 
 

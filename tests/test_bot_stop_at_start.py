@@ -166,14 +166,16 @@ async def test_interrupt_cuts_the_bot_start_short(
     caplog.set_level(logging.INFO, logger="feedsvc.bot")
     await bot.start()
     try:
-        await fake.await_for(lambda: fake.holding(step) > 0, timeout=10)
+        await fake.await_for(lambda: fake.holding(step) > 0)
         assert holder_of(db) == "a"
         bot.interrupt()
         task = bot._task
         assert task is not None
+        # the bound under test: the loop ends at once, while the step's answer is still held
+        # (the bot's read timeout, 30 s, would end it too)
         await asyncio.wait_for(asyncio.shield(task), timeout=1.0)  # ended, not waiting on getMe
         gate.set()
-        await fake.await_for(lambda: fake.holding(step) == 0, timeout=5)
+        await fake.await_for(lambda: fake.holding(step) == 0)
         t0 = time.monotonic()
         await bot.stop()
         assert time.monotonic() - t0 < 1.0
@@ -195,8 +197,8 @@ async def test_stop_during_the_bot_start_is_bounded(db: Database, fake: FakeBotA
     bot = make_bot(db, fake.base_url, fake.token, read_timeout=30)
     await bot.start()
     try:
-        await fake.await_for(lambda: fake.holding("getMe") > 0, timeout=10)
-        await asyncio.wait_for(bot.stop(), timeout=1.0)
+        await fake.await_for(lambda: fake.holding("getMe") > 0)
+        await asyncio.wait_for(bot.stop(), timeout=1.0)  # the bound under test: within a second
     finally:
         gate.set()
     assert not bot.polling and holder_of(db) is None
@@ -220,6 +222,7 @@ async def test_interrupt_then_a_start_that_completes_is_not_followed_up() -> Non
     cut = asyncio.ensure_future(unless_stopping(step("slow", wait=30), stopping))
     await asyncio.sleep(0.05)
     stopping.set()
+    # the bound under test: the 30 s step is cut short at once
     assert await asyncio.wait_for(cut, timeout=1) is False
     assert await unless_stopping(step("after"), stopping) is False
     assert ran == ["quick"]

@@ -124,7 +124,7 @@ async def polling_with_held(
     gates.extend((first, later, answers))
     bot = make_bot(bot_db, fake.base_url, fake.token, read_timeout=30)  # long polls of 1 s
     await bot.start()
-    await fake.await_for(first_poll_through(fake, first, later, chats), timeout=15)
+    await fake.await_for(first_poll_through(fake, first, later, chats))
     return bot
 
 
@@ -142,7 +142,7 @@ async def test_bot_stop_with_answers_and_get_updates_slow_fits_its_share(
     try:
         bot = await polling_with_held(db, fake, chats, gates)
         t0 = time.monotonic()
-        await asyncio.wait_for(bot.stop(within=within), timeout=SHARE)
+        await asyncio.wait_for(bot.stop(within=within), timeout=SHARE)  # the bound under test
         took = time.monotonic() - t0
     finally:
         for gate in gates:
@@ -171,10 +171,10 @@ async def test_an_answer_that_ends_during_the_confirm_is_not_given_up(
         held = fake.holding("getUpdates")
         t0 = time.monotonic()
         stop = asyncio.ensure_future(bot.stop())
-        await fake.await_for(lambda: fake.holding("getUpdates") > held, timeout=5)  # the confirm
+        await fake.await_for(lambda: fake.holding("getUpdates") > held)  # the confirm
         gates[2].set()  # the answer
-        await fake.await_for(lambda: len(fake.messages(CHATS[0])) == 1, timeout=5)
-        await asyncio.wait_for(stop, timeout=SHARE)
+        await fake.await_for(lambda: len(fake.messages(CHATS[0])) == 1)
+        await asyncio.wait_for(stop, timeout=SHARE)  # the bound under test
         took = time.monotonic() - t0
     finally:
         for gate in gates:
@@ -204,13 +204,13 @@ async def test_a_copy_of_a_handled_update_is_no_cause_for_the_confirm_warning(
     bot = make_bot(db, fake.base_url, fake.token, read_timeout=30)
     await bot.start()
     try:
-        await fake.await_for(lambda: fake.holding("getUpdates") == 1, timeout=15)
+        await fake.await_for(lambda: fake.holding("getUpdates") == 1)
         fake.hold("getUpdates", later)  # calls arriving from now on; the held one keeps `first`
         first.set()
-        await fake.await_for(lambda: f"update {copy} was handled before" in caplog.text, timeout=15)
-        await fake.await_for(lambda: len(fake.messages(CHATS[1])) == int(new), timeout=15)
-        await fake.await_for(lambda: fake.holding("getUpdates") == 1, timeout=15)
-        await asyncio.wait_for(bot.stop(), timeout=5)
+        await fake.await_for(lambda: f"update {copy} was handled before" in caplog.text)
+        await fake.await_for(lambda: len(fake.messages(CHATS[1])) == int(new))
+        await fake.await_for(lambda: fake.holding("getUpdates") == 1)
+        await asyncio.wait_for(bot.stop(), timeout=5)  # the bound under test: the 5 s stop
     finally:
         later.set()
         await bot.stop()
@@ -230,7 +230,7 @@ async def test_a_standby_says_it_waits_for_another_holders_lease(
     bot = make_bot(db, fake.base_url, fake.token)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.lease_checks >= 3, timeout=15)
+        await fake.await_for(lambda: bot.lease_checks >= 3)
     finally:
         await bot.stop()
     lines = [
@@ -256,9 +256,9 @@ async def test_a_stop_during_the_confirm_of_a_lost_lease(
         with db.write() as conn:  # the lease taken over: the bot's next look stops polling
             leases.release(conn, LEASE_NAME, bot.holder)
             leases.acquire(conn, LEASE_NAME, "b", timedelta(seconds=30), db.now())
-        await fake.await_for(lambda: fake.holding("getUpdates") > held, timeout=5)  # the confirm
+        await fake.await_for(lambda: fake.holding("getUpdates") > held)  # the confirm
         t0 = time.monotonic()
-        await asyncio.wait_for(bot.stop(within=WITHIN), timeout=SHARE)
+        await asyncio.wait_for(bot.stop(within=WITHIN), timeout=SHARE)  # the bound under test
         took = time.monotonic() - t0
         in_hand = bot.updates_in_hand
     finally:

@@ -189,13 +189,13 @@ async def test_bot_stop_while_polling_is_bounded(
     caplog.set_level(logging.INFO)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=10)
+        await fake.await_for(lambda: bot.polling)
         fake.hold(held, gate)
         if held == "sendMessage":
             fake.user_sends(CHAT, CHAT, "/help")
-        await fake.await_for(lambda: fake.holding(held) > 0, timeout=15)
+        await fake.await_for(lambda: fake.holding(held) > 0)
         t0 = time.monotonic()
-        await asyncio.wait_for(bot.stop(), timeout=5)
+        await asyncio.wait_for(bot.stop(), timeout=5)  # the bound under test: the 5 s stop
         assert time.monotonic() - t0 < CONFIRM_SECONDS + ANSWERS_SECONDS + 1.0
     finally:
         gate.set()
@@ -226,14 +226,14 @@ async def test_the_cut_confirming_call_warns_only_when_it_had_updates_to_confirm
     fake.hold("getUpdates", first)
     await bot.start()
     try:
-        await fake.await_for(lambda: fake.holding("getUpdates") == 1, timeout=15)
+        await fake.await_for(lambda: fake.holding("getUpdates") == 1)
         fake.hold("getUpdates", later)  # calls arriving from now on; the held one keeps `first`
         first.set()
         polls = lambda: sum(c.method == "getupdates" for c in fake.calls)  # noqa: E731
         # the first answered (recorded when answered), then the next long poll held
-        await fake.await_for(lambda: polls() == 1 and fake.holding("getUpdates") == 1, timeout=15)
-        await fake.await_for(lambda: len(fake.messages(CHAT)) == int(fetched), timeout=15)
-        await asyncio.wait_for(bot.stop(), timeout=5)
+        await fake.await_for(lambda: polls() == 1 and fake.holding("getUpdates") == 1)
+        await fake.await_for(lambda: len(fake.messages(CHAT)) == int(fetched))
+        await asyncio.wait_for(bot.stop(), timeout=5)  # the bound under test: the 5 s stop
     finally:
         later.set()
         await bot.stop()

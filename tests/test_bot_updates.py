@@ -24,11 +24,11 @@ async def test_an_answer_waiting_for_its_chat_does_not_hold_another_chats(
     queue(lite_db, [ALERTED], add_articles(lite_db, range(1, 2)), datetime.now(UTC))
     with FakeBotAPI() as fake:
         async with dispatching(lite_db, fake, 10.0), polling(lite_db, fake):
-            alert = (await fake.await_for(lambda: fake.messages(ALERTED), 10))[0]
+            alert = (await fake.await_for(lambda: fake.messages(ALERTED)))[0]
             fake.user_sends(ALERTED, ALERTED, "/help")  # waits ~1 s for the chat's pace
             fake.user_sends(OTHER, OTHER, "/help")
-            paced = (await fake.await_for(lambda: fake.messages(ALERTED)[1:], 10))[0]
-            other = (await fake.await_for(lambda: fake.messages(OTHER), 10))[0]
+            paced = (await fake.await_for(lambda: fake.messages(ALERTED)[1:]))[0]
+            other = (await fake.await_for(lambda: fake.messages(OTHER)))[0]
     assert paced.at - alert.at >= 0.95
     assert other.at < paced.at  # one update at a time, it waited behind the paced answer
 
@@ -39,7 +39,7 @@ async def test_one_chats_updates_stay_in_order(lite_db: Database) -> None:
         async with polling(lite_db, fake):
             for text in ("/sub the-thao", "/unsub the-thao", "/sub kien-thuy", "/list"):
                 fake.user_sends(OTHER, OTHER, text)
-            await fake.await_for(lambda: len(fake.messages(OTHER)) >= 4, 10)
+            await fake.await_for(lambda: len(fake.messages(OTHER)) >= 4)
             replies = fake.messages(OTHER)
     assert subs_of(lite_db, OTHER) == ["kien-thuy"]
     assert "kien-thuy" in replies[3].visible.lower() or "Kiến Thụy" in replies[3].visible

@@ -160,7 +160,7 @@ async def test_commands_to_the_real_bot_are_ours_when_the_name_differs(
     )  # fmt: skip
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.polling, timeout=5)
+        await fake.await_for(lambda: bot.polling)
         before = len(fake.messages(-5))
         fake.user_sends(-5, 7, "/list@T3Bot")
         reply = await ask(fake, -5, f"/list@{REAL}", user_id=7)

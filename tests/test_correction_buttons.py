@@ -128,7 +128,7 @@ async def test_a_correction_keeps_the_undo_of_a_topic_muted_by_its_button(world:
     bot = make_bot(world.db, world.fake.base_url, world.fake.token)
     await bot.start()
     try:
-        await world.fake.await_for(lambda: bot.polling, timeout=5)
+        await world.fake.await_for(lambda: bot.polling)
         world.fake.user_presses(PRIVATE, PRIVATE, mid, f"mute:{an_ninh}")
         pressed = await world.fake.await_for(lambda: world.fake.markups.get((PRIVATE, mid)))
     finally:
@@ -148,7 +148,7 @@ async def test_a_correction_offers_the_undo_after_unsub(world: Env) -> None:
     bot = make_bot(world.db, world.fake.base_url, world.fake.token)
     await bot.start()
     try:
-        await world.fake.await_for(lambda: bot.polling, timeout=5)
+        await world.fake.await_for(lambda: bot.polling)
         await ask(world.fake, PRIVATE, "/unsub kien-thuy")
     finally:
         await bot.stop()

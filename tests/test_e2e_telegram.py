@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from factories import VN, article
 from fakebot import FakeBotAPI
+from fakeserver import PATIENCE
 
 from feedsvc.app import Roles, Service
 from feedsvc.config import load_config
@@ -22,7 +23,7 @@ USER = 4242
 
 
 async def wait_stored(service: Service, count: int) -> None:
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(PATIENCE):
         while True:
             with service.db.read() as conn:
                 if count_articles(conn) >= count:
@@ -62,18 +63,17 @@ async def test_subscribe_in_telegram_then_get_alert(
                 "an-ninh" in (m.text or "") or "An ninh" in (m.text or "")
                 for m in fake.messages(USER)
             ),
-            timeout=15,
         )
         replies = len(fake.messages(USER))
         with service.db.write() as conn:
             upsert_source_articles(
                 conn, [article(1, published_at=datetime.now(VN))], datetime.now(UTC)
             )
-        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 1, timeout=15)
+        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 1)
         alert = fake.messages(USER)[-1]
         assert alert.parse_mode == "HTML" and "Công an Kiến Thụy" in alert.body
         fake.user_sends(USER, USER, "/pause")
-        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 2, timeout=15)
+        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 2)
         with service.db.write() as conn:
             upsert_source_articles(
                 conn, [article(2, published_at=datetime.now(VN))], datetime.now(UTC)

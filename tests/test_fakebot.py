@@ -256,7 +256,7 @@ async def test_get_updates_long_poll_and_offset(fake: FakeBotAPI, bot: Bot) -> N
     assert await bot.get_updates(timeout=0) == ()
     injector = threading.Timer(0.1, fake.user_sends, (50, 50, "/sub Kiến Thụy"))
     injector.start()
-    updates = await bot.get_updates(timeout=5)  # returns as soon as the update arrives
+    updates = await bot.get_updates(timeout=30)  # returns as soon as the update arrives
     injector.join()
     assert len(updates) == 1 and updates[0].message is not None
     msg = updates[0].message
@@ -308,7 +308,7 @@ async def test_ptb_application_round_trip(fake: FakeBotAPI) -> None:
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
         fake.user_sends(77, 77, "/sub Kiến Thụy")
-        await fake.await_for(lambda: fake.messages(77), timeout=5)
+        await fake.await_for(lambda: fake.messages(77))
         await app.updater.stop()
         await app.stop()
     assert fake.messages(77)[0].text == "ok: Kiến Thụy"
@@ -318,7 +318,7 @@ async def test_wait_for_refuses_to_block_a_running_loop(fake: FakeBotAPI) -> Non
     with pytest.raises(RuntimeError, match="await_for"):
         fake.wait_for(lambda: True)
     with pytest.raises(TimeoutError):
-        await fake.await_for(lambda: False, timeout=0.05)
+        await fake.await_for(lambda: False, timeout=0.05)  # expected to time out
 
 
 def test_wait_for_wakes_on_delivery(fake: FakeBotAPI) -> None:
@@ -326,7 +326,7 @@ def test_wait_for_wakes_on_delivery(fake: FakeBotAPI) -> None:
         httpx.post(f"{fake.base_url}{fake.token}/sendMessage", data={"chat_id": 4, "text": "hi"})
 
     threading.Thread(target=send).start()
-    assert fake.wait_for(lambda: fake.messages(4), timeout=5)[0].text == "hi"
+    assert fake.wait_for(lambda: fake.messages(4))[0].text == "hi"
 
 
 def test_idle_connections_outlive_the_clients_keep_alive() -> None:

@@ -216,7 +216,7 @@ async def test_a_digest_held_at_the_channel_keeps_its_rows(db: Database) -> None
             # the clock moves half a lease at a time (a real one never jumps past a renewal)
             for _ in range(6):
                 env.clock.at += LEASE / 2
-                await until(renewed, timeout=10)
+                await until(renewed)
             with env.db.write() as conn:
                 assert q.recover_expired(conn, env.clock.at) == 0
             gate.set()
@@ -261,7 +261,7 @@ async def test_a_retraction_slower_than_its_lease_is_done_once(db: Database) -> 
                         [until_now] = conn.execute(select(alert_followups.c.lease_until)).scalars()
                     return until_now is not None and _utc(until_now) > env.db.now()
 
-                await until(renewed, timeout=10)
+                await until(renewed)
                 with env.db.write() as conn:
                     assert followups.recover_expired(conn, env.db.now()) == 0
                 gate.set()
@@ -343,7 +343,7 @@ async def test_a_stop_never_waits_for_a_renewal_under_way(
         d.stop()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=20)
+            await asyncio.wait_for(task, timeout=30)  # patience; the stuck renewal waits 60 s
         assert not release.is_set()  # it ended while the renewal still waited
     finally:
         release.set()
@@ -382,7 +382,7 @@ def test_a_row_locked_by_a_record_is_skipped_not_waited_for(pg_db: Database) -> 
         done: list[int] = []
         renewal = threading.Thread(target=lambda: done.append(keeper.renew()))
         renewal.start()
-        renewal.join(timeout=20)
+        renewal.join(timeout=30)  # patience: a renewal waiting for the lock waits until rollback
         waited = renewal.is_alive()
         recording.rollback()
     renewal.join()

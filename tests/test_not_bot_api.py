@@ -58,7 +58,7 @@ async def test_a_telegram_base_url_answering_no_bot_api_is_one_line(
     bot = make_bot(lite_db, fake.base_url, fake.token, "a")
     await bot.start()
     try:
-        await fake.await_for(lambda: getmes(fake) >= 4, timeout=20)
+        await fake.await_for(lambda: getmes(fake) >= 4)
         assert not bot.polling
         said = warnings_of(caplog)
         assert len(said) == 1, said  # not one per retry
@@ -67,7 +67,7 @@ async def test_a_telegram_base_url_answering_no_bot_api_is_one_line(
             f"HTTP 200 answer of {len(body)} bytes"
         ), said
         fake.unscript_raw("getme")  # the Bot API answers there again
-        await fake.await_for(lambda: bot.polling, timeout=20)
+        await fake.await_for(lambda: bot.polling)
     finally:
         await bot.stop()
     assert not [r for r in caplog.records if r.exc_info]
@@ -122,7 +122,7 @@ async def test_a_zalo_base_url_answering_no_bot_api_is_one_line(
 
     poller.start()
     try:
-        await zalo_fake.await_for(lambda: polls() >= 5, timeout=15)
+        await zalo_fake.await_for(lambda: polls() >= 5)
         said = warnings_of(caplog)
         assert len(said) == 1, said
         assert said[0].startswith(
@@ -131,7 +131,7 @@ async def test_a_zalo_base_url_answering_no_bot_api_is_one_line(
         ), said
         with zalo_fake._cond:  # the API answers again: its own long poll
             zalo_fake._raw["getUpdates"].clear()
-        await zalo_fake.await_for(lambda: poller.polls >= 1, timeout=15)
+        await zalo_fake.await_for(lambda: poller.polls >= 1)
     finally:
         await poller.stop()
         await poller.bot.drain()

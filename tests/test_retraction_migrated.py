@@ -134,7 +134,7 @@ async def test_the_testers_repro_correction_and_takedown_leave_the_supergroup_al
     bot = make_bot(env.db, env.fake.base_url, env.fake.token)
     await bot.start()
     try:
-        await env.fake.await_for(lambda: bot.polling, timeout=5)
+        await env.fake.await_for(lambda: bot.polling)
         env.fake.migrate_chat(OLD, SUPER)
         env.fake.inject_update(_service_message(
             {"id": OLD, "type": "group", "title": "Nhóm cũ"}, migrate_to_chat_id=SUPER,
@@ -144,11 +144,11 @@ async def test_the_testers_repro_correction_and_takedown_leave_the_supergroup_al
             with env.db.read() as conn:
                 return conn.execute(select(chats.c.chat_id)).scalars().all() == [SUPER]
 
-        await env.fake.await_for(moved, timeout=5)
+        await env.fake.await_for(moved)
         next_message_is(env.fake, SUPER, 2)  # the user's /help is 2, the bot's reply 3
         env.fake.user_sends(SUPER, 7, "/help")
         replies = await env.fake.await_for(
-            lambda: [m for m in env.fake.messages(SUPER) if m.message_id == 3], timeout=5
+            lambda: [m for m in env.fake.messages(SUPER) if m.message_id == 3]
         )
     finally:
         await bot.stop()

@@ -363,6 +363,7 @@ async def test_the_gate_opens_once_on_the_first_complete_look() -> None:
     gate.after_tick(TickResult(), False, lambda: False, lambda: passes.append("r") or "ran")
     assert not gate.waiting and passes == ["r"]
     assert gate.shown() == "started: the source was read to its head; ran"
+    # the bound under test: open, the wait returns at once, not after the gate's 30 s bound
     assert await asyncio.wait_for(gate.wait(lambda: False), 5)
     gate.after_tick(TickResult(), False, lambda: False, lambda: passes.append("r") or "ran")
     assert passes == ["r"]  # opened once; no second reconciliation

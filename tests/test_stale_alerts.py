@@ -59,8 +59,8 @@ async def test_alerts_queued_for_days_end_unsent_and_fresh_ones_go(
     caplog.set_level(logging.INFO, logger="feedsvc")
     with FakeBotAPI() as fake:
         async with telegram_fleet(db, fake, monkeypatch):
-            await fake.await_for(lambda: len(fake.messages(CHAT)) == 2, timeout=15)
-            await fake.await_for(lambda: rows(db)[fresh][0] == "sent", timeout=15)
+            await fake.await_for(lambda: len(fake.messages(CHAT)) == 2)
+            await fake.await_for(lambda: rows(db)[fresh][0] == "sent")
         bodies = [m.body for m in fake.messages(CHAT)]
     assert any("Tin edge" in b for b in bodies) and any("Tin fresh" in b for b in bodies)
     assert not any("Tin old" in b for b in bodies), bodies
@@ -172,5 +172,5 @@ async def test_a_re_sent_stale_alert_is_not_ended_again(
     assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
     with FakeBotAPI() as fake:
         async with telegram_fleet(db, fake, monkeypatch):
-            await fake.await_for(lambda: rows(db)[ended][0] == "sent", timeout=15)
+            await fake.await_for(lambda: rows(db)[ended][0] == "sent")
         assert any("Tin ended" in m.body for m in fake.messages(CHAT))

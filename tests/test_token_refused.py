@@ -72,7 +72,7 @@ async def test_alerts_wait_unspent_for_a_fixed_token(
         with handoffs(fake) as sent:
             async with dispatching(db, fake, WRONG):
                 # refused many times over (max_attempts is 2): none may end or spend a try
-                await await_until(lambda: len(sent.times("sendmessage")) >= 12, 20)
+                await await_until(lambda: len(sent.times("sendmessage")) >= 12)
         assert all(r[:2] == ("pending", 0) for r in rows(db)), rows(db)
         assert sum(r[2] == "token_refused" for r in rows(db)) >= len(CHATS)
         assert fake.messages(CHATS[0]) == []
@@ -82,7 +82,7 @@ async def test_alerts_wait_unspent_for_a_fixed_token(
         with db.write() as conn:  # the minute passed
             conn.execute(update(deliveries).values(due_at=db.now()))
         async with dispatching(db, fake, fake.token):
-            await await_until(lambda: all(r[0] == "sent" for r in rows(db)), 20)
+            await await_until(lambda: all(r[0] == "sent" for r in rows(db)))
         for chat in CHATS:
             assert len(fake.messages(chat)) == 2  # each alert once
 
@@ -95,7 +95,7 @@ async def test_claims_pause_between_tries(db: Database, monkeypatch: pytest.Monk
     queue(db, [7200 + n for n in range(30)], add_articles(db, range(1, 2)), datetime.now(UTC))
     with FakeBotAPI() as fake, handoffs(fake) as sent:
         async with dispatching(db, fake, WRONG):
-            await await_until(lambda: any(r[2] == "token_refused" for r in rows(db)), 20)
+            await await_until(lambda: any(r[2] == "token_refused" for r in rows(db)))
             first = len(sent.times("sendmessage"))
             waited = asyncio.get_running_loop().time() + 1.5
             while asyncio.get_running_loop().time() < waited:  # a span to count calls in
