@@ -144,7 +144,7 @@ async def test_a_hanging_destination_is_bounded(db: Database, receiver: Receiver
             ended.append(time.monotonic())
         return bool(ended)
 
-    await dispatch(db, AppriseChannel(VN, send_timeout=0.5), answered, timeout=20)
+    await dispatch(db, AppriseChannel(VN, send_timeout=0.5), answered)
     # from the moment the destination began to hang (start-up on a loaded machine is not the
     # send's): not Apprise's 10 s read timeout, nor forever
     assert ended[0] - receiver.hung[0] < 5, (ended[0] - receiver.hung[0], receiver.hung)
@@ -256,7 +256,7 @@ async def test_an_alert_that_waited_for_a_send_thread_was_not_sent_and_is_retrie
         try:
             publish(db, 1)  # to the hanging destinations: every thread stuck for 8 s
             d.wake.set()  # as the service's ingest wakes it (its poll is 0.5 s)
-            await receiver.await_for(lambda: sum(a for _, _, a in rows(db)) >= 8, timeout=20)
+            await receiver.await_for(lambda: sum(a for _, _, a in rows(db)) >= 8)
             publish(db, 2, title="Bão số 3 đổ bộ miền Trung")  # to the healthy one only
             d.wake.set()
             await receiver.await_for(lambda: receiver.at("healthy"), timeout=30)

@@ -144,9 +144,9 @@ async def polling(db: Database, fake: FakeBotAPI, **kw: object) -> AsyncIterator
     )
     await bot.start()
     try:
-        # a deadline, not a wait: its first lease write shares the SQLite file with the
+        # patience, not a claim: its first lease write shares the SQLite file with the
         # dispatcher's start, and 5 s passed once in a quiet CI run
-        await fake.await_for(lambda: bot.polling, timeout=20)
+        await fake.await_for(lambda: bot.polling)
         yield bot
         assert bot.polling_lapses == 0
     finally:
@@ -179,8 +179,7 @@ async def test_command_replies_and_alerts_share_the_rate(db: Database, shared: b
                 fake.user_sends(user, user, "/help")
             replies = await fake.await_for(
                 lambda: [m for u in users for m in fake.messages(u)] if all(
-                    fake.messages(u) for u in users) else None,
-                timeout=15,
+                    fake.messages(u) for u in users) else None
             )  # fmt: skip
             await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
         alerts = [m.at for c in ALERTED for m in fake.messages(c)]
@@ -224,10 +223,10 @@ async def test_an_alert_after_a_reply_keeps_the_chats_pace(lite_db: Database) ->
     with FakeBotAPI() as fake, handoffs(fake) as sent:
         async with dispatching(lite_db, fake, 10.0) as d, polling(lite_db, fake):
             fake.user_sends(chat, chat, "/help")
-            await fake.await_for(lambda: fake.messages(chat), 10)
+            await fake.await_for(lambda: fake.messages(chat))
             queue(lite_db, [chat], add_articles(lite_db, range(1, 2)), datetime.now(UTC))
             d.wake.set()
-            await fake.await_for(lambda: fake.messages(chat)[1:], 10)
+            await fake.await_for(lambda: fake.messages(chat)[1:])
     reply, alert = sent.times("sendmessage", chat=chat)  # when each left (:mod:`handoffs`)
     assert alert - reply >= 0.95, alert - reply
     assert [v for v in fake.violations if v.kind == "private"] == []

@@ -189,7 +189,7 @@ async def test_an_idle_dispatcher_keeps_its_token_record_fresh(
             await fleet.tokens_confirmed()
             first = _last_at(db)
             assert first is not None
-            await fake.await_for(lambda: (_last_at(db) or first) > first, timeout=15)
+            await fake.await_for(lambda: (_last_at(db) or first) > first)
 
 
 def _last_at(db: Database) -> datetime | None:
@@ -209,7 +209,5 @@ async def test_a_refused_token_is_never_recorded_as_fresh(
     with FakeBotAPI() as fake:
         fake.script_raw("getme", *[refused] * 10)
         async with telegram_fleet(db, fake, monkeypatch):
-            await fake.await_for(
-                lambda: sum(c.method == "getme" for c in fake.calls) >= 3, timeout=15
-            )
+            await fake.await_for(lambda: sum(c.method == "getme" for c in fake.calls) >= 3)
     assert _last_at(db) is None

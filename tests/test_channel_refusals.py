@@ -120,7 +120,7 @@ async def test_refused_stays_after_the_refused_alert_ends(
         queue(db, [7100], add_articles(db, range(1, 2)), datetime.now(UTC))
         async with dispatching(db, fake, BOT_TOKEN) as d:
             d.tokens = TokenWatch("telegram", stand_in=False)  # as the fleet sets it
-            await fake.await_for(lambda: _retry_kind(db) == "token_refused", timeout=15)
+            await fake.await_for(lambda: _retry_kind(db) == "token_refused")
     with db.write() as conn:  # the alert ends
         conn.execute(update(deliveries).values(state="failed", retry_kind=None))
     service = web_replica(db.url)
@@ -220,11 +220,11 @@ async def test_the_keeper_keeps_a_refusal_fresh_and_an_acceptance_ends_it(
             await fleet.tokens_confirmed()
             first = _refused_at(db)
             assert first is not None
-            await fake.await_for(lambda: (_refused_at(db) or first) > first, timeout=15)
+            await fake.await_for(lambda: (_refused_at(db) or first) > first)
             # accepted from the next getMe on (three refusals scripted left a 0.2 s window to
             # see the refusal move in, which a stalled loop missed in CI)
             fake.unscript_raw("getme")
-            await fake.await_for(lambda: _refused_at(db) is None, timeout=15)
+            await fake.await_for(lambda: _refused_at(db) is None)
         finally:
             await fleet.stop(timeout=5)
     with db.read() as conn:

@@ -87,7 +87,7 @@ async def test_a_token_lost_on_restart_keeps_the_alerts(
     try:
         assert service.channel_modes["telegram"] == "on"
         fake.user_sends(USER, USER, "/sub an-ninh")
-        await fake.await_for(lambda: fake.messages(USER), timeout=15)
+        await fake.await_for(lambda: fake.messages(USER))
     finally:
         await service.stop()
     replies = len(fake.messages(USER))
@@ -123,7 +123,7 @@ async def test_a_token_lost_on_restart_keeps_the_alerts(
     service = Service(settings_for(tmp_path, db_url, fake), Roles(http=False))
     await service.start()
     try:
-        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 1, timeout=15)
+        await fake.await_for(lambda: len(fake.messages(USER)) == replies + 1)
         await until(lambda: alert_rows(service.db) == [("sent", 1)])
     finally:
         await service.stop()

@@ -131,7 +131,7 @@ async def test_the_bot_records_a_token_getme_accepted(
                 with db.read() as conn:
                     return "telegram" in tokens_seen(conn)
 
-            await await_until(recorded, 15)
+            await await_until(recorded)
         finally:
             await service.stop()
 
@@ -194,7 +194,7 @@ async def test_a_worker_records_its_token_at_start(db: Database) -> None:
             fleet = Dispatchers(db, settings, build_channels(settings))
             await fleet.start()
             try:
-                await asyncio.wait_for(fleet.tokens_confirmed(), 15)
+                await asyncio.wait_for(fleet.tokens_confirmed(), 30)
             finally:
                 await fleet.stop(timeout=5)
             with db.read() as conn:

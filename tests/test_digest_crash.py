@@ -76,8 +76,8 @@ def test_sigkill_around_a_digest(db_url: str, tmp_path: Path, moment: str) -> No
         env = service_env(db_url, fake, FEEDSVC_TELEGRAM__LEASE_SECONDS="5")
         proc = start_service(env, tmp_path)
         try:
-            until(lambda: fake.in_flight == 1, 30, "the digest's request")
-            until(lambda: states(db) == ["sending"] * len(TITLES), 5, "the digest's lease")
+            until(lambda: fake.in_flight == 1, 60, "the digest's request")
+            until(lambda: states(db) == ["sending"] * len(TITLES), 30, "the digest's lease")
             assert len(fake.messages(CHAT)) == (0 if moment == "before" else 1)
             proc.send_signal(signal.SIGKILL)
             proc.wait()

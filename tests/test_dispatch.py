@@ -169,7 +169,7 @@ async def test_restart_and_update_send_nothing_again(env: Env) -> None:
     await env.dispatch_until_done()
     env.publish(replace(a, title="Công an: cập nhật", updated_at=datetime.now(VN)))
     env.ingestor.tick()
-    await env.dispatch_until_done(timeout=2)  # a fresh dispatcher = a restart
+    await env.dispatch_until_done()  # a fresh dispatcher = a restart
     assert len(env.fake.messages(PRIVATE)) == 1
     assert len(env.states()) == 1
 
@@ -361,7 +361,7 @@ async def budget_is_respected(env: Env) -> dict[int, int]:
     t0 = asyncio.get_running_loop().time()
     with handoffs(env.fake) as sent:  # when each left (the fake's times bunch when it stalls)
         await env.dispatch_until_done(timeout=30, global_rate=20.0)
-        await env.fake.await_for(lambda: env.fake.in_flight == 0, timeout=10)
+        await env.fake.await_for(lambda: env.fake.in_flight == 0)
     elapsed = asyncio.get_running_loop().time() - t0
     states = env.states()
     assert sorted((chat, state) for chat, state, _ in states) == [(c, "sent") for c in chat_ids]
@@ -437,7 +437,7 @@ async def test_unknown_outcome_is_resent_once_then_ends_for_a_human(timing_env: 
         (PRIVATE, "unknown_outcome", 2),
         (PRIVATE2, "unknown_outcome", 2),
     ]
-    await timing_env.fake.await_for(lambda: timing_env.fake.in_flight == 0, timeout=10)
+    await timing_env.fake.await_for(lambda: timing_env.fake.in_flight == 0)
     assert len(timing_env.fake.messages(PRIVATE)) == 2  # one re-send, never 25
     assert len(timing_env.fake.messages(PRIVATE2)) == 2
     with timing_env.db.read() as conn:

@@ -131,12 +131,12 @@ async def test_fresh_alert_overtakes_a_backlog(
     try:
         # after one round (every backlog chat served once): never-served chats rank first, so
         # before it a fresh chat waits at most for that first round
-        await fake.await_for(lambda: len(fake.all_messages) >= 14, timeout=20)
+        await fake.await_for(lambda: len(fake.all_messages) >= 14)
         queue(db, [IDLE], add_articles(db, range(900, 901)), datetime.now(UTC))
         before = len(fake.all_messages)
         for d in dispatchers:
             d.wake.set()
-        await fake.await_for(lambda: fake.messages(IDLE), timeout=20)
+        await fake.await_for(lambda: fake.messages(IDLE))
         overtaken = [m for m in fake.all_messages[before:] if m.chat_id != IDLE]
         await fake.await_for(lambda: len(fake.all_messages) >= 37, timeout=30)
     finally:

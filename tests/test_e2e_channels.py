@@ -80,8 +80,8 @@ async def test_one_article_reaches_every_channel_once(
                                 json={"channel": "apprise", "address": hook_api,
                                       "topic": "kien-thuy"})  # fmt: skip
             assert r.status_code == 201, r.text
-            await tg.await_for(lambda: tg.messages(USER), timeout=15)  # the /sub replies
-            await zalo.await_for(lambda: zalo.messages("z-lan"), timeout=15)
+            await tg.await_for(lambda: tg.messages(USER))  # the /sub replies
+            await zalo.await_for(lambda: zalo.messages("z-lan"))
 
             publish(service, 1)
             url = "https://example.vn/tin/1.html"
@@ -89,13 +89,11 @@ async def test_one_article_reaches_every_channel_once(
 
             r = await http.post("/zalo/webhook", json=zalo.update("z-lan", "/unsub kien-thuy"),
                                 headers=ok)  # fmt: skip
-            await zalo.await_for(lambda: len(zalo.messages("z-lan")) == 3, timeout=15)
+            await zalo.await_for(lambda: len(zalo.messages("z-lan")) == 3)
             publish(service, 2)
-            await tg.await_for(
-                lambda: any("tin/2.html" in m.body for m in tg.messages(USER)), timeout=20
-            )
-            await hooks.await_for(lambda: len(hooks.at("from-api")) == 2, timeout=20)
-            await hooks.await_for(lambda: len(hooks.at("from-cli")) == 2, timeout=20)
+            await tg.await_for(lambda: any("tin/2.html" in m.body for m in tg.messages(USER)))
+            await hooks.await_for(lambda: len(hooks.at("from-api")) == 2)
+            await hooks.await_for(lambda: len(hooks.at("from-cli")) == 2)
             await service.dispatchers.by_channel("zalo").step()  # type: ignore[union-attr]
     finally:
         await service.stop()

@@ -150,12 +150,12 @@ def test_a_topic_change_waits_for_the_batch_being_committed(
 
     def change_during_the_write(conn: Any, changes: Any, now: Any) -> None:
         saver.start()
-        wait_until(lambda: done.is_set() or (pids and _waiting(db, pids)), 10, "the change")
+        wait_until(lambda: done.is_set() or (pids and _waiting(db, pids)), 30, "the change")
 
     ing.hooks.append(change_during_the_write)
     try:
         ing._store(batch, TickResult(), None)
-        saver.join(10)
+        saver.join(30)
     finally:
         admin.dispose()
     assert after_the_batch == [True]  # the topics' change waited for the batch's commit

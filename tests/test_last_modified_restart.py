@@ -216,7 +216,7 @@ def headers_of(base: str) -> dict[str, tuple[str, str]]:
                               for k in ("date", "last-modified"))  # fmt: skip
             return modified < date
 
-        wait_until(settled, 10, f"{path}'s date behind the clock")
+        wait_until(settled, 30, f"{path}'s date behind the clock")
         out[path] = (answers[-1].headers["etag"], answers[-1].headers["last-modified"])
     return out
 

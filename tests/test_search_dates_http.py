@@ -142,7 +142,7 @@ def a_new_second(url: str) -> None:
     finally:
         db.dispose()
     after = int(max(latest, time.time())) + 2
-    wait_until(lambda: after <= time.time() and time.time() % 1 < 0.2, 10, "a second begun")
+    wait_until(lambda: after <= time.time() and time.time() % 1 < 0.2, 30, "a second begun")
 
 
 @pytest.fixture

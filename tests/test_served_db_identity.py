@@ -313,7 +313,7 @@ def test_a_start_on_another_file_is_refused_and_a_stale_claim_taken_over(
         assert sc.claim_path(file).read_text() == f"{os.getpid()} 1 3 web\n"
     finally:
         sc.release_claim(fd)
-    wait_until(lambda: sc.claimed(file) is None, 5, "the claim released")
+    wait_until(lambda: sc.claimed(file) is None, 30, "the claim released")
 
 
 def test_a_claim_being_written_names_no_file(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def test_a_connect_is_under_way_in_its_own_thread_only_until_it_fails(
 
     thread = threading.Thread(target=connect)
     thread.start()
-    wait_until(lambda: silent.accepted >= 1, 20, "the connect to reach the silent port")
+    wait_until(lambda: silent.accepted >= 1, 30, "the connect to reach the silent port")
     assert watch.under_way(thread.ident)
     assert not watch.under_way(threading.get_ident())  # another thread's wait is not vouched for
     assert not watch.under_way(None)

@@ -111,7 +111,7 @@ async def test_the_bot_and_zalo_build_no_context_of_their_own(
         bot = make_bot(lite_db, fake.base_url, fake.token)
         await bot.start()
         try:
-            await fake.await_for(lambda: bot.polling, timeout=10)
+            await fake.await_for(lambda: bot.polling)
         finally:
             await bot.stop()
     with FakeZaloAPI() as zalo:

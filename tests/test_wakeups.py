@@ -66,13 +66,13 @@ class Listening:
         self.woken = threading.Event()
         self.listener = WakeListener(url, WAKE_CHANNEL, self.woken.set)
         self.listener.start()
-        wait_until(self.woken.is_set, 10, "the listener's connect-time wake-up")
+        wait_until(self.woken.is_set, 30, "the listener's connect-time wake-up")
         self.woken.clear()
 
     def wait_seen(self, count: int) -> None:
         """Until ``count`` notifications arrived, whether they woke this listener or not."""
         listener = self.listener
-        wait_until(lambda: listener.received + listener.ignored >= count, 10, f"{count} notes")
+        wait_until(lambda: listener.received + listener.ignored >= count, 30, f"{count} notes")
 
 
 @pytest.fixture

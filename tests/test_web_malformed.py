@@ -74,8 +74,8 @@ def served() -> Iterator[tuple[SpyFastPath, int]]:
 
 def exchange(port: int, data: bytes, cuts: tuple[int, ...] = ()) -> bytes:
     """Send ``data`` (in pieces cut at ``cuts``), read until the server closes."""
-    answer = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    answer = b""  # the socket's timeout: patience for each read, not a claim
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         bounds = [0, *cuts, len(data)]
         with contextlib.suppress(OSError):  # the server may close before the last piece
@@ -142,9 +142,9 @@ def test_the_400_waits_for_the_response_being_written(served: tuple[SpyFastPath,
     app, port = served
     GATE.clear()
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n" + MALFORMED["bare LF"])
-            wait_until(lambda: "GET /slow" in app.seen, 10, "the slow request to reach the app")
+            wait_until(lambda: "GET /slow" in app.seen, 30, "the slow request to reach the app")
             GATE.set()
             answer = b""
             with contextlib.suppress(ConnectionResetError):
@@ -166,7 +166,7 @@ def test_a_bad_chunked_body_is_answered_once(served: tuple[SpyFastPath, int]) ->
 
 
 def test_on_a_keep_alive_connection_after_an_answer(served: tuple[SpyFastPath, int]) -> None:
-    with socket.create_connection(("127.0.0.1", served[1]), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", served[1]), timeout=30) as sock:
         sock.sendall(b"GET /feeds/search.rss?q=tin HTTP/1.1\r\nHost: x\r\n\r\n")  # via ASGI
         answer = b""
         while b"</rss>" not in answer:

@@ -63,7 +63,7 @@ async def cancelled(app: Any, request: Any, started: Any, body: bytes = b"") -> 
         sent.append(message)
 
     task = asyncio.create_task(app(request, receive, send))
-    deadline = asyncio.get_running_loop().time() + 10
+    deadline = asyncio.get_running_loop().time() + 30  # patience, not a claim
     while not started():
         assert asyncio.get_running_loop().time() < deadline, "the request never started"
         await asyncio.sleep(0.01)
@@ -207,7 +207,7 @@ def test_the_app_answers_a_backfill_the_stop_cut_short(
 
     def long_backfill(*_args: Any, **_kwargs: Any) -> None:
         entered.set()
-        release.wait(10)
+        release.wait(30)  # held until the test releases it (30 s at most)
         raise ops.OperationError("unavailable", "stopped", code="backfill_stopped")
 
     monkeypatch.setattr(ops, "backfill_topic", long_backfill)
@@ -262,7 +262,7 @@ def test_a_feed_poll_the_stop_cut_short_is_no_traceback(
             await asyncio.Event().wait()
 
         task = asyncio.create_task(app(scope("/feeds/kt.rss"), receive, send))
-        await asyncio.wait_for(waiting.wait(), 10)
+        await asyncio.wait_for(waiting.wait(), 30)
         monkeypatch.setattr(service, "interrupted", True)  # Service.interrupt's flag
         task.cancel("Task cancelled, timeout graceful shutdown exceeded")
         await task  # no CancelledError: the stop's

@@ -137,13 +137,13 @@ async def test_replies_in_one_process_share_the_alerts_rate(
     try:
         app = httpx.ASGITransport(app=create_app(service))
         async with httpx.AsyncClient(transport=app, base_url="http://feedsvc") as client:
-            await fake.await_for(lambda: len(fake.all_messages()) >= 10, timeout=15)  # flowing
+            await fake.await_for(lambda: len(fake.all_messages()) >= 10)  # flowing
             asked = time.monotonic()
             ok = {"X-Bot-Api-Secret-Token": SECRET}
             posts = [client.post("/zalo/webhook", json=fake.update(u, "/help"), headers=ok)
                      for u in USERS]  # fmt: skip
             assert {r.status_code for r in await asyncio.gather(*posts)} == {200}
-            replies = await fake.await_for(lambda: one_reply_each(fake, USERS), timeout=20)
+            replies = await fake.await_for(lambda: one_reply_each(fake, USERS))
             await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
     finally:
         await service.stop()
@@ -171,10 +171,10 @@ async def test_a_bot_on_another_replica_draws_on_the_same_budget(
     of the alerts gave 13.8/s over the run (19 in a window) with the 16 users, against <= 11."""
     queue_alerts(db, ALERTED)
     async with dispatching(db, fake), replica_bot(tmp_path, db, db_url, fake) as bot:
-        await fake.await_for(lambda: len(fake.all_messages()) >= 10, timeout=15)
+        await fake.await_for(lambda: len(fake.all_messages()) >= 10)
         for user in USERS:
             assert bot.bot.accept(fake.update(user, "/help"))  # what the webhook route does
-        replies = await fake.await_for(lambda: one_reply_each(fake, USERS), timeout=20)
+        replies = await fake.await_for(lambda: one_reply_each(fake, USERS))
         await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
     assert len(replies) == len(USERS)
     assert_within(send_times(sent, fake), RATE, 6)
@@ -189,15 +189,15 @@ async def test_a_reply_waits_for_the_pace_of_a_chat_just_alerted(
     chat = "z-paced"
     queue_alerts(db, [chat])
     async with dispatching(db, fake), replica_bot(tmp_path, db, db_url, fake) as bot:
-        await fake.await_for(lambda: fake.messages(chat), timeout=10)
+        await fake.await_for(lambda: fake.messages(chat))
         # recorded: the chat's slot is then booked from the answer (one claimed long before
         # its send, recorded late on a loaded machine, is paced from the claim: README)
-        await fake.await_for(lambda: delivered(db) == 1, timeout=10)
+        await fake.await_for(lambda: delivered(db) == 1)
         bot.bot.accept(fake.update(chat, "/help"))
-        await fake.await_for(lambda: fake.messages(chat)[1:], timeout=10)
+        await fake.await_for(lambda: fake.messages(chat)[1:])
         assert fake.violations == []
         bot.bot.accept(fake.update(chat, "/topics"))
-        await fake.await_for(lambda: fake.messages(chat)[2:], timeout=10)
+        await fake.await_for(lambda: fake.messages(chat)[2:])
     alert, reply, _ = sent.times("sendMessage", chat=chat)  # when each left (:mod:`handoffs`)
     assert reply - alert >= 0.95, reply - alert
     assert (bot.budget.replies, bot.budget.paced) == (2, 1)  # the second waited for nothing
@@ -223,7 +223,7 @@ async def test_alerts_are_charged_once_each(
     monkeypatch.setattr(SendBudget, "reply", reply)
     queue_alerts(db, ALERTED[:20])
     async with dispatching(db, fake):
-        await fake.await_for(lambda: delivered(db) == 20, timeout=20)
+        await fake.await_for(lambda: delivered(db) == 20)
     assert more == [] and len(fake.all_messages()) == 20
     assert_within(send_times(sent, fake), RATE, 1)
 

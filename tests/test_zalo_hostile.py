@@ -54,10 +54,9 @@ async def test_the_poller_outlives_broken_answers(
                         standby_seconds=0.1, holder="r1")  # fmt: skip
     poller.start()
     try:
-        await fake.await_for(lambda: sum(m == "getUpdates" for m, _ in fake.calls) > len(BROKEN),
-                             timeout=15)  # fmt: skip
+        await fake.await_for(lambda: sum(m == "getUpdates" for m, _ in fake.calls) > len(BROKEN))
         fake.user_says("z-1", "/help")
-        reply = (await fake.await_for(lambda: fake.messages("z-1"), timeout=10))[0].text
+        reply = (await fake.await_for(lambda: fake.messages("z-1")))[0].text
         assert "/sub" in reply
         assert poller._task is not None and not poller._task.done()
     finally:

@@ -135,9 +135,9 @@ async def test_the_same_update_by_polling_after_the_webhook_acts_once(
         fake.redeliver(copy.deepcopy(unsub))
         poller.start()
         try:
-            await fake.await_for(lambda: fake.pending_updates == 0 and poller.polls > 0, 10)
+            await fake.await_for(lambda: fake.pending_updates == 0 and poller.polls > 0)
             fake.user_says("zp1", "/list")  # a new update still acts (and ends the check)
-            await fake.await_for(lambda: len(texts(fake, "zp1")) == 5, timeout=10)
+            await fake.await_for(lambda: len(texts(fake, "zp1")) == 5)
         finally:
             await poller.stop()
             await bot.drain()

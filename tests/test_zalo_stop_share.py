@@ -43,7 +43,8 @@ pytestmark = module_on_sqlite  # its subject is not the SQL (tests/backend_cases
 __all__ = ["tg"]
 
 CHATS = ("z-stop-1", "z-stop-2", "z-stop-3")
-#: the bots' share of a stop (5 s less what the service's other steps keep)
+#: the bots' share of a stop (5 s less what the service's other steps keep): the bound under
+#: test in every ``asyncio.wait_for(..., timeout=SHARE)`` here
 SHARE = 1.4
 WITHIN = 1.3  # what the service's stop passes a bot for it: its share, a tick kept
 
@@ -143,7 +144,7 @@ async def polling_service(db: Database, zfake: FakeZaloAPI) -> ZaloService:
     await service.start()
     assert service.poller is not None
     poller = service.poller
-    await zfake.await_for(lambda: poller.polling and poller.polls >= 1, timeout=15)
+    await zfake.await_for(lambda: poller.polling and poller.polls >= 1)
     return service
 
 
@@ -157,8 +158,7 @@ async def answers_held(db: Database, zfake: FakeZaloAPI, chats: int, queued: int
         zfake.user_says(CHATS[0], "/list")
     lanes = service.bot.lanes
     await zfake.await_for(
-        lambda: zfake.holding("sendMessage") == chats and lanes.waiting(CHATS[0]) == queued,
-        timeout=15,
+        lambda: zfake.holding("sendMessage") == chats and lanes.waiting(CHATS[0]) == queued
     )
     return service
 
@@ -228,7 +228,7 @@ async def test_a_held_long_poll_is_no_wait_at_the_stop(
     service = await polling_service(db, zfake)
     zfake.hold("getUpdates", gate)
     try:
-        await zfake.await_for(lambda: zfake.holding("getUpdates") == 1, timeout=15)
+        await zfake.await_for(lambda: zfake.holding("getUpdates") == 1)
         t0 = time.monotonic()
         await asyncio.wait_for(service.stop(within=WITHIN), timeout=SHARE)
         took = time.monotonic() - t0
