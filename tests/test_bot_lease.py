@@ -78,8 +78,9 @@ async def test_one_replica_polls_and_standby_takes_over(db: Database, fake: Fake
         assert "Đã đăng ký" in await ask(fake, USER, "/sub the-thao")
         await first.stop()  # clean stop releases the lease: no waiting for expiry
         # the bound under test: the released lease is taken at the standby's next look
-        # (0.05 s), not after the 20 s lease has run out
-        await fake.await_for(lambda: second.polling, timeout=3)
+        # (0.05 s), not after the 20 s lease has run out (10 s: room for a loaded host,
+        # still half the lease)
+        await fake.await_for(lambda: second.polling, timeout=10)
         assert holder_of(db) == "b"
         assert "1. Thể thao" in await ask(fake, USER, "/list")
         assert len(fake.messages(USER)) == 2  # every update answered once, by one replica
@@ -123,8 +124,9 @@ async def test_lease_lost_stops_polling(lite_db: Database, fake: FakeBotAPI) -> 
                 .values(holder="other:2", expires_at=lite_db.now() + timedelta(seconds=60))
             )
         # the bound under test: polling stops at the next look that finds another holder
-        # (every 0.2 s), not when this bot's own 20 s lease runs out
-        await fake.await_for(lambda: not bot.polling, timeout=3)
+        # (every 0.2 s), not when this bot's own 20 s lease runs out (10 s: room for a
+        # loaded host, still half the lease)
+        await fake.await_for(lambda: not bot.polling, timeout=10)
         assert holder_of(lite_db) == "other:2"
     finally:
         await bot.stop()
