@@ -33,7 +33,7 @@ from factories import VN
 from processes import free_port, wait_until
 from site_placeholder import unplaced
 from sqlalchemy import text
-from test_state_outage import own_pg_database, terminate
+from test_state_outage import own_pg_database, refuse
 
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
@@ -52,8 +52,7 @@ def refused(admin: Any, name: str) -> Iterator[None]:
     """The database ``name`` refuses new connections and its sessions are ended (the
     tester's outage); allowed again on leaving."""
     with admin.connect() as conn:
-        conn.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-        terminate(conn, name)
+        refuse(conn, name)
     try:
         yield
     finally:

@@ -39,7 +39,7 @@ from test_record_through_outage import (
     put_back,
     until,
 )
-from test_state_outage import own_pg_database, terminate
+from test_state_outage import own_pg_database, refuse
 
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.db import Database, upgrade
@@ -65,8 +65,7 @@ class Outage:
             return
         name = self.db.url.rsplit("/", 1)[1]
         with self.admin.connect() as conn:
-            conn.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-            terminate(conn, name)
+            refuse(conn, name)
             conn.execute(text(f"ALTER DATABASE {name} RENAME TO {name}_away"))
 
     def end(self) -> None:

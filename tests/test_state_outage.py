@@ -311,6 +311,20 @@ def terminate(conn: Any, name: str) -> None:
     )
 
 
+def refuse(conn: Any, name: str) -> None:
+    """The database ``name`` refuses new connections and its sessions are ended, in one
+    statement: two round trips left a loaded host's service a gap in which a new connection
+    was refused while an older session still answered — a flapping outage the test did not
+    mean (a CI failure: three "available again" lines)."""
+    conn.execute(
+        text(
+            f"DO $$ BEGIN ALTER DATABASE {name} ALLOW_CONNECTIONS false; "
+            f"PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'; "
+            "END $$"
+        )
+    )
+
+
 @pytest.mark.postgres
 def test_postgres_down_is_503(caplog: pytest.LogCaptureFixture) -> None:
     """The database is gone (renamed away, its connections terminated): every new connection
@@ -321,8 +335,7 @@ def test_postgres_down_is_503(caplog: pytest.LogCaptureFixture) -> None:
         service = service_on(url)
         with client_of(service) as client:
             with admin.connect() as conn:
-                conn.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-                terminate(conn, name)
+                refuse(conn, name)
                 conn.execute(text(f"ALTER DATABASE {name} RENAME TO {name}_away"))
             try:
                 check_outage(client, caplog)
