@@ -28,6 +28,7 @@ from feedsvc import heap_trim, metrics
 from feedsvc.channels.tokens import settle_modes
 from feedsvc.config import advice
 from feedsvc.config.placeholders import placeholder_warnings
+from feedsvc.db.outage import say_held_ends
 from feedsvc.db.revision import ensure_schema
 from feedsvc.db.served_claim import claim_served, release_claim
 from feedsvc.ingest import WAKE_CHANNEL, TickResult
@@ -330,6 +331,7 @@ class Service(ServiceParts):
             callback()
         self.web_db.dispose()
         self.db.dispose()
+        say_held_ends()  # the last word on a flapping outage is its end, not its start
         release_claim(self._claim)
         self._claim = None
         guard.stopped = orderly

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 import pytest
 from cms_table import Cms, cms_table
 from factories import VN
-from processes import free_port, wait_until
+from processes import free_port, get, terminate, wait_until
 from site_placeholder import unplaced
 from sqlalchemy import text
 from test_state_outage import own_pg_database, refuse
@@ -77,30 +76,40 @@ def listening(admin: Any, name: str) -> bool:
 # -- the tester's case: `feedsvc run` ----------------------------------------------------------
 
 
+@contextmanager
+def running(url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """``feedsvc run --no-bot`` on the state DB ``url`` (upgraded first), polling every
+    second, until SIGTERM on leaving; its log file and its base URL."""
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    out, port = tmp_path / "run.log", free_port()
+    env = {
+        **os.environ,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_HTTP__PORT": str(port),
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_SOURCE__RECONCILE_SECONDS": "10",  # the least the config takes
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+    }
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot"],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "feedsvc started" in out.read_text(), 60, "the start")
+        yield out, f"http://127.0.0.1:{port}"
+    finally:
+        terminate(proc)
+
+
 @pytest.mark.postgres
 def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path) -> None:
     with own_pg_database() as (url, admin):
         name = url.rsplit("/", 1)[1]
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
-        out = tmp_path / "run.log"
-        env = {
-            **os.environ,
-            "FEEDSVC_CONFIG": "/dev/null",
-            "FEEDSVC_DATABASE__URL": url,
-            "FEEDSVC_HTTP__PORT": str(free_port()),
-            "FEEDSVC_SOURCE__POLL_SECONDS": "1",
-            "FEEDSVC_SOURCE__RECONCILE_SECONDS": "10",  # the least the config takes
-            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-        }
-        with out.open("wb") as sink:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "feedsvc", "run", "--no-bot"],
-                cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            wait_until(lambda: "feedsvc started" in out.read_text(), 60, "the start")
+        with running(url, tmp_path) as (out, _):
             wait_until(lambda: listening(admin, name), 30, "the wake-up listener")
             with refused(admin, name):
                 # the outage's length (what is counted), not a wait for something: two
@@ -108,14 +117,6 @@ def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path
                 time.sleep(24)
             wait_until(lambda: "available again" in out.read_text(), 60, "the outage's end")
             wait_until(lambda: listening(admin, name), 60, "the listener back")
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
         log = out.read_text()
     warnings = [
         line for line in unplaced(log).splitlines() if " WARNING " in line or " ERROR " in line
@@ -127,6 +128,39 @@ def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path
     assert len(ended) == 1 and " INFO " in ended[0], ended
     assert "wake-up listener" not in log and "reconciliation failed" not in log
     assert "Traceback" not in log
+
+
+def _ends(out: Path) -> list[str]:
+    return [line for line in out.read_text().splitlines() if "available again after" in line]
+
+
+def _ready(base: str) -> int | None:
+    answer = get(f"{base}/readyz")
+    return None if answer is None else answer.status_code
+
+
+@pytest.mark.postgres
+def test_a_flapping_outages_held_end_is_said_at_the_stop(tmp_path: Path) -> None:
+    """The database refused and allowed by turns until an end is held (past the burst of
+    lines: no new "available again" once ``/readyz`` answers 200 again, the answer that ends
+    it having been seen), then SIGTERM at once: the stop says that end. Before, the log's
+    last word on the database was its fourth line (CI: back 30 s, nothing said of it)."""
+    with own_pg_database() as (url, admin):
+        name = url.rsplit("/", 1)[1]
+        with running(url, tmp_path) as (out, base):
+            for _ in range(8):
+                said = len(_ends(out))
+                with refused(admin, name):
+                    wait_until(lambda: _ready(base) == 503, 30, "a refused /readyz")
+                wait_until(lambda: _ready(base) == 200, 30, "/readyz served again")
+                if len(_ends(out)) == said:  # its end held: no line free
+                    break
+            else:
+                pytest.fail(f"no end was held in 8 flaps: {_ends(out)}")
+        ends = _ends(out)
+        lines = [line for line in out.read_text().splitlines() if "feedsvc.db.outage" in line]
+    assert len(ends) == said + 1 and lines[-1] == ends[-1], lines
+    assert " INFO " in ends[-1], ends
 
 
 # -- the leader's passes, in process -----------------------------------------------------------

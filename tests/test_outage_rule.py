@@ -57,3 +57,26 @@ def test_a_summary_a_minute_while_down() -> None:
     said = [line for s in range(0, 185) for line in rule.failed(float(s))]
     assert kinds(said) == ["start", "summary", "summary", "summary"]
     assert [line.lasted for line in said[1:]] == [60.0, 120.0, 180.0]
+
+
+def test_a_held_end_is_said_at_the_stop_whatever_the_budget() -> None:
+    """The stop says a held end at once, with its real length and lateness; it says nothing
+    while the database is down (no end to say) or once the end was said."""
+    rule, t, said = OutageRule(), 0.0, []
+    while len(said) < BURST:
+        said += rule.failed(t)
+        said += rule.answered(t + 1)
+        t += 2
+    assert rule.failed(t) == [] and rule.answered(t + 1) == [] and rule.held
+    [end] = rule.at_stop(t + 4)
+    assert end == Line("end", lasted=t + 1, failures=4, flaps=3, late=3.0)  # one outage, from 0
+    assert not rule.held and rule.at_stop(t + 5) == [] and rule.due(t + 600) == []
+    assert rule.failed(t + 6) == [] and rule.down  # no line free: it resumes, unsaid
+    assert rule.at_stop(t + 7) == []  # down: no end to say
+
+
+def test_nothing_is_said_at_the_stop_without_a_held_end() -> None:
+    rule = OutageRule()
+    assert rule.at_stop(0.0) == []
+    assert kinds(rule.failed(1.0)) == ["start"] and kinds(rule.answered(2.0)) == ["end"]
+    assert rule.at_stop(3.0) == []

@@ -265,6 +265,12 @@ class Outage:
             for line in lines:
                 self._say(line, None, None)
 
+    def stopped(self) -> None:
+        """The service stops: say a held end now (:meth:`OutageRule.at_stop`)."""
+        with self._lock:
+            for line in self.rule.at_stop(self.clock()):
+                self._say(line, None, None)
+
     def disk_full(self) -> DiskFull | None:
         """The full disk this outage is now, or None (no outage, or one of another kind): what
         the running service's status says of its state DB's disk (``feedsvc.state_disk``);
@@ -302,6 +308,14 @@ def outage_of(where: Where | None) -> Outage:
         if found is None:
             found = _outages[name] = Outage(name)
         return found
+
+
+def say_held_ends() -> None:
+    """Every database's held end, said as the service stops (:meth:`Outage.stopped`)."""
+    with _registry_lock:
+        outages = list(_outages.values())
+    for outage in outages:
+        outage.stopped()
 
 
 def report(exc: BaseException, who: str, where: Where | None = None) -> bool:

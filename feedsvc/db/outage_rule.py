@@ -21,9 +21,10 @@ The rule:
   :data:`SUMMARY_SECONDS` (a token bucket). With no line left to spend, a failure resumes the
   outage whatever the gap (a flap of any period), and an end is **held**: said with its real
   length as soon as a line is free (:meth:`OutageRule.due`, asked at each event), unless the
-  database fails again first (then it was no end). So a database flapping at any period says
-  at most :data:`BURST` lines in its first minute and about one a minute after, and the last
-  line of any outage is its end, at most a minute late.
+  database fails again first (then it was no end), or the service stops first
+  (:meth:`OutageRule.at_stop`). So a database flapping at any period says at most
+  :data:`BURST` lines in its first minute and about one a minute after, and the last line of
+  any outage is its end, at most a minute late.
 * While it is down, a summary every :data:`SUMMARY_SECONDS` after the last line.
 """
 
@@ -137,6 +138,15 @@ class OutageRule:
         """The held end, if a line is free now (asked at every event: nothing else says it)."""
         if not self.held or not self._free(now):
             return []
+        return [self._end(now)]
+
+    def at_stop(self, now: float) -> list[Line]:
+        """The held end, whatever the budget: the service stops, and a stop within a minute
+        of a flapping outage's end left the log's last word on it "is unavailable" (a CI
+        run's log: the database back 30 s, nothing said of it before "feedsvc stopped")."""
+        return [self._end(now)] if self.held else []
+
+    def _end(self, now: float) -> Line:
         self.end_said = True
         back = self.back_at if self.back_at is not None else now
         line = Line(
@@ -146,7 +156,7 @@ class OutageRule:
             flaps=self.flaps,
             late=now - back,
         )
-        return [self._say(line, now)]
+        return self._say(line, now)
 
     def _free(self, now: float, lines: int = 1) -> bool:
         """Whether ``lines`` may be said now (the budget refilled to ``now``)."""
