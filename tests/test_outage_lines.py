@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,17 +106,28 @@ def running(url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
         terminate(proc)
 
 
+def _ends(out: Path) -> list[str]:
+    return [line for line in out.read_text().splitlines() if "available again after" in line]
+
+
+def _ready(base: str) -> int | None:
+    answer = get(f"{base}/readyz")
+    return None if answer is None else answer.status_code
+
+
 @pytest.mark.postgres
 def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path) -> None:
     with own_pg_database() as (url, admin):
         name = url.rsplit("/", 1)[1]
-        with running(url, tmp_path) as (out, _):
+        with running(url, tmp_path) as (out, base):
             wait_until(lambda: listening(admin, name), 30, "the wake-up listener")
             with refused(admin, name):
                 # the outage's length (what is counted), not a wait for something: two
                 # reconciliation passes and the listener's retries at 1, 2, 4, 8 s
                 time.sleep(24)
-            wait_until(lambda: "available again" in out.read_text(), 60, "the outage's end")
+            # served again: a statement answered, so the outage's end is said or held (then
+            # said at the stop)
+            wait_until(lambda: _ready(base) == 200, 60, "/readyz served again")
             wait_until(lambda: listening(admin, name), 60, "the listener back")
         log = out.read_text()
     warnings = [
@@ -125,18 +137,14 @@ def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path
     assert len([w for w in warnings if "is unavailable: " in w]) == 1, warnings
     assert len(warnings) <= 3, warnings  # the start, the ingest's line (a summary at 60 s)
     ended = [line for line in log.splitlines() if "available again after" in line]
-    assert len(ended) == 1 and " INFO " in ended[0], ended
+    # the last line is the outage's end, counted from its start; before it only the flaps of
+    # the refusal's first second (a session it had not ended yet answered: CI, twice, on a
+    # loaded host — a real flap, told as the rule says), never an end of the outage itself
+    assert ended and " INFO " in ended[-1], ended
+    assert int(re.findall(r"available again after (\d+) s", ended[-1])[0]) >= 20, ended
+    assert all(re.search(r"available again after [01] s", e) for e in ended[:-1]), ended
     assert "wake-up listener" not in log and "reconciliation failed" not in log
     assert "Traceback" not in log
-
-
-def _ends(out: Path) -> list[str]:
-    return [line for line in out.read_text().splitlines() if "available again after" in line]
-
-
-def _ready(base: str) -> int | None:
-    answer = get(f"{base}/readyz")
-    return None if answer is None else answer.status_code
 
 
 @pytest.mark.postgres
