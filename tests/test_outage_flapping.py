@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from factories import article, builtin_ingestor
-from processes import free_port, terminate, wait_until
+from processes import wait_until
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
+from test_outage_lines import running
 
-from feedsvc.db import Database, upgrade
-from feedsvc.db.outage import Outage, report
+from feedsvc.db import Database
+from feedsvc.db.outage import Outage
 from feedsvc.store.source_articles import upsert_source_articles
 
 #: The most lines any minute of an outage's log may hold (two outages' start and end).
@@ -213,63 +210,11 @@ def test_a_real_file_away_back_and_away_again_ends_with_its_line(
     (the outage's clock moved by the test); the last line says the file came back."""
     caplog.set_level(logging.INFO, logger="feedsvc.db.outage")
     file, moved = tmp_path / "feedsvc.db", tmp_path / "away.db"
-    db = Database(f"sqlite:///{file}")
-    upgrade(db)
-    now = [0.0]
-    db.outage.clock = lambda: now[0]
+    with running(f"sqlite:///{file}", tmp_path) as (out, _):
 
-    def gone_for(start: float, seconds: float) -> None:
-        now[0] = start
-        db.engine.dispose()
-        file.rename(moved)
-        with pytest.raises(sa_exc.OperationalError) as refused:
-            db.ping()
-        assert report(refused.value, "web")
-        now[0] = start + seconds
-        moved.rename(file)
-        with db.read() as conn:
-            conn.execute(text("SELECT 1"))
+        def outage_lines() -> list[str]:
+            return [x for x in out.read_text().splitlines() if "feedsvc.db.outage" in x]
 
-    gone_for(0.0, 10.0)
-    gone_for(13.0, 20.0)
-    said = [r.getMessage() for r in caplog.records if r.name == "feedsvc.db.outage"]
-    assert not db.outage.down
-    assert "is unavailable: " in said[0] and "available again after 10 s" in said[1], said
-    assert len(said) == 3 and "available again after 33 s" in said[2], said
-    db.dispose()
-
-
-# -- the tester's case: `feedsvc run` ----------------------------------------------------------
-
-
-def test_feedsvc_run_says_the_end_of_a_resumed_outage(tmp_path: Path) -> None:
-    """``feedsvc run`` on SQLite, the file moved away 10 s, back 3 s, away 20 s: the log's
-    last ``db.outage`` line is an end said after the file came back the second time, and
-    ingest tells none of it."""
-    file, moved = tmp_path / "feedsvc.db", tmp_path / "away.db"
-    db = Database(f"sqlite:///{file}")
-    upgrade(db)
-    db.dispose()
-    out = tmp_path / "run.log"
-    env = {
-        **os.environ,
-        "FEEDSVC_CONFIG": "/dev/null",
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{file}",
-        "FEEDSVC_HTTP__PORT": str(free_port()),
-        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
-        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-    }
-
-    def outage_lines() -> list[str]:
-        return [line for line in out.read_text().splitlines() if "feedsvc.db.outage" in line]
-
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "feedsvc", "run", "--no-bot"],
-            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_until(lambda: "feedsvc started" in out.read_text(), 60, "the start")
         file.rename(moved)
         wait_until(lambda: any("is unavailable" in x for x in outage_lines()), 30, "the start")
         time.sleep(10)  # the outage's length (what is told), not a wait for something
@@ -281,8 +226,6 @@ def test_feedsvc_run_says_the_end_of_a_resumed_outage(tmp_path: Path) -> None:
         said = len(outage_lines())
         moved.rename(file)
         wait_until(lambda: len(outage_lines()) > said, 70, "the resumed outage's end")
-    finally:
-        terminate(proc)
     lines = outage_lines()
     assert "available again after " in lines[-1], lines
     log = out.read_text()

@@ -78,9 +78,10 @@ def listening(admin: Any, name: str) -> bool:
 
 
 @contextmanager
-def running(url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def running(url: str, tmp_path: Path, **env_extra: str) -> Iterator[tuple[Path, str]]:
     """``feedsvc run --no-bot`` on the state DB ``url`` (upgraded first), polling every
-    second, until SIGTERM on leaving; its log file and its base URL."""
+    second, ``env_extra`` added to its environment, until SIGTERM on leaving; its log file
+    and its base URL."""
     db = Database(url)
     upgrade(db)
     db.dispose()
@@ -91,8 +92,8 @@ def running(url: str, tmp_path: Path) -> Iterator[tuple[Path, str]]:
         "FEEDSVC_DATABASE__URL": url,
         "FEEDSVC_HTTP__PORT": str(port),
         "FEEDSVC_SOURCE__POLL_SECONDS": "1",
-        "FEEDSVC_SOURCE__RECONCILE_SECONDS": "10",  # the least the config takes
         "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        **env_extra,
     }
     with out.open("wb") as sink:
         proc = subprocess.Popen(
@@ -119,7 +120,8 @@ def _ready(base: str) -> int | None:
 def test_a_state_db_outage_under_run_logs_the_promised_lines_only(tmp_path: Path) -> None:
     with own_pg_database() as (url, admin):
         name = url.rsplit("/", 1)[1]
-        with running(url, tmp_path) as (out, base):
+        # 10 s: the least the config takes (two reconciliation passes in the outage)
+        with running(url, tmp_path, FEEDSVC_SOURCE__RECONCILE_SECONDS="10") as (out, base):
             wait_until(lambda: listening(admin, name), 30, "the wake-up listener")
             with refused(admin, name):
                 # the outage's length (what is counted), not a wait for something: two
