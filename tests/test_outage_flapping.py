@@ -26,10 +26,11 @@ import pytest
 from factories import article, builtin_ingestor
 from processes import wait_until
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from test_outage_lines import running
 
-from feedsvc.db import Database
-from feedsvc.db.outage import Outage
+from feedsvc.db import Database, upgrade
+from feedsvc.db.outage import Outage, report
 from feedsvc.store.source_articles import upsert_source_articles
 
 #: The most lines any minute of an outage's log may hold (two outages' start and end).
@@ -209,6 +210,40 @@ def test_a_real_file_away_back_and_away_again_ends_with_its_line(
     """The tester's sequence on a real engine: the file moved away 10 s, back 3 s, away 20 s
     (the outage's clock moved by the test); the last line says the file came back."""
     caplog.set_level(logging.INFO, logger="feedsvc.db.outage")
+    file, moved = tmp_path / "feedsvc.db", tmp_path / "away.db"
+    db = Database(f"sqlite:///{file}")
+    upgrade(db)
+    now = [0.0]
+    db.outage.clock = lambda: now[0]
+
+    def gone_for(start: float, seconds: float) -> None:
+        now[0] = start
+        db.engine.dispose()
+        file.rename(moved)
+        with pytest.raises(sa_exc.OperationalError) as refused:
+            db.ping()
+        assert report(refused.value, "web")
+        now[0] = start + seconds
+        moved.rename(file)
+        with db.read() as conn:
+            conn.execute(text("SELECT 1"))
+
+    gone_for(0.0, 10.0)
+    gone_for(13.0, 20.0)
+    said = [r.getMessage() for r in caplog.records if r.name == "feedsvc.db.outage"]
+    assert not db.outage.down
+    assert "is unavailable: " in said[0] and "available again after 10 s" in said[1], said
+    assert len(said) == 3 and "available again after 33 s" in said[2], said
+    db.dispose()
+
+
+# -- the tester's case: `feedsvc run` ----------------------------------------------------------
+
+
+def test_feedsvc_run_says_the_end_of_a_resumed_outage(tmp_path: Path) -> None:
+    """``feedsvc run`` on SQLite, the file moved away 10 s, back 3 s, away 20 s: the log's
+    last ``db.outage`` line is an end said after the file came back the second time, and
+    ingest tells none of it."""
     file, moved = tmp_path / "feedsvc.db", tmp_path / "away.db"
     with running(f"sqlite:///{file}", tmp_path) as (out, _):
 
