@@ -7,14 +7,13 @@ Each test creates its own database (MariaDB) or schema (PostgreSQL) and drops it
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import mariadb_database, pg_skip_reason
+from conftest import mariadb_database, pg_schema
 from factories import VN, tick_changes
 from processes import free_port
 from sqlalchemy import Connection, Engine, create_engine, select, text
@@ -26,8 +25,6 @@ from feedsvc.ingest import Ingestor
 from feedsvc.source import SourceError, external_source
 from feedsvc.store.cursors import get_cursor
 from feedsvc.topic_index import TopicIndex
-
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
 
 TAGS_SQL = {
     "mariadb": "(SELECT GROUP_CONCAT(t.name ORDER BY t.name SEPARATOR ',') FROM article_tags x "
@@ -123,19 +120,10 @@ def mariadb_cms() -> Iterator[Cms]:
 
 @pytest.fixture
 def postgres_cms() -> Iterator[Cms]:
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"cms_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    cms = _setup("postgres", f"{PG_BASE}?options=-csearch_path%3D{schema}")
-    yield cms
-    cms.writer.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema() as url:
+        cms = _setup("postgres", url)
+        yield cms
+        cms.writer.dispose()
 
 
 @pytest.fixture(params=["mariadb", "postgres"])

@@ -14,14 +14,13 @@ kept, with a WARNING naming the id, both keys and ``source.columns.id``; ``sourc
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import mariadb_database, pg_skip_reason
+from conftest import mariadb_database, pg_schema
 from sqlalchemy import Engine, create_engine, select, text
 
 from feedsvc.config import SourceColumns
@@ -32,7 +31,6 @@ from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
 from feedsvc.topic_index import TopicIndex
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
 NOW = datetime(2026, 12, 7, 10, 0)
 TABLE = "dupid"
 DDL = {
@@ -89,19 +87,10 @@ def mariadb_cms() -> Iterator[Cms]:
 
 @pytest.fixture
 def postgres_cms() -> Iterator[Cms]:
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"ids_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    cms = _setup("postgres", f"{PG_BASE}?options=-csearch_path%3D{schema}")
-    yield cms
-    cms.writer.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema() as url:
+        cms = _setup("postgres", url)
+        yield cms
+        cms.writer.dispose()
 
 
 @pytest.fixture(params=["mariadb", "postgres"])
