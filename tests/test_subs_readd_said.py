@@ -24,7 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_admin import TOKEN, csrf_of, login, make_client
+from test_admin import TOKEN, csrf_of
+from test_admin_apprise_form import served  # noqa: F401  (the fixture)
 from test_cli_subs import Run, with_topic
 
 from feedsvc import operations as ops
@@ -34,7 +35,6 @@ from feedsvc.db import Database
 from feedsvc.recipient_names import mask
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.claims import block_chat_until
-from feedsvc.store.topics import TopicSpec
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -219,22 +219,12 @@ def test_a_recipient_that_receives_is_told_nothing_more(run: Run) -> None:
 # -- the use case, the API, the admin ------------------------------------------------------
 
 
-@pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    client, service = make_client(tmp_path, monkeypatch)
-    with client:
-        ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
-        login(client)
-        yield client, service
-    service.db.dispose()
-
-
 def _api_add(client: TestClient, headers: dict[str, str] = API, **body: Any) -> Any:
     sent = {"channel": "apprise", "address": GONE, "topic": "kien-thuy"} | body
     return client.post("/api/subscriptions", json=sent, headers=headers)
 
 
-def test_the_use_case_returns_what_changed(served: Any) -> None:
+def test_the_use_case_returns_what_changed(served: Any) -> None:  # noqa: F811  (the fixture)
     _, service = served
     first = ops.subscribe_recipient(service.db, None, None, topic="kien-thuy", query=None,
                                     channel="apprise", address=GONE)  # fmt: skip
@@ -251,7 +241,7 @@ def test_the_use_case_returns_what_changed(served: Any) -> None:
     assert pair == (again.subscription, False)
 
 
-def test_the_api_says_switched_back_on(served: Any) -> None:
+def test_the_api_says_switched_back_on(served: Any) -> None:  # noqa: F811  (the fixture)
     client, service = served
     first = _api_add(client)
     assert first.status_code == 201, first.text
@@ -278,7 +268,7 @@ def test_the_api_says_switched_back_on(served: Any) -> None:
     assert vi.json()["message"] is None
 
 
-def test_the_api_says_what_still_stops_alerts(served: Any) -> None:
+def test_the_api_says_what_still_stops_alerts(served: Any) -> None:  # noqa: F811  (the fixture)
     client, service = served
     created = _api_add(client, channel="zalo", address="z-lan").json()
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
@@ -299,7 +289,7 @@ def test_the_api_says_what_still_stops_alerts(served: Any) -> None:
     assert {"switched_on", "not_receiving", "message", "id", "address"} <= set(fields)
 
 
-def test_the_admin_says_switched_back_on(served: Any) -> None:
+def test_the_admin_says_switched_back_on(served: Any) -> None:  # noqa: F811  (the fixture)
     client, service = served
     form = {"url": GONE, "topic": "kien-thuy", "query": ""}
 
