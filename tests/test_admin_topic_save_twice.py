@@ -36,6 +36,7 @@ import httpx
 import pytest
 from backend_cases import on_backends, on_sqlite
 from factories import article
+from fakeserver import PATIENCE
 from processes import free_port, uvicorn_thread
 from test_admin import CSRF_FIELD, TOKEN, login
 from test_admin_hostile import make_service
@@ -258,7 +259,7 @@ def test_a_double_click_over_two_connections_shows_the_success(
     try:
         with uvicorn_thread(uvicorn_config(service.settings, create_app(service))):
             base = f"http://127.0.0.1:{port}"
-            with httpx.Client(base_url=base) as browser:
+            with httpx.Client(base_url=base, timeout=PATIENCE) as browser:
                 page = browser.get("/admin/login")
                 csrf = CSRF_FIELD.search(page.text)
                 assert csrf

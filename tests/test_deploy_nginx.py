@@ -13,9 +13,11 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fakeserver import PATIENCE
 from processes import answers_ok, free_port, start_feedsvc, wait_until
 
 ROOT = Path(__file__).parent.parent
@@ -37,6 +39,12 @@ def site_config(feedsvc_port: int, nginx_port: int, cache: Path) -> str:
         assert old in text, f"{CONF} no longer contains {old!r}"
         text = text.replace(old, new)
     return text
+
+
+def get(url: str, **kwargs: Any) -> httpx.Response:
+    """A GET through the stack, at the fakes' patience: httpx's own 5 s read timeout is a
+    loaded CI host's stall, not a fault of nginx's or feedsvc's."""
+    return httpx.get(url, timeout=PATIENCE, **kwargs)
 
 
 @pytest.fixture
@@ -91,19 +99,19 @@ http {{
 def test_feeds_are_cached_and_revalidated_by_nginx(stack: tuple[str, str]) -> None:
     proxy, direct = stack
     path = "/feeds/kien-thuy.rss"
-    origin = httpx.get(direct + path, headers={"accept-encoding": "identity"})
-    first = httpx.get(proxy + path, headers={"accept-encoding": "identity"})
+    origin = get(direct + path, headers={"accept-encoding": "identity"})
+    first = get(proxy + path, headers={"accept-encoding": "identity"})
     assert first.status_code == 200 and first.content == origin.content
     assert first.headers["etag"] == origin.headers["etag"]
     assert first.headers["x-cache-status"] == "MISS"
-    again = httpx.get(proxy + path, headers={"accept-encoding": "identity"})
+    again = get(proxy + path, headers={"accept-encoding": "identity"})
     assert again.headers["x-cache-status"] == "HIT" and again.content == origin.content
     held = {"if-none-match": origin.headers["etag"], "accept-encoding": "identity"}
-    not_modified = httpx.get(proxy + path, headers=held)
+    not_modified = get(proxy + path, headers=held)
     assert not_modified.status_code == 304
     assert not_modified.headers["x-cache-status"] == "HIT"
     # the gzip variant is kept apart (Vary: Accept-Encoding) and decodes to the same feed
-    zipped = httpx.get(proxy + path, headers={"accept-encoding": "gzip"})
+    zipped = get(proxy + path, headers={"accept-encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip" and zipped.content == origin.content
     assert zipped.headers["etag"] == origin.headers["etag"][:-1] + '-gz"'
     assert zipped.headers["cache-control"] == "public, max-age=120"
@@ -115,29 +123,29 @@ def test_a_browser_opening_a_feed_through_nginx_gets_the_topic_page(
     proxy, _ = stack
     path = "/feeds/kien-thuy.atom"
     reader = {"accept-encoding": "identity"}
-    httpx.get(proxy + path, headers=reader)
-    assert httpx.get(proxy + path, headers=reader).headers["x-cache-status"] == "HIT"
+    get(proxy + path, headers=reader)
+    assert get(proxy + path, headers=reader).headers["x-cache-status"] == "HIT"
     browser = {
         "accept": "text/html,application/xhtml+xml,*/*;q=0.8",
         "sec-fetch-mode": "navigate",
         "sec-fetch-dest": "document",
         **reader,
     }
-    nav = httpx.get(proxy + path, headers=browser)
+    nav = get(proxy + path, headers=browser)
     assert nav.status_code == 303 and nav.headers["location"] == "/topics/kien-thuy#atom"
     assert nav.headers["x-cache-status"] == "BYPASS"
-    after = httpx.get(proxy + path, headers=reader)  # the redirect was not stored
+    after = get(proxy + path, headers=reader)  # the redirect was not stored
     assert after.status_code == 200 and after.headers["x-cache-status"] == "HIT"
-    page = httpx.get(proxy + "/topics/kien-thuy", headers=reader)
+    page = get(proxy + "/topics/kien-thuy", headers=reader)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
 
 
 def test_admin_api_and_health_pass_through_uncached(stack: tuple[str, str]) -> None:
     proxy, _ = stack
     for path in ("/healthz", "/metrics", "/api/topics", "/admin"):
-        response = httpx.get(proxy + path)
+        response = get(proxy + path)
         assert "x-cache-status" not in response.headers, path
-    assert httpx.get(proxy + "/api/topics").status_code in (401, 503)  # feedsvc's own answer
-    assert "feedsvc_ingest_ticks_total" in httpx.get(proxy + "/metrics").text  # allowed locally
-    unknown = httpx.get(proxy + "/feeds/khong-co.rss")
+    assert get(proxy + "/api/topics").status_code in (401, 503)  # feedsvc's own answer
+    assert "feedsvc_ingest_ticks_total" in get(proxy + "/metrics").text  # allowed locally
+    unknown = get(proxy + "/feeds/khong-co.rss")
     assert unknown.status_code == 404 and unknown.text.startswith("Không có chủ đề")

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fakebot import EntityError, FakeBotAPI, Fault, Limit, check_html
+from fakeserver import PATIENCE
+from patience import PATIENT_READ_TIMEOUT
 from telegram import Bot, Update
 from telegram.error import (
     BadRequest,
@@ -29,18 +31,31 @@ def fake() -> Iterator[FakeBotAPI]:
         yield server
 
 
-def _request(read_timeout: float = 10.0) -> HTTPXRequest:
+def _request(read_timeout: float = PATIENT_READ_TIMEOUT) -> HTTPXRequest:
     """Timeouts no answer of the in-process fake misses on a loaded machine (a CI run with eight
     workers on two cores kept one photo upload past a 0.5 s read timeout); the timeout tests
     pass their own short one."""
     return HTTPXRequest(
-        connect_timeout=10, read_timeout=read_timeout, write_timeout=10, pool_timeout=10
+        connect_timeout=PATIENCE,
+        read_timeout=read_timeout,
+        write_timeout=PATIENCE,
+        pool_timeout=PATIENCE,
+    )
+
+
+def _client(fake: FakeBotAPI, token: str | None = None, read_timeout: float | None = None) -> Bot:
+    """A real PTB client of ``fake`` whose getUpdates is as patient as its other calls: PTB
+    gives getUpdates a client of its own, at its defaults (a 5 s read timeout plus the long
+    poll's), which a loaded CI host once ran past on a ``timeout=0`` poll."""
+    sends = _request() if read_timeout is None else _request(read_timeout)
+    return Bot(
+        token or fake.token, base_url=fake.base_url, request=sends, get_updates_request=_request()
     )
 
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(fake.token, base_url=fake.base_url, request=_request()) as b:
+    async with _client(fake) as b:
         yield b
 
 
@@ -57,9 +72,9 @@ async def test_send_message_returns_full_message(fake: FakeBotAPI, bot: Bot) -> 
 
 async def test_wrong_token_is_unauthorized(fake: FakeBotAPI) -> None:
     with pytest.raises(InvalidToken):
-        async with Bot("1:wrong", base_url=fake.base_url, request=_request()):
+        async with _client(fake, "1:wrong"):
             pass
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=PATIENCE) as client:
         resp = await client.post(f"{fake.base_url}1:wrong/getMe")
     assert resp.status_code == 401
     assert resp.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -90,7 +105,7 @@ async def test_scripted_fault_raises_ptb_exception(
 
 async def test_429_has_retry_after_header(fake: FakeBotAPI) -> None:
     fake.script(1, Fault.flood(5))
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=PATIENCE) as client:
         resp = await client.post(
             f"{fake.base_url}{fake.token}/sendMessage", json={"chat_id": 1, "text": "x"}
         )
@@ -117,7 +132,7 @@ async def test_a_held_call_stays_in_flight_until_released(fake: FakeBotAPI, bot:
 
 @pytest.fixture
 async def impatient_bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(fake.token, base_url=fake.base_url, request=_request(0.5)) as b:
+    async with _client(fake, read_timeout=0.5) as b:
         yield b
 
 
@@ -153,7 +168,7 @@ async def test_persistent_chat_states(fake: FakeBotAPI, bot: Bot) -> None:
 
 async def test_unknown_chat_without_auto_create() -> None:
     with FakeBotAPI(auto_create_chats=False) as fake:
-        async with Bot(fake.token, base_url=fake.base_url, request=_request()) as bot:
+        async with _client(fake) as bot:
             with pytest.raises(BadRequest, match="not found"):
                 await bot.send_message(99, "x")
 
@@ -240,7 +255,7 @@ async def test_pacing_violations_are_recorded(bot: Bot, fake: FakeBotAPI) -> Non
 
 async def test_pacing_enforced_answers_429() -> None:
     with FakeBotAPI(enforce_pacing=True, global_limit=Limit(2, 1.0)) as fake:
-        async with Bot(fake.token, base_url=fake.base_url, request=_request()) as bot:
+        async with _client(fake) as bot:
             await bot.send_message(1, "a")
             with pytest.raises(RetryAfter):
                 await bot.send_message(1, "b")
@@ -284,7 +299,7 @@ async def test_chat_queries_and_housekeeping(fake: FakeBotAPI, bot: Bot) -> None
     assert await bot.set_my_commands([("sub", "Subscribe")])
     assert fake.commands == [{"command": "sub", "description": "Subscribe"}]
     assert await bot.delete_webhook()
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=PATIENCE) as client:
         resp = await client.get(f"{fake.base_url}{fake.token}/noSuchMethod")
         closing = await client.get(f"{fake.base_url}{fake.token}/CLOSE")
     assert resp.status_code == 404 and closing.json() == {"ok": True, "result": True}
@@ -299,7 +314,8 @@ async def test_ptb_application_round_trip(fake: FakeBotAPI) -> None:
         ApplicationBuilder()
         .token(fake.token)
         .base_url(fake.base_url)
-        .get_updates_read_timeout(2)
+        .read_timeout(PATIENT_READ_TIMEOUT)  # PTB's 5 s: a loaded host's late reply is no fault
+        .get_updates_read_timeout(PATIENCE)
         .build()
     )
     app.add_handler(CommandHandler("sub", sub))
@@ -323,7 +339,11 @@ async def test_wait_for_refuses_to_block_a_running_loop(fake: FakeBotAPI) -> Non
 
 def test_wait_for_wakes_on_delivery(fake: FakeBotAPI) -> None:
     def send() -> None:
-        httpx.post(f"{fake.base_url}{fake.token}/sendMessage", data={"chat_id": 4, "text": "hi"})
+        httpx.post(
+            f"{fake.base_url}{fake.token}/sendMessage",
+            data={"chat_id": 4, "text": "hi"},
+            timeout=PATIENCE,
+        )
 
     threading.Thread(target=send).start()
     assert fake.wait_for(lambda: fake.messages(4))[0].text == "hi"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI
+from fakeserver import PATIENCE
 from patience import PATIENT_READ_TIMEOUT
 from telegram import Bot
 from telegram.error import BadRequest
@@ -22,8 +23,13 @@ from feedsvc.db import Database
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    request = HTTPXRequest(connect_timeout=1, read_timeout=PATIENT_READ_TIMEOUT)
-    async with Bot(fake.token, base_url=fake.base_url, request=request) as client:
+    def patient() -> HTTPXRequest:
+        return HTTPXRequest(connect_timeout=PATIENCE, read_timeout=PATIENT_READ_TIMEOUT)
+
+    # getUpdates has a client of its own, at PTB's 5 s read timeout unless given one
+    async with Bot(
+        fake.token, base_url=fake.base_url, request=patient(), get_updates_request=patient()
+    ) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from factories import VN, article, jsonl
+from fakeserver import PATIENCE
 from test_service import free_port, get, start, wait_until
 
 ROOT = Path(__file__).parent.parent
@@ -87,7 +88,7 @@ def test_newsboat_reads_rss_and_atom(tmp_path: Path) -> None:
             titles, guids[fmt] = read_with_newsboat(tmp_path / fmt, f"{base}/feeds/kien-thuy.{fmt}")
             assert titles == expected, fmt
         assert guids["rss"] == guids["atom"]  # the same article has the same id in every format
-        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpx.get(f"{base}/healthz", timeout=PATIENCE).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from fakebot import FakeBotAPI
+from fakeserver import PATIENCE
 from sqlalchemy import select, update
 from test_bot import make_bot
 from test_retraction import Env, fresh, retraction_env, subscribe_chat
@@ -85,7 +86,7 @@ def next_message_is(fake: FakeBotAPI, chat_id: int, message_id: int) -> None:
 def bot_says(fake: FakeBotAPI, chat_id: int, text: str) -> int:
     """A message of the bot's own in ``chat_id`` (a command's reply), through the Bot API."""
     answer = httpx.post(f"{fake.base_url}{fake.token}/sendMessage",
-                        json={"chat_id": chat_id, "text": text})  # fmt: skip
+                        json={"chat_id": chat_id, "text": text}, timeout=PATIENCE)  # fmt: skip
     assert answer.status_code == 200, answer.text
     return int(answer.json()["result"]["message_id"])
 

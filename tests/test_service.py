@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakeserver import PATIENCE
 from processes import free_port, get, listeners, wait_until
 from processes import start_feedsvc as start
 from sqlalchemy import create_engine, func, select
@@ -52,9 +53,9 @@ def test_run_serves_health_and_stops_on_sigterm(
     wait_until(
         lambda: (r := get(f"{base}/readyz")) is not None and r.status_code == 200, 60, "/readyz"
     )
-    public = httpx.get(f"{base}/readyz").json()
+    public = httpx.get(f"{base}/readyz", timeout=PATIENCE).json()
     assert public.pop("ready") is True and set(public) <= {"message"}  # details need the token
-    metrics = httpx.get(f"{base}/metrics").text
+    metrics = httpx.get(f"{base}/metrics", timeout=PATIENCE).text
     assert "feedsvc_ingest_ticks_total" in metrics
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -127,13 +128,13 @@ def test_web_replica_shares_the_port_with_reuse_port(
     main = start(["run", "--no-bot"], env, workdir)
     proc_cleanup.append(main)
     wait_until(lambda: (r := get(feed)) is not None and r.status_code == 200, 60, "main process")
-    etag = httpx.get(feed).headers["etag"]
+    etag = httpx.get(feed, timeout=PATIENCE).headers["etag"]
     replica = start(["run", "--no-scheduler", "--no-bot"], env, workdir)
     proc_cleanup.append(replica)
     wait_until(lambda: listeners(port) == 2, 60, "the web replica to listen on the same port")
     main.send_signal(signal.SIGTERM)
     assert main.wait(timeout=30) == 0
     wait_until(lambda: listeners(port) == 1, 30, "the main process to close its socket")
-    after = httpx.get(feed)  # only the replica is left to answer
+    after = httpx.get(feed, timeout=PATIENCE)  # only the replica is left to answer
     assert after.status_code == 200 and after.headers["etag"] == etag
     assert replica.poll() is None

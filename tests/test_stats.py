@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from backend_cases import module_on_sqlite
 from factories import article, insert_old_source_row
+from fakeserver import PATIENCE
 from lxml import etree  # type: ignore[import-untyped]
 from migrated import premigrated
 from processes import free_port, uvicorn_thread
@@ -88,7 +89,10 @@ def test_polls_are_counted_on_every_path_and_written_only_when_flushed(db_url: s
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", http=wire_protocol(app)
     )
-    with uvicorn_thread(config), httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    with (
+        uvicorn_thread(config),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=PATIENCE) as client,
+    ):
         seed(service)
         first = client.get("/feeds/kt.rss")  # the wire protocol
         etag = first.headers["etag"]

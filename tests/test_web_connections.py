@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fakeserver import PATIENCE
 from processes import CLIENT, answers_ok, free_port, uvicorn_thread, wait_until
 from test_web_wire import Conn, make_app, request
 
@@ -129,7 +130,8 @@ def test_an_oversized_head_gets_431_and_the_loop_keeps_serving(
 def test_a_head_under_the_limit_is_served(port: int) -> None:
     headers = {f"x-h{i}": "v" * 50 for i in range(100)}  # ~6 KB of headers
     for path in (POLL, ASGI):
-        assert httpx.get(f"http://127.0.0.1:{port}{path}", headers=headers).status_code == 200
+        answer = httpx.get(f"http://127.0.0.1:{port}{path}", headers=headers, timeout=PATIENCE)
+        assert answer.status_code == 200
 
 
 def test_the_loop_serves_polls_while_a_huge_header_streams_in(port: int) -> None:

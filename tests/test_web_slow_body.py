@@ -29,6 +29,7 @@ import httpx
 import pytest
 import uvicorn
 from factories import article
+from fakeserver import PATIENCE
 from migrated import premigrated
 from processes import CLIENT, free_port, uvicorn_thread, wait_until
 
@@ -248,8 +249,9 @@ def test_an_api_body_that_stalls_midway_with_a_valid_token_is_408(quick: int) ->
     first = head("POST", "/api/topics", **JSON, **{"Content-Length": str(len(body))})
     out = stall(quick, first + body[:10], nothing, 0.3, 8)
     timed_out_408(out, within=2.5)
-    assert httpx.get(f"http://127.0.0.1:{quick}/api/topics/cham",
-                     headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404  # fmt: skip
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    answer = httpx.get(f"http://127.0.0.1:{quick}/api/topics/cham", headers=auth, timeout=PATIENCE)
+    assert answer.status_code == 404
 
 
 def test_an_upgrade_offer_with_a_stalled_body_is_408(quick: int) -> None:
@@ -269,7 +271,9 @@ def test_a_body_sent_slowly_but_steadily_is_served(quick: int) -> None:
 def test_a_body_the_route_reads_keeps_the_connection_alive(quick: int) -> None:
     """Only a body left unread closes the connection: an API body is read, keep-alive stays."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{quick}", headers=auth) as client:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{quick}", headers=auth, timeout=PATIENCE
+    ) as client:
         for i in range(3):
             topic = {"slug": f"keep{i}", "title": "Giữ", "query": "tin"}
             answer = client.post("/api/topics", json=topic)
@@ -316,7 +320,7 @@ def test_an_unread_pipelined_answer_is_cut_without_a_traceback(
         flood_unread(port, config, path)
         tasks = server.server_state.tasks
         wait_until(lambda: not tasks, 30, "the request cycles that waited their turn to end")
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=PATIENCE).status_code == 200
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
 

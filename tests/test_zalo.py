@@ -24,6 +24,7 @@ import httpx
 import pytest
 from backend_cases import on_sqlite
 from factories import VN, article, builtin_ingestor, clock_start
+from fakeserver import PATIENCE
 from fakezalo import FakeZaloAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
@@ -288,7 +289,8 @@ def test_a_poll_whose_client_closed_with_its_request_takes_no_update(
         fake.wait_for(lambda n=i + 1: len(fake.calls) == n and not fake.in_flight)
         assert fake.calls[-1] == ("getUpdates", 499)
         assert fake.pending_updates == i + 1  # still queued, in order
-    taken = [httpx.post(f"{fake.base_url}/bot{fake.token}/getUpdates", json={"timeout": 0})
+    taken = [httpx.post(f"{fake.base_url}/bot{fake.token}/getUpdates", json={"timeout": 0},
+                         timeout=PATIENCE)
              .json()["result"]["message"]["text"] for _ in range(polls)]  # fmt: skip
     assert taken == [f"/list {i}" for i in range(polls)]  # a client still there gets them
 
