@@ -49,6 +49,20 @@ TOPICS = [
 ]
 
 
+#: ``BotService`` timing for tests not about the lease or timeouts (every module that builds a
+#: bot of its own takes it too):
+TIMING: dict[str, Any] = {
+    # a lease of 20 s, renewed every 0.2 s: a loaded machine's lock wait behind a command's
+    # write lapsed one of 1.5 s (test_bot_unsub_numbers, two CI runs) and one of 6 s
+    # (test_fakebot_strict, a landing CI on a slow host at 100 % CPU), which cancels the
+    # update in hand (its reply lost); tests of expiry set their own
+    "poll_timeout": 1, "lease_seconds": 20, "renew_seconds": 0.2, "standby_seconds": 0.05,
+    # a reply is sent once (an answer after the read timeout is not re-sent: the user asks
+    # again), so a loaded machine's stall of the fake past 2 s made "Xin lỗi" (CI)
+    "connect_timeout": 1, "read_timeout": PATIENT_READ_TIMEOUT,
+}  # fmt: skip
+
+
 def make_bot(db: Database, fake_url: str, token: str, holder: str = "a", **kw: Any) -> BotService:
     settings = Settings(
         telegram=TelegramSettings(
@@ -61,17 +75,7 @@ def make_bot(db: Database, fake_url: str, token: str, holder: str = "a", **kw: A
             chat_command_burst=1000,
         )
     )
-    timing: dict[str, Any] = {
-        # a lease of 20 s, renewed every 0.2 s: a loaded machine's lock wait behind a command's
-        # write lapsed one of 1.5 s (test_bot_unsub_numbers, two CI runs) and one of 6 s
-        # (test_fakebot_strict, a landing CI on a slow host at 100 % CPU), which cancels the
-        # update in hand (its reply lost); tests of expiry set their own
-        "poll_timeout": 1, "lease_seconds": 20, "renew_seconds": 0.2, "standby_seconds": 0.05,
-        # a reply is sent once (an answer after the read timeout is not re-sent: the user asks
-        # again), so a loaded machine's stall of the fake past 2 s made "Xin lỗi" (CI)
-        "connect_timeout": 1, "read_timeout": PATIENT_READ_TIMEOUT,
-    }  # fmt: skip
-    return BotService(db, settings, holder=holder, **(timing | kw))
+    return BotService(db, settings, holder=holder, **(TIMING | kw))
 
 
 def seed_topics(db: Database) -> None:

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from backend_cases import on_sqlite
 from fakebot import FakeBotAPI
-from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
 from sqlalchemy import select, text
-from test_bot import ADMIN, USER, ask, running, seed_topics, subs_of
+from test_bot import ADMIN, TIMING, USER, ask, running, seed_topics, subs_of
 from test_digest_bot import alert_with_buttons
 from upgrades import database_at
 
@@ -133,10 +132,7 @@ def limited_bot(
             token=SecretStr(fake.token), base_url=fake.base_url, admins=[ADMIN], **limits
         )
     )
-    return BotService(
-        db, settings, holder="a", poll_timeout=1, lease_seconds=1.5, renew_seconds=0.2,
-        standby_seconds=0.05, connect_timeout=1, read_timeout=PATIENT_READ_TIMEOUT, clock=clock,
-    )  # fmt: skip
+    return BotService(db, settings, holder="a", clock=clock, **TIMING)
 
 
 @asynccontextmanager

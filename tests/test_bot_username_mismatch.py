@@ -20,7 +20,7 @@ from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
 from migrated import premigrated
 from pydantic import SecretStr
-from test_bot import ADMIN, ask, seed_topics
+from test_bot import ADMIN, TIMING, ask, seed_topics
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
@@ -154,10 +154,7 @@ async def test_commands_to_the_real_bot_are_ours_when_the_name_differs(
             chat_command_burst=1000,
         )
     )
-    bot = BotService(
-        lite_db, settings, holder="a", poll_timeout=1, lease_seconds=1.5, renew_seconds=0.2,
-        standby_seconds=0.05, connect_timeout=1, read_timeout=2,
-    )  # fmt: skip
+    bot = BotService(lite_db, settings, holder="a", **TIMING)
     await bot.start()
     try:
         await fake.await_for(lambda: bot.polling)
