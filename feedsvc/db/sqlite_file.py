@@ -117,6 +117,17 @@ class SameFile:
             return None
         return self.sides.problem(path)
 
+    def opened_problem(self) -> str | None:
+        """Why a connection that has just opened the file, and read it (its ``-wal``/``-shm``
+        open), may not be used, or None: the path's sides are not the recorded ones
+        (:meth:`wal_problem`), or this process holds a ``-wal``/``-shm`` of the file's name
+        that is not (``wal_sides.SIDES_MADE_STATE``: SQLite made it anew while the files were
+        being moved, after the checks before the connection opened)."""
+        path = self.path()
+        if path is None or self.identity() is None:
+            return None
+        return self.sides.problem(path) or self.sides.made_problem(path)
+
     def opened(self) -> None:
         """A connection has just opened the file, or was used (a new database's first
         connection makes its WAL only when it writes): record its ``-wal``/``-shm`` while the
@@ -186,12 +197,27 @@ def kept_file(
 
     @event.listens_for(engine, "connect", insert=True)  # before any statement (journal_mode)
     def _opened(dbapi_conn: Any, _record: Any) -> None:
-        try:  # replaced while it was opened: closed before it read anything (no WAL opened)
-            refuse()
-        except StateFileError:
+        try:
+            first_read(dbapi_conn)
+        except Exception as exc:  # closed: a connection that failed here is no one's
+            # SQLite's own error for a WAL made anew is "disk I/O error": say why (asked
+            # while the connection still holds what it opened)
+            problem = same.opened_problem() if not isinstance(exc, StateFileError) else None
             dbapi_conn.close()
+            if problem is not None:
+                raise StateFileError(problem) from exc
             raise
-        heap_index(dbapi_conn, opens)  # before the first read (journal_mode's)
+
+    def first_read(dbapi_conn: Any) -> None:
+        """Checks, then the first read, which opens the ``-wal`` by name (SQLite makes one
+        where none is), then the checks that the files did not move meanwhile."""
+        refuse()  # replaced, or its sides moved, while it was opened: nothing read yet
+        if (problem := same.wal_problem()) is not None:
+            raise StateFileError(problem)
+        heap_index(dbapi_conn, opens)  # before the first read
+        dbapi_conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        if (problem := same.opened_problem()) is not None:
+            raise StateFileError(problem)  # on a WAL made anew: closed before it writes
 
     @event.listens_for(engine, "connect")  # after journal_mode: its -wal/-shm are open
     def _sides(_dbapi_conn: Any, _record: Any) -> None:

@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 from feedsvc.db.lock_probe import write_lock_conflict
@@ -49,6 +50,16 @@ SIDES_AWAY_STATE = (
     "{parent}/, the -wal, -shm and -scheduler.lock with the file), or restart feedsvc"
 )
 
+#: A new connection of this process that found ``{sides}`` missing beside ``{file}`` while
+#: ``{file}*`` was being moved, and SQLite made them anew (:meth:`WalSides.others_open`).
+SIDES_MADE_STATE = (
+    "the SQLite file {file} was being moved while feedsvc opened a connection to it: {sides} "
+    "{was} made anew beside it (a second WAL of one database); the connection was closed "
+    "before it wrote, and no new one opens the file until its own -wal and -shm are back: "
+    "move all of {file}* back in one command (mv elsewhere/{name}* {parent}/, which replaces "
+    "{them})"
+)
+
 #: SQLite's unix VFS: the dead-man-switch byte of a ``-shm`` (``UNIX_SHM_DMS``), which every
 #: connection that has it mapped holds a read lock on.
 SHM_DMS_BYTE = 128
@@ -60,24 +71,28 @@ def _identity(fd: int) -> tuple[int, int, int]:
     return found.st_dev, found.st_ino, found.st_nlink
 
 
-def _open_by(ident: tuple[int, int], skip: set[int]) -> bool:
-    """Whether this process holds the file ``ident`` open by a descriptor not in ``skip``
-    (SQLite's: a connection keeps one on each file it uses); False without ``/proc``."""
+def _own_descriptors(skip: set[int]) -> Iterator[tuple[int, os.stat_result]]:
+    """This process's descriptors not in ``skip`` that use a file (``O_PATH`` ones, records',
+    use nothing), with the file's status; none without ``/proc``."""
     try:
         fds = os.listdir("/proc/self/fd")
     except OSError:
-        return False
+        return
     for fd in fds:
         try:
             number = int(fd)
             if number in skip or fcntl.fcntl(number, fcntl.F_GETFL) & _O_PATH:
-                continue  # an O_PATH descriptor (another record's) uses nothing
+                continue
             found = os.fstat(number)
         except (OSError, ValueError):  # closed meanwhile, or the listing's own descriptor
             continue
-        if (found.st_dev, found.st_ino) == ident:
-            return True
-    return False
+        yield number, found
+
+
+def _open_by(ident: tuple[int, int], skip: set[int]) -> bool:
+    """Whether this process holds the file ``ident`` open by a descriptor not in ``skip``
+    (SQLite's: a connection keeps one on each file it uses); False without ``/proc``."""
+    return any((f.st_dev, f.st_ino) == ident for _fd, f in _own_descriptors(skip))
 
 
 def _close_all(held: dict[str, int]) -> None:
@@ -157,6 +172,48 @@ class WalSides:
             sides=" and ".join(away),
             are="are" if many else "is",
             s="s" if many else "",
+            name=file.name,
+            parent=file.parent,
+        )
+
+    def others_open(self, file: Path) -> list[str]:
+        """The path names (``file``'s ``-wal``/``-shm``) of files this process holds open under
+        a recorded side's name in ``file``'s directory (deleted since, too) that are not the
+        recorded side: a connection opened while ``state.db*`` was being moved made them anew.
+
+        Why: a new connection is checked before SQLite opens anything, and SQLite opens the
+        ``-wal`` by name at the connection's first read; ``mv state.db* away/ && mv
+        away/state.db .`` between the two made an empty ``-wal`` beside the file, which that
+        connection then wrote through while the others wrote to the moved one, indexed by the
+        one ``-shm`` this process maps per file: a second WAL of one database (a CI run of
+        ``test_served_db_identity``; rows lost once the moved WAL is put back)."""
+        with self._lock:
+            recorded = {side: _identity(fd)[:2] for side, fd in self._held.items()}
+        names = {f"{file.name}{side}": side for side in recorded}
+        others: set[str] = set()
+        for fd, found in _own_descriptors(set()):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}").removesuffix(" (deleted)")
+            except OSError:
+                continue
+            side = names.get(os.path.basename(target))
+            if side is None or os.path.dirname(target) != os.path.realpath(file.parent):
+                continue  # another file, or another database of that name elsewhere
+            if (found.st_dev, found.st_ino) != recorded[side]:
+                others.add(f"{file}{side}")
+        return sorted(others)
+
+    def made_problem(self, file: Path) -> str | None:
+        """:data:`SIDES_MADE_STATE` when :meth:`others_open` finds any, else None."""
+        made = self.others_open(file)
+        if not made:
+            return None
+        many = len(made) > 1
+        return SIDES_MADE_STATE.format(
+            file=file,
+            sides=" and ".join(made),
+            was="were" if many else "was",
+            them="them" if many else "it",
             name=file.name,
             parent=file.parent,
         )
