@@ -189,16 +189,24 @@ class WalSides:
         ``test_served_db_identity``; rows lost once the moved WAL is put back)."""
         with self._lock:
             recorded = {side: _identity(fd)[:2] for side, fd in self._held.items()}
+        if not recorded:
+            return []
         names = {f"{file.name}{side}": side for side in recorded}
+        directory = os.path.realpath(file.parent)
         others: set[str] = set()
-        for fd, found in _own_descriptors(set()):
+        try:
+            fds = os.listdir("/proc/self/fd")
+        except OSError:
+            return []
+        for fd in fds:  # by name first: a service's sockets cost one readlink each
             try:
                 target = os.readlink(f"/proc/self/fd/{fd}").removesuffix(" (deleted)")
-            except OSError:
+                side = names.get(os.path.basename(target))
+                if side is None or os.path.dirname(target) != directory:
+                    continue  # another file, or another database of that name elsewhere
+                found = os.fstat(int(fd))  # a record's own O_PATH one is the recorded file
+            except (OSError, ValueError):  # closed meanwhile
                 continue
-            side = names.get(os.path.basename(target))
-            if side is None or os.path.dirname(target) != os.path.realpath(file.parent):
-                continue  # another file, or another database of that name elsewhere
             if (found.st_dev, found.st_ino) != recorded[side]:
                 others.add(f"{file}{side}")
         return sorted(others)
