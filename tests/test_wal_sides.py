@@ -213,3 +213,23 @@ def test_another_database_of_the_same_name_elsewhere_is_no_stray(tmp_path: Path)
         conn.close()
     for db in dbs:
         db.dispose()
+
+
+def test_another_engines_record_of_a_deleted_side_is_no_stray(state: Path) -> None:
+    """Two ``Database`` objects on one file in one process (in-process services, a
+    command's): the first one's pool closed (SQLite deleted the sides) keeps its record's
+    ``O_PATH`` descriptor of the deleted ``-wal``; the second one's connections are no second
+    WAL for it."""
+    first = Database(f"sqlite:///{state}")
+    with first.read() as conn:
+        conn.execute(text("SELECT 1")).scalar_one()
+    first.engine.dispose()  # the last connection's close deleted the -wal and -shm
+    second = Database(f"sqlite:///{state}")
+    held_one = second.engine.connect()
+    held_one.execute(text("SELECT count(*) FROM topics")).scalar_one()
+    held_one.commit()
+    with second.engine.connect() as fresh:  # a new connection beside the held one
+        assert fresh.execute(text("SELECT count(*) FROM topics")).scalar_one() == 0
+    held_one.close()
+    second.dispose()
+    first.dispose()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import sys
 import threading
 import weakref
@@ -199,12 +200,18 @@ class WalSides:
         except OSError:
             return []
         for fd in fds:  # by name first: a service's sockets cost one readlink each
+            link = f"/proc/self/fd/{fd}"
             try:
-                target = os.readlink(f"/proc/self/fd/{fd}").removesuffix(" (deleted)")
-                side = names.get(os.path.basename(target))
+                target = os.readlink(link)
+                side = names.get(os.path.basename(target.removesuffix(" (deleted)")))
                 if side is None or os.path.dirname(target) != directory:
                     continue  # another file, or another database of that name elsewhere
-                found = os.fstat(int(fd))  # a record's own O_PATH one is the recorded file
+                number = int(fd)
+                if fcntl.fcntl(number, fcntl.F_GETFL) & _O_PATH:
+                    continue  # a record's (another engine's, of a deleted side): no use
+                found = os.fstat(number)
+                if not stat.S_ISREG(found.st_mode) or os.readlink(link) != target:
+                    continue  # closed and its number reused meanwhile
             except (OSError, ValueError):  # closed meanwhile
                 continue
             if (found.st_dev, found.st_ino) != recorded[side]:
