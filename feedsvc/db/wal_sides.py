@@ -96,6 +96,22 @@ def _open_by(ident: tuple[int, int], skip: set[int]) -> bool:
     return any((f.st_dev, f.st_ino) == ident for _fd, f in _own_descriptors(skip))
 
 
+def _said(template: str, file: Path, sides: list[str]) -> str:
+    """``template`` (:data:`SIDES_AWAY_STATE`, :data:`SIDES_MADE_STATE`) said of ``file``'s
+    ``sides`` (path names), in the singular or plural they need."""
+    many = len(sides) > 1
+    return template.format(
+        file=file,
+        sides=" and ".join(sides),
+        are="are" if many else "is",
+        was="were" if many else "was",
+        them="them" if many else "it",
+        s="s" if many else "",
+        name=file.name,
+        parent=file.parent,
+    )
+
+
 def _close_all(held: dict[str, int]) -> None:
     """Close the descriptors of a record (``WalSides.forget``, and when one is collected)."""
     for fd in held.values():
@@ -165,17 +181,7 @@ class WalSides:
         """:data:`SIDES_AWAY_STATE` when a recorded side is not at ``file``'s path, else
         None."""
         away = self.away(file)
-        if not away:
-            return None
-        many = len(away) > 1
-        return SIDES_AWAY_STATE.format(
-            file=file,
-            sides=" and ".join(away),
-            are="are" if many else "is",
-            s="s" if many else "",
-            name=file.name,
-            parent=file.parent,
-        )
+        return _said(SIDES_AWAY_STATE, file, away) if away else None
 
     def others_open(self, file: Path) -> list[str]:
         """The path names (``file``'s ``-wal``/``-shm``) of files this process holds open under
@@ -221,17 +227,7 @@ class WalSides:
     def made_problem(self, file: Path) -> str | None:
         """:data:`SIDES_MADE_STATE` when :meth:`others_open` finds any, else None."""
         made = self.others_open(file)
-        if not made:
-            return None
-        many = len(made) > 1
-        return SIDES_MADE_STATE.format(
-            file=file,
-            sides=" and ".join(made),
-            was="were" if many else "was",
-            them="them" if many else "it",
-            name=file.name,
-            parent=file.parent,
-        )
+        return _said(SIDES_MADE_STATE, file, made) if made else None
 
     def forget(self) -> None:
         """Record anew (a DB this process has just created)."""
