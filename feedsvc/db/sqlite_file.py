@@ -171,7 +171,9 @@ def kept_file(
     while the path holds the file ``same`` recorded (see the module docstring) with the
     ``-wal`` and ``-shm`` this process's connections use beside it
     (:meth:`SameFile.wal_problem`): every connection, a reader's read-only one too (SQLite
-    makes a WAL beside a WAL-mode file for it). ``logged``: kept for the callers' sake (a
+    makes a WAL beside a WAL-mode file for it), checked before it opens and again after its
+    first read, which opens the ``-wal`` by name (:meth:`SameFile.opened_problem`: the files
+    may move in between). ``logged``: kept for the callers' sake (a
     reader's read-only or immutable opening); each connection's sides are recorded once
     opened, whatever it is."""
     from sqlalchemy import event
