@@ -43,7 +43,9 @@ def _request(read_timeout: float = PATIENT_READ_TIMEOUT) -> HTTPXRequest:
     )
 
 
-def _client(fake: FakeBotAPI, token: str | None = None, read_timeout: float | None = None) -> Bot:
+def patient_client(
+    fake: FakeBotAPI, token: str | None = None, read_timeout: float | None = None
+) -> Bot:
     """A real PTB client of ``fake`` whose getUpdates is as patient as its other calls: PTB
     gives getUpdates a client of its own, at its defaults (a 5 s read timeout plus the long
     poll's), which a loaded CI host once ran past on a ``timeout=0`` poll."""
@@ -55,7 +57,7 @@ def _client(fake: FakeBotAPI, token: str | None = None, read_timeout: float | No
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with _client(fake) as b:
+    async with patient_client(fake) as b:
         yield b
 
 
@@ -72,7 +74,7 @@ async def test_send_message_returns_full_message(fake: FakeBotAPI, bot: Bot) -> 
 
 async def test_wrong_token_is_unauthorized(fake: FakeBotAPI) -> None:
     with pytest.raises(InvalidToken):
-        async with _client(fake, "1:wrong"):
+        async with patient_client(fake, "1:wrong"):
             pass
     async with httpx.AsyncClient(timeout=PATIENCE) as client:
         resp = await client.post(f"{fake.base_url}1:wrong/getMe")
@@ -132,7 +134,7 @@ async def test_a_held_call_stays_in_flight_until_released(fake: FakeBotAPI, bot:
 
 @pytest.fixture
 async def impatient_bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with _client(fake, read_timeout=0.5) as b:
+    async with patient_client(fake, read_timeout=0.5) as b:
         yield b
 
 
@@ -168,7 +170,7 @@ async def test_persistent_chat_states(fake: FakeBotAPI, bot: Bot) -> None:
 
 async def test_unknown_chat_without_auto_create() -> None:
     with FakeBotAPI(auto_create_chats=False) as fake:
-        async with _client(fake) as bot:
+        async with patient_client(fake) as bot:
             with pytest.raises(BadRequest, match="not found"):
                 await bot.send_message(99, "x")
 
@@ -255,7 +257,7 @@ async def test_pacing_violations_are_recorded(bot: Bot, fake: FakeBotAPI) -> Non
 
 async def test_pacing_enforced_answers_429() -> None:
     with FakeBotAPI(enforce_pacing=True, global_limit=Limit(2, 1.0)) as fake:
-        async with _client(fake) as bot:
+        async with patient_client(fake) as bot:
             await bot.send_message(1, "a")
             with pytest.raises(RetryAfter):
                 await bot.send_message(1, "b")

@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI
-from fakeserver import PATIENCE
-from patience import PATIENT_READ_TIMEOUT
 from telegram import Bot
 from telegram.error import BadRequest
-from telegram.request import HTTPXRequest
 from test_bot import ADMIN, ask, running, subs_of
+from test_fakebot import patient_client
 
 from feedsvc.bot import BotService
 from feedsvc.db import Database
@@ -23,13 +21,7 @@ from feedsvc.db import Database
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    def patient() -> HTTPXRequest:
-        return HTTPXRequest(connect_timeout=PATIENCE, read_timeout=PATIENT_READ_TIMEOUT)
-
-    # getUpdates has a client of its own, at PTB's 5 s read timeout unless given one
-    async with Bot(
-        fake.token, base_url=fake.base_url, request=patient(), get_updates_request=patient()
-    ) as client:
+    async with patient_client(fake) as client:  # getUpdates' own client patient too
         yield client
 
 
