@@ -26,10 +26,12 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backend_cases import module_on_sqlite
 from fakebot import FakeBotAPI
+from sqlalchemy import Connection
 from test_bot import make_bot
 from test_bot_lease import holder_of
 from test_bot_stop_at_start import tg, tg_env
@@ -40,6 +42,7 @@ from test_bot_stop_while_polling import (
     run,
 )
 
+from feedsvc.bot import poller_lease
 from feedsvc.bot.once import bot_key
 from feedsvc.bot.poller_lease import LEASE_NAME
 from feedsvc.bot.service import BotService
@@ -272,3 +275,62 @@ async def test_a_stop_during_the_confirm_of_a_lost_lease(
     assert "lease loop did not stop in time" not in caplog.text, caplog.text  # it was stopping
     assert holder_of(db) == "b"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+@pytest.mark.parametrize("answers_after", [0.6, 2.0])
+async def test_a_stop_while_the_first_lease_look_waits_on_the_state_db(
+    db: Database,
+    fake: FakeBotAPI,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    answers_after: float,
+) -> None:
+    """SIGTERM while the bot's first look at the lease waits on a busy state DB (CI, a loaded
+    host: "lease loop did not stop in time"). Nothing was started, so the stop keeps no time
+    for a stop of polling: a look the DB answers 0.6 s into the stop is waited for, the start
+    it leads to is cut short and the lease released. One answered after the stop's share (2 s)
+    is not waited for, and takes nothing: the release comes after it (it had come before it,
+    and the lease was left held until it expired)."""
+    entered, answer = threading.Event(), threading.Event()
+    take, give = leases.acquire, leases.release
+    writes: list[str] = []
+
+    def ours(conn: Connection, name: str) -> bool:  # not a thread an earlier test left
+        return conn.engine is db.engine and name == LEASE_NAME
+
+    def slow_db(conn: Connection, name: str, *args: Any) -> bool:  # the look: the DB's answer
+        if ours(conn, name):
+            entered.set()
+            answer.wait(10)
+            writes.append("acquire")
+        return take(conn, name, *args)
+
+    def release(conn: Connection, name: str, *args: Any) -> bool:
+        if ours(conn, name):
+            writes.append("release")
+        return give(conn, name, *args)
+
+    monkeypatch.setattr(poller_lease.leases, "acquire", slow_db)
+    monkeypatch.setattr(poller_lease.leases, "release", release)
+    bot = make_bot(db, fake.base_url, fake.token)
+    caplog.set_level(logging.INFO, logger="feedsvc.bot")
+    await bot.start()
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        threading.Timer(answers_after, answer.set).start()  # the scripted fault
+        t0 = time.monotonic()
+        await asyncio.wait_for(bot.stop(within=WITHIN), timeout=SHARE)  # the bound under test
+        took = time.monotonic() - t0
+        await fake.await_for(lambda: len(writes) >= 2)
+    finally:
+        answer.set()
+        await bot.stop()
+    assert took < WITHIN, took
+    assert writes == ["acquire", "release"], writes
+    assert holder_of(db) is None  # released, not left held until it expires
+    assert not any(c.method in ("getme", "getupdates") for c in fake.calls), fake.calls
+    if answers_after < WITHIN:
+        assert "lease loop did not stop in time" not in caplog.text, caplog.text
+        assert "start cut short" in caplog.text, caplog.text
+    else:
+        assert "could not release the poller lease within" in caplog.text, caplog.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import timedelta
 
 from feedsvc.db import Database
@@ -26,11 +27,18 @@ class PollerLease:
         #: the other holder a standby said it waits for: told once per holder, not at every
         #: look (a dead process's lease kept the next start silent for up to the lease's length)
         self._waits_for: str | None = None
+        self._lock = threading.Lock()  # a look and the stop's release, one at a time
+        self._closed = False
 
     def acquire(self, polling: bool) -> bool:
-        """Take or renew the lease; True when ours. A standby (``polling`` False) kept out by
-        another holder logs, once per holder, whose lease it waits for and until when (UTC).
-        Raises the database's error (the loop words it: ``outage.report``)."""
+        """Take or renew the lease; True when ours; False once :meth:`close` ran (a look that
+        began late, its loop cancelled by the stop, takes nothing). A standby (``polling``
+        False) kept out by another holder logs, once per holder, whose lease it waits for and
+        until when (UTC). Raises the database's error (the loop words it: ``outage.report``)."""
+        with self._lock:
+            return not self._closed and self._acquire(polling)
+
+    def _acquire(self, polling: bool) -> bool:
         now = self.db.now()
         with self.db.write() as conn:
             if leases.acquire(conn, LEASE_NAME, self.holder, self.lease, now):
@@ -44,9 +52,24 @@ class PollerLease:
         return False
 
     def release(self) -> None:
-        """Give the lease up (a clean stop): a standby takes over at its next look."""
-        with self.db.write() as conn:
+        """Give the lease up (a start that failed): a healthier replica takes over at its next
+        look, and so may this one."""
+        with self._lock, self.db.write() as conn:
             leases.release(conn, LEASE_NAME, self.holder)
+
+    def open(self) -> None:
+        """A start: looks take the lease again (after :meth:`close`)."""
+        with self._lock:
+            self._closed = False
+
+    def close(self) -> None:
+        """The stop's release: after any look under way (the lock: released before a late look
+        took it, the lease stayed held until it expired, and a standby waited it out), and no
+        later look takes it."""
+        with self._lock:
+            self._closed = True
+            with self.db.write() as conn:
+                leases.release(conn, LEASE_NAME, self.holder)
 
 
 async def done_by(renewal: asyncio.Future[bool], seconds: float) -> bool:
