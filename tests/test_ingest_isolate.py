@@ -15,24 +15,29 @@ quarantine entry (a text reason) and cursor for every case.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import NoReturn, TypeVar
 
 import pytest
 from backend_cases import on_backends
 from factories import VN
+from processes import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from test_ingest_quarantine import COLUMNS, held, pg_cms_url  # noqa: F401
 
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.ingest.isolate import SystemicError, read_isolated
+from feedsvc.ingest.unordered import placed
 from feedsvc.source import SqlSource, external_source
 from feedsvc.store import quarantine
 from feedsvc.topic_index import TopicIndex
 
-T = datetime(2026, 11, 26, 9, 0)
+T = TypeVar("T")
+AT = datetime(2026, 11, 26, 9, 0)
 WITH_UPDATED = COLUMNS.model_copy(update={"updated_at": "edited"})
 #: (created, edited) SQL of the rows the driver cannot read, and the field each names.
 BAD = {
@@ -65,7 +70,7 @@ class Posts:
                     f"INSERT INTO posts VALUES (:n, :s, :l, :t, NULL, {created}, {edited}, :at)"
                 ),
                 {"n": n, "s": f"p-{n}", "l": f"https://baohaiphong.vn/{n}.html",
-                 "t": f"Tin số {n}", "at": T + timedelta(minutes=n)},
+                 "t": f"Tin số {n}", "at": AT + timedelta(minutes=n)},
             )  # fmt: skip
         return str(n)
 
@@ -143,5 +148,119 @@ def test_a_failure_no_field_explains_stays_systemic(posts: Posts) -> None:
         source.rows_by_ids = refuse  # type: ignore[method-assign, assignment]
         with pytest.raises(SystemicError, match="no row of 3 could be read"):
             read_isolated(source, keys)
+    finally:
+        source.dispose()
+
+
+# -- a connection that fails mid-read is never a row's fault ------------------------------------
+def refused(_posts: Posts) -> Exception:
+    """The driver's real error for a connection refused (nothing listens on the port)."""
+    closed = external_source(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none", "posts",
+                             WITH_UPDATED, VN)  # fmt: skip
+    try:
+        closed.engine.connect()
+    except OperationalError as exc:
+        return exc
+    finally:
+        closed.dispose()
+    raise AssertionError("a closed port answered")
+
+
+def lost(posts: Posts) -> Exception:
+    """The driver's real error for a session the server ended (an administrator, a restart)."""
+    source = posts.source()  # its engine, as ingest's
+    with source.engine.connect() as conn, posts.engine.connect() as other:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        other.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+        try:
+            conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            return exc
+        finally:
+            source.dispose()
+    raise AssertionError("an ended session answered")
+
+
+def no_connection_in_time(_posts: Posts) -> Exception:
+    """SQLAlchemy's pool with none to give in time (its own words)."""
+    return PoolTimeout("QueuePool limit of size 5 overflow 10 reached, connection timed out")
+
+
+FAILURES: dict[str, Callable[[Posts], Exception]] = {
+    "refused": refused, "lost": lost, "pool": no_connection_in_time,
+}  # fmt: skip
+
+
+def failing(error: Exception) -> Callable[..., NoReturn]:
+    def read(*_: object, **__: object) -> NoReturn:
+        raise error
+
+    return read
+
+
+def flapping(read: Callable[..., T], error: Exception) -> Callable[..., T]:
+    """``read`` failing with ``error`` every other call, the first included: the batch's
+    read fails, its first part reads, its second fails (one systemic failure of every part
+    was never quarantined)."""
+    calls = [0]
+
+    def flap(*args: object, **kwargs: object) -> T:
+        calls[0] += 1
+        if calls[0] % 2:
+            raise error
+        return read(*args, **kwargs)
+
+    return flap
+
+
+@pytest.mark.parametrize(
+    ("db_url", "failure"), on_backends(list(FAILURES)), indirect=["db_url"]
+)  # fmt: skip
+def test_a_connection_failing_mid_read_blames_no_row(
+    db: Database, posts: Posts, failure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flapping database: the batch's read and its reads in parts meet the connection's
+    failure while ``check_statement``, on another connection, answers (a CI run's: PostgreSQL
+    refusing new connections while a session kept from before answered). The batch's good
+    rows were quarantined ("read: OperationalError: connection failed …") until the
+    10-minute re-check, one WARNING each; now the tick fails as an outage does, nothing is
+    quarantined, and the rows come at the next tick."""
+    source = posts.source()
+    ing = Ingestor(db, source, TopicIndex(), tz=VN, poll_seconds=1, overlap_seconds=0,
+                   batch_size=10)  # fmt: skip
+    now = [1000.0]
+    ing.backoff.clock = lambda: now[0]
+    try:
+        rows = [posts.add(), posts.add()]
+        monkeypatch.setattr(source, "_rows", flapping(source._rows, FAILURES[failure](posts)))
+        result = ing.tick()
+        assert result.error is not None
+        assert reasons(db) == {}, reasons(db)
+        monkeypatch.undo()
+        now[0] += 600  # the backoff waited out
+        assert ing.tick().new == len(rows)
+        assert reasons(db) == {}
+    finally:
+        source.dispose()
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_part_read_failing_to_connect_is_raised_not_quarantined(
+    posts: Posts, failure: str
+) -> None:
+    """The same rule where ingest reads rows in parts or by id (``read_isolated``, and
+    ``unordered.placed``, the re-check of rows without a place in the order): one row's
+    read failing on its connection raises, it is not that row's reason."""
+    source = posts.source()
+    try:
+        ids = [posts.add()]
+        keys = source.positions_after(None, None, 10)
+        error = FAILURES[failure](posts)
+        source.rows_by_ids = failing(error)  # type: ignore[method-assign]
+        source.placed_rows = failing(error)  # type: ignore[method-assign]
+        with pytest.raises(type(error)):
+            read_isolated(source, keys)
+        with pytest.raises(type(error)):
+            placed(source, ids)
     finally:
         source.dispose()

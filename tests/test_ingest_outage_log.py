@@ -17,6 +17,7 @@ import pytest
 from factories import article, builtin_ingestor
 from processes import free_port
 from sqlalchemy import create_engine
+from sqlalchemy.exc import TimeoutError as SaTimeoutError
 
 from feedsvc.db import Database
 from feedsvc.failure_log import REMIND_SECONDS, FailureLog, spoken
@@ -184,6 +185,53 @@ def test_the_end_says_the_outage_not_the_catch_up_after_it(
     assert ing.tick().new == 1
     [info] = [m for m in told(caplog, logging.INFO) if "answers again" in m]
     assert "the source answers again after 20 s of failures (1 failed try)" in info, info
+
+
+def refused_by(db: Database) -> Exception:
+    """What the backend's driver raises for ``db``, a state DB it cannot reach (real)."""
+    try:
+        db.ping()
+    except Exception as exc:
+        return exc
+    finally:
+        db.dispose()
+    raise AssertionError("an unreachable database answered")
+
+
+@pytest.mark.parametrize("error", ["refused", "pool exhausted"])
+def test_the_builtin_source_refused_while_the_state_db_answers(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch, error: str,
+) -> None:  # fmt: skip
+    """The built-in source reads the state DB: an outage its read meets is the state DB's,
+    told by ``db.outage``, even when the ping after it answers on a session the pool kept (a
+    CI run's: PostgreSQL refusing new connections, "ingest from builtin: the source does not
+    answer" — a WARNING beside the outage's own lines). The read's error here is the
+    backend's real one for a refused connection, or the pool's for no connection in time."""
+    clock = Clock()
+    ing = failing_ingestor(db, clock)
+    add(db, 1)
+    assert ing.source.engine is ing.db.engine  # the subject: the built-in source
+    failure = (
+        refused_by(unreachable(db, tmp_path))
+        if error == "refused"
+        else SaTimeoutError("QueuePool limit of size 5 overflow 10 reached")
+    )
+
+    def read(*_: object) -> list[object]:
+        raise failure
+
+    monkeypatch.setattr(ing.source, "_rows", read)
+    caplog.set_level(logging.DEBUG, logger="feedsvc")
+    for _ in range(2):
+        assert retry_until_skipped_no_more(ing, clock).error is not None
+    warnings = told(caplog, logging.WARNING)
+    assert len(warnings) == 1 and " is unavailable: " in warnings[0], warnings
+    assert not any("does not answer" in m for m in told(caplog, logging.INFO)), caplog.text
+    assert any("the state database does not answer" in m for m in told(caplog, logging.DEBUG))
+    monkeypatch.undo()
+    clock.now += 600
+    assert ing.tick().new == 1  # works again: nothing lost
 
 
 def test_the_log_s_rule() -> None:

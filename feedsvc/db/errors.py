@@ -20,7 +20,7 @@ import re
 from collections.abc import Container
 from typing import Any
 
-from feedsvc.db.where import Where, marked
+from feedsvc.db.where import Where, connection_lost, marked
 
 #: PostgreSQL SQLSTATE ``disk_full`` (class 53, insufficient resources), see
 #: https://www.postgresql.org/docs/current/errcodes-appendix.html
@@ -97,6 +97,24 @@ def _row_refusal(exc: BaseException) -> bool:
     not because it cannot go on."""
     orig = getattr(exc, "orig", None)
     return str(getattr(orig, "sqlstate", "") or "")[:2] in ROW_SQLSTATE_CLASSES
+
+
+def connection_failed(exc: BaseException) -> bool:
+    """True when ``exc`` is a connection's failure, not its statement's: none could be had
+    (refused, SQLite unable to open the file, the pool had none in time) or the one in use was
+    lost (:func:`feedsvc.db.where.connection_lost`, read from SQLAlchemy's ``handle_error``
+    on every engine; ``connection_invalidated``). A read that failed so says nothing of the
+    rows it asked for: read in parts, a flapping database's good rows were quarantined as
+    "connection refused". Not "no statement": an error raised while fetching has none either
+    (sqlite3's "Could not decode to UTF-8 column", a row's)."""
+    if trouble(exc) == "cannot_open" or connection_lost(exc):
+        return True
+    sa = _sqlalchemy_error(exc)
+    if sa is None:
+        return False
+    if isinstance(exc, sa.TimeoutError | sa.DisconnectionError):
+        return True
+    return isinstance(exc, sa.DBAPIError) and exc.connection_invalidated
 
 
 def is_row_error(exc: BaseException) -> bool:

@@ -68,10 +68,17 @@ class Failures:
         """After a failure: which side (if any) does not answer at all."""
         return self._outage()[0]
 
-    def _outage(self) -> tuple[Outage | None, Exception | None]:
-        """:meth:`outage`, with the state DB's own failure when it is that side."""
+    def _outage(self, exc: Exception | None = None) -> tuple[Outage | None, Exception | None]:
+        """:meth:`outage`, with the state DB's own failure when it is that side.
+
+        The built-in source reads the state DB through its engine: an outage ``exc`` it met is
+        the state DB's even when the ping answers, on a session the pool kept from before
+        (a CI run's: PostgreSQL refusing new connections; "the source does not answer", a
+        WARNING beside the state DB outage's own lines)."""
         if (refused := self._refusal("state")) is not None:
             return "state", refused
+        if exc is not None and self.source.engine is self.db.engine and is_outage(exc):
+            return "state", exc
         if not self.answers("source"):
             return "source", None
         return None, None
@@ -84,7 +91,7 @@ class Failures:
             return
         error = describe(exc)
         self.source.forget()  # the table may have changed under us: reflected again next tick
-        outage, state_refused = self._outage()
+        outage, state_refused = self._outage(exc)
         what = f"the {SIDE[outage]} does not answer" if outage else "failed"
         refusal = refusal_advice(exc)
         if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)

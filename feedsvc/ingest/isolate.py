@@ -11,7 +11,9 @@ reason naming the fields that fail alone (:func:`feedsvc.source.recent.read_alon
 whose ``visible`` reads false is a takedown, :func:`parse_rows`); when
 that probe fails too, the source itself went away or the statement no longer fits the table (a
 mapped column dropped in the CMS) and the tick fails as any outage does (nothing quarantined;
-the table is reflected again at the next tick).
+the table is reflected again at the next tick). A read that failed on its connection
+(:func:`feedsvc.db.errors.connection_failed`: refused, lost, none from the pool) blames no
+row either, even when the probe after it answers on another connection (a flapping source).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy.exc import ProgrammingError
 from feedsvc import heap_trim
 from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
-from feedsvc.db.errors import describe
+from feedsvc.db.errors import connection_failed, describe
 from feedsvc.keys import MAX_KEY
 from feedsvc.source import SourceRow, SqlSource, WindowKey
 from feedsvc.source.recent import read_alone
@@ -170,6 +172,8 @@ def _read_in_parts(
     """A batch the driver cannot read whole: its positions (up to the horizon, so a cursor
     value the driver cannot convert, PostgreSQL's ``'infinity'``, is left out and named as
     held back), then its rows in parts."""
+    if connection_failed(exc):  # the source or the pool, not a row: the tick fails
+        raise exc
     source.check_statement()  # the statement itself fails: the tick fails, no row is blamed
     until = None if horizon is None else source.codec.bound(horizon)
     keys = source.positions_after(ts, id_, limit, until)  # a failure here fails the tick
@@ -275,6 +279,8 @@ def read_isolated(
                 )
             )
         except Exception as exc:
+            if connection_failed(exc):  # a row is never blamed for its connection
+                raise
             if len(part) > 1:
                 half = len(part) // 2
                 visit(part[:half])

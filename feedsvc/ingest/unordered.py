@@ -47,7 +47,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import describe
+from feedsvc.db.errors import connection_failed, describe
 from feedsvc.ingest.isolate import by_id, held_entries, parse_rows, row_alone, set_aside
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.source.sql import ID_CHUNK
@@ -275,6 +275,8 @@ def placed(
         except ProgrammingError:
             raise  # our query, not the row's data
         except Exception as exc:  # a value the driver cannot convert, in one row or more
+            if connection_failed(exc):  # a row is never blamed for its connection
+                raise
             if len(part) == len(ids):  # the first failure: a source down fails at once, not
                 source.check_statement()  # after 2 x len(ids) lookups (a connect timeout each)
             if len(part) > 1:
