@@ -17,22 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 from backend_cases import on_backends
 from factories import VN
 from processes import free_port
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from test_ingest_quarantine import COLUMNS, held, pg_cms_url  # noqa: F401
 
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
-from feedsvc.ingest.isolate import SystemicError, read_isolated
+from feedsvc.ingest.isolate import SystemicError, read_isolated, row_alone
 from feedsvc.ingest.unordered import placed
 from feedsvc.source import SqlSource, external_source
+from feedsvc.source.recent import read_alone
 from feedsvc.store import quarantine
 from feedsvc.topic_index import TopicIndex
 
@@ -262,5 +263,44 @@ def test_a_part_read_failing_to_connect_is_raised_not_quarantined(
             read_isolated(source, keys)
         with pytest.raises(type(error)):
             placed(source, ids)
+    finally:
+        source.dispose()
+
+
+class DownAfter:
+    """``engine`` whose connects fail with ``error`` from the ``after``-th one on (a source
+    going down while a row is read field by field); anything else is the engine's."""
+
+    def __init__(self, engine: Any, after: int, error: Exception) -> None:
+        self._engine, self._left, self._error = engine, after, error
+
+    def connect(self) -> Any:
+        self._left -= 1
+        if self._left < 0:
+            raise self._error
+        return self._engine.connect()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_connection_lost_in_the_field_by_field_read_is_raised(posts: Posts, failure: str) -> None:
+    """A row the driver cannot read whole (``'infinity'``) is read one field at a time to
+    name the field at fault; the source going down after its first field had the others
+    named as the row's faults ("title: cannot be read: OperationalError: connection failed")
+    and the row quarantined by them, its ``visible`` unread. The connection's failure is
+    raised: the tick fails, and the row is diagnosed at the next one."""
+    source = posts.source()
+    try:
+        bad = posts.add("'infinity'")
+        [at] = source.positions_after(None, None, 10)
+        error = FAILURES[failure](posts)
+        source.engine = DownAfter(source.engine, 1, error)  # type: ignore[assignment]
+        with pytest.raises(type(error)):
+            read_alone(source, bad, at)
+        source.engine = DownAfter(source.engine._engine, 1, error)  # type: ignore[attr-defined]
+        with pytest.raises(type(error)):
+            row_alone(source, bad, DataError("SELECT …", {}, Exception("infinity")), at)
     finally:
         source.dispose()

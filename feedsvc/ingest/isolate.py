@@ -319,7 +319,9 @@ def row_alone(
     Its ``visible`` and key, read alone, now let :func:`parse_rows` withdraw it."""
     try:
         row, faults = read_alone(source, id_, at)
-    except Exception:  # the diagnosis is a courtesy: the row is quarantined all the same
+    except Exception as failed:  # the diagnosis is a courtesy: the row is quarantined all the
+        if connection_failed(failed):  # same, but not as a whole for a connection lost in it
+            raise
         return None, describe(exc)
     if row is None or not faults or len(faults) == len(source.bind().fields):
         return None, describe(exc)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Column, func, select
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from feedsvc.db.errors import connection_failed
 from feedsvc.keys import trim_key
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.row_ids import DUPLICATE_SCAN, key_column
@@ -194,6 +195,8 @@ def read_alone(
             with source.engine.connect() as conn:  # a failed read leaves no aborted transaction
                 values[name] = conn.execute(stmt).scalar()
         except Exception as exc:
+            if connection_failed(exc):  # the connection's, not the field's: no diagnosis
+                raise
             failed.append((name.removeprefix("f_"), exc))
     record, problem = row_record(values)
     return SourceRow(at.cursor, at.cursor_ts, source.native_id(at.id), record, problem), failed
