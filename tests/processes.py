@@ -4,6 +4,7 @@ loopback."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -33,6 +35,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def readable(fd: int | Any, timeout: float) -> bool:
+    """Whether ``fd`` (a descriptor, or a file with ``fileno()``) has something to read within
+    ``timeout`` seconds. ``poll``, not ``select``: a worker that has run thousands of tests
+    holds descriptors numbered past 1024, which ``select`` refuses ("filedescriptor out of
+    range in select()": 7 tests of one CI worker)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
 
 
 #: one client for every poll of this worker: ``httpx.get`` built a client per call, and each

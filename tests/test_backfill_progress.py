@@ -14,7 +14,6 @@ import io
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 from backend_cases import module_on_sqlite
 from factories import article
+from processes import readable
 from test_backfill import TITLES  # the title is the article's whole text
 
 from feedsvc.articles import Article
@@ -288,8 +288,7 @@ def _read_until_closed(master: int, deadline: float) -> str:
     """Everything written to the terminal until the child's end closed (EIO on Linux)."""
     got = bytearray()
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], deadline - time.monotonic())
-        if not ready:
+        if not readable(master, deadline - time.monotonic()):
             break
         try:
             data = os.read(master, 65536)

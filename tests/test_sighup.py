@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import sqlite3
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from processes import free_port, get, wait_until
+from processes import free_port, get, readable, wait_until
 from site_placeholder import unplaced
 from test_ingest_first_sync import archive
 from test_sigterm_work import add_topics, service_env
@@ -67,7 +66,7 @@ class Session:
 
     def read(self) -> str:
         """What the command wrote to its terminal so far (reading keeps it from blocking)."""
-        while self.open and select.select([self.master], [], [], 0.05)[0]:
+        while self.open and readable(self.master, 0.05):
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:  # EIO: no process holds the terminal any more

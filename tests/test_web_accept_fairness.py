@@ -7,7 +7,6 @@ and one client's open connections are capped (:mod:`feedsvc.web.client_cap`,
 from __future__ import annotations
 
 import resource
-import select
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from processes import uvicorn_thread, wait_until
+from processes import readable, uvicorn_thread, wait_until
 from test_web_slow_body import serving
 from test_web_wire import make_app
 
@@ -107,8 +106,7 @@ def test_another_client_is_answered_during_a_busy_keep_alive_flood(path: str) ->
         )  # fmt: skip
         try:
             assert flood.stdout is not None
-            readable, _, _ = select.select([flood.stdout], [], [], 60)
-            assert readable, "the flood did not start in 60 s"
+            assert readable(flood.stdout, 60), "the flood did not start in 60 s"
             assert flood.stdout.readline().strip() == "ready"
             got = answer(port, path, OTHER, within=15)  # the bound under test (docstring)
             assert status(got) == 200, got[:200]
