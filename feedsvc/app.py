@@ -30,7 +30,7 @@ from feedsvc.config import advice
 from feedsvc.config.placeholders import placeholder_warnings
 from feedsvc.db.outage import say_held_ends
 from feedsvc.db.revision import ensure_schema
-from feedsvc.db.served_claim import claim_served, release_claim
+from feedsvc.db.served_claim import claim_served
 from feedsvc.ingest import WAKE_CHANNEL, TickResult
 from feedsvc.listen import ListenError, Listeners, listen_sockets
 from feedsvc.roles import Roles, describe_roles
@@ -329,10 +329,7 @@ class Service(ServiceParts):
             self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
         for callback in self.on_stop:
             callback()
-        self.web_db.dispose()
-        self.db.dispose()
+        self.close()
         say_held_ends()  # the last word on a flapping outage is its end, not its start
-        release_claim(self._claim)
-        self._claim = None
         guard.stopped = orderly
         log.info("feedsvc stopped" if orderly else "feedsvc stopped, work abandoned")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from feedsvc.channel_modes import Mode, channel_modes
 from feedsvc.channels.fleet import Dispatchers, build_channels
 from feedsvc.config import Settings
+from feedsvc.db.served_claim import release_claim
 from feedsvc.dispatch import Dispatcher
 from feedsvc.engines import make_ingestor, make_source, service_databases
 from feedsvc.ingest import Change, Ingestor, TickResult
@@ -143,3 +144,14 @@ class ServiceParts:
     def wake_dispatchers(self) -> None:
         """On the event loop: deliveries were queued or re-queued (any channel)."""
         self.dispatchers.wake()
+
+    def close(self) -> None:
+        """Give back what the engines and :meth:`~feedsvc.app.Service.prepare` hold: both state
+        DB engines' connections (``web_db`` too) and the served-file claim. The last step of
+        :meth:`~feedsvc.app.Service.stop`; alone, for a Service prepared and never started (a
+        test's: fixtures that disposed ``db`` only left six descriptors and the claim behind
+        each, and a CI worker ran out of ``select``'s 1,024). Idempotent."""
+        self.web_db.dispose()
+        self.db.dispose()
+        release_claim(self._claim)
+        self._claim = None

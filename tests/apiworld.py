@@ -35,7 +35,7 @@ def api_service(
     try:
         yield service
     finally:
-        service.db.dispose()
+        service.close()
 
 
 @asynccontextmanager

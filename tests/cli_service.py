@@ -29,7 +29,7 @@ def service(sqlite_url: str) -> Iterator[Service]:
                                               published_at=now)], now)  # fmt: skip
     assert service.ingest_tick().error is None
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def run(service: Service, *args: str) -> Any:

@@ -245,6 +245,23 @@ def _forget_learnt_secrets() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _feedsvc_log_handlers_removed() -> Iterator[None]:
+    """Each test leaves the root logger without a handler of feedsvc's log set-up, at the
+    level it had: a command a test runs in this process (click's ``CliRunner``) sets it up,
+    and its handler's secret scrubbing renders a traceback into text (``exc_info`` None), so
+    a later test of the worker found no traceback on its record (test_outage_after_ingest
+    after test_slug_line_breaks, test_recipient_types or test_lifecycle_editors). Pytest's
+    own capturing handlers are left to pytest."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.handlers[:] = [
+        h for h in root.handlers if not any(isinstance(f, logs.RedactSecrets) for f in h.filters)
+    ]
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _bounded_logs_closed() -> None:
     """Each test starts with a fresh window for every bounded log line
     (:mod:`feedsvc.bounded_log`): a malformed request's WARNING is logged in full only for the

@@ -49,7 +49,7 @@ def served(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
         login(client)
         yield client, service
-    service.db.dispose()
+    service.close()
 
 
 def add(client: TestClient, **typed: str) -> Any:

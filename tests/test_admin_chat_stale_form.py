@@ -64,8 +64,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def open_page(client: TestClient) -> dict[str, str]:
@@ -442,5 +441,4 @@ def test_a_change_waiting_on_the_row_sees_the_change_it_waited_for(db_url: str) 
             settings = digest_store.get_settings(conn, CHAT)
         assert settings is not None and settings.digest.text() == "07:00"
     finally:
-        service.db.dispose()
-        service.web_db.dispose()
+        service.close()

@@ -57,8 +57,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     service = make_service(db_url)
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def csrf(client: TestClient) -> str:
@@ -155,12 +154,10 @@ def test_logout_survives_a_restart_and_reaches_other_replicas(
         with TestClient(create_app(restarted), base_url="http://127.0.0.1") as c:
             c.cookies.set(auth.SESSION_COOKIE, session, path="/admin")
             assert c.get("/admin/topics", follow_redirects=False).status_code == 303
-        restarted.web_db.dispose()
-        restarted.db.dispose()
+        restarted.close()
     finally:
         for service in (first, second):
-            service.web_db.dispose()
-            service.db.dispose()
+            service.close()
 
 
 # --- the token file ------------------------------

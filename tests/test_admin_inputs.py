@@ -119,8 +119,7 @@ def admin_world(db_url: str) -> Iterator[tuple[TestClient, Service]]:
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

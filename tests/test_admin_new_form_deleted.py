@@ -48,8 +48,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def api(client: TestClient, method: str, path: str, **kw: Any) -> Any:
@@ -175,8 +174,7 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
                 "below: Save creates the topic again, or Cancel." in said
             ), said
     finally:
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],

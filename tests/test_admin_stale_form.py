@@ -61,8 +61,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def open_form(client: TestClient, slug: str) -> dict[str, str]:
@@ -352,8 +351,7 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
             ), said
             assert re.search(r"<dt>Enabled</dt>\s*<dd>off</dd>", said), said
     finally:
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()
 
 
 @on_sqlite

@@ -87,8 +87,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def new_form(client: TestClient) -> dict[str, str]:
@@ -279,8 +278,7 @@ def test_a_double_click_over_two_connections_shows_the_success(
         assert html.unescape(found.group(2)).startswith(VI("saved_created", slug="kien-thuy"))
         assert [t.slug for t in topics(service)] == ["kien-thuy"]
     finally:
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()
 
 
 def clicks(base: str, cookies: dict[str, str], form: dict[str, str], gap: float) -> list[Any]:

@@ -46,7 +46,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", BOT_TOKEN)
     service = make_service(tmp_path)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ async def test_the_api_limit_counts_per_address_as_web_clients_decides(
             ]
             assert rotated == ([401] * 7 if trusted else [401] * 5 + [429] * 2)
     finally:
-        service.db.dispose()
+        service.close()
 
 
 async def test_lowercase_scheme_and_non_ascii_token(client: httpx.AsyncClient) -> None:
@@ -242,7 +242,7 @@ async def test_no_configured_token_disables_the_api(
         assert r.status_code == 503
         assert "admin.token not configured" in r.json()["error"]
         assert (await c.get(OPENAPI_PATH)).status_code == 200
-    service.db.dispose()
+    service.close()
 
 
 # -- OpenAPI ----------------------------------------------------------------------------------
@@ -710,7 +710,7 @@ async def test_channel_modes_are_a_metric(
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         text = (await client.get("/metrics")).text
-    service.db.dispose()
+    service.close()
     samples = {
         line.split(" ")[0]: float(line.split(" ")[1])
         for line in text.splitlines()

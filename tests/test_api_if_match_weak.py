@@ -53,8 +53,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         assert login(client).status_code == 303
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def chat_version(client: TestClient) -> str:

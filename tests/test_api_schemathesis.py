@@ -72,7 +72,7 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(SERVICE)
 
 
 def teardown_module() -> None:
-    SERVICE.db.dispose()
+    SERVICE.close()
     shutil.rmtree(WORKDIR, ignore_errors=True)
 
 

@@ -188,7 +188,7 @@ def test_the_admin_form_and_the_api_log_nothing_of_a_refused_url(
         form = {"csrf": csrf_of(client, "/admin/subscriptions"), "url": url, "topic": "kt"}
         page = client.post("/admin/subscriptions/apprise", data=form)
         assert page.status_code == 422 and 'id="url-error"' in page.text, page.text
-    service.db.dispose()
+    service.close()
     log = service_logging.getvalue()
     assert "apprise" not in log, log
     assert_clean(log, ["bob", "Hunter2pw"])  # (the service's start names 127.0.0.1: no check)

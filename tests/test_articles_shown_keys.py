@@ -64,7 +64,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     """Two ingested articles, TEST-00001 and TEST-00002, titled alike."""
     service = make_service(db_url, monkeypatch, (TITLE, TITLE))
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def rekey(service: Service, n: int, key: str) -> int:

@@ -112,8 +112,7 @@ def serve(db_url: str, monkeypatch: pytest.MonkeyPatch, language: str) -> Iterat
         assert login(client).status_code == 303
         seed(service, client)
         yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_a_base_url_that_is_no_bot_api_is_not_called_a_token_problem(
     try:
         asyncio.run(learn_bot_username(service, fake.token, attempts=1))
     finally:
-        service.db.dispose()
+        service.close()
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(said) == 1, caplog.text
     assert "rejected" not in said[0] and "token" not in said[0].replace("telegram.", ""), said

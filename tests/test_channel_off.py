@@ -52,7 +52,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     monkeypatch.delenv("FEEDSVC_ZALO__TOKEN", raising=False)
     service = make_service(tmp_path)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def queue_zalo(
@@ -118,7 +118,7 @@ def test_a_configured_channel_is_not_closed(tmp_path: Path) -> None:
         fleet = Dispatchers(service.db, service.settings, build_channels(service.settings))
         assert fleet.off == [] and fleet.by_channel("zalo") is not None
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_cli_warns_and_status_shows_the_channel_off(

@@ -123,7 +123,7 @@ def test_a_refused_token_reads_refused_on_every_surface(
         assert surfaces(service) == dict.fromkeys(("api", "readyz", "metric", "admin"), "refused")
         assert cli_status(state_url)[0] == "refused"
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_a_replica_without_the_token_while_another_sends(
@@ -135,7 +135,7 @@ def test_a_replica_without_the_token_while_another_sends(
     seed = web_replica(state_url)
     with seed.db.write() as conn:
         note_tokens(conn, ["telegram"], datetime.now(UTC) - timedelta(minutes=1))
-    seed.db.dispose()
+    seed.close()
     service = web_replica(state_url)  # its own configuration lacks the token: waiting
     try:
         assert service.channel_modes["telegram"] == "waiting"
@@ -152,7 +152,7 @@ def test_a_replica_without_the_token_while_another_sends(
         assert surfaces(service) == dict.fromkeys(("api", "readyz", "metric", "admin"), "waiting")
         assert cli_status(state_url)[0] == "waiting"
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_the_reading_rule() -> None:

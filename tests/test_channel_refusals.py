@@ -96,7 +96,7 @@ async def test_a_quiet_channel_with_a_refused_token_reads_refused_everywhere(
                 assert surfaces(with_token) == dict.fromkeys(EVERYWHERE, "refused")
                 assert cli_status(state_url)[0] == "refused"
             finally:
-                with_token.db.dispose()
+                with_token.close()
             admin_env.delenv("FEEDSVC_TELEGRAM__TOKEN")
             without = web_replica(state_url)  # never accepted here: its mode is console
             try:
@@ -106,7 +106,7 @@ async def test_a_quiet_channel_with_a_refused_token_reads_refused_everywhere(
                 assert mode == "refused" and "telegram refused" in line
                 assert _refused_at(without.db) is not None
             finally:
-                without.db.dispose()
+                without.close()
     assert cli_status(state_url)[0] == "console"  # stopped: no process holds the token
 
 
@@ -128,7 +128,7 @@ async def test_refused_stays_after_the_refused_alert_ends(
         assert surfaces(service) == dict.fromkeys(EVERYWHERE, "refused")
         assert cli_status(db.url)[0] == "refused"
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def _retry_kind(db: Database) -> str | None:
@@ -169,7 +169,7 @@ async def test_a_replica_without_the_token_reads_refused_beside_a_refused_sender
         assert surfaces(service) == dict.fromkeys(EVERYWHERE, "waiting")
         assert cli_status(state_url)[0] == "waiting"
     finally:
-        service.db.dispose()
+        service.close()
 
 
 async def test_a_refused_zalo_token_reads_refused_everywhere(
@@ -189,7 +189,7 @@ async def test_a_refused_zalo_token_reads_refused_everywhere(
                     everywhere = dict.fromkeys(("api", "readyz", "metric"), "refused")
                     assert _zalo_surfaces(service) == everywhere
                 finally:
-                    service.db.dispose()
+                    service.close()
 
 
 def _zalo_surfaces(service: Service) -> dict[str, str]:

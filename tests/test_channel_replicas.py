@@ -223,7 +223,7 @@ def _web_names_it(url: str, holder: str) -> None:
         assert f"token {fingerprint(WRONG)} bị từ chối ở tiến trình {holder}" in page  # vi
         assert WRONG.split(":")[1][:6] not in page + json.dumps(api)
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_two_workers_with_different_tokens_and_a_crash(

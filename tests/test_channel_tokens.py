@@ -145,7 +145,7 @@ def test_a_db_that_never_had_the_token_keeps_the_console_and_zalo_off(
         with db.read() as conn:
             assert conn.execute(select(func.count()).select_from(channel_tokens)).scalar() == 0
     finally:
-        service.db.dispose()
+        service.close()
 
 
 async def test_a_zalo_token_lost_keeps_its_alerts_queued(
@@ -177,7 +177,7 @@ async def test_a_zalo_token_lost_keeps_its_alerts_queued(
         assert "zalo.token is not set, but this state DB ran with it" in added.stderr
         assert "end as failed" not in added.stderr
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_status_shows_a_refused_token(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -294,7 +294,7 @@ def test_the_api_the_metrics_and_the_admin_show_waiting(
     first = make_service(tmp_path)
     with first.db.write() as conn:  # an hour ago: no process sends with it now
         note_tokens(conn, ["telegram"], datetime.now(UTC) - timedelta(hours=1))
-    first.db.dispose()
+    first.close()
     service = make_service(tmp_path)  # prepared: its modes settled against the DB
     try:
         assert service.channel_modes["telegram"] == "waiting"
@@ -309,4 +309,4 @@ def test_the_api_the_metrics_and_the_admin_show_waiting(
             page = client.get("/admin/status").text
             assert 'Telegram: <span class="channel waiting">chờ token' in page
     finally:
-        service.db.dispose()
+        service.close()

@@ -92,7 +92,7 @@ async def test_the_off_worker_stands_down_too(
         assert OffChannel(service.db, "zalo").close_queued() == 0
         assert rows(service, chat) == [("pending", None)]
     finally:
-        service.db.dispose()
+        service.close()
 
 
 async def test_only_an_accepted_token_is_recorded(db: Database) -> None:

@@ -48,7 +48,7 @@ def stored(tmp_path: Path, zone: str | None) -> dict[str, str]:
     service = Service(load_config(None, {"database": {"url": url}}))
     service.prepare()
     assert service.ingest_tick().new == 2
-    service.db.dispose()
+    service.close()
     return env
 
 

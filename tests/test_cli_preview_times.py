@@ -45,7 +45,7 @@ def test_preview_sample_times_carry_the_site_zone(
     service = Service(load_config(None, {"database": {"url": url}}))
     service.prepare()
     assert service.ingest_tick().new == 1
-    service.db.dispose()
+    service.close()
     result = runner.invoke(cli, ["topics", "preview", '"công an"'], env=env)
     assert result.exit_code == 0, result.output
     assert f"\n{shown}  TEST-00001  Công an Kiến Thụy" in result.output, result.output

@@ -59,7 +59,7 @@ def ingest(config: Path) -> None:
         while service.ingest_tick().stored:
             pass
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def reconcile(config: Path, *args: str) -> Result:

@@ -248,7 +248,7 @@ def test_the_service_reconciliation_finds_it(
         assert stored_in(service.db, "k3") == ("3", None)
         assert len(said(caplog, FOUND)) == 1
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def stored_in(db: Database, key: str) -> tuple[str, str | None] | None:

@@ -80,7 +80,7 @@ def newsroom(tmp_path: Path) -> Iterator[Newsroom]:
     room.write("Sửa lần hai", edit, edit)
     assert room.shown_title() == "Sửa lần hai"
     yield room
-    room.service.db.dispose()
+    room.service.close()
 
 
 @pytest.mark.parametrize("back", [timedelta(days=2), timedelta(seconds=330)])

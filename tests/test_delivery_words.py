@@ -102,7 +102,7 @@ def admin_service(db: Database, language: str, monkeypatch: pytest.MonkeyPatch) 
             logged_in(client)
             yield client
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def _page(client: Any, path: str) -> str:

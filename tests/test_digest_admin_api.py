@@ -59,7 +59,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
             due_at=now + timedelta(hours=20), created_at=now,
         ))  # fmt: skip
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

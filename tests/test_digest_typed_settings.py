@@ -300,7 +300,7 @@ async def client(sqlite_url: str, monkeypatch: pytest.MonkeyPatch
         ensure_chat(conn, CHAT, "private", "Lan", datetime.now(UTC))
     async with asgi_client(service) as c:
         yield c, service
-    service.db.dispose()
+    service.close()
 
 
 async def test_typed_settings_through_the_api(client: tuple[httpx.AsyncClient, Service]) -> None:

@@ -309,8 +309,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
     service.ingest_tick()
     service.publisher.sync()
     yield service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 async def test_every_feed_address_feedsvc_gives_names_itself_as_self(
@@ -425,8 +424,7 @@ def same_time(tmp_path: Path) -> Iterator[Service]:
     service.ingest_tick()
     service.publisher.sync()
     yield service
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 SAME_TIME_FEEDS = [

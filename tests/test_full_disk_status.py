@@ -138,7 +138,7 @@ def test_the_services_full_disk_is_on_its_status_until_a_write_commits(
         assert client.get("/readyz", headers=BEARER).json()["state_db_disk"] == "ok"
         assert scrape(client)["feedsvc_state_db_disk_full"] == 0
         assert cli_status(url, tmp_path)[1].startswith("no (")
-    service.db.dispose()
+    service.close()
 
 
 @pytest.mark.postgres
@@ -175,7 +175,7 @@ def test_a_postgresql_state_db_is_full_only_while_its_writes_are_refused_so(
             now = service.db.now()
             cursors.record_success(conn, "builtin", now, "1", now)
         assert api(client)["state_db_disk_full"] is False
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

@@ -59,8 +59,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     yield service
     for callback in service.on_stop:
         callback()
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture
@@ -268,8 +267,7 @@ async def test_not_ready_until_snapshots_are_loaded(db_url: str) -> None:
     finally:
         for callback in service.on_stop:
             callback()
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()
 
 
 # --- a database that never answers --------------------------------------------------------------
@@ -333,5 +331,4 @@ async def test_readyz_answers_in_time_when_the_db_hangs(
     finally:
         for callback in service.on_stop:
             callback()
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()

@@ -67,7 +67,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     service = make_service(db_url, monkeypatch)
     _add(service)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def _cms(tmp_path: Path) -> str:
@@ -87,7 +87,7 @@ def external(service: Service, tmp_path: Path) -> Iterator[Service]:
     })  # fmt: skip
     web = Service(settings, Roles(scheduler=False, bot=False))
     yield web
-    web.db.dispose()
+    web.close()
 
 
 def _admin(service: Service) -> Iterator[tuple[TestClient, str]]:

@@ -216,7 +216,7 @@ def test_status_shows_backlog_and_eta_during_a_first_sync(
     assert middle["ingest_backlog"] == 600
     assert middle["ingest_rate_per_second"] > 0 and middle["ingest_eta_seconds"] is not None
     assert facts[-1]["ingest_backlog"] == 0 and facts[-1]["ingest_eta_seconds"] == 0
-    service.db.dispose()
+    service.close()
 
 
 def test_stop_request_ends_a_long_ingest_between_batches(db: Database) -> None:

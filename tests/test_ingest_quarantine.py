@@ -401,7 +401,7 @@ def test_quarantine_is_counted_and_listed(db_url: str, tmp_path: Path) -> None:
     assert facts["ingest_quarantined"] == 1
     [line] = facts["quarantined_rows"]
     assert "builtin row" in line and "(TEST-00002), parse: url:" in line
-    service.db.dispose()
+    service.close()
     out = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert out.exit_code == 0, out.output
     assert "ingest_quarantined" in out.output and "(TEST-00002), parse: url:" in out.output
@@ -431,7 +431,7 @@ def test_status_says_the_quarantine_list_is_the_newest_of_more(tmp_path: Path) -
         bad = [article(i, url="javascript:alert(1)") for i in range(3, 23)]
         upsert_source_articles(conn, bad, datetime.now(UTC))
     service.ingest_tick()
-    service.db.dispose()
+    service.close()
     out = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert re.search(r"^ingest_quarantined +22$", out.output, re.M), out.output
     assert re.search(r"^quarantined_rows +newest 20 of 22$", out.output, re.M), out.output
@@ -462,7 +462,7 @@ def test_status_shows_a_quarantined_key_on_one_line(tmp_path: Path, control: str
             changed_at=now,
         ))  # fmt: skip
     service.ingest_tick()
-    service.db.dispose()
+    service.close()
     out = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert out.exit_code == 0, out.output
     lines = out.output.split("\n")

@@ -60,7 +60,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     service = make_service(db_url, monkeypatch)
     add(service, (9, NFD))
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def search_feed(service: Service) -> list[str]:

@@ -78,7 +78,7 @@ def make_service(
 def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     service = make_service(db_url, monkeypatch)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def state(service: Service, key: str) -> Any:

@@ -148,7 +148,7 @@ def test_last_success_comes_from_the_state_db(app: tuple[Service, TestClient]) -
         with leader.db.read() as conn:
             stored = get_cursor(conn, leader.ingestor.source.name).last_success_at
     finally:
-        leader.db.dispose()
+        leader.close()
     assert stored is not None
     # a scrape whose probe of the state DB got no answer within its 2 s is NaN by design (a
     # loaded CI machine's): scraped again until one was answered, within a deadline

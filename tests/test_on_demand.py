@@ -323,8 +323,7 @@ async def test_uncached_searches_beyond_the_limit_get_503_at_once(
         assert len(running) == 2
         again = await client.get("/feeds/search.rss?q=c%C3%B4ng+an+1")  # now cached: no slot
         assert again.status_code == 200
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 # --- per-client rate limit, with trusted proxies -------------------------------------------------
@@ -422,5 +421,4 @@ def test_ingest_runs_while_web_requests_hold_every_web_connection(db_url: str) -
     finally:
         for conn in held:
             conn.close()
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()

@@ -73,7 +73,7 @@ def behind(
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         service.publisher.sync()
         yield client, base, mount
-    service.db.dispose()
+    service.close()
 
 
 class Tunnel:
@@ -198,4 +198,4 @@ def test_a_proxy_path_that_is_one_of_the_apps_own_is_not_stripped(
         service.publisher.sync()
         assert client.get("/feeds/phap-luat.rss").status_code == 200
         assert client.get("/admin/login").status_code == 200
-    service.db.dispose()
+    service.close()

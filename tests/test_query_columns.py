@@ -77,7 +77,7 @@ async def test_api_says_the_column_and_keeps_the_offset(
                     assert out["error"].startswith(f"at character {COLUMN}: OR needs")
                     assert out["message"].startswith(f"{at} {COLUMN}: "), out["message"]
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_admin_preview_form_bot_and_search_feed_agree(
@@ -97,7 +97,7 @@ def test_admin_preview_form_bot_and_search_feed_agree(
         assert f"({at})" in form.text
         feed = client.get("/feeds/search.json", params={"q": QUERY})
         assert feed.status_code == 400 and f"{at}: " in feed.text
-    service.db.dispose()
+    service.close()
     with pytest.raises(QueryError) as caught:
         parse_query(QUERY)
     assert f"({at})" in texts.invalid_query(QUERY, caught.value)

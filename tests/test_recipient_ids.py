@@ -107,7 +107,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
     service = make_service(tmp_path)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def cli_run(service: Service, *args: str) -> object:

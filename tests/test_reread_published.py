@@ -303,7 +303,7 @@ def test_the_service_alerts_it_through_its_own_wiring(
         wp.save(1, "publish", now - timedelta(days=3))  # too old to alert (48 hours)
         wp.save(2, "future", now - timedelta(minutes=5))  # its time came; cron has not run
         assert first.ingest_tick().error is None
-        first.db.dispose()
+        first.close()
         again = service(SUMMARY)
         wp.cron_publish(2)
         assert again.ingest_tick().error is None
@@ -312,7 +312,7 @@ def test_the_service_alerts_it_through_its_own_wiring(
                 deliveries, deliveries.c.article_id == articles.c.id
             )
             assert list(conn.execute(stmt).scalars()) == ["tin-2"]
-        again.db.dispose()
+        again.close()
 
 
 def test_whether_visible_changed_is_kept_for_the_re_read_s_life(db: Database) -> None:

@@ -45,7 +45,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     monkeypatch.delenv("FEEDSVC_ZALO__TOKEN", raising=False)
     service = make_service(tmp_path)
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_with_the_token_set_the_same_dead_letter_is_re_sent(
             r = client.post(f"/api/deliveries/{dead}/resend", headers=AUTH)
         assert r.status_code == 200 and state_of(service, dead) == "pending"
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def test_the_admins_re_send_button_says_why(service: Service) -> None:

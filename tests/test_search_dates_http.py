@@ -90,7 +90,7 @@ def run(changes: dict[str, Any]) -> Iterator[tuple[TestClient, Service]]:
             hand_driven(client, service)
             yield client, service
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def fetch(client: TestClient, path: str) -> Sent:

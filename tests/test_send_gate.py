@@ -105,8 +105,7 @@ def before_the_stop(settings: Settings, *, held: bool) -> None:
         if run.ingestor.lease is not None:  # as a stop releases it (PostgreSQL)
             run.ingestor.lease.release(run.db)
         run.ingestor.close()
-        run.web_db.dispose()
-        run.db.dispose()
+        run.close()
 
 
 def states(db: Database) -> dict[str, tuple[str, str | None]]:

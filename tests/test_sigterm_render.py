@@ -98,4 +98,4 @@ def test_a_render_stops_at_its_next_item(tmp_path: Path, monkeypatch: pytest.Mon
     assert len(cleaned) == 3  # not the topic's 20, nor the next topic's
     assert stored_feed(service.db, "t00000") == before
     assert "t00000" not in service.publisher._rendered_versions
-    service.db.dispose()
+    service.close()

@@ -120,7 +120,7 @@ def test_the_render_at_the_end_of_a_tick_stops_between_topics(
     result = service.ingest_tick()
     assert result.new == 300  # the sync finished, then its render began
     assert len(rendered) == 3 and not rebuilt
-    service.db.dispose()
+    service.close()
 
 
 async def test_a_stop_that_abandons_the_batch_under_way_says_so(

@@ -104,7 +104,7 @@ def test_source_check_names_the_url_and_it_works(tmp_path: Path, cms: str, query
         with service.db.read() as conn:
             rows = conn.execute(select(articles.c.source_key, articles.c.published_at)).all()
     finally:
-        service.db.dispose()
+        service.close()
     published = dict(rows)
     assert published["tin-1"] == written.replace(tzinfo=VN).astimezone(UTC)
 

@@ -108,4 +108,4 @@ def test_a_catch_up_renders_each_feed_once_not_after_every_batch(
     assert len(service.publisher.stale) == 0  # nothing left for the feeds-sync job
     feed = service.publisher.snapshot("t7", "rss", 20)
     assert feed is not None and "tin số 999" in feed.body.decode()  # the newest, rendered
-    service.db.dispose()
+    service.close()

@@ -86,8 +86,7 @@ def client_of(service: Service) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         assert login(client).status_code in (302, 303)
         yield client
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()
 
 
 def check_outage(
@@ -393,5 +392,4 @@ def test_a_bug_is_still_a_500_with_its_traceback(
         client.get("/feeds/search.rss?q=thuy")
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         assert client.get("/feeds/search.rss?q=thuy").status_code == 500
-    service.web_db.dispose()
-    service.db.dispose()
+    service.close()

@@ -188,7 +188,7 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         login(client)
         yield client
-    service.db.dispose()
+    service.close()
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def _admin_page(url: str, env: dict[str, str], zone: str) -> str:
             assert page.status_code == 200, page.text
             return page.text
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def _check_surfaces(

@@ -121,7 +121,7 @@ def serve_app(
     service = Service(settings, Roles(scheduler=False, bot=False))
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         yield service, client
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def test_the_last_seen_time_is_the_site_s(db_url: str, tmp_path: Path, zone: str
     try:
         api = collect_status(service)
     finally:
-        service.db.dispose()
+        service.close()
     [line] = [ln for ln in status(config).splitlines() if "(TEST-00002)" in ln]
     assert line.endswith(f"(last seen {ZONES[zone]})"), line
     assert " UTC)" not in line

@@ -131,7 +131,7 @@ def test_quarantined_rows_are_objects_too(
             api = client.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"})
             schema = client.get("/api/openapi.json")
     finally:
-        service.db.dispose()
+        service.close()
     assert api.status_code == 200, api.text
     answer = api.json()
     assert _without_reason(answer["quarantined"], answer["quarantined_rows"]) == expected

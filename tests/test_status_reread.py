@@ -123,7 +123,7 @@ def _served(
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         login(client)
         yield client
-    service.db.dispose()
+    service.close()
 
 
 def surfaces(

@@ -202,7 +202,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()
     yield service
-    service.db.dispose()
+    service.close()
 
 
 def store_old_rows(

@@ -68,7 +68,7 @@ def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestC
         assert service.ingest_tick().error is None
         service.publisher.sync()
         yield client, service
-    service.db.dispose()
+    service.close()
 
 
 def gone_line(r: object) -> None:

@@ -131,7 +131,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     for slug, title in (("phap-luat", "Pháp luật"), ("an-ninh", "An ninh")):
         ops.save_topic(service.db, TopicSpec(slug, title, title), "test")
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture
@@ -301,7 +301,7 @@ def test_the_case_redirect_goes_where_the_slash_redirect_goes(
             assert (moved.status_code, moved.headers["location"]) == (301, base + to), path
         slash = client.get("/feeds/phap-luat.rss/", follow_redirects=False)
         assert slash.headers["location"] == f"{base}/feeds/phap-luat.rss"  # the same base
-    service.db.dispose()
+    service.close()
 
 
 def test_admin_actions_take_the_slug_in_any_case(browser: TestClient, service: Service) -> None:

@@ -64,7 +64,7 @@ def by_api(db: Database, slug: str) -> None:
     try:
         assert asyncio.run(call()) == 200
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def by_operation(db: Database, slug: str) -> None:

@@ -115,7 +115,7 @@ def admin(
         with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
             yield client, request.param, path
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def csrf(client: TestClient, path: str) -> str:
@@ -221,7 +221,7 @@ def test_the_admin_names_the_file_the_service_reads(
         with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
             said = flash(client, "pl")
     finally:
-        service.db.dispose()
+        service.close()
     assert f" {relative / 'config' / 'topics.toml'}: " in said, said
 
 
@@ -239,7 +239,7 @@ def api(started: tuple[Database, Path], monkeypatch: pytest.MonkeyPatch) -> Iter
         with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
             yield client
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def api_delete(client: TestClient, slug: str, language: str) -> Any:

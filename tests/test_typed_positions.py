@@ -118,8 +118,7 @@ async def test_the_search_feed_says_the_character_sent(tmp_path: Path) -> None:
                 assert got.status_code == 400, (sent, got.text)
                 assert f"tại ký tự {position + 1}:" in got.text, (sent, got.text)
     finally:
-        searched.web_db.dispose()
-        searched.db.dispose()
+        searched.close()
 
 
 # --- the bots' replies ------------------------------------------------------------------------

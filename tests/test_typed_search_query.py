@@ -221,5 +221,4 @@ async def test_the_search_route_reads_and_refuses_as_the_bot_does(tmp_path: Path
             assert refused.status_code == 400
             assert "«" in refused.text and "dấu" in refused.text, refused.text
     finally:
-        service.web_db.dispose()
-        service.db.dispose()
+        service.close()

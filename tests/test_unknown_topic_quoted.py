@@ -57,7 +57,7 @@ def test_the_catalogue_quotes_it_and_params_keep_it(tmp_path: Path, typed: str, 
         with pytest.raises(ops.OperationError) as caught:
             ops.set_topic_enabled(service.db, typed, True)
     finally:
-        service.db.dispose()
+        service.close()
     exc = caught.value
     assert (exc.code, exc.params) == ("topic_not_found", {"slug": typed})
     assert Translator("vi").operation_error(exc) == f"Không có chủ đề '{shown}'."
@@ -72,7 +72,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     service = make_service(tmp_path)
     ops.save_topic(service.db, TopicSpec("an-ninh", "An ninh", "an"), "test")
     yield service
-    service.db.dispose()
+    service.close()
 
 
 TOKEN = "adm-quoted-0123456789abcdef"

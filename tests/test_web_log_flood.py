@@ -349,7 +349,7 @@ def test_wrong_admin_tokens_are_told_within_a_bound(
         told[-1],
     ), told[-1]
     assert "wrong" not in caplog.text
-    service.web_db.dispose()
+    service.close()
 
 
 def test_an_unreadable_token_file_is_told_within_a_bound(
@@ -369,7 +369,7 @@ def test_an_unreadable_token_file_is_told_within_a_bound(
     told = [r for r in caplog.records if r.name == "feedsvc.web.admin_auth"]
     assert len(told) == bounded_log.BURST + 1 and {r.levelno for r in told} == {logging.ERROR}
     assert told[-1].getMessage().startswith("30 more failed reads of admin.token_file in ")
-    service.web_db.dispose()
+    service.close()
 
 
 # -- the service's own log -------------------------------------------------------------------

@@ -140,7 +140,7 @@ def serving(
         with uvicorn_thread(uvicorn_config(settings, create_app(service))):
             yield port
     finally:
-        service.db.dispose()
+        service.close()
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ def serving(
         with uvicorn_thread(config, sock) as server:
             yield Served(port, config, server)
     finally:
-        service.db.dispose()
+        service.close()
 
 
 def listening(port: int, send_buffer: int) -> socket.socket:

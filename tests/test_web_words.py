@@ -73,7 +73,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: Any) -> It
     svc = Service(settings, Roles(scheduler=False, bot=False))
     svc.prepare()
     yield svc
-    svc.db.dispose()
+    svc.close()
 
 
 @pytest.fixture

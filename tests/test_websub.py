@@ -117,7 +117,7 @@ def hub_service(tmp_path: Path, hub: Hub) -> Iterator[Service]:
     svc = Service(settings, Roles(scheduler=False, bot=False))
     svc.prepare()
     yield svc
-    svc.db.dispose()
+    svc.close()
 
 
 def _hubs(fmt: str, body: bytes) -> list[str]:
