@@ -200,18 +200,32 @@ def failing(error: Exception) -> Callable[..., NoReturn]:
 
 
 def flapping(read: Callable[..., T], error: Exception) -> Callable[..., T]:
-    """``read`` failing with ``error`` every other call, the first included: the batch's
-    read fails, its first part reads, its second fails (one systemic failure of every part
-    was never quarantined)."""
+    """``read`` failing with ``error`` at its first two calls, then every other one: a
+    batch's read fails, so does its first read in parts (both rows), then of its halves the
+    first fails and the second reads (every part failing was never quarantined: systemic).
+    A part read once more after a lost connection reads at its third call."""
     calls = [0]
 
     def flap(*args: object, **kwargs: object) -> T:
         calls[0] += 1
-        if calls[0] % 2:
+        if calls[0] <= 2 or calls[0] % 2:
             raise error
         return read(*args, **kwargs)
 
     return flap
+
+
+def lost_once(read: Callable[..., T], error: Exception) -> Callable[..., T]:
+    """``read`` failing with ``error`` at its first call only."""
+    calls = [0]
+
+    def once(*args: object, **kwargs: object) -> T:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise error
+        return read(*args, **kwargs)
+
+    return once
 
 
 @pytest.mark.parametrize(
@@ -220,12 +234,13 @@ def flapping(read: Callable[..., T], error: Exception) -> Callable[..., T]:
 def test_a_connection_failing_mid_read_blames_no_row(
     db: Database, posts: Posts, failure: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A flapping database: the batch's read and its reads in parts meet the connection's
-    failure while ``check_statement``, on another connection, answers (a CI run's: PostgreSQL
-    refusing new connections while a session kept from before answered). The batch's good
-    rows were quarantined ("read: OperationalError: connection failed …") until the
-    10-minute re-check, one WARNING each; now the tick fails as an outage does, nothing is
-    quarantined, and the rows come at the next tick."""
+    """A flapping database: the batch's read and its reads in parts meet a connection's
+    failure every other call while ``check_statement``, on another connection, answers (a CI
+    run's: PostgreSQL refusing new connections while a session kept from before answered).
+    The batch's good rows were quarantined ("read: OperationalError: connection failed …")
+    until the 10-minute re-check, one WARNING each. Now no row is blamed: a read that had no
+    connection fails the tick as an outage does, one whose connection was lost is read once
+    more; every row is in by the next tick."""
     source = posts.source()
     ing = Ingestor(db, source, TopicIndex(), tz=VN, poll_seconds=1, overlap_seconds=0,
                    batch_size=10)  # fmt: skip
@@ -234,24 +249,28 @@ def test_a_connection_failing_mid_read_blames_no_row(
     try:
         rows = [posts.add(), posts.add()]
         monkeypatch.setattr(source, "_rows", flapping(source._rows, FAILURES[failure](posts)))
-        result = ing.tick()
-        assert result.error is not None
+        first = ing.tick()
+        assert (first.error is not None) == (failure != "lost"), first
         assert reasons(db) == {}, reasons(db)
         monkeypatch.undo()
         now[0] += 600  # the backoff waited out
-        assert ing.tick().new == len(rows)
+        assert first.new + ing.tick().new == len(rows)
         assert reasons(db) == {}
     finally:
         source.dispose()
 
 
-@pytest.mark.parametrize("failure", list(FAILURES))
-def test_a_part_read_failing_to_connect_is_raised_not_quarantined(
+#: Failures in which no connection was had: never a row's.
+NOT_HAD = ("refused", "pool")
+
+
+@pytest.mark.parametrize("failure", NOT_HAD)
+def test_a_part_read_without_a_connection_is_raised_not_quarantined(
     posts: Posts, failure: str
 ) -> None:
     """The same rule where ingest reads rows in parts or by id (``read_isolated``, and
     ``unordered.placed``, the re-check of rows without a place in the order): one row's
-    read failing on its connection raises, it is not that row's reason."""
+    read that had no connection raises, it is not that row's reason."""
     source = posts.source()
     try:
         ids = [posts.add()]
@@ -267,16 +286,43 @@ def test_a_part_read_failing_to_connect_is_raised_not_quarantined(
         source.dispose()
 
 
+def test_a_part_whose_connection_is_lost_is_read_once_more(posts: Posts) -> None:
+    """A one-row part whose connection was lost once (a session ended) is read again and
+    taken; lost every time (a row whose read the server cannot finish: MariaDB past its
+    ``max_allowed_packet`` drops the connection), it is that row's, and quarantined as a row
+    the driver cannot read, so ingest goes on."""
+    source = posts.source()
+    try:
+        ids = [posts.add()]
+        keys = source.positions_after(None, None, 10)
+        error = lost(posts)
+        by_ids, placed_rows = source.rows_by_ids, source.placed_rows
+        source.rows_by_ids = lost_once(by_ids, error)  # type: ignore[method-assign]
+        source.placed_rows = lost_once(placed_rows, error)  # type: ignore[method-assign]
+        assert [str(r.id) for r in read_isolated(source, keys)[0]] == ids
+        found, unreadable = placed(source, ids)
+        assert ([str(r.id) for r in found], unreadable) == (ids, set())
+        source.rows_by_ids = failing(error)  # type: ignore[method-assign]
+        source.placed_rows = failing(error)  # type: ignore[method-assign]
+        good, bad = read_isolated(source, keys)
+        assert (good, [q.source_id for q in bad]) == ([], ids)
+        assert "terminating connection" in bad[0].reason, bad[0].reason
+        assert placed(source, ids) == ([], set(ids))
+    finally:
+        source.dispose()
+
+
 class DownAfter:
     """``engine`` whose connects fail with ``error`` from the ``after``-th one on (a source
-    going down while a row is read field by field); anything else is the engine's."""
+    going down while a row is read field by field), or only that one (``once``); anything
+    else is the engine's."""
 
-    def __init__(self, engine: Any, after: int, error: Exception) -> None:
-        self._engine, self._left, self._error = engine, after, error
+    def __init__(self, engine: Any, after: int, error: Exception, once: bool = False) -> None:
+        self._engine, self._left, self._error, self._once = engine, after, error, once
 
     def connect(self) -> Any:
         self._left -= 1
-        if self._left < 0:
+        if self._left < 0 and not (self._once and self._left < -1):
             raise self._error
         return self._engine.connect()
 
@@ -285,22 +331,31 @@ class DownAfter:
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))
-def test_a_connection_lost_in_the_field_by_field_read_is_raised(posts: Posts, failure: str) -> None:
+def test_the_field_by_field_read_never_names_a_field_for_a_connection(
+    posts: Posts, failure: str
+) -> None:
     """A row the driver cannot read whole (``'infinity'``) is read one field at a time to
     name the field at fault; the source going down after its first field had the others
     named as the row's faults ("title: cannot be read: OperationalError: connection failed")
-    and the row quarantined by them, its ``visible`` unread. The connection's failure is
-    raised: the tick fails, and the row is diagnosed at the next one."""
+    and the row quarantined by them, its ``visible`` unread. A connection not had is raised
+    (the tick fails, the row is diagnosed at the next); one lost once is read again."""
     source = posts.source()
+    engine = source.engine
     try:
         bad = posts.add("'infinity'")
         [at] = source.positions_after(None, None, 10)
         error = FAILURES[failure](posts)
-        source.engine = DownAfter(source.engine, 1, error)  # type: ignore[assignment]
-        with pytest.raises(type(error)):
-            read_alone(source, bad, at)
-        source.engine = DownAfter(source.engine._engine, 1, error)  # type: ignore[attr-defined]
-        with pytest.raises(type(error)):
-            row_alone(source, bad, DataError("SELECT …", {}, Exception("infinity")), at)
+        if failure in NOT_HAD:
+            source.engine = DownAfter(engine, 1, error)  # type: ignore[assignment]
+            with pytest.raises(type(error)):
+                read_alone(source, bad, at)
+            source.engine = DownAfter(engine, 1, error)  # type: ignore[assignment]
+            with pytest.raises(type(error)):
+                row_alone(source, bad, DataError("SELECT …", {}, Exception("infinity")), at)
+        else:
+            source.engine = DownAfter(engine, 1, error, once=True)  # type: ignore[assignment]
+            row, faults = read_alone(source, bad, at)
+            assert row is not None and [name for name, _ in faults] == ["published_at"], faults
     finally:
+        source.engine = engine
         source.dispose()

@@ -17,10 +17,12 @@ errors for the CLI's read-only commands, which never import SQLAlchemy (issue #1
 from __future__ import annotations
 
 import re
-from collections.abc import Container
-from typing import Any
+from collections.abc import Callable, Container
+from typing import Any, TypeVar
 
-from feedsvc.db.where import Where, connection_lost, marked
+from feedsvc.db.where import Where, failed_connecting, marked
+
+T = TypeVar("T")
 
 #: PostgreSQL SQLSTATE ``disk_full`` (class 53, insufficient resources), see
 #: https://www.postgresql.org/docs/current/errcodes-appendix.html
@@ -100,21 +102,37 @@ def _row_refusal(exc: BaseException) -> bool:
 
 
 def connection_failed(exc: BaseException) -> bool:
-    """True when ``exc`` is a connection's failure, not its statement's: none could be had
-    (refused, SQLite unable to open the file, the pool had none in time) or the one in use was
-    lost (:func:`feedsvc.db.where.connection_lost`, read from SQLAlchemy's ``handle_error``
-    on every engine; ``connection_invalidated``). A read that failed so says nothing of the
-    rows it asked for: read in parts, a flapping database's good rows were quarantined as
-    "connection refused". Not "no statement": an error raised while fetching has none either
-    (sqlite3's "Could not decode to UTF-8 column", a row's)."""
-    if trouble(exc) == "cannot_open" or connection_lost(exc):
+    """True when no connection could be had for a statement: refused, unreachable, SQLite
+    unable to open the file (:func:`feedsvc.db.where.failed_connecting`, read from SQLAlchemy's
+    ``handle_error`` on every engine), the pool with none in time or one found dead at
+    checkout. Never a row's fault: read in parts, a flapping database's good rows were
+    quarantined as "connection refused". Not "an error without a statement": one raised while
+    fetching has none either (sqlite3's "Could not decode to UTF-8 column", a row's)."""
+    if trouble(exc) == "cannot_open" or failed_connecting(exc):
         return True
     sa = _sqlalchemy_error(exc)
-    if sa is None:
-        return False
-    if isinstance(exc, sa.TimeoutError | sa.DisconnectionError):
-        return True
-    return isinstance(exc, sa.DBAPIError) and exc.connection_invalidated
+    return sa is not None and isinstance(exc, sa.TimeoutError | sa.DisconnectionError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when the connection a statement ran on was lost (SQLAlchemy's
+    ``connection_invalidated``: a session ended, a server restarting): a flapping database's,
+    or a row's whose read the server cannot finish (a value past MariaDB's
+    ``max_allowed_packet``), which loses it every time."""
+    sa = _sqlalchemy_error(exc)
+    return sa is not None and isinstance(exc, sa.DBAPIError) and exc.connection_invalidated
+
+
+def once_more_if_lost(read: Callable[[], T]) -> T:
+    """``read()``, and once more when its connection was lost (:func:`connection_lost`): a
+    flapping database loses one, and the read then works; lost again, the read's error is
+    raised and may be its rows' (the caller decides, as for any other)."""
+    try:
+        return read()
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+    return read()
 
 
 def is_row_error(exc: BaseException) -> bool:

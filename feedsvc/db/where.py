@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 #: The attribute :func:`mark` sets on an exception: the database it came from.
 _WHERE = "feedsvc_database"
-#: The attribute :func:`watch` sets on an error raised connecting or for a lost connection.
-_CONNECTION = "feedsvc_connection_lost"
+#: The attribute :func:`watch` sets on an error raised connecting.
+_CONNECTING = "feedsvc_failed_connecting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +125,15 @@ def watch(engine: Engine, where: Where) -> None:
     @event.listens_for(engine, "handle_error")
     def _handle(context: Any) -> None:
         # no Connection: raised connecting (SQLAlchemy's ExceptionContext.connection)
-        lost = context.connection is None or context.is_disconnect
+        connecting = context.connection is None
         for err in (context.sqlalchemy_exception, context.original_exception):
             if err is not None:
                 mark(err, where)
-                if lost:
+                if connecting:
                     with suppress(AttributeError, TypeError):
-                        setattr(err, _CONNECTION, True)
+                        setattr(err, _CONNECTING, True)
 
 
-def connection_lost(exc: BaseException) -> bool:
-    """Whether a watched engine (:func:`watch`) raised ``exc`` connecting, or for a connection
-    it found lost: the connection's failure, whatever statement it ran."""
-    return any(getattr(e, _CONNECTION, False) for e in (exc, getattr(exc, "orig", None)))
+def failed_connecting(exc: BaseException) -> bool:
+    """Whether a watched engine (:func:`watch`) raised ``exc`` connecting: no statement ran."""
+    return any(getattr(e, _CONNECTING, False) for e in (exc, getattr(exc, "orig", None)))

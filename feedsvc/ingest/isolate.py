@@ -11,9 +11,11 @@ reason naming the fields that fail alone (:func:`feedsvc.source.recent.read_alon
 whose ``visible`` reads false is a takedown, :func:`parse_rows`); when
 that probe fails too, the source itself went away or the statement no longer fits the table (a
 mapped column dropped in the CMS) and the tick fails as any outage does (nothing quarantined;
-the table is reflected again at the next tick). A read that failed on its connection
-(:func:`feedsvc.db.errors.connection_failed`: refused, lost, none from the pool) blames no
-row either, even when the probe after it answers on another connection (a flapping source).
+the table is reflected again at the next tick). A read that had no connection
+(:func:`feedsvc.db.errors.connection_failed`: refused, none from the pool) blames no row
+either, even when the probe after it answers on another connection (a flapping source); a
+part whose connection was lost is read once more (:func:`~feedsvc.db.errors.once_more_if_lost`)
+before its rows are blamed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy.exc import ProgrammingError
 from feedsvc import heap_trim
 from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
-from feedsvc.db.errors import connection_failed, describe
+from feedsvc.db.errors import connection_failed, describe, once_more_if_lost
 from feedsvc.keys import MAX_KEY
 from feedsvc.source import SourceRow, SqlSource, WindowKey
 from feedsvc.source.recent import read_alone
@@ -273,13 +275,11 @@ def read_isolated(
     def visit(part: Sequence[WindowKey]) -> None:
         nonlocal named
         try:
-            rows.extend(
-                source.rows_by_ids(
-                    part[0].cursor, part[-1].cursor, part[-1].id, [k.id for k in part]
-                )
-            )
+            ids = [k.id for k in part]
+            at = (part[0].cursor, part[-1].cursor, part[-1].id)
+            rows.extend(once_more_if_lost(lambda: source.rows_by_ids(*at, ids)))
         except Exception as exc:
-            if connection_failed(exc):  # a row is never blamed for its connection
+            if connection_failed(exc):  # a row is never blamed for a connection not had
                 raise
             if len(part) > 1:
                 half = len(part) // 2

@@ -47,7 +47,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import connection_failed, describe
+from feedsvc.db.errors import connection_failed, describe, once_more_if_lost
 from feedsvc.ingest.isolate import by_id, held_entries, parse_rows, row_alone, set_aside
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.source.sql import ID_CHUNK
@@ -271,11 +271,11 @@ def placed(
 
     def visit(part: Sequence[str]) -> None:
         try:
-            rows.extend(source.placed_rows(part))
+            rows.extend(once_more_if_lost(lambda: source.placed_rows(part)))
         except ProgrammingError:
             raise  # our query, not the row's data
         except Exception as exc:  # a value the driver cannot convert, in one row or more
-            if connection_failed(exc):  # a row is never blamed for its connection
+            if connection_failed(exc):  # a row is never blamed for a connection not had
                 raise
             if len(part) == len(ids):  # the first failure: a source down fails at once, not
                 source.check_statement()  # after 2 x len(ids) lookups (a connect timeout each)

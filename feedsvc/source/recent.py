@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Column, func, select
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from feedsvc.db.errors import connection_failed
+from feedsvc.db.errors import connection_failed, once_more_if_lost
 from feedsvc.keys import trim_key
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.row_ids import DUPLICATE_SCAN, key_column
@@ -192,11 +193,17 @@ def read_alone(
         name = str(getattr(field, "name", ""))
         stmt = select(field).select_from(b.table).where(b.id == key)
         try:
-            with source.engine.connect() as conn:  # a failed read leaves no aborted transaction
-                values[name] = conn.execute(stmt).scalar()
+            values[name] = once_more_if_lost(partial(_value, source, stmt))
         except Exception as exc:
             if connection_failed(exc):  # the connection's, not the field's: no diagnosis
                 raise
             failed.append((name.removeprefix("f_"), exc))
     record, problem = row_record(values)
     return SourceRow(at.cursor, at.cursor_ts, source.native_id(at.id), record, problem), failed
+
+
+def _value(source: SqlSource, stmt: Any) -> Any:
+    """One field's value, on a connection of its own (a failed read leaves no aborted
+    transaction behind)."""
+    with source.engine.connect() as conn:
+        return conn.execute(stmt).scalar()
