@@ -154,32 +154,36 @@ def test_a_failure_no_field_explains_stays_systemic(posts: Posts) -> None:
 
 
 # -- a connection that fails mid-read is never a row's fault ------------------------------------
+def raised_by(call: Callable[[], object], otherwise: str) -> Exception:
+    """The ``OperationalError`` ``call()`` raises (an ``AssertionError`` saying ``otherwise``
+    when it raises none)."""
+    try:
+        call()
+    except OperationalError as exc:
+        return exc
+    raise AssertionError(otherwise)
+
+
 def refused(_posts: Posts) -> Exception:
     """The driver's real error for a connection refused (nothing listens on the port)."""
     closed = external_source(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none", "posts",
                              WITH_UPDATED, VN)  # fmt: skip
     try:
-        closed.engine.connect()
-    except OperationalError as exc:
-        return exc
+        return raised_by(closed.engine.connect, "a closed port answered")
     finally:
         closed.dispose()
-    raise AssertionError("a closed port answered")
 
 
 def lost(posts: Posts) -> Exception:
     """The driver's real error for a session the server ended (an administrator, a restart)."""
     source = posts.source()  # its engine, as ingest's
-    with source.engine.connect() as conn, posts.engine.connect() as other:
-        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-        other.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
-        try:
-            conn.execute(text("SELECT 1"))
-        except OperationalError as exc:
-            return exc
-        finally:
-            source.dispose()
-    raise AssertionError("an ended session answered")
+    try:
+        with source.engine.connect() as conn, posts.engine.connect() as other:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            other.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+            return raised_by(lambda: conn.execute(text("SELECT 1")), "an ended session answered")
+    finally:
+        source.dispose()
 
 
 def no_connection_in_time(_posts: Posts) -> Exception:
