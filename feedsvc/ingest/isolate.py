@@ -320,7 +320,7 @@ def row_alone(
     try:
         row, faults = read_alone(source, id_, at)
     except Exception as failed:  # the diagnosis is a courtesy: the row is quarantined all the
-        if connection_failed(failed):  # same, but not as a whole for a connection lost in it
+        if connection_failed(failed):  # same, but not as a whole for a connection not had in it
             raise
         return None, describe(exc)
     if row is None or not faults or len(faults) == len(source.bind().fields):
