@@ -54,8 +54,8 @@ class PollerLease:
     def release(self) -> None:
         """Give the lease up (a start that failed): a healthier replica takes over at its next
         look, and so may this one."""
-        with self._lock, self.db.write() as conn:
-            leases.release(conn, LEASE_NAME, self.holder)
+        with self._lock:
+            self._give_up()
 
     def open(self) -> None:
         """A start: looks take the lease again (after :meth:`close`)."""
@@ -68,8 +68,11 @@ class PollerLease:
         later look takes it."""
         with self._lock:
             self._closed = True
-            with self.db.write() as conn:
-                leases.release(conn, LEASE_NAME, self.holder)
+            self._give_up()
+
+    def _give_up(self) -> None:
+        with self.db.write() as conn:
+            leases.release(conn, LEASE_NAME, self.holder)
 
 
 async def done_by(renewal: asyncio.Future[bool], seconds: float) -> bool:
